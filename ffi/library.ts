@@ -1,0 +1,143 @@
+/**
+ * Opens libggml + libllama once per process, loads the CPU backend variants,
+ * routes libllama's log, and checks the struct ABI.
+ *
+ * @module
+ */
+import { cString, readCString } from "./cstring.ts";
+import { GGML_LIB, LLAMA_LIB, libraryDir } from "./library_path.ts";
+import { assertAbi } from "./structs.ts";
+import { GGML_SYMBOLS, LLAMA_SYMBOLS, THREADPOOL_SYMBOLS } from "./symbols.ts";
+
+/** ggml log levels (`enum ggml_log_level`). */
+export const LOG_LEVEL = { none: 0, debug: 1, info: 2, warn: 3, error: 4, cont: 5 } as const;
+
+/** Receives libllama's log lines (without the trailing newline). */
+export type LogSink = (level: number, line: string) => void;
+
+/** libllama symbols, bound. */
+export type LlamaSymbols = Deno.DynamicLibrary<typeof LLAMA_SYMBOLS>["symbols"];
+/** ggml symbols, bound. */
+export type GgmlSymbols = Deno.DynamicLibrary<typeof GGML_SYMBOLS>["symbols"];
+
+/** The process-wide handle on the native libraries. */
+export interface LlamaLibrary {
+  readonly dir: string;
+  readonly llama: LlamaSymbols;
+  readonly ggml: GgmlSymbols;
+  readonly threadpoolNew: Deno.UnsafeFnPointer<typeof THREADPOOL_SYMBOLS.ggml_threadpool_new>;
+  readonly threadpoolFree: Deno.UnsafeFnPointer<typeof THREADPOOL_SYMBOLS.ggml_threadpool_free>;
+  /** True when a GPU (or other accelerator) backend device is present. */
+  readonly hasGpu: boolean;
+  /** Default `llama_model_params`, checked against our layout. */
+  modelDefaults(): Uint8Array<ArrayBuffer>;
+  /** Default `llama_context_params`, checked against our layout. */
+  contextDefaults(): Uint8Array<ArrayBuffer>;
+  /** The last error lines libllama logged (for error messages). */
+  recentErrors(): string[];
+  /** Replaces where log lines go; `null` drops them. */
+  setLogSink(sink: LogSink | null): void;
+}
+
+/** The native libraries could not be opened. */
+export class LibraryLoadError extends Error {
+  override name = "LibraryLoadError";
+}
+
+let opened: LlamaLibrary | null = null;
+
+/** Opens the libraries (once); later calls return the same handle. */
+export function openLibrary(): LlamaLibrary {
+  if (opened) return opened;
+  const dir = libraryDir();
+  let ggml: Deno.DynamicLibrary<typeof GGML_SYMBOLS>;
+  let llama: Deno.DynamicLibrary<typeof LLAMA_SYMBOLS>;
+  try {
+    ggml = Deno.dlopen(`${dir}/${GGML_LIB}`, GGML_SYMBOLS);
+  } catch (cause) {
+    if (cause instanceof Deno.errors.NotCapable) throw cause;
+    throw new LibraryLoadError(
+      `Cannot open ${GGML_LIB} in "${dir}": ${(cause as Error).message} (run npm install, or set LLAMAFILE_LIBDIR)`,
+      { cause },
+    );
+  }
+  try {
+    llama = Deno.dlopen(`${dir}/${LLAMA_LIB}`, LLAMA_SYMBOLS);
+  } catch (cause) {
+    ggml.close();
+    if (cause instanceof Deno.errors.NotCapable) throw cause;
+    throw new LibraryLoadError(`Cannot open ${LLAMA_LIB} in "${dir}": ${(cause as Error).message}`, { cause });
+  }
+
+  // Route the log before anything else can print.
+  let sink: LogSink | null = null;
+  const errors: string[] = [];
+  let partial = "";
+  let partialLevel = 0;
+  const logCallback = new Deno.UnsafeCallback(
+    { parameters: ["i32", "pointer", "pointer"], result: "void" } as const,
+    (level, text) => {
+      const chunk = readCString(text) ?? "";
+      if (level !== LOG_LEVEL.cont) partialLevel = level;
+      partial += chunk;
+      let newline: number;
+      while ((newline = partial.indexOf("\n")) >= 0) {
+        const line = partial.slice(0, newline);
+        partial = partial.slice(newline + 1);
+        if (partialLevel >= LOG_LEVEL.error) {
+          errors.push(line);
+          if (errors.length > 16) errors.shift();
+        }
+        sink?.(partialLevel, line);
+      }
+    },
+  );
+  logCallback.unref();
+  llama.symbols.llama_log_set(logCallback.pointer, null);
+
+  ggml.symbols.ggml_backend_load_all_from_path(cString(dir));
+  llama.symbols.llama_backend_init();
+
+  const modelDefaults = () => new Uint8Array(llama.symbols.llama_model_default_params());
+  const contextDefaults = () => new Uint8Array(llama.symbols.llama_context_default_params());
+  assertAbi(modelDefaults(), contextDefaults());
+
+  const cpu = ggml.symbols.ggml_backend_reg_by_name(cString("CPU"));
+  if (cpu === null) {
+    throw new LibraryLoadError(`Cannot find the ggml CPU backend in "${dir}": no libggml-cpu-*.so was loadable`);
+  }
+  // deno-lint-ignore no-explicit-any
+  const proc = (name: string): Deno.PointerObject<any> => {
+    const pointer = ggml.symbols.ggml_backend_reg_get_proc_address(cpu, cString(name));
+    if (pointer === null) throw new LibraryLoadError(`Cannot find ${name} in the ggml CPU backend`);
+    return pointer;
+  };
+  const threadpoolNew = new Deno.UnsafeFnPointer(proc("ggml_threadpool_new"), THREADPOOL_SYMBOLS.ggml_threadpool_new);
+  const threadpoolFree = new Deno.UnsafeFnPointer(
+    proc("ggml_threadpool_free"),
+    THREADPOOL_SYMBOLS.ggml_threadpool_free,
+  );
+
+  let hasGpu = false;
+  const devices = Number(ggml.symbols.ggml_backend_dev_count());
+  for (let i = 0; i < devices; i++) {
+    const type = ggml.symbols.ggml_backend_dev_type(ggml.symbols.ggml_backend_dev_get(BigInt(i)));
+    if (type === 1 || type === 2) hasGpu = true;
+  }
+
+  opened = {
+    dir,
+    llama: llama.symbols,
+    ggml: ggml.symbols,
+    threadpoolNew,
+    threadpoolFree,
+    hasGpu,
+    modelDefaults,
+    contextDefaults,
+    recentErrors: () => [...errors],
+    setLogSink(next) {
+      sink = next;
+    },
+  };
+  return opened;
+}

@@ -1,0 +1,229 @@
+/**
+ * Struct layouts of `llama.h` (llama.cpp release v0.5.0) for Deno FFI, and the
+ * ABI guard that refuses to run on a library whose defaults do not sit where
+ * these layouts say.
+ *
+ * Structs cross the FFI boundary by value as `Uint8Array`s; fields are read and
+ * written with a `DataView` at the byte offsets below.
+ *
+ * @module
+ */
+
+/** `struct llama_model_params`, 80 bytes. */
+export const MODEL_PARAMS_STRUCT = {
+  struct: [
+    "pointer", // devices @0
+    "pointer", // tensor_buft_overrides @8
+    "i32", // n_gpu_layers @16
+    "i32", // split_mode @20
+    "i32", // load_mode @24
+    "i32", // lazy_mode @28
+    "i32", // main_gpu @32
+    "pointer", // tensor_split @40
+    "pointer", // progress_callback @48
+    "pointer", // progress_callback_user_data @56
+    "pointer", // kv_overrides @64
+    "u8", // vocab_only @72
+    "u8", // check_tensors @73
+    "u8", // use_extra_bufts @74
+    "u8", // no_host @75
+    "u8", // no_alloc @76
+    "u8", // load_mtp @77
+  ],
+} as const;
+
+/** Byte offsets in `struct llama_model_params`. */
+export const MODEL_PARAMS = {
+  size: 80,
+  n_gpu_layers: 16,
+  load_mode: 24,
+  lazy_mode: 28,
+  progress_callback: 48,
+  progress_callback_user_data: 56,
+  vocab_only: 72,
+  check_tensors: 73,
+  use_extra_bufts: 74,
+} as const;
+
+/** `enum llama_load_mode`. */
+export const LOAD_MODE = { auto: -1, none: 0, mmap: 1, mlock: 2, mmapMlock: 3, directIo: 4 } as const;
+
+/** `struct llama_context_params`, 160 bytes. */
+export const CONTEXT_PARAMS_STRUCT = {
+  struct: [
+    "u32", // n_ctx @0
+    "u32", // n_batch @4
+    "u32", // n_ubatch @8
+    "u32", // n_seq_max @12
+    "u32", // n_rs_seq @16
+    "u32", // n_outputs_max @20
+    "u32", // n_outputs_max_per_seq @24
+    "i32", // n_threads @28
+    "i32", // n_threads_batch @32
+    "i32", // ctx_type @36
+    "i32", // rope_scaling_type @40
+    "i32", // pooling_type @44
+    "i32", // attention_type @48
+    "i32", // flash_attn_type @52
+    "f32", // rope_freq_base @56
+    "f32", // rope_freq_scale @60
+    "f32", // yarn_ext_factor @64
+    "f32", // yarn_attn_factor @68
+    "f32", // yarn_beta_fast @72
+    "f32", // yarn_beta_slow @76
+    "u32", // yarn_orig_ctx @80
+    "f32", // defrag_thold @84
+    "pointer", // cb_eval @88
+    "pointer", // cb_eval_user_data @96
+    "i32", // type_k @104
+    "i32", // type_v @108
+    "pointer", // abort_callback @112
+    "pointer", // abort_callback_data @120
+    "u8", // embeddings @128
+    "u8", // offload_kqv @129
+    "u8", // no_perf @130
+    "u8", // op_offload @131
+    "u8", // swa_full @132
+    "u8", // kv_unified @133
+    "pointer", // samplers @136
+    "usize", // n_samplers @144
+    "pointer", // ctx_other @152
+  ],
+} as const;
+
+/** Byte offsets in `struct llama_context_params`. */
+export const CONTEXT_PARAMS = {
+  size: 160,
+  n_ctx: 0,
+  n_batch: 4,
+  n_ubatch: 8,
+  n_seq_max: 12,
+  n_threads: 28,
+  n_threads_batch: 32,
+  pooling_type: 44,
+  flash_attn_type: 52,
+  type_k: 104,
+  type_v: 108,
+  embeddings: 128,
+  offload_kqv: 129,
+  no_perf: 130,
+  kv_unified: 133,
+} as const;
+
+/** `struct llama_batch`, 56 bytes. */
+export const BATCH_STRUCT = {
+  struct: [
+    "i32", // n_tokens @0
+    "pointer", // token @8
+    "pointer", // embd @16
+    "pointer", // pos @24
+    "pointer", // n_seq_id @32
+    "pointer", // seq_id @40
+    "pointer", // logits @48
+  ],
+} as const;
+
+/** Byte offsets in `struct llama_batch`. */
+export const BATCH = {
+  size: 56,
+  n_tokens: 0,
+  token: 8,
+  embd: 16,
+  pos: 24,
+  n_seq_id: 32,
+  seq_id: 40,
+  logits: 48,
+} as const;
+
+/** `struct llama_perf_context_data`, 48 bytes. */
+export const PERF_CONTEXT_STRUCT = {
+  struct: ["f64", "f64", "f64", "f64", "i32", "i32", "i32"],
+} as const;
+
+/** Byte offsets in `struct llama_perf_context_data`. */
+export const PERF_CONTEXT = {
+  t_start_ms: 0,
+  t_load_ms: 8,
+  t_p_eval_ms: 16,
+  t_eval_ms: 24,
+  n_p_eval: 32,
+  n_eval: 36,
+  n_reused: 40,
+} as const;
+
+/** `struct ggml_threadpool_params`, 528 bytes (cpumask[512] then the scalars). */
+export const THREADPOOL_PARAMS = {
+  size: 528,
+  n_threads: 512,
+  prio: 516,
+  poll: 520,
+  strict_cpu: 524,
+  paused: 525,
+} as const;
+
+/** A mismatch between these layouts and the loaded library. */
+export class AbiMismatchError extends Error {
+  override name = "AbiMismatchError";
+}
+
+/** One expected default value at a byte offset. */
+interface Expectation {
+  readonly field: string;
+  readonly offset: number;
+  readonly kind: "i32" | "u32" | "u8";
+  readonly value: number;
+}
+
+const MODEL_EXPECTED: readonly Expectation[] = [
+  { field: "n_gpu_layers", offset: MODEL_PARAMS.n_gpu_layers, kind: "i32", value: -1 },
+  { field: "load_mode", offset: MODEL_PARAMS.load_mode, kind: "i32", value: -1 },
+  { field: "lazy_mode", offset: MODEL_PARAMS.lazy_mode, kind: "i32", value: 1 },
+  { field: "use_extra_bufts", offset: MODEL_PARAMS.use_extra_bufts, kind: "u8", value: 1 },
+];
+
+const CONTEXT_EXPECTED: readonly Expectation[] = [
+  { field: "n_ctx", offset: CONTEXT_PARAMS.n_ctx, kind: "u32", value: 512 },
+  { field: "n_batch", offset: CONTEXT_PARAMS.n_batch, kind: "u32", value: 2048 },
+  { field: "n_ubatch", offset: CONTEXT_PARAMS.n_ubatch, kind: "u32", value: 512 },
+  { field: "n_seq_max", offset: CONTEXT_PARAMS.n_seq_max, kind: "u32", value: 1 },
+  { field: "type_k", offset: CONTEXT_PARAMS.type_k, kind: "i32", value: 1 },
+];
+
+function readField(view: DataView, e: Expectation): number {
+  if (e.offset + 4 > view.byteLength) return NaN;
+  switch (e.kind) {
+    case "i32":
+      return view.getInt32(e.offset, true);
+    case "u32":
+      return view.getUint32(e.offset, true);
+    case "u8":
+      return view.getUint8(e.offset);
+  }
+}
+
+function check(name: string, bytes: Uint8Array, size: number, expected: readonly Expectation[]): void {
+  if (bytes.byteLength !== size) {
+    throw new AbiMismatchError(
+      `Cannot use libllama: struct ${name} is ${bytes.byteLength} bytes, expected ${size} (llama.cpp v0.5.0)`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const e of expected) {
+    const got = readField(view, e);
+    if (got !== e.value) {
+      throw new AbiMismatchError(
+        `Cannot use libllama: ${name}.${e.field} at byte ${e.offset} is ${got}, expected ${e.value}; ` +
+          `the library is not llama.cpp v0.5.0`,
+      );
+    }
+  }
+}
+
+/**
+ * Checks the default parameter structs returned by the library against our
+ * layouts; throws {@linkcode AbiMismatchError} when they disagree.
+ */
+export function assertAbi(modelDefaults: Uint8Array, contextDefaults: Uint8Array): void {
+  check("llama_model_params", modelDefaults, MODEL_PARAMS.size, MODEL_EXPECTED);
+  check("llama_context_params", contextDefaults, CONTEXT_PARAMS.size, CONTEXT_EXPECTED);
+}

@@ -1,0 +1,237 @@
+/**
+ * The libllama / libggml functions we call, grouped like `llama.h`.
+ *
+ * Structs passed or returned by value are declared with the layouts in
+ * `structs.ts`; `bool` is `u8` in a struct and `bool` as a parameter.
+ *
+ * @module
+ */
+import { BATCH_STRUCT, CONTEXT_PARAMS_STRUCT, MODEL_PARAMS_STRUCT, PERF_CONTEXT_STRUCT } from "./structs.ts";
+
+/** Symbols of `libggml.v0.5.0.so` (backend registry). */
+export const GGML_SYMBOLS = {
+  // void ggml_backend_load_all_from_path(const char * dir_path)
+  ggml_backend_load_all_from_path: { parameters: ["buffer"], result: "void" },
+  // ggml_backend_reg_t ggml_backend_reg_by_name(const char * name)
+  ggml_backend_reg_by_name: { parameters: ["buffer"], result: "pointer" },
+  // void * ggml_backend_reg_get_proc_address(ggml_backend_reg_t reg, const char * name)
+  ggml_backend_reg_get_proc_address: { parameters: ["pointer", "buffer"], result: "pointer" },
+  // size_t ggml_backend_dev_count(void)
+  ggml_backend_dev_count: { parameters: [], result: "usize" },
+  // ggml_backend_dev_t ggml_backend_dev_get(size_t index)
+  ggml_backend_dev_get: { parameters: ["usize"], result: "pointer" },
+  // enum ggml_backend_dev_type ggml_backend_dev_type(ggml_backend_dev_t device)
+  ggml_backend_dev_type: { parameters: ["pointer"], result: "i32" },
+  // const char * ggml_backend_dev_name(ggml_backend_dev_t device)
+  ggml_backend_dev_name: { parameters: ["pointer"], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** Symbols of `libllama.v0.5.0.so`, plus libc's stdio found through it. */
+export const LLAMA_SYMBOLS = {
+  // --- defaults and backend ---
+  // struct llama_model_params llama_model_default_params(void)
+  llama_model_default_params: { parameters: [], result: MODEL_PARAMS_STRUCT },
+  // struct llama_context_params llama_context_default_params(void)
+  llama_context_default_params: { parameters: [], result: CONTEXT_PARAMS_STRUCT },
+  // void llama_backend_init(void)
+  llama_backend_init: { parameters: [], result: "void" },
+  // void llama_log_set(ggml_log_callback log_callback, void * user_data)
+  llama_log_set: { parameters: ["function", "pointer"], result: "void" },
+  // const char * llama_print_system_info(void)
+  llama_print_system_info: { parameters: [], result: "pointer" },
+  // bool llama_supports_gpu_offload(void)
+  llama_supports_gpu_offload: { parameters: [], result: "bool" },
+  // int64_t llama_time_us(void)
+  llama_time_us: { parameters: [], result: "i64" },
+
+  // --- model ---
+  // struct llama_model * llama_model_load_from_file(const char * path_model, struct llama_model_params params)
+  llama_model_load_from_file: {
+    parameters: ["buffer", MODEL_PARAMS_STRUCT],
+    result: "pointer",
+    nonblocking: true,
+  },
+  // struct llama_model * llama_model_load_from_file_ptr(FILE * file, struct llama_model_params params)
+  llama_model_load_from_file_ptr: {
+    parameters: ["pointer", MODEL_PARAMS_STRUCT],
+    result: "pointer",
+    nonblocking: true,
+  },
+  // void llama_model_free(struct llama_model * model)
+  llama_model_free: { parameters: ["pointer"], result: "void" },
+  // const struct llama_vocab * llama_model_get_vocab(const struct llama_model * model)
+  llama_model_get_vocab: { parameters: ["pointer"], result: "pointer" },
+  // int32_t llama_model_n_ctx_train(const struct llama_model * model)
+  llama_model_n_ctx_train: { parameters: ["pointer"], result: "i32" },
+  // int32_t llama_model_n_embd(const struct llama_model * model)
+  llama_model_n_embd: { parameters: ["pointer"], result: "i32" },
+  // int32_t llama_model_n_layer(const struct llama_model * model)
+  llama_model_n_layer: { parameters: ["pointer"], result: "i32" },
+  // int32_t llama_model_n_head(const struct llama_model * model)
+  llama_model_n_head: { parameters: ["pointer"], result: "i32" },
+  // uint64_t llama_model_n_params(const struct llama_model * model)
+  llama_model_n_params: { parameters: ["pointer"], result: "u64" },
+  // uint64_t llama_model_size(const struct llama_model * model)
+  llama_model_size: { parameters: ["pointer"], result: "u64" },
+  // int32_t llama_model_desc(const struct llama_model * model, char * buf, size_t buf_size)
+  llama_model_desc: { parameters: ["pointer", "buffer", "usize"], result: "i32" },
+  // int32_t llama_model_meta_val_str(const struct llama_model * model, const char * key, char * buf, size_t buf_size)
+  llama_model_meta_val_str: { parameters: ["pointer", "buffer", "buffer", "usize"], result: "i32" },
+  // const char * llama_model_chat_template(const struct llama_model * model, const char * name)
+  llama_model_chat_template: { parameters: ["pointer", "pointer"], result: "pointer" },
+  // bool llama_model_has_encoder(const struct llama_model * model)
+  llama_model_has_encoder: { parameters: ["pointer"], result: "bool" },
+  // bool llama_model_has_decoder(const struct llama_model * model)
+  llama_model_has_decoder: { parameters: ["pointer"], result: "bool" },
+
+  // --- vocab ---
+  // int32_t llama_vocab_n_tokens(const struct llama_vocab * vocab)
+  llama_vocab_n_tokens: { parameters: ["pointer"], result: "i32" },
+  // bool llama_vocab_is_eog(const struct llama_vocab * vocab, llama_token token)
+  llama_vocab_is_eog: { parameters: ["pointer", "i32"], result: "bool" },
+  // llama_token llama_vocab_bos(const struct llama_vocab * vocab)
+  llama_vocab_bos: { parameters: ["pointer"], result: "i32" },
+  // llama_token llama_vocab_eos(const struct llama_vocab * vocab)
+  llama_vocab_eos: { parameters: ["pointer"], result: "i32" },
+  // bool llama_vocab_get_add_bos(const struct llama_vocab * vocab)
+  llama_vocab_get_add_bos: { parameters: ["pointer"], result: "bool" },
+  // const char * llama_vocab_get_text(const struct llama_vocab * vocab, llama_token token)
+  llama_vocab_get_text: { parameters: ["pointer", "i32"], result: "pointer" },
+  // int32_t llama_tokenize(const struct llama_vocab * vocab, const char * text, int32_t text_len,
+  //                        llama_token * tokens, int32_t n_tokens_max, bool add_special, bool parse_special)
+  llama_tokenize: {
+    parameters: ["pointer", "buffer", "i32", "buffer", "i32", "bool", "bool"],
+    result: "i32",
+  },
+  // int32_t llama_token_to_piece(const struct llama_vocab * vocab, llama_token token, char * buf,
+  //                              int32_t length, int32_t lstrip, bool special)
+  llama_token_to_piece: {
+    parameters: ["pointer", "i32", "buffer", "i32", "i32", "bool"],
+    result: "i32",
+  },
+  // int32_t llama_detokenize(const struct llama_vocab * vocab, const llama_token * tokens, int32_t n_tokens,
+  //                          char * text, int32_t text_len_max, bool remove_special, bool unparse_special)
+  llama_detokenize: {
+    parameters: ["pointer", "buffer", "i32", "buffer", "i32", "bool", "bool"],
+    result: "i32",
+  },
+
+  // --- context ---
+  // struct llama_context * llama_init_from_model(struct llama_model * model, struct llama_context_params params)
+  llama_init_from_model: {
+    parameters: ["pointer", CONTEXT_PARAMS_STRUCT],
+    result: "pointer",
+    nonblocking: true,
+  },
+  // void llama_free(struct llama_context * ctx)
+  llama_free: { parameters: ["pointer"], result: "void" },
+  // uint32_t llama_n_ctx(const struct llama_context * ctx)
+  llama_n_ctx: { parameters: ["pointer"], result: "u32" },
+  // uint32_t llama_n_batch(const struct llama_context * ctx)
+  llama_n_batch: { parameters: ["pointer"], result: "u32" },
+  // uint32_t llama_n_seq_max(const struct llama_context * ctx)
+  llama_n_seq_max: { parameters: ["pointer"], result: "u32" },
+  // enum llama_pooling_type llama_pooling_type(const struct llama_context * ctx)
+  llama_pooling_type: { parameters: ["pointer"], result: "i32" },
+  // void llama_attach_threadpool(struct llama_context * ctx, ggml_threadpool_t tp, ggml_threadpool_t tp_batch)
+  llama_attach_threadpool: { parameters: ["pointer", "pointer", "pointer"], result: "void" },
+  // void llama_detach_threadpool(struct llama_context * ctx)
+  llama_detach_threadpool: { parameters: ["pointer"], result: "void" },
+  // void llama_set_n_threads(struct llama_context * ctx, int32_t n_threads, int32_t n_threads_batch)
+  llama_set_n_threads: { parameters: ["pointer", "i32", "i32"], result: "void" },
+  // void llama_set_embeddings(struct llama_context * ctx, bool embeddings)
+  llama_set_embeddings: { parameters: ["pointer", "bool"], result: "void" },
+  // llama_memory_t llama_get_memory(const struct llama_context * ctx)
+  llama_get_memory: { parameters: ["pointer"], result: "pointer" },
+  // void llama_memory_clear(llama_memory_t mem, bool data)
+  llama_memory_clear: { parameters: ["pointer", "bool"], result: "void" },
+  // bool llama_memory_seq_rm(llama_memory_t mem, llama_seq_id seq_id, llama_pos p0, llama_pos p1)
+  llama_memory_seq_rm: { parameters: ["pointer", "i32", "i32", "i32"], result: "bool" },
+  // void llama_memory_seq_cp(llama_memory_t mem, llama_seq_id src, llama_seq_id dst, llama_pos p0, llama_pos p1)
+  llama_memory_seq_cp: { parameters: ["pointer", "i32", "i32", "i32", "i32"], result: "void" },
+  // llama_pos llama_memory_seq_pos_max(llama_memory_t mem, llama_seq_id seq_id)
+  llama_memory_seq_pos_max: { parameters: ["pointer", "i32"], result: "i32" },
+
+  // --- decoding ---
+  // struct llama_batch llama_batch_init(int32_t n_tokens, int32_t embd, int32_t n_seq_max)
+  llama_batch_init: { parameters: ["i32", "i32", "i32"], result: BATCH_STRUCT },
+  // void llama_batch_free(struct llama_batch batch)
+  llama_batch_free: { parameters: [BATCH_STRUCT], result: "void" },
+  // int32_t llama_decode(struct llama_context * ctx, struct llama_batch batch), off the event loop
+  llama_decode: { parameters: ["pointer", BATCH_STRUCT], result: "i32", nonblocking: true },
+  // int32_t llama_decode(...) on the calling thread: the fast path for one-token steps of the CLI
+  llama_decode_sync: { name: "llama_decode", parameters: ["pointer", BATCH_STRUCT], result: "i32" },
+  // int32_t llama_encode(struct llama_context * ctx, struct llama_batch batch)
+  llama_encode: { parameters: ["pointer", BATCH_STRUCT], result: "i32", nonblocking: true },
+  // float * llama_get_logits_ith(struct llama_context * ctx, int32_t i)
+  llama_get_logits_ith: { parameters: ["pointer", "i32"], result: "pointer" },
+  // float * llama_get_embeddings_seq(struct llama_context * ctx, llama_seq_id seq_id)
+  llama_get_embeddings_seq: { parameters: ["pointer", "i32"], result: "pointer" },
+  // float * llama_get_embeddings_ith(struct llama_context * ctx, int32_t i)
+  llama_get_embeddings_ith: { parameters: ["pointer", "i32"], result: "pointer" },
+  // void llama_synchronize(struct llama_context * ctx)
+  llama_synchronize: { parameters: ["pointer"], result: "void" },
+
+  // --- sampling ---
+  // struct llama_sampler * llama_sampler_chain_init(struct llama_sampler_chain_params params)
+  llama_sampler_chain_init: { parameters: [{ struct: ["u8"] }], result: "pointer" },
+  // void llama_sampler_chain_add(struct llama_sampler * chain, struct llama_sampler * smpl)
+  llama_sampler_chain_add: { parameters: ["pointer", "pointer"], result: "void" },
+  // void llama_sampler_free(struct llama_sampler * smpl)
+  llama_sampler_free: { parameters: ["pointer"], result: "void" },
+  // void llama_sampler_reset(struct llama_sampler * smpl)
+  llama_sampler_reset: { parameters: ["pointer"], result: "void" },
+  // void llama_sampler_accept(struct llama_sampler * smpl, llama_token token)
+  llama_sampler_accept: { parameters: ["pointer", "i32"], result: "void" },
+  // llama_token llama_sampler_sample(struct llama_sampler * smpl, struct llama_context * ctx, int32_t idx)
+  llama_sampler_sample: { parameters: ["pointer", "pointer", "i32"], result: "i32" },
+  // struct llama_sampler * llama_sampler_init_greedy(void)
+  llama_sampler_init_greedy: { parameters: [], result: "pointer" },
+  // struct llama_sampler * llama_sampler_init_dist(uint32_t seed)
+  llama_sampler_init_dist: { parameters: ["u32"], result: "pointer" },
+  // struct llama_sampler * llama_sampler_init_top_k(int32_t k)
+  llama_sampler_init_top_k: { parameters: ["i32"], result: "pointer" },
+  // struct llama_sampler * llama_sampler_init_top_p(float p, size_t min_keep)
+  llama_sampler_init_top_p: { parameters: ["f32", "usize"], result: "pointer" },
+  // struct llama_sampler * llama_sampler_init_min_p(float p, size_t min_keep)
+  llama_sampler_init_min_p: { parameters: ["f32", "usize"], result: "pointer" },
+  // struct llama_sampler * llama_sampler_init_typical(float p, size_t min_keep)
+  llama_sampler_init_typical: { parameters: ["f32", "usize"], result: "pointer" },
+  // struct llama_sampler * llama_sampler_init_temp(float t)
+  llama_sampler_init_temp: { parameters: ["f32"], result: "pointer" },
+  // struct llama_sampler * llama_sampler_init_mirostat(int32_t n_vocab, uint32_t seed, float tau, float eta, int32_t m)
+  llama_sampler_init_mirostat: { parameters: ["i32", "u32", "f32", "f32", "i32"], result: "pointer" },
+  // struct llama_sampler * llama_sampler_init_mirostat_v2(uint32_t seed, float tau, float eta)
+  llama_sampler_init_mirostat_v2: { parameters: ["u32", "f32", "f32"], result: "pointer" },
+  // struct llama_sampler * llama_sampler_init_grammar(const struct llama_vocab * vocab,
+  //                                                   const char * grammar_str, const char * grammar_root)
+  llama_sampler_init_grammar: { parameters: ["pointer", "buffer", "buffer"], result: "pointer" },
+  // struct llama_sampler * llama_sampler_init_penalties(int32_t n_vocab, int32_t penalty_last_n,
+  //                                  float penalty_repeat, float penalty_freq, float penalty_present)
+  llama_sampler_init_penalties: { parameters: ["i32", "i32", "f32", "f32", "f32"], result: "pointer" },
+  // struct llama_sampler * llama_sampler_init_logit_bias(int32_t n_vocab, int32_t n_logit_bias,
+  //                                                      const llama_logit_bias * logit_bias)
+  llama_sampler_init_logit_bias: { parameters: ["i32", "i32", "buffer"], result: "pointer" },
+
+  // --- performance ---
+  // struct llama_perf_context_data llama_perf_context(const struct llama_context * ctx)
+  llama_perf_context: { parameters: ["pointer"], result: PERF_CONTEXT_STRUCT },
+  // void llama_perf_context_reset(struct llama_context * ctx)
+  llama_perf_context_reset: { parameters: ["pointer"], result: "void" },
+
+  // --- libc stdio, found through libllama's dependencies ---
+  // FILE * fopen(const char * path, const char * mode)
+  fopen: { parameters: ["buffer", "buffer"], result: "pointer" },
+  // int fseeko(FILE * stream, off_t offset, int whence)
+  fseeko: { parameters: ["pointer", "i64", "i32"], result: "i32" },
+  // int fclose(FILE * stream)
+  fclose: { parameters: ["pointer"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The CPU backend's threadpool functions, reached through `ggml_backend_reg_get_proc_address`. */
+export const THREADPOOL_SYMBOLS = {
+  // struct ggml_threadpool * ggml_threadpool_new(struct ggml_threadpool_params * params)
+  ggml_threadpool_new: { parameters: ["buffer"], result: "pointer" },
+  // void ggml_threadpool_free(struct ggml_threadpool * threadpool)
+  ggml_threadpool_free: { parameters: ["pointer"], result: "void" },
+} as const;
