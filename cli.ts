@@ -1,0 +1,90 @@
+/**
+ * llamafile's command line: `.args` merge → option table → mode
+ * (cli | chat | server | pack | info).
+ *
+ * @module
+ */
+import { openLibrary } from "./ffi/library.ts";
+import { type CliOptions, helpText, parseCliArgs, UsageError } from "./lib/cli_options.ts";
+import { loadModel, type LlamaModel } from "./lib/model.ts";
+import { readPrompt, runCompletion, samplingFromCli } from "./lib/run_completion.ts";
+import { StdoutClosed, writeStderr } from "./lib/stdout_writer.ts";
+import { LLAMA_CPP_RELEASE, VERSION } from "./lib/version.ts";
+
+/** Exit codes. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+
+function describe(error: unknown, verbose: boolean): string {
+  if (!(error instanceof Error)) return String(error);
+  let line = error.message;
+  if (verbose) {
+    let cause = error.cause;
+    while (cause instanceof Error) {
+      line += `\n  caused by: ${cause.message}`;
+      cause = cause.cause;
+    }
+    if (error.stack) line += `\n${error.stack.split("\n").slice(1).join("\n")}`;
+  }
+  return line;
+}
+
+async function loadFromOptions(options: CliOptions): Promise<LlamaModel> {
+  if (options.model === undefined) throw new UsageError("No model given: pass -m MODEL.gguf");
+  const lib = openLibrary();
+  if (options.verbose) lib.setLogSink((_level, line) => writeStderr(line));
+  if (options.gpuLayers !== undefined && options.gpuLayers !== 0 && !lib.hasGpu && !options.logDisable) {
+    writeStderr("llamafile: warning: -ngl is ignored: this libllama has no GPU backend");
+  }
+  return await loadModel(options.model, {
+    mmap: options.mmap,
+    mlock: options.mlock,
+    repack: options.repack,
+    ...(options.gpuLayers !== undefined && { gpuLayers: options.gpuLayers }),
+  });
+}
+
+/** Runs the program with `args`; returns the exit code. */
+export async function main(args: readonly string[]): Promise<number> {
+  let options: CliOptions | undefined;
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  try {
+    options = parseCliArgs(args);
+    if (options.help) {
+      await Deno.stdout.write(new TextEncoder().encode(helpText(VERSION)));
+      return EXIT.ok;
+    }
+    if (options.version) {
+      await Deno.stdout.write(new TextEncoder().encode(`llamafile ${VERSION} (llama.cpp ${LLAMA_CPP_RELEASE})\n`));
+      return EXIT.ok;
+    }
+    const prompt = await readPrompt(options);
+    const sampling = await samplingFromCli(options);
+    if (prompt === undefined) {
+      throw new UsageError("No prompt given: pass -p TEXT or -f FILE (chat and server modes are not built yet)");
+    }
+    using model = await loadFromOptions(options);
+    Deno.addSignalListener("SIGINT", onSigint);
+    const result = await runCompletion(model, options, prompt, sampling, abort.signal);
+    return result.finishReason === "abort" ? EXIT.interrupted : EXIT.ok;
+  } catch (error) {
+    if (error instanceof StdoutClosed) return EXIT.ok;
+    if (error instanceof UsageError) {
+      writeStderr(`llamafile: ${error.message}`);
+      writeStderr("Try 'llamafile --help' for more information.");
+      return EXIT.usage;
+    }
+    writeStderr(`llamafile: ${describe(error, options?.verbose ?? false)}`);
+    return EXIT.failure;
+  } finally {
+    try {
+      Deno.removeSignalListener("SIGINT", onSigint);
+    } catch {
+      // never added
+    }
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

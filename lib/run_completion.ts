@@ -1,0 +1,106 @@
+/**
+ * CLI mode: one completion of the prompt, streamed to stdout like a Unix filter.
+ *
+ * @module
+ */
+import { type CliOptions, parseLogitBias, UsageError } from "./cli_options.ts";
+import { createContext } from "./context.ts";
+import { processEscapes } from "./escapes.ts";
+import { generate, type GenerateResult } from "./generate.ts";
+import { resolveGrammar } from "./grammar_source.ts";
+import type { LlamaModel } from "./model.ts";
+import type { SamplingOptions } from "./sampler.ts";
+import { writeStderr, writeStdout } from "./stdout_writer.ts";
+
+/** Reads the prompt from `-p` or `-f` (dropping one trailing newline from a file, like llama.cpp). */
+export async function readPrompt(options: CliOptions): Promise<string | undefined> {
+  let prompt = options.prompt;
+  if (options.file !== undefined) {
+    try {
+      prompt = new TextDecoder().decode(await Deno.readFile(options.file));
+    } catch (cause) {
+      if (cause instanceof Deno.errors.NotCapable) throw cause;
+      throw new UsageError(`Cannot read prompt file "${options.file}": ${(cause as Error).message}`);
+    }
+    if (prompt.endsWith("\n")) prompt = prompt.slice(0, -1);
+  }
+  if (prompt !== undefined && options.escape) prompt = processEscapes(prompt);
+  return prompt;
+}
+
+/** Sampling options from the command line. */
+export async function samplingFromCli(options: CliOptions): Promise<SamplingOptions> {
+  const grammar = await resolveGrammar(options);
+  return {
+    temperature: options.temp,
+    topK: options.topK,
+    topP: options.topP,
+    minP: options.minP,
+    typicalP: options.typical,
+    repeatPenalty: options.repeatPenalty,
+    repeatLastN: options.repeatLastN,
+    presencePenalty: options.presencePenalty,
+    frequencyPenalty: options.frequencyPenalty,
+    mirostat: options.mirostat as 0 | 1 | 2,
+    mirostatTau: options.mirostatEnt,
+    mirostatEta: options.mirostatLr,
+    seed: options.seed,
+    logitBias: options.logitBias.map(parseLogitBias),
+    ignoreEos: options.ignoreEos,
+    ...(grammar !== undefined && { grammar }),
+  };
+}
+
+/** Runs one completion; returns the generation result. Output goes to stdout as it comes. */
+export async function runCompletion(
+  model: LlamaModel,
+  options: CliOptions,
+  prompt: string,
+  sampling: SamplingOptions,
+  signal: AbortSignal,
+): Promise<GenerateResult> {
+  const context = await createContext(model, {
+    contextSize: options.ctxSize,
+    batchSize: options.batchSize,
+    ubatchSize: options.ubatchSize,
+    ...(options.threads !== undefined && { threads: options.threads }),
+    ...(options.threadsBatch !== undefined && { threadsBatch: options.threadsBatch }),
+    poll: options.poll,
+  });
+  try {
+    if (options.displayPrompt) writeStdout(prompt);
+    const stops = options.reversePrompt.map((r) => (options.escape ? processEscapes(r) : r));
+    const tokens = model.tokenize(prompt, { addSpecial: true, parseSpecial: true });
+    const run = generate(context, tokens, {
+      ...sampling,
+      maxTokens: options.nPredict,
+      stop: stops,
+      signal,
+    });
+    let step = await run.next();
+    while (!step.done) {
+      writeStdout(step.value);
+      step = await run.next();
+    }
+    const result = step.value;
+    if (result.finishReason === "context") {
+      writeStderr(`llamafile: stopped: the context (${context.size} tokens) is full; raise -c to go on`);
+    }
+    if (!options.logDisable) writeStderr(timingsLine(result));
+    return result;
+  } finally {
+    await context.close();
+  }
+}
+
+function rate(tokens: number, ms: number): string {
+  return ms > 0 ? `${(tokens / (ms / 1000)).toFixed(1)} tok/s` : "n/a";
+}
+
+/** The one-line timings summary printed on stderr. */
+export function timingsLine(result: GenerateResult): string {
+  return `llamafile: prompt ${result.promptTokens} tokens in ${result.promptMs.toFixed(1)} ms ` +
+    `(${rate(result.promptTokens, result.promptMs)}), generated ${result.completionTokens} tokens in ` +
+    `${result.generateMs.toFixed(1)} ms (${rate(result.completionTokens, result.generateMs)}), ` +
+    `stop: ${result.finishReason}`;
+}
