@@ -17,7 +17,11 @@ export async function readPrompt(options: CliOptions): Promise<string | undefine
   let prompt = options.prompt;
   if (options.file !== undefined) {
     try {
-      prompt = new TextDecoder().decode(await Deno.readFile(options.file));
+      // Deno asks for --allow-all to open /dev/stdin by path; read the stream instead.
+      const bytes = options.file === "/dev/stdin" || options.file === "-"
+        ? await readAll(Deno.stdin.readable)
+        : await Deno.readFile(options.file);
+      prompt = new TextDecoder().decode(bytes);
     } catch (cause) {
       if (cause instanceof Deno.errors.NotCapable) throw cause;
       throw new UsageError(`Cannot read prompt file "${options.file}": ${(cause as Error).message}`);
@@ -26,6 +30,10 @@ export async function readPrompt(options: CliOptions): Promise<string | undefine
   }
   if (prompt !== undefined && options.escape) prompt = processEscapes(prompt);
   return prompt;
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 /** Sampling options from the command line. */
