@@ -57,8 +57,13 @@ function openLibc(): { symbols: Libc; errno: Int32Array } {
   // errno of the JS thread, where every synchronous FFI call runs. Reading it through a
   // view costs no call that could overwrite it between the failing call and the read.
   const location = lib.symbols.__errno_location();
-  if (location === null) throw new Error(`Cannot find errno: __errno_location() in "${LIBC}" returned NULL`);
-  libc = { symbols: lib.symbols, errno: new Int32Array(Deno.UnsafePointerView.getArrayBuffer(location, 4)) };
+  if (location === null) {
+    throw new Error(`Cannot find errno: __errno_location() in "${LIBC}" returned NULL`);
+  }
+  libc = {
+    symbols: lib.symbols,
+    errno: new Int32Array(Deno.UnsafePointerView.getArrayBuffer(location, 4)),
+  };
   return libc;
 }
 
@@ -92,12 +97,19 @@ export interface SeccompInstallFailure {
  * @param sysSeccomp the seccomp syscall number of this architecture
  * @returns `null` on success, else the step that failed
  */
-export function installSeccompFilter(filter: Uint8Array<ArrayBuffer>, sysSeccomp: number): SeccompInstallFailure | null {
+export function installSeccompFilter(
+  filter: Uint8Array<ArrayBuffer>,
+  sysSeccomp: number,
+): SeccompInstallFailure | null {
   if (filter.byteLength === 0 || filter.byteLength % 8 !== 0 || filter.byteLength / 8 > 0xffff) {
-    throw new RangeError(`Cannot install a seccomp filter of ${filter.byteLength} bytes: not a sock_filter array`);
+    throw new RangeError(
+      `Cannot install a seccomp filter of ${filter.byteLength} bytes: not a sock_filter array`,
+    );
   }
   const noNewPrivs = call((libc) => libc.prctl(PR_SET_NO_NEW_PRIVS, 1n, 0n, 0n, 0n));
-  if (noNewPrivs.result !== 0) return { step: "prctl(PR_SET_NO_NEW_PRIVS)", errno: noNewPrivs.errno };
+  if (noNewPrivs.result !== 0) {
+    return { step: "prctl(PR_SET_NO_NEW_PRIVS)", errno: noNewPrivs.errno };
+  }
   // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (16 bytes on 64-bit)
   const fprog = new Uint8Array(16);
   const view = new DataView(fprog.buffer);
@@ -112,7 +124,9 @@ export function installSeccompFilter(filter: Uint8Array<ArrayBuffer>, sysSeccomp
     )
   );
   if (installed.result === 0) return null;
-  if (installed.result > 0) return { step: "seccomp(SECCOMP_SET_MODE_FILTER)", errno: 0, thread: installed.result };
+  if (installed.result > 0) {
+    return { step: "seccomp(SECCOMP_SET_MODE_FILTER)", errno: 0, thread: installed.result };
+  }
   return { step: "seccomp(SECCOMP_SET_MODE_FILTER)", errno: installed.errno };
 }
 
@@ -136,7 +150,12 @@ export function nativeOpen(path: string, flags: number, mode = 0o600): NativeRes
  */
 export function nativeExecve(path: string): NativeResult {
   const file = cString(path);
-  const argv = new BigUint64Array([BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(file))), 0n]);
+  const argv = new BigUint64Array([
+    BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(file))),
+    0n,
+  ]);
   const envp = new BigUint64Array([0n]);
-  return call((libc) => libc.execve(file, new Uint8Array(argv.buffer), new Uint8Array(envp.buffer)));
+  return call((libc) =>
+    libc.execve(file, new Uint8Array(argv.buffer), new Uint8Array(envp.buffer))
+  );
 }

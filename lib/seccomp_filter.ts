@@ -43,7 +43,6 @@ export const OPEN_WRITE_FLAGS = 0x1 | 0x2 | 0x40 | 0x200;
  * From `asm/unistd_64.h` and `asm-generic/unistd.h`; numbers from 424 on are shared.
  */
 const SYSCALL_TABLE = {
-  // network
   socket: [41, 198],
   connect: [42, 203],
   accept: [43, 202],
@@ -58,7 +57,7 @@ const SYSCALL_TABLE = {
   process_vm_writev: [311, 271],
   pidfd_getfd: [438, 438],
   // kernel interfaces a model runner never needs
-  io_uring_setup: [425, 425], // io_uring runs opens and sockets past seccomp
+  io_uring_setup: [425, 425],
   io_uring_enter: [426, 426],
   io_uring_register: [427, 427],
   bpf: [321, 280],
@@ -155,83 +154,86 @@ export interface SeccompPolicy {
   readonly open: OpenPolicy;
 }
 
-/** Syscalls refused in every mode: exec, debugging other processes, and kernel attack surface. */
-const DENY_ALWAYS: readonly SyscallName[] = [
-  "execve",
-  "execveat",
-  "ptrace",
-  "process_vm_readv",
-  "process_vm_writev",
-  "pidfd_getfd",
-  "io_uring_setup",
-  "io_uring_enter",
-  "io_uring_register",
-  "bpf",
-  "perf_event_open",
-  "userfaultfd",
-  "keyctl",
-  "add_key",
-  "request_key",
-  "unshare",
-  "setns",
-  "mount",
-  "umount2",
-  "pivot_root",
-  "chroot",
-  "open_tree",
-  "move_mount",
-  "fsopen",
-  "fsmount",
-  "mount_setattr",
-  "kexec_load",
-  "kexec_file_load",
-  "init_module",
-  "finit_module",
-  "delete_module",
-  "uselib",
-  "swapon",
-  "swapoff",
-  "reboot",
-  "open_by_handle_at",
-  "name_to_handle_at",
-];
-
-/** Syscalls that change the file system other than through `open`. */
-const DENY_FS_WRITE: readonly SyscallName[] = [
-  "truncate",
-  "rename",
-  "renameat",
-  "renameat2",
-  "mkdir",
-  "mkdirat",
-  "rmdir",
-  "link",
-  "linkat",
-  "unlink",
-  "unlinkat",
-  "symlink",
-  "symlinkat",
-  "mknod",
-  "mknodat",
-  "chmod",
-  "fchmod",
-  "fchmodat",
-  "fchmodat2",
-  "chown",
-  "fchown",
-  "lchown",
-  "fchownat",
-  "setxattr",
-  "lsetxattr",
-  "fsetxattr",
-  "removexattr",
-  "lremovexattr",
-  "fremovexattr",
-  "utime",
-  "utimes",
-  "futimesat",
-  "utimensat",
-];
+/**
+ * The syscalls policies refuse, by what they do. `network` is refused whole in the CLI;
+ * the server keeps `accept`/`accept4` for its listener. `fileChanges` is lifted by `allowWrite`.
+ */
+export const SYSCALL_GROUPS = {
+  network: ["socket", "connect", "bind", "listen", "accept", "accept4"],
+  exec: ["execve", "execveat"],
+  /** Reading, writing or stealing from other processes. */
+  otherProcesses: ["ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd"],
+  /** Kernel interfaces a model runner never needs; io_uring would run opens and sockets past seccomp. */
+  kernel: [
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "unshare",
+    "setns",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "fsmount",
+    "mount_setattr",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "uselib",
+    "swapon",
+    "swapoff",
+    "reboot",
+    "open_by_handle_at",
+    "name_to_handle_at",
+  ],
+  /** Changing the file system other than through `open`. */
+  fileChanges: [
+    "truncate",
+    "rename",
+    "renameat",
+    "renameat2",
+    "mkdir",
+    "mkdirat",
+    "rmdir",
+    "link",
+    "linkat",
+    "unlink",
+    "unlinkat",
+    "symlink",
+    "symlinkat",
+    "mknod",
+    "mknodat",
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "fchmodat2",
+    "chown",
+    "fchown",
+    "lchown",
+    "fchownat",
+    "setxattr",
+    "lsetxattr",
+    "fsetxattr",
+    "removexattr",
+    "lremovexattr",
+    "fremovexattr",
+    "utime",
+    "utimes",
+    "futimesat",
+    "utimensat",
+  ],
+} as const satisfies Record<string, readonly SyscallName[]>;
 
 /** Options of {@linkcode seccompPolicy}. */
 export interface SeccompPolicyOptions {
@@ -255,12 +257,19 @@ export function seccompPolicy(
   mode: "cli" | "server",
   options: SeccompPolicyOptions = {},
 ): SeccompPolicy {
-  const network: SyscallName[] = mode === "cli"
-    ? ["socket", "connect", "bind", "listen", "accept", "accept4"]
-    : ["socket", "connect", "bind", "listen"];
-  const files = options.allowWrite ? [] : DENY_FS_WRITE;
+  const { network, exec, otherProcesses, kernel, fileChanges } = SYSCALL_GROUPS;
+  const sockets = mode === "cli" ? network : network.filter((name) => !name.startsWith("accept"));
   const open: OpenPolicy = options.allowWrite ? "any" : mode === "cli" ? "read-only" : "none";
-  return { deny: [...network, ...DENY_ALWAYS, ...files], open };
+  return {
+    deny: [
+      ...sockets,
+      ...exec,
+      ...otherProcesses,
+      ...kernel,
+      ...(options.allowWrite ? [] : fileChanges),
+    ],
+    open,
+  };
 }
 
 // Classic BPF opcodes (linux/bpf_common.h).
