@@ -1,0 +1,137 @@
+/**
+ * Layer 1 of the sandbox: the Deno permission flags of each mode, in one place, for the
+ * `deno.json` tasks and the packed llamafile's launcher; and the revocation that narrows
+ * them once start-up is over.
+ *
+ * Facts these rest on (Deno 2.9.6):
+ * - Without `--no-prompt` a refused permission turns into a prompt on a terminal; with it,
+ *   the call throws `Deno.errors.NotCapable`.
+ * - `--allow-ffi` must be plain: a scoped `--allow-ffi=<dir>` breaks pointer reads and
+ *   callbacks. It cannot be revoked either: after `revoke({ name: "ffi" })` bound symbols
+ *   still run, but `UnsafePointerView`, `UnsafePointer.of` and new `UnsafeCallback`s throw.
+ * - Reading or writing `/dev/stdin`, `/dev/stdout` or `/proc/self/fd/*` by path needs
+ *   `--allow-all` whatever the flags name; use `Deno.stdin` / `Deno.stdout` instead. So
+ *   neither mode gets `--allow-write=/dev/stdout`: it would grant nothing.
+ * - A grant cannot be narrowed after start, only revoked. Paths the user names (model,
+ *   prompt, grammar files) are known only after argument parsing, so reading is unscoped.
+ * - Revoking `net` after `Deno.serve` listens keeps the listener accepting.
+ * - Flag lists are comma-separated with no escape: a path with a comma cannot be named.
+ *
+ * @module
+ */
+
+/** Environment variables the app may read (`--allow-env`; `*` is a suffix wildcard). */
+export const ENV_ALLOWLIST: readonly string[] = [
+  "LLAMAFILE_*",
+  "LLAMA_ARG_*",
+  "HOME",
+  "XDG_CACHE_HOME",
+  "TMPDIR",
+  "NO_COLOR",
+  "TERM",
+];
+
+/**
+ * Environment for the `deno` process the launcher starts: no background update check
+ * (it resolves a host name, opens sockets and reads CA files from a thread of our process).
+ */
+export const LAUNCH_ENV: Readonly<Record<string, string>> = { DENO_NO_UPDATE_CHECK: "1" };
+
+/** `--unsecure`: both layers off, like llamafile. */
+export const UNSECURE_PERMISSION_FLAGS: readonly string[] = ["--no-prompt", "--allow-all"];
+
+const COMMON_FLAGS = [
+  "--no-prompt",
+  "--allow-read",
+  "--allow-ffi",
+  `--allow-env=${ENV_ALLOWLIST.join(",")}`,
+];
+
+function flagValue(what: string, value: string): string {
+  if (value === "" || value.includes(",")) {
+    throw new RangeError(
+      `Cannot grant access to ${what} "${value}": Deno permission lists cannot hold an empty name or a comma`,
+    );
+  }
+  return value;
+}
+
+/** Options of {@linkcode cliPermissionFlags}. */
+export interface CliPermissionOptions {
+  /**
+   * The `--prompt-cache` file, the one file the CLI may write. The launcher finds it in the
+   * user's arguments (`--prompt-cache FILE` or `--prompt-cache=FILE`) before starting deno.
+   */
+  promptCache?: string;
+}
+
+/**
+ * Deno flags of the CLI: read anything, FFI, a short list of environment variables; no
+ * network, no subprocesses, no writing except the prompt-cache file when one is named.
+ *
+ * @example
+ * ```ts
+ * cliPermissionFlags();
+ * // ["--no-prompt", "--allow-read", "--allow-ffi", "--allow-env=LLAMAFILE_*,...,TERM"]
+ * cliPermissionFlags({ promptCache: "cache.bin" }); // ... "--allow-write=cache.bin"
+ * ```
+ */
+export function cliPermissionFlags(options: CliPermissionOptions = {}): string[] {
+  const flags = [...COMMON_FLAGS];
+  if (options.promptCache !== undefined) {
+    flags.push(`--allow-write=${flagValue("prompt cache file", options.promptCache)}`);
+  }
+  return flags;
+}
+
+/** The address the server listens on. */
+export interface ListenAddress {
+  /** Host name or IP address (IPv6 without brackets, as `Deno.serve` takes it). */
+  host: string;
+  /** TCP port; 0 lets the kernel pick one. */
+  port: number;
+}
+
+/**
+ * Deno flags of the server: as the CLI, minus writing, plus network access to its own
+ * listen address only. Read and env are revoked after start-up by {@linkcode lockdownDenoPermissions}.
+ *
+ * The host is matched as written: `--host localhost` grants `localhost:PORT`, not
+ * `127.0.0.1:PORT`, so pass the same string to `Deno.serve`.
+ */
+export function serverPermissionFlags(address: ListenAddress): string[] {
+  const { host, port } = address;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(
+      `Cannot grant network access to port "${port}": not an integer from 0 to 65535`,
+    );
+  }
+  const name = flagValue("host", host);
+  const hostPort = name.includes(":") && !name.startsWith("[")
+    ? `[${name}]:${port}`
+    : `${name}:${port}`;
+  return [...COMMON_FLAGS, `--allow-net=${hostPort}`];
+}
+
+/** The permissions {@linkcode lockdownDenoPermissions} may revoke. */
+export type RevocablePermission = "read" | "write" | "env" | "run" | "net" | "sys";
+
+/** Options of {@linkcode lockdownDenoPermissions}. */
+export interface LockdownOptions {
+  /** Keep the write grant (a prompt-cache file still to be written). */
+  keepWrite?: boolean;
+}
+
+/**
+ * Revokes read, write, env, run, net and sys for the rest of the process: call it once
+ * start-up is over (model loaded, listener open). FFI stays (see the module notes).
+ * Needs `--no-prompt`, or a later access turns into a prompt instead of `NotCapable`.
+ *
+ * @returns the permissions revoked, in order
+ */
+export function lockdownDenoPermissions(options: LockdownOptions = {}): RevocablePermission[] {
+  const names: RevocablePermission[] = ["read", "write", "env", "run", "net", "sys"];
+  const revoked = names.filter((name) => !(name === "write" && options.keepWrite));
+  for (const name of revoked) Deno.permissions.revokeSync({ name });
+  return revoked;
+}
