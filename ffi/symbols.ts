@@ -226,6 +226,18 @@ export const LLAMA_SYMBOLS = {
   fseeko: { parameters: ["pointer", "i64", "i32"], result: "i32" },
   // int fclose(FILE * stream)
   fclose: { parameters: ["pointer"], result: "i32" },
+  // int pipe(int pipefd[2])
+  pipe: { parameters: ["buffer"], result: "i32" },
+  // int dup(int oldfd)
+  dup: { parameters: ["i32"], result: "i32" },
+  // int dup2(int oldfd, int newfd)
+  dup2: { parameters: ["i32", "i32"], result: "i32" },
+  // int close(int fd)
+  close: { parameters: ["i32"], result: "i32" },
+  // ssize_t read(int fd, void * buf, size_t count)
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  // int fcntl(int fd, int cmd, ... /* int arg */)
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The CPU backend's threadpool functions, reached through `ggml_backend_reg_get_proc_address`. */

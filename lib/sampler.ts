@@ -5,6 +5,7 @@
  * @module
  */
 import { cString } from "../ffi/cstring.ts";
+import { captureStderr } from "../ffi/stderr_capture.ts";
 import { GrammarError, reasonFromLog } from "./errors.ts";
 import type { LlamaModel } from "./model.ts";
 
@@ -109,9 +110,14 @@ export class Sampler {
       }
       if (options.grammar !== undefined && options.grammar.trim() !== "") {
         const before = lib.recentErrors().length;
-        const grammar = ll.llama_sampler_init_grammar(model.vocab, cString(options.grammar), cString("root"));
+        const source = cString(options.grammar);
+        const { value: grammar, text } = captureStderr(
+          lib,
+          () => ll.llama_sampler_init_grammar(model.vocab, source, cString("root")),
+        );
         if (grammar === null) {
-          const reason = reasonFromLog(lib.recentErrors().slice(before), "the grammar is invalid");
+          const parsed = /error parsing grammar: ([^\n]*)/.exec(text)?.[1]?.trim();
+          const reason = parsed || reasonFromLog(lib.recentErrors().slice(before), "the grammar is invalid");
           throw new GrammarError(`Cannot parse grammar: ${reason}`);
         }
         add(grammar, "grammar");

@@ -144,3 +144,11 @@ Deno.test("generate() stops on an AbortSignal", async () => {
     await context.close();
   }
 });
+
+Deno.test("Sampler reports the grammar parser's reason and keeps it off stderr", async () => {
+  using model = await loadModel(STORIES);
+  assert.throws(() => new Sampler(model, { grammar: 'root ::= "a" (' }), /Cannot parse grammar: expecting '\)'/);
+  assert.throws(() => new Sampler(model, { grammar: "root ::= undefined-rule" }), /Cannot parse grammar: /);
+  using ok = new Sampler(model, { grammar: 'root ::= "yes" | "no"' });
+  assert.ok(ok.handle);
+});
