@@ -1,9 +1,9 @@
 /**
  * Installs a seccomp-BPF filter on every thread of this process, through libc.
  *
- * Also binds a few raw libc calls (`socket`, `open`, `execve`, `close`) that return the
- * kernel's answer with `errno`, so tests and `llamafile info --sandbox` can see what the
- * kernel refuses: native code ignores Deno's permissions, so only a native call shows it.
+ * Also binds a few raw libc calls (`socket`, `open`, `execve`) that return the kernel's
+ * answer with `errno`, so tests can see what the kernel refuses: native code ignores Deno's
+ * permissions, so only a native call shows what the filter does.
  *
  * @module
  */

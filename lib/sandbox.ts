@@ -130,12 +130,13 @@ function installKernelLayer(os: string, arch: string, policy: SeccompPolicy): st
   );
   if (failure === null) return null;
   // EINVAL: the kernel lacks no_new_privs, filter mode or TSYNC; ENOSYS: no seccomp syscall.
-  if (failure.errno === 22 || failure.errno === 38) {
-    return `the kernel does not support ${failure.step}: ${errnoName(failure.errno)}`;
+  const errno = errnoName(failure.errno);
+  if (errno === "EINVAL" || errno === "ENOSYS") {
+    return `the kernel does not support ${failure.step}: ${errno}`;
   }
   const why = failure.thread !== undefined
     ? `thread ${failure.thread} could not take the filter`
-    : errnoName(failure.errno);
+    : errno;
   throw new Error(
     `Cannot install the seccomp sandbox: ${failure.step} failed with ${why} (use --unsecure to run without it)`,
   );
