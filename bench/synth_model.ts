@@ -294,15 +294,17 @@ const WEIGHT_STD = 0.02;
  * same scale, chosen for a weight standard deviation of about 0.02.
  */
 export function* quantBlocks(type: number, elements: number, seed: number): Generator<Uint8Array> {
-  const { blockBytes, scale } = type === GgmlType.Q8_0
+  let blockBytes: number;
+  let scale: number;
+  if (type === GgmlType.Q8_0) {
     // int8 uniform in [-128, 127]: standard deviation ≈ 73.9
-    ? { blockBytes: 34, scale: WEIGHT_STD / 73.9 }
+    [blockBytes, scale] = [34, WEIGHT_STD / 73.9];
+  } else if (type === GgmlType.Q4_0) {
     // nibble - 8 uniform in [-8, 7]: standard deviation ≈ 4.61
-    : type === GgmlType.Q4_0
-    ? { blockBytes: 18, scale: WEIGHT_STD / 4.61 }
-    : (() => {
-      throw new RangeError(`Cannot make random quants of ggml type ${type}: only Q8_0 and Q4_0`);
-    })();
+    [blockBytes, scale] = [18, WEIGHT_STD / 4.61];
+  } else {
+    throw new RangeError(`Cannot make random quants of ggml type ${type}: only Q8_0 and Q4_0`);
+  }
   const total = ggmlTensorBytes(type, [elements]);
   const blocksPerChunk = 1 << 17;
   const half = _f16Bits(scale);
