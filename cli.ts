@@ -8,6 +8,7 @@ import { openLibrary } from "./ffi/library.ts";
 import { type CliOptions, helpText, parseCliArgs, UsageError } from "./lib/cli_options.ts";
 import { loadModel, type LlamaModel } from "./lib/model.ts";
 import { readPrompt, runCompletion, samplingFromCli } from "./lib/run_completion.ts";
+import { applySandbox, formatSandboxReport } from "./lib/sandbox.ts";
 import { StdoutClosed, writeStderr } from "./lib/stdout_writer.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "./lib/version.ts";
 
@@ -63,8 +64,15 @@ export async function main(args: readonly string[]): Promise<number> {
     if (prompt === undefined) {
       throw new UsageError("No prompt given: pass -p TEXT or -f FILE (chat and server modes are not built yet)");
     }
-    using model = await loadFromOptions(options);
     Deno.addSignalListener("SIGINT", onSigint);
+    using model = await loadFromOptions(options);
+    const verbose = options.verbose;
+    const report = applySandbox("cli", {
+      unsecure: options.unsecure,
+      allowWrite: options.promptCache !== undefined,
+      log: (line) => writeStderr(`llamafile: ${line}`),
+    });
+    if (verbose) for (const line of formatSandboxReport(report)) writeStderr(`llamafile: ${line}`);
     const result = await runCompletion(model, options, prompt, sampling, abort.signal);
     return result.finishReason === "abort" ? EXIT.interrupted : EXIT.ok;
   } catch (error) {

@@ -1,0 +1,32 @@
+/**
+ * `deno task llamafile ARGS`: starts `cli.ts` with the Deno permissions of the
+ * mode ARGS ask for (the CLI without network, the server with its listen
+ * address only), like a packed llamafile's launcher does.
+ *
+ * @module
+ */
+import { planLaunch } from "./lib/launch_plan.ts";
+import { LAUNCH_ENV } from "./lib/permissions.ts";
+
+if (import.meta.main) {
+  const plan = planLaunch(Deno.args);
+  const cli = new URL("./cli.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...plan.flags, cli, ...Deno.args],
+    env: { ...LAUNCH_ENV },
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    Deno.addSignalListener(signal, () => {
+      try {
+        child.kill(signal);
+      } catch {
+        // already gone
+      }
+    });
+  }
+  const status = await child.status;
+  Deno.exit(status.signal ? 128 + (status.signal === "SIGINT" ? 2 : status.signal === "SIGTERM" ? 15 : 1) : status.code);
+}

@@ -1,0 +1,36 @@
+/**
+ * llamafile.ts as a library: load a GGUF model through libllama, tokenize,
+ * and generate text as an async iterator.
+ *
+ * @example Generate a short story greedily
+ * ```ts
+ * import { createContext, generate, loadModel } from "./mod.ts";
+ *
+ * using model = await loadModel("../shared/models/stories260K.gguf");
+ * await using context = await createContext(model, { threads: 1, contextSize: 256 });
+ * let text = "";
+ * for await (const piece of generate(context, "Once upon a time", { temperature: 0, maxTokens: 12 })) {
+ *   text += piece;
+ * }
+ * console.log(text); // ", there was a little girl named Lily."
+ * ```
+ *
+ * @example Tokenize and look at metadata
+ * ```ts
+ * import { loadModel } from "./mod.ts";
+ *
+ * using model = await loadModel("../shared/models/stories260K.gguf", { vocabOnly: true });
+ * const tokens = model.tokenize("Hello world");
+ * console.log(model.vocabSize, tokens.length, model.meta("general.architecture"));
+ * ```
+ *
+ * @module
+ */
+export { loadModel, LlamaModel, type LoadModelOptions, type TokenizeOptions } from "./lib/model.ts";
+export { createContext, defaultThreads, LlamaContext, type ContextOptions, type PerfData } from "./lib/context.ts";
+export { generate, type FinishReason, type GenerateOptions, type GenerateResult } from "./lib/generate.ts";
+export { SAMPLING_DEFAULTS, Sampler, type SamplingOptions } from "./lib/sampler.ts";
+export { JSON_GRAMMAR, jsonSchemaToGrammar } from "./lib/json_schema_to_grammar.ts";
+export { ClosedError, ContextFullError, GrammarError, ModelLoadError, NativeError } from "./lib/errors.ts";
+export { AbiMismatchError } from "./ffi/structs.ts";
+export { VERSION } from "./lib/version.ts";
