@@ -1,0 +1,100 @@
+/**
+ * Measures llamafile.ts like llama-bench does: pp (one n-prompt batch on an empty context) and
+ * tg (n-gen single-token decodes on an empty context), random tokens, one warmup run of each,
+ * the mean over --reps runs. Prints one JSON object on stdout. Runs in its own process so
+ * load time and peak RSS are its own.
+ *
+ *   deno run -A bench/ours_bench.ts --model M.gguf [--threads 1] [--reps 3] [--repack on|off]
+ *     [--n-prompt 512] [--n-gen 128] [--decode nonblocking|sync]
+ *
+ * @module
+ */
+import { TokenBatch } from "../ffi/batch.ts";
+import { createContext } from "../lib/context.ts";
+import { loadModel } from "../lib/model.ts";
+
+function flag(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < Deno.args.length ? Deno.args[i + 1]! : fallback;
+}
+
+/** Peak resident set size of this process in MiB. */
+export function peakRssMiB(): number {
+  const status = Deno.readTextFileSync("/proc/self/status");
+  const kb = Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? "0");
+  return kb / 1024;
+}
+
+if (import.meta.main) {
+  const modelPath = flag("model", "");
+  const threads = Number(flag("threads", "1"));
+  const reps = Number(flag("reps", "3"));
+  const repack = flag("repack", "on") === "on";
+  const nPrompt = Number(flag("n-prompt", "512"));
+  const nGen = Number(flag("n-gen", "128"));
+  const sync = flag("decode", "nonblocking") === "sync";
+
+  const t0 = performance.now();
+  const model = await loadModel(modelPath, { repack });
+  const loadMs = performance.now() - t0;
+  const context = await createContext(model, {
+    contextSize: nPrompt + nGen,
+    batchSize: nPrompt,
+    ubatchSize: nPrompt,
+    threads,
+  });
+
+  let state = 12345;
+  const randomToken = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % model.vocabSize;
+  };
+  const prompt = new TokenBatch(nPrompt);
+  const one = new TokenBatch(1);
+
+  const runPrompt = async () => {
+    context.clear();
+    prompt.clear();
+    for (let i = 0; i < nPrompt; i++) prompt.add(randomToken(), i, 0, i === nPrompt - 1);
+    const start = performance.now();
+    await context.decode(prompt);
+    return nPrompt / ((performance.now() - start) / 1000);
+  };
+  const runGen = async () => {
+    context.clear();
+    const start = performance.now();
+    for (let i = 0; i < nGen; i++) {
+      one.clear();
+      one.add(randomToken(), i, 0, true);
+      if (sync) context.decodeSync(one);
+      else await context.decode(one);
+    }
+    return nGen / ((performance.now() - start) / 1000);
+  };
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+  await runPrompt();
+  const pp: number[] = [];
+  for (let i = 0; i < reps; i++) pp.push(await runPrompt());
+  await runGen();
+  const tg: number[] = [];
+  for (let i = 0; i < reps; i++) tg.push(await runGen());
+
+  console.log(JSON.stringify({
+    pp: mean(pp),
+    tg: mean(tg),
+    ppSamples: pp,
+    tgSamples: tg,
+    loadMs,
+    peakRssMiB: peakRssMiB(),
+    threads,
+    nPrompt,
+    nGen,
+    repack,
+    decode: sync ? "sync" : "nonblocking",
+  }));
+  await context.close();
+  model.close();
+}
