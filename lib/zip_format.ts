@@ -119,7 +119,7 @@ export function crc32(bytes: Uint8Array, crc = 0): number {
       i++;
     }
     const blocks = (n - i) >>> 4;
-    const words = new Uint32Array(bytes.buffer, bytes.byteOffset + i, blocks * 4);
+    const words = blocks > 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset + i, blocks * 4) : [];
     for (let w = 0; w < words.length; w += 4) {
       const a = c ^ words[w]!;
       const b = words[w + 1]!;

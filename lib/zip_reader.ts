@@ -400,7 +400,7 @@ async function _readDirectory(file: Deno.FsFile, label: string | null): Promise<
     const commentLength = view.getUint16(at + 32, true);
     const recordEnd = at + CENTRAL_HEADER_SIZE + nameLength + extraLength + commentLength;
     if (recordEnd > directorySize) throw fail("central directory is truncated");
-    const rawName = directory.slice(
+    const rawName = directory.subarray(
       at + CENTRAL_HEADER_SIZE,
       at + CENTRAL_HEADER_SIZE + nameLength,
     );
@@ -492,8 +492,10 @@ async function _readDirectory(file: Deno.FsFile, label: string | null): Promise<
       internalAttributes: view.getUint16(at + 36, true),
       externalAttributes,
       rawName,
-      extra: encodeExtra(fields.filter((f) => f.id !== EXTRA_ZIP64)),
-      comment: directory.slice(recordEnd - commentLength, recordEnd),
+      extra: zip64Field === undefined
+        ? extraBytes
+        : encodeExtra(fields.filter((f) => f.id !== EXTRA_ZIP64)),
+      comment: directory.subarray(recordEnd - commentLength, recordEnd),
     });
     at = recordEnd;
   }

@@ -114,6 +114,8 @@ const _BUFFER = 1 << 20;
 const _DEFLATE_ZIP64_THRESHOLD = MAX_32 - (64 << 20);
 
 const _encoder = new TextEncoder();
+/** Shared empty extra field and comment (never written to). */
+const _EMPTY = new Uint8Array(0);
 
 /** Buffered sequential output with patching and holes; `position` is the logical end. */
 class _Output {
@@ -148,6 +150,11 @@ class _Output {
 
   /** Overwrites bytes already written at `at`. */
   async patch(at: number, bytes: Uint8Array): Promise<void> {
+    const buffered = this.position - this.#length;
+    if (at >= buffered && at + bytes.length <= this.position) {
+      this.#buffer.set(bytes, at - buffered); // still in the buffer: no system call
+      return;
+    }
     await this.flush();
     await this.#file.seek(at, Deno.SeekMode.Start);
     await _writeAll(this.#file, bytes);
@@ -644,8 +651,8 @@ export class ZipWriter {
       internalAttributes: 0,
       externalAttributes: ((S_IFREG | mode) << 16) >>> 0,
       rawName,
-      extra: new Uint8Array(0),
-      comment: new Uint8Array(0),
+      extra: _EMPTY,
+      comment: _EMPTY,
     };
     return { entry, sha256: hash === null ? null : hash.digest("hex") };
   }
