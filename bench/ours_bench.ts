@@ -5,7 +5,7 @@
  * load time and peak RSS are its own.
  *
  *   deno run -A bench/ours_bench.ts --model M.gguf [--threads 1] [--reps 3] [--repack on|off]
- *     [--n-prompt 512] [--n-gen 128] [--decode nonblocking|sync]
+ *     [--n-prompt 512] [--n-gen 128] [--decode nonblocking|sync] [--flash-attn on|off]
  *
  * @module
  */
@@ -33,6 +33,7 @@ if (import.meta.main) {
   const nPrompt = Number(flag("n-prompt", "512"));
   const nGen = Number(flag("n-gen", "128"));
   const sync = flag("decode", "nonblocking") === "sync";
+  const flashAttention = flag("flash-attn", "off") === "on";
 
   const t0 = performance.now();
   const model = await loadModel(modelPath, { repack });
@@ -42,6 +43,7 @@ if (import.meta.main) {
     batchSize: nPrompt,
     ubatchSize: nPrompt,
     threads,
+    flashAttention,
   });
 
   let state = 12345;

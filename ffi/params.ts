@@ -55,6 +55,8 @@ export interface ContextParamsInput {
   /** Unified KV cache across sequences (needed when slots share one context). */
   kvUnified?: boolean;
   noPerf?: boolean;
+  /** Flash attention: true on, false off, undefined = libllama's auto. */
+  flashAttention?: boolean;
 }
 
 /** Returns a `llama_context_params` struct for `input`. */
@@ -71,6 +73,9 @@ export function contextParams(lib: LlamaLibrary, input: ContextParamsInput): Uin
   if (input.poolingType !== undefined) view.setInt32(CONTEXT_PARAMS.pooling_type, input.poolingType, true);
   if (input.kvUnified !== undefined) view.setUint8(CONTEXT_PARAMS.kv_unified, input.kvUnified ? 1 : 0);
   if (input.noPerf !== undefined) view.setUint8(CONTEXT_PARAMS.no_perf, input.noPerf ? 1 : 0);
+  if (input.flashAttention !== undefined) {
+    view.setInt32(CONTEXT_PARAMS.flash_attn_type, input.flashAttention ? 1 : 0, true);
+  }
   return bytes;
 }
 

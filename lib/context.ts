@@ -29,6 +29,8 @@ export interface ContextOptions {
   embeddings?: boolean;
   /** ggml threadpool polling level 0..100 (default 50; 0 = sleep between graphs). */
   poll?: number;
+  /** Flash attention on or off (default: libllama's auto). */
+  flashAttention?: boolean;
 }
 
 /** Threads that run well here: the number of physical cores, at least 1. */
@@ -84,6 +86,7 @@ export async function createContext(model: LlamaModel, options: ContextOptions =
     threadsBatch,
     embeddings: options.embeddings ?? false,
     kvUnified: true,
+    ...(options.flashAttention !== undefined && { flashAttention: options.flashAttention }),
   });
   const before = lib.recentErrors().length;
   const handle = await lib.llama.llama_init_from_model(model.handle, params);
