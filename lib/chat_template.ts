@@ -1,0 +1,340 @@
+/**
+ * Chat templates: Jinja from the GGUF's `tokenizer.chat_template` rendered with
+ * `@huggingface/jinja`, a few built-in ones for `--chat-template NAME`, and a ChatML
+ * fallback. {@linkcode chatPrompt} turns messages into prompt tokens so that only
+ * markers the template itself wrote become special tokens: text from the request
+ * (message content, names, tools) never does, whatever it contains.
+ *
+ * How: before rendering, every occurrence of a control token's text inside request
+ * strings is swapped for an opaque placeholder; the rendered prompt is split at the
+ * control-token texts left (the template's own), each piece between them is tokenized as
+ * plain text with the placeholders put back, and the markers become their token ids.
+ * For requests without such text this gives exactly the tokens llama.cpp gets from
+ * tokenizing the whole prompt with special parsing on.
+ *
+ * @module
+ */
+import { Template } from "@huggingface/jinja";
+
+/** Built-in templates for `--chat-template NAME`, as Jinja. */
+export const BUILTIN_TEMPLATES: Readonly<Record<string, string>> = {
+  chatml: "{%- for message in messages -%}" +
+    "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' -}}" +
+    "{%- endfor -%}" +
+    "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}",
+  llama2: "{%- set ns = namespace(inside=true) -%}{{- '[INST] ' -}}" +
+    "{%- for message in messages -%}" +
+    "{%- if not ns.inside -%}{%- set ns.inside = true -%}{{- '<s>[INST] ' -}}{%- endif -%}" +
+    "{%- if message.role == 'system' -%}{{- '<<SYS>>\\n' + message.content + '\\n<</SYS>>\\n\\n' -}}" +
+    "{%- elif message.role == 'user' -%}{{- message.content + ' [/INST]' -}}" +
+    "{%- else -%}{{- message.content + '</s>' -}}{%- set ns.inside = false -%}{%- endif -%}" +
+    "{%- endfor -%}",
+  llama3: "{%- for message in messages -%}" +
+    "{{- '<|start_header_id|>' + message.role + '<|end_header_id|>\\n\\n' + (message.content | trim) + '<|eot_id|>' -}}" +
+    "{%- endfor -%}" +
+    "{%- if add_generation_prompt -%}{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' -}}{%- endif -%}",
+  mistral: "{%- set ns = namespace(inside=false) -%}" +
+    "{%- for message in messages -%}" +
+    "{%- if not ns.inside -%}{{- '[INST] ' -}}{%- set ns.inside = true -%}{%- endif -%}" +
+    "{%- if message.role == 'system' -%}{{- message.content + '\\n\\n' -}}" +
+    "{%- elif message.role == 'user' -%}{{- message.content + '[/INST]' -}}" +
+    "{%- else -%}{{- ' ' + (message.content | trim) + '</s>' -}}{%- set ns.inside = false -%}{%- endif -%}" +
+    "{%- endfor -%}",
+  gemma: "{%- set ns = namespace(system='') -%}" +
+    "{%- for message in messages -%}" +
+    "{%- if message.role == 'system' -%}{%- set ns.system = ns.system + (message.content | trim) -%}" +
+    "{%- else -%}" +
+    "{%- set role = 'model' if message.role == 'assistant' else message.role -%}" +
+    "{{- '<start_of_turn>' + role + '\\n' -}}" +
+    "{%- if ns.system != '' and role != 'model' -%}{{- ns.system + '\\n\\n' -}}{%- set ns.system = '' -%}{%- endif -%}" +
+    "{{- (message.content | trim) + '<end_of_turn>\\n' -}}" +
+    "{%- endif -%}" +
+    "{%- endfor -%}" +
+    "{%- if add_generation_prompt -%}{{- '<start_of_turn>model\\n' -}}{%- endif -%}",
+  phi3: "{%- for message in messages -%}" +
+    "{{- '<|' + message.role + '|>\\n' + message.content + '<|end|>\\n' -}}" +
+    "{%- endfor -%}" +
+    "{%- if add_generation_prompt -%}{{- '<|assistant|>\\n' -}}{%- endif -%}",
+  zephyr: "{%- for message in messages -%}" +
+    "{{- '<|' + message.role + '|>\\n' + message.content + '<|endoftext|>\\n' -}}" +
+    "{%- endfor -%}" +
+    "{%- if add_generation_prompt -%}{{- '<|assistant|>\\n' -}}{%- endif -%}",
+};
+
+/** A function (tool) call in an assistant message, OpenAI's shape. */
+export interface ChatToolCall {
+  id?: string;
+  type?: string;
+  function: { name: string; arguments: string | Record<string, unknown> };
+}
+
+/** One chat message; `content` is text (array content is joined with newlines before rendering). */
+export interface ChatMessage {
+  role: string;
+  content: string | null;
+  name?: string;
+  tool_calls?: ChatToolCall[];
+  tool_call_id?: string;
+}
+
+/** Options of {@linkcode ChatTemplate.render} and {@linkcode chatPrompt}. */
+export interface RenderOptions {
+  /** End with the assistant's turn header (default true). */
+  addGenerationPrompt?: boolean;
+  /** OpenAI `tools`, passed to templates that use them. */
+  tools?: unknown[];
+  /** OpenAI `tool_choice`, passed along with `tools`. */
+  toolChoice?: unknown;
+  bosToken?: string;
+  eosToken?: string;
+  /** More template variables (`chat_template_kwargs`). */
+  extra?: Record<string, unknown>;
+}
+
+/** A parsed chat template. */
+export class ChatTemplate {
+  /** The Jinja source. */
+  readonly source: string;
+  /** Where it came from: `model`, a built-in name, `file:PATH`, `inline`, or `chatml (fallback)`. */
+  readonly origin: string;
+  /** True when the template reads `tools` (tool calling is passed through). */
+  readonly supportsTools: boolean;
+  readonly #template: Template;
+
+  /** Parses `source`; throws `SyntaxError` when it is not valid Jinja. */
+  constructor(source: string, origin: string) {
+    this.source = source;
+    this.origin = origin;
+    try {
+      this.#template = new Template(source);
+    } catch (cause) {
+      throw new SyntaxError(`Cannot parse chat template "${origin}": ${(cause as Error).message}`, { cause });
+    }
+    this.supportsTools = /\btools\b/.test(source);
+  }
+
+  /** Renders `messages` to prompt text; template errors (`raise_exception`) throw `RangeError`. */
+  render(messages: readonly ChatMessage[], options: RenderOptions = {}): string {
+    const withTools = this.supportsTools && options.tools !== undefined && options.tools.length > 0;
+    const variables: Record<string, unknown> = {
+      ...options.extra,
+      messages: messages.map(forTemplate),
+      add_generation_prompt: options.addGenerationPrompt ?? true,
+      bos_token: options.bosToken ?? "",
+      eos_token: options.eosToken ?? "",
+    };
+    if (withTools) {
+      variables.tools = options.tools;
+      if (options.toolChoice !== undefined) variables.tool_choice = options.toolChoice;
+    }
+    try {
+      return this.#template.render(variables);
+    } catch (cause) {
+      throw new RangeError(`Cannot apply the chat template: ${(cause as Error).message}`, { cause });
+    }
+  }
+}
+
+function forTemplate(message: ChatMessage): Record<string, unknown> {
+  const out: Record<string, unknown> = { role: message.role, content: message.content ?? "" };
+  if (message.name !== undefined) out.name = message.name;
+  if (message.tool_call_id !== undefined) out.tool_call_id = message.tool_call_id;
+  if (message.tool_calls !== undefined) {
+    out.tool_calls = message.tool_calls.map((call) => {
+      let args = call.function.arguments;
+      if (typeof args === "string") {
+        try {
+          const parsed = JSON.parse(args);
+          if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) args = parsed;
+        } catch {
+          // keep the string
+        }
+      }
+      return { ...call, type: call.type ?? "function", function: { name: call.function.name, arguments: args } };
+    });
+  }
+  return out;
+}
+
+/** Reads a template file; a separate function so tests can swap it. */
+export type ReadTextFile = (path: string) => Promise<string>;
+
+/**
+ * Picks the template: `spec` (a built-in name, inline Jinja, or a file path) when
+ * given, else the model's, else ChatML. A model template that does not parse falls back
+ * to ChatML and calls `warn`.
+ */
+export async function resolveChatTemplate(
+  spec: string | undefined,
+  modelTemplate: string | null,
+  options: { readFile?: ReadTextFile; warn?: (line: string) => void } = {},
+): Promise<ChatTemplate> {
+  if (spec !== undefined) {
+    const builtin = BUILTIN_TEMPLATES[spec];
+    if (builtin !== undefined) return new ChatTemplate(builtin, spec);
+    if (spec.includes("{%") || spec.includes("{{")) return new ChatTemplate(spec, "inline");
+    const read = options.readFile ?? Deno.readTextFile;
+    let source: string;
+    try {
+      source = await read(spec);
+    } catch (cause) {
+      if (cause instanceof Deno.errors.NotCapable) throw cause;
+      const names = Object.keys(BUILTIN_TEMPLATES).join(", ");
+      throw new TypeError(
+        `Cannot load chat template "${spec}": it is not a built-in name (${names}) and cannot be read: ${
+          (cause as Error).message
+        }`,
+        { cause },
+      );
+    }
+    return new ChatTemplate(source, `file:${spec}`);
+  }
+  if (modelTemplate !== null && modelTemplate.trim() !== "") {
+    try {
+      return new ChatTemplate(modelTemplate, "model");
+    } catch (error) {
+      options.warn?.(`llamafile: warning: ${(error as Error).message}; using ChatML`);
+    }
+  }
+  return new ChatTemplate(BUILTIN_TEMPLATES.chatml!, "chatml (fallback)");
+}
+
+/** What {@linkcode chatPrompt} needs from a model's vocabulary. */
+export interface ChatVocab {
+  readonly vocabSize: number;
+  readonly bos: number;
+  readonly eos: number;
+  readonly addsBos: boolean;
+  tokenize(text: string, options: { addSpecial: boolean; parseSpecial: boolean }): ArrayLike<number>;
+  tokenBytes(token: number, special?: boolean): Uint8Array;
+}
+
+/** A rendered chat prompt. */
+export interface ChatPrompt {
+  /** The prompt as text (BOS not included). */
+  text: string;
+  /** Its tokens, BOS first when the model adds one. */
+  tokens: number[];
+}
+
+const controlCache = new WeakMap<object, [string, number][]>();
+
+/**
+ * Control tokens of `vocab` (those special parsing turns text into): tokens whose piece is
+ * empty unless special pieces are asked for. Longest text first, as llama.cpp matches them.
+ */
+export function controlTokens(vocab: ChatVocab): [string, number][] {
+  let found = controlCache.get(vocab);
+  if (found) return found;
+  const decoder = new TextDecoder();
+  found = [];
+  for (let token = 0; token < vocab.vocabSize; token++) {
+    if (vocab.tokenBytes(token, false).length > 0) continue;
+    const text = decoder.decode(vocab.tokenBytes(token, true));
+    if (text !== "") found.push([text, token]);
+  }
+  found.sort((a, b) => b[0].length - a[0].length || a[1] - b[1]);
+  controlCache.set(vocab, found);
+  return found;
+}
+
+function tokenText(vocab: ChatVocab, token: number): string {
+  return token < 0 ? "" : new TextDecoder().decode(vocab.tokenBytes(token, true));
+}
+
+/** Swaps control-token texts inside request strings for placeholders, and back. */
+class Shield {
+  readonly #controls: [string, number][];
+  readonly #open: string;
+  readonly #close = "\uFDD1";
+  readonly #saved: string[] = [];
+
+  constructor(controls: [string, number][], sample: string) {
+    this.#controls = controls;
+    let open = "\uFDD0";
+    while (sample.includes(open)) open += "\uFDD0";
+    this.#open = open;
+  }
+
+  hide<T>(value: T): T {
+    if (typeof value === "string") return this.#hideText(value) as T;
+    if (Array.isArray(value)) return value.map((item) => this.hide(item)) as T;
+    if (value !== null && typeof value === "object") {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.hide(v)])) as T;
+    }
+    return value;
+  }
+
+  #hideText(text: string): string {
+    if (!this.#controls.some(([special]) => text.includes(special))) return text;
+    let pieces: (string | { saved: number })[] = [text];
+    for (const [special] of this.#controls) {
+      if (!text.includes(special)) continue;
+      pieces = pieces.flatMap((piece) => {
+        if (typeof piece !== "string" || !piece.includes(special)) return [piece];
+        const parts = piece.split(special);
+        return parts.flatMap((part, i) => {
+          if (i === parts.length - 1) return [part];
+          this.#saved.push(special);
+          return [part, { saved: this.#saved.length - 1 }];
+        });
+      });
+    }
+    return pieces.map((p) => typeof p === "string" ? p : `${this.#open}${p.saved}${this.#close}`).join("");
+  }
+
+  reveal(text: string): string {
+    if (this.#saved.length === 0) return text;
+    const pattern = new RegExp(`${this.#open}(\\d+)${this.#close}`, "g");
+    return text.replace(pattern, (_, i: string) => this.#saved[Number(i)] ?? "");
+  }
+}
+
+/** Splits `text` at control-token texts (longest first), like llama.cpp's special partition. */
+function partition(text: string, controls: [string, number][]): (string | number)[] {
+  let pieces: (string | number)[] = [text];
+  for (const [special, token] of controls) {
+    if (!text.includes(special)) continue;
+    pieces = pieces.flatMap((piece) => {
+      if (typeof piece !== "string" || !piece.includes(special)) return [piece];
+      const parts = piece.split(special);
+      return parts.flatMap((part, i) => (i === parts.length - 1 ? [part] : [part, token]));
+    });
+  }
+  return pieces.filter((piece) => piece !== "");
+}
+
+/**
+ * Renders `messages` with `template` and tokenizes the result so that only the
+ * template's own markers become special tokens. A leading BOS text is dropped when the
+ * model adds BOS itself (as llama.cpp does).
+ */
+export function chatPrompt(
+  vocab: ChatVocab,
+  template: ChatTemplate,
+  messages: readonly ChatMessage[],
+  options: RenderOptions = {},
+): ChatPrompt {
+  const controls = controlTokens(vocab);
+  const sample = JSON.stringify([messages, options.tools ?? null, template.source]);
+  const shield = new Shield(controls, sample);
+  const bosToken = options.bosToken ?? tokenText(vocab, vocab.bos);
+  const eosToken = options.eosToken ?? tokenText(vocab, vocab.eos);
+  const hidden = shield.hide(messages.map((m) => ({ ...m })));
+  let rendered = template.render(hidden, {
+    ...options,
+    ...(options.tools !== undefined && { tools: shield.hide(options.tools) }),
+    ...(options.toolChoice !== undefined && { toolChoice: shield.hide(options.toolChoice) }),
+    ...(options.extra !== undefined && { extra: shield.hide(options.extra) }),
+    bosToken,
+    eosToken,
+  });
+  if (vocab.addsBos && bosToken !== "" && rendered.startsWith(bosToken)) rendered = rendered.slice(bosToken.length);
+  const tokens: number[] = [];
+  if (vocab.addsBos && vocab.bos >= 0) tokens.push(vocab.bos);
+  for (const piece of partition(rendered, controls)) {
+    if (typeof piece === "number") tokens.push(piece);
+    else tokens.push(...Array.from(vocab.tokenize(shield.reveal(piece), { addSpecial: false, parseSpecial: false })));
+  }
+  return { text: shield.reveal(rendered), tokens };
+}
