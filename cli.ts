@@ -7,6 +7,7 @@
 import { openLibrary } from "./ffi/library.ts";
 import { type CliOptions, helpText, parseCliArgs, UsageError } from "./lib/cli_options.ts";
 import { loadModel, type LlamaModel } from "./lib/model.ts";
+import { runChatMode } from "./lib/chat_mode.ts";
 import { readPrompt, runCompletion, samplingFromCli } from "./lib/run_completion.ts";
 import { applySandbox, formatSandboxReport } from "./lib/sandbox.ts";
 import { StdoutClosed, writeStderr } from "./lib/stdout_writer.ts";
@@ -61,9 +62,8 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     const prompt = await readPrompt(options);
     const sampling = await samplingFromCli(options);
-    if (prompt === undefined) {
-      throw new UsageError("No prompt given: pass -p TEXT or -f FILE (chat and server modes are not built yet)");
-    }
+    const chat = options.chat || (prompt === undefined && !options.cli);
+    if (prompt === undefined && !chat) throw new UsageError("No prompt given: pass -p TEXT or -f FILE");
     Deno.addSignalListener("SIGINT", onSigint);
     using model = await loadFromOptions(options);
     const verbose = options.verbose;
@@ -73,7 +73,11 @@ export async function main(args: readonly string[]): Promise<number> {
       log: (line) => writeStderr(`llamafile: ${line}`),
     });
     if (verbose) for (const line of formatSandboxReport(report)) writeStderr(`llamafile: ${line}`);
-    const result = await runCompletion(model, options, prompt, sampling, abort.signal);
+    if (chat) {
+      Deno.removeSignalListener("SIGINT", onSigint);
+      return await runChatMode(model, options, sampling, prompt);
+    }
+    const result = await runCompletion(model, options, prompt!, sampling, abort.signal);
     return result.finishReason === "abort" ? EXIT.interrupted : EXIT.ok;
   } catch (error) {
     if (error instanceof StdoutClosed) return EXIT.ok;
