@@ -81,7 +81,7 @@ Deno.test("CLI reports a missing model, a directory, a truncated and a non-GGUF 
 });
 
 Deno.test("CLI exits 2 with one line and a hint on usage errors", async () => {
-  for (const args of [["--bogus"], ["-n", "abc"], ["-m", STORIES]]) {
+  for (const args of [["--bogus"], ["-n", "abc"], ["--cli", "-m", STORIES]]) {
     const out = await runCli(args);
     assert.equal(out.code, 2, out.stderr);
     const lines = out.stderr.trim().split("\n");
