@@ -11,6 +11,7 @@
 
 /** A ZIP archive is malformed, truncated, unsafe or uses something we do not support. */
 export class ZipError extends Error {
+  /** Always `"ZipError"`. */
   override name = "ZipError";
 }
 
@@ -304,17 +305,25 @@ export function alignmentField(alignment: number, totalSize: number): ExtraField
 
 /** The fields of a local file header (APPNOTE 4.3.7). */
 export interface LocalHeader {
+  /** "Version needed to extract". */
   versionNeeded: number;
+  /** General purpose bit flags. */
   flags: number;
+  /** Compression method (0 STORED, 8 DEFLATE). */
   method: number;
+  /** MS-DOS modification time. */
   dosTime: number;
+  /** MS-DOS modification date. */
   dosDate: number;
+  /** CRC-32 of the uncompressed data. */
   crc32: number;
   /** Raw 32-bit field (`MAX_32` when the ZIP64 extra field holds the value). */
   compressedSize32: number;
   /** Raw 32-bit field (`MAX_32` when the ZIP64 extra field holds the value). */
   size32: number;
+  /** The entry name as stored. */
   name: Uint8Array;
+  /** The extra field block. */
   extra: Uint8Array;
 }
 
@@ -340,22 +349,35 @@ export function encodeLocalHeader(h: LocalHeader): Uint8Array {
 
 /** The fields of a central directory file header (APPNOTE 4.3.12), 64-bit values resolved. */
 export interface CentralHeader {
+  /** "Version made by" (high byte: host system, 3 = Unix). */
   versionMadeBy: number;
+  /** "Version needed to extract". */
   versionNeeded: number;
+  /** General purpose bit flags. */
   flags: number;
+  /** Compression method (0 STORED, 8 DEFLATE). */
   method: number;
+  /** MS-DOS modification time. */
   dosTime: number;
+  /** MS-DOS modification date. */
   dosDate: number;
+  /** CRC-32 of the uncompressed data. */
   crc32: number;
+  /** Size of the stored data. */
   compressedSize: number;
+  /** Size of the uncompressed data. */
   size: number;
+  /** Internal file attributes. */
   internalAttributes: number;
+  /** External file attributes (Unix mode in the high 16 bits). */
   externalAttributes: number;
   /** Offset of the local header as stored (relative to the archive start). */
   localHeaderOffset: number;
+  /** The entry name as stored. */
   name: Uint8Array;
   /** Extra fields other than ZIP64 (which is derived from the values on encoding). */
   extra: Uint8Array;
+  /** The entry comment as stored. */
   comment: Uint8Array;
 }
 

@@ -142,7 +142,8 @@ const _MAX_DIRECTORY_SIZE = 1 << 30;
 /** Read size when streaming entry data. */
 const _CHUNK = 4 << 20;
 
-type _Source = Deno.FsFile | string;
+/** An archive: a path, or an open file (whose position the read functions move). */
+export type ZipSource = Deno.FsFile | string;
 
 /** Builds the `Cannot read archive "x": why` error. */
 function _error(label: string | null, why: string, options?: ErrorOptions): ZipError {
@@ -154,7 +155,7 @@ function _error(label: string | null, why: string, options?: ErrorOptions): ZipE
 
 /** Opens `source` when it is a path, runs `fn`, and closes what it opened. */
 async function _withFile<T>(
-  source: _Source,
+  source: ZipSource,
   fn: (file: Deno.FsFile, label: string | null) => Promise<T>,
 ): Promise<T> {
   if (typeof source !== "string") return await fn(source, null);
@@ -238,7 +239,7 @@ function _decodeName(raw: Uint8Array, flags: number): string | null {
  *
  * @throws {ZipError} When the archive is missing, truncated, corrupt or unsafe.
  */
-export async function readZipDirectory(source: _Source): Promise<ZipDirectory> {
+export async function readZipDirectory(source: ZipSource): Promise<ZipDirectory> {
   return await _withFile(source, (file, label) => _readDirectory(file, label));
 }
 
@@ -248,7 +249,7 @@ export async function readZipDirectory(source: _Source): Promise<ZipDirectory> {
  *
  * @throws {ZipError} When the archive is missing, truncated, corrupt or unsafe.
  */
-export async function readZipEntries(source: _Source): Promise<ZipEntry[]> {
+export async function readZipEntries(source: ZipSource): Promise<ZipEntry[]> {
   return (await readZipDirectory(source)).entries;
 }
 
@@ -653,7 +654,7 @@ function _hex(value: number): string {
  * @throws {ZipError} When the entry cannot be read or fails its checks.
  */
 export async function readEntryBytes(
-  source: _Source,
+  source: ZipSource,
   entry: ZipEntry,
   options: ReadEntryBytesOptions = {},
 ): Promise<Uint8Array> {
@@ -686,7 +687,7 @@ export async function readEntryBytes(
  * @throws {ZipError} When the entry cannot be read or fails its checks.
  */
 export async function extractEntry(
-  source: _Source,
+  source: ZipSource,
   entry: ZipEntry,
   destPath: string,
   options: ExtractEntryOptions = {},
