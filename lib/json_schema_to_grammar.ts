@@ -18,6 +18,10 @@
  *   `~0` / `~1` in `$ref` pointers are unescaped.
  * - Patterns are read by code point, so a quantifier after a non-ASCII character repeats that
  *   character, not its last UTF-8 byte.
+ * - Integer bounds with one side open: upstream accepts 10 for `minimum: 100`, rejects 1015 for
+ *   `minimum: 115`, lets `-05` through for `maximum: -5`, and writes `[0-9]{16,15}` (which
+ *   llama.cpp's grammar loader cannot digest) for 16-digit bounds. Two-sided ranges are
+ *   upstream's, text for text.
  * - Unsatisfiable bounds (`minItems` > `maxItems`, `minLength` > `maxLength`, `minimum` >
  *   `maximum`) and integer bounds beyond ±(2^53 − 1) are errors rather than broken grammars.
  * - Errors are thrown at the first problem as a `TypeError` naming the path and keyword. A
@@ -600,16 +604,8 @@ function _minMaxInt(
   const digitRange = (from: string, to: string) => {
     out.push("[", from === to ? from : `${from}-${to}`, "]");
   };
-  const moreDigits = (minDigits: number, maxDigits: number) => {
-    out.push("[0-9]");
-    if (minDigits === maxDigits && minDigits === 1) return;
-    out.push("{", String(minDigits));
-    if (maxDigits !== minDigits) {
-      out.push(",");
-      if (maxDigits !== _INT_MAX) out.push(String(maxDigits));
-    }
-    out.push("}");
-  };
+  const moreDigits = (minDigits: number, maxDigits: number) =>
+    _moreDigits(out, minDigits, maxDigits);
   const uniformRange = (from: string, to: string): void => {
     let i = 0;
     while (i < from.length && i < to.length && from[i] === to[i]) i++;
@@ -691,45 +687,8 @@ function _minMaxInt(
       _minMaxInt(null, -minValue, out, decimalsLeft, false);
       out.push(") | [0] | [1-9] ");
       moreDigits(0, decimalsLeft - 1);
-    } else if (minValue === 0) {
-      if (topLevel) {
-        out.push("[0] | [1-9] ");
-        moreDigits(0, lessDecimals);
-      } else {
-        moreDigits(1, decimalsLeft);
-      }
-    } else if (minValue <= 9) {
-      const c = String(minValue);
-      const rangeStart = topLevel ? "1" : "0";
-      if (c > rangeStart) {
-        digitRange(rangeStart, _chr(c, -1));
-        out.push(" ");
-        moreDigits(1, lessDecimals);
-        out.push(" | ");
-      }
-      digitRange(c, "9");
-      out.push(" ");
-      moreDigits(0, lessDecimals);
     } else {
-      const minS = String(minValue);
-      const len = minS.length;
-      const c = minS[0] as string;
-      if (c > "1") {
-        digitRange(topLevel ? "1" : "0", _chr(c, -1));
-        out.push(" ");
-        moreDigits(len, lessDecimals);
-        out.push(" | ");
-      }
-      digitRange(c, c);
-      out.push(" (");
-      _minMaxInt(Number(minS.slice(1)), null, out, lessDecimals, false);
-      out.push(")");
-      if (c < "9") {
-        out.push(" | ");
-        digitRange(_chr(c, 1), "9");
-        out.push(" ");
-        moreDigits(len - 1, lessDecimals);
-      }
+      out.push(_atLeast(String(minValue), decimalsLeft, topLevel));
     }
     return;
   }
@@ -743,14 +702,64 @@ function _minMaxInt(
       }
       _minMaxInt(0, maxValue, out, decimalsLeft, true);
     } else {
-      out.push(`"-" (`);
-      _minMaxInt(-maxValue, null, out, decimalsLeft, false);
-      out.push(")");
+      // upstream recurses with topLevel false here, which lets "-05" through
+      out.push(`"-" (`, _atLeast(String(-maxValue), decimalsLeft, true), ")");
     }
     return;
   }
 
   throw new RangeError("Cannot build an integer range: neither bound is set");
+}
+
+/**
+ * Digit strings whose value is at least `min`, at most `decimalsLeft` digits, without a leading
+ * zero at the top level: upstream's open-ended branch, text for text where upstream is right.
+ * Fixed: `min` stays a string, so that the zeros of 100 or 105 count (upstream accepts 10 for
+ * `minimum: 100`); below the top level a leading 0 is allowed (upstream rejects 1015 for
+ * `minimum: 115`); alternatives that need more digits than are left are dropped (upstream writes
+ * `[0-9]{16,15}`, which llama.cpp's grammar loader chokes on).
+ */
+function _atLeast(min: string, decimalsLeft: number, topLevel: boolean): string {
+  const lessDecimals = Math.max(decimalsLeft - 1, 1);
+  const rangeStart = topLevel ? "1" : "0";
+  const c = min[0] as string;
+  const range = (from: string, to: string) => (from === to ? `[${from}]` : `[${from}-${to}]`);
+  const digits = (minDigits: number, maxDigits: number) => {
+    const out: string[] = [];
+    _moreDigits(out, minDigits, maxDigits);
+    return out.join("");
+  };
+  const alternatives: string[] = [];
+  if (min.length === 1) {
+    if (c === "0") {
+      return topLevel ? `[0] | [1-9] ${digits(0, lessDecimals)}` : digits(1, decimalsLeft);
+    }
+    if (c > rangeStart) {
+      alternatives.push(`${range(rangeStart, _chr(c, -1))} ${digits(1, lessDecimals)}`);
+    }
+    alternatives.push(`${range(c, "9")} ${digits(0, lessDecimals)}`);
+    return alternatives.join(" | ");
+  }
+  const len = min.length;
+  if (c > rangeStart && len <= lessDecimals) {
+    alternatives.push(`${range(rangeStart, _chr(c, -1))} ${digits(len, lessDecimals)}`);
+  }
+  if (len - 1 <= lessDecimals) {
+    alternatives.push(`${range(c, c)} (${_atLeast(min.slice(1), lessDecimals, false)})`);
+    if (c < "9") alternatives.push(`${range(_chr(c, 1), "9")} ${digits(len - 1, lessDecimals)}`);
+  }
+  return alternatives.join(" | ");
+}
+
+function _moreDigits(out: string[], minDigits: number, maxDigits: number): void {
+  out.push("[0-9]");
+  if (minDigits === maxDigits && minDigits === 1) return;
+  out.push("{", String(minDigits));
+  if (maxDigits !== minDigits) {
+    out.push(",");
+    if (maxDigits !== _INT_MAX) out.push(String(maxDigits));
+  }
+  out.push("}");
 }
 
 /** Length of a GBNF-compatible escape at `pos` (`\x41`, `\n`, `\-`, ...), 0 when none. */

@@ -386,6 +386,13 @@ Deno.test("jsonSchemaToGrammar() constrains integer ranges exactly", () => {
     [25, null],
     [-5, null],
     [-123, null],
+    // upstream gets these wrong (see _atLeast in the module)
+    [100, null],
+    [105, null],
+    [115, null],
+    [1015, null],
+    [null, -1],
+    [null, -100],
     [null, 30],
     [null, -5],
     [null, 1],
@@ -406,10 +413,11 @@ Deno.test("jsonSchemaToGrammar() constrains integer ranges exactly", () => {
     if (min !== null) schema.minimum = min;
     if (max !== null) schema.maximum = max;
     const g = jsonSchemaToGrammar(schema);
-    for (let v = -400; v <= 400; v++) {
+    for (let v = -1100; v <= 1100; v++) {
       const inside = (min === null || v >= min) && (max === null || v <= max);
       strictEqual(_accepts(g, String(v)), inside, `${JSON.stringify(schema)} and ${v}`);
     }
+    _assertRejects(g, ["007", "-05", "-00", "01", "1.0", "+1", ""]);
     const big = "12345678901234";
     strictEqual(_accepts(g, big), max === null, `${JSON.stringify(schema)} and ${big}`);
   }
@@ -868,6 +876,11 @@ space ::= | " " | "\n"{1,2} [ \t]{0,20}
     schema: { "type": "integer", "maximum": -5 },
     upstream: String.raw`
 root ::= ("-" ([0-4] [0-9]{1,15} | [5-9] [0-9]{0,15}))
+space ::= | " " | "\n"{1,2} [ \t]{0,20}
+`,
+    // upstream lets "-05" through (a JSON syntax error, and -5 < -4)
+    ours: String.raw`
+root ::= ("-" ([1-4] [0-9]{1,15} | [5-9] [0-9]{0,15}))
 space ::= | " " | "\n"{1,2} [ \t]{0,20}
 `,
   },
