@@ -90,12 +90,15 @@ export function parseJsonSchemaArg(text: string): unknown {
  *
  * @example
  * ```ts
+ * import { ok } from "node:assert/strict";
+ *
  * const grammar = jsonSchemaToGrammar({
  *   type: "object",
  *   properties: { n: { type: "integer" } },
  *   required: ["n"],
  * });
- * // grammar contains: root ::= "{" space n-kv space "}"
+ * ok(grammar.includes('root ::= "{" space n-kv space "}"\n'));
+ * ok(grammar.includes('n-kv ::= "\\"n\\"" space ":" space integer\n'));
  * ```
  *
  * @throws {TypeError} when the schema is invalid or outside the supported subset; the message
