@@ -13,7 +13,15 @@ import { SlotScheduler } from "./slots.ts";
 import { writeStderr, writeStdout } from "./stdout_writer.ts";
 
 /** End-of-turn markers templates write; a model that emits one as text has ended its turn. */
-const TURN_MARKERS = ["<|im_end|>", "<|im_start|>", "<|eot_id|>", "<|end|>", "<end_of_turn>", "</s>", "[INST]"];
+const TURN_MARKERS = [
+  "<|im_end|>",
+  "<|im_start|>",
+  "<|eot_id|>",
+  "<|end|>",
+  "<end_of_turn>",
+  "</s>",
+  "[INST]",
+];
 
 /** Options of {@linkcode runChat}. */
 export interface ChatOptions {
@@ -53,7 +61,9 @@ export async function runChat(context: LlamaContext, options: ChatOptions): Prom
   options.interrupts.addEventListener("interrupt", onInterrupt);
 
   const nextLine = async (): Promise<string | null | "interrupt"> => {
-    const interrupted = new Promise<"interrupt">((resolve) => (idleInterrupt = () => resolve("interrupt")));
+    const interrupted = new Promise<"interrupt">((
+      resolve,
+    ) => (idleInterrupt = () => resolve("interrupt")));
     const step = await Promise.race([lines.next(), interrupted]);
     idleInterrupt = null;
     if (step === "interrupt") return step;
@@ -61,7 +71,11 @@ export async function runChat(context: LlamaContext, options: ChatOptions): Prom
   };
 
   try {
-    if (showPrompt) writeStderr(`llamafile: chat with ${options.template.origin} template; /exit to quit, /clear to start over, """ for multi-line`);
+    if (showPrompt) {
+      writeStderr(
+        `llamafile: chat with ${options.template.origin} template; /exit to quit, /clear to start over, """ for multi-line`,
+      );
+    }
     while (true) {
       if (showPrompt) writeStdout("> ");
       let line = await nextLine();
@@ -87,7 +101,9 @@ export async function runChat(context: LlamaContext, options: ChatOptions): Prom
       messages.push({ role: "user", content: line });
       const prompt = chatPrompt(model, options.template, messages, { addGenerationPrompt: true });
       if (prompt.tokens.length >= scheduler.slotContext) {
-        writeStderr(`llamafile: the conversation (${prompt.tokens.length} tokens) no longer fits the context; /clear to start over`);
+        writeStderr(
+          `llamafile: the conversation (${prompt.tokens.length} tokens) no longer fits the context; /clear to start over`,
+        );
         messages.pop();
         continue;
       }
@@ -109,7 +125,9 @@ export async function runChat(context: LlamaContext, options: ChatOptions): Prom
       const result = await stream.result;
       answer = null;
       writeStdout("\n");
-      if (result.finishReason === "context") writeStderr("llamafile: the context is full; /clear to start over");
+      if (result.finishReason === "context") {
+        writeStderr("llamafile: the context is full; /clear to start over");
+      }
       messages.push({ role: "assistant", content: text.trim() });
     }
   } finally {

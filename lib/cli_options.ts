@@ -144,63 +144,470 @@ const V = "Server";
 
 /** The option table. Order is the order of `--help`. */
 export const OPTION_TABLE: readonly OptionSpec[] = [
-  { names: ["-m", "--model"], key: "model", kind: "string", arg: "FNAME", section: G, help: "model path (GGUF or llamafile); inside a llamafile, the default is its own weights" },
-  { names: ["-p", "--prompt"], key: "prompt", kind: "string", arg: "TEXT", section: G, help: "prompt to start generation with" },
-  { names: ["-f", "--file"], key: "file", kind: "string", arg: "FNAME", section: G, help: "read the prompt from a file (/dev/stdin works); one trailing newline is dropped" },
-  { names: ["-n", "--n-predict"], key: "nPredict", kind: "int", arg: "N", min: -1, section: G, help: "tokens to predict (default: -1, until end of text or a full context)" },
-  { names: ["-e", "--escape"], key: "escape", kind: "flag", section: G, help: "process escapes \\n \\r \\t \\' \\\" \\\\ \\xNN in prompts (default: on)" },
-  { names: ["--no-escape"], key: "escape", kind: "flag", value: false, section: G, help: "do not process escapes" },
-  { names: ["-r", "--reverse-prompt"], key: "reversePrompt", kind: "list", arg: "TEXT", section: G, help: "stop generating at TEXT (repeatable)" },
-  { names: ["--grammar"], key: "grammar", kind: "string", arg: "GBNF", section: S, help: "constrain output with a GBNF grammar (root rule: root)" },
-  { names: ["--grammar-file"], key: "grammarFile", kind: "string", arg: "FNAME", section: S, help: "read the GBNF grammar from a file" },
-  { names: ["-j", "--json-schema"], key: "jsonSchema", kind: "string", arg: "SCHEMA", section: S, help: "constrain output to JSON matching a JSON Schema (e.g. '{}' for any object)" },
-  { names: ["-s", "--seed"], key: "seed", kind: "int", arg: "N", section: S, help: "random seed (default: -1, random)" },
-  { names: ["--temp"], key: "temp", kind: "float", arg: "N", min: 0, section: S, help: "temperature; 0 is greedy and deterministic (default: 0.8)" },
-  { names: ["--top-k"], key: "topK", kind: "int", arg: "N", min: 0, section: S, help: "top-k sampling, 0 = off (default: 40)" },
-  { names: ["--top-p"], key: "topP", kind: "float", arg: "N", min: 0, max: 1, section: S, help: "top-p sampling, 1.0 = off (default: 0.95)" },
-  { names: ["--min-p"], key: "minP", kind: "float", arg: "N", min: 0, max: 1, section: S, help: "min-p sampling, 0.0 = off (default: 0.05)" },
-  { names: ["--typical"], key: "typical", kind: "float", arg: "N", min: 0, max: 1, section: S, help: "locally typical sampling p, 1.0 = off (default: 1.0)" },
-  { names: ["--repeat-penalty"], key: "repeatPenalty", kind: "float", arg: "N", min: 0, section: S, help: "penalize repeated tokens, 1.0 = off (default: 1.0)" },
-  { names: ["--repeat-last-n"], key: "repeatLastN", kind: "int", arg: "N", min: -1, section: S, help: "tokens the penalties look back over, -1 = context size (default: 64)" },
-  { names: ["--presence-penalty"], key: "presencePenalty", kind: "float", arg: "N", section: S, help: "presence penalty, 0.0 = off (default: 0.0)" },
-  { names: ["--frequency-penalty"], key: "frequencyPenalty", kind: "float", arg: "N", section: S, help: "frequency penalty, 0.0 = off (default: 0.0)" },
-  { names: ["--mirostat"], key: "mirostat", kind: "int", arg: "N", choices: [0, 1, 2], section: S, help: "Mirostat sampling: 0 off, 1 Mirostat, 2 Mirostat 2.0 (default: 0)" },
-  { names: ["--mirostat-lr"], key: "mirostatLr", kind: "float", arg: "N", min: 0, section: S, help: "Mirostat learning rate eta (default: 0.1)" },
-  { names: ["--mirostat-ent"], key: "mirostatEnt", kind: "float", arg: "N", min: 0, section: S, help: "Mirostat target entropy tau (default: 5.0)" },
-  { names: ["-l", "--logit-bias"], key: "logitBias", kind: "list", arg: "TOKEN(+|-)BIAS", section: S, help: "change a token's likelihood, e.g. 15043+1 or 15043-inf (repeatable)" },
-  { names: ["--ignore-eos"], key: "ignoreEos", kind: "flag", section: S, help: "never stop at end of text; generate until -n" },
-  { names: ["-c", "--ctx-size"], key: "ctxSize", kind: "int", arg: "N", min: 0, section: C, help: "context size in tokens, 0 = the model's trained context (default: 4096)" },
-  { names: ["-b", "--batch-size"], key: "batchSize", kind: "int", arg: "N", min: 1, section: C, help: "logical batch size for prompt processing (default: 2048)" },
-  { names: ["-ub", "--ubatch-size"], key: "ubatchSize", kind: "int", arg: "N", min: 1, section: C, help: "physical batch size (default: 512)" },
-  { names: ["-t", "--threads"], key: "threads", kind: "int", arg: "N", min: 1, section: C, help: "threads for generation (default: physical cores)" },
-  { names: ["-tb", "--threads-batch"], key: "threadsBatch", kind: "int", arg: "N", min: 1, section: C, help: "threads for prompt processing (default: same as --threads)" },
-  { names: ["--poll"], key: "poll", kind: "int", arg: "0..100", min: 0, max: 100, section: C, help: "how hard idle worker threads spin, 0 = sleep (default: 50)" },
-  { names: ["-ngl", "--n-gpu-layers", "--gpu-layers"], key: "gpuLayers", kind: "int", arg: "N", min: -1, section: C, help: "layers to offload to a GPU (ignored by a CPU-only library)" },
-  { names: ["--no-mmap"], key: "mmap", kind: "flag", value: false, section: C, help: "read the weights into memory instead of mapping them" },
+  {
+    names: ["-m", "--model"],
+    key: "model",
+    kind: "string",
+    arg: "FNAME",
+    section: G,
+    help: "model path (GGUF or llamafile); inside a llamafile, the default is its own weights",
+  },
+  {
+    names: ["-p", "--prompt"],
+    key: "prompt",
+    kind: "string",
+    arg: "TEXT",
+    section: G,
+    help: "prompt to start generation with",
+  },
+  {
+    names: ["-f", "--file"],
+    key: "file",
+    kind: "string",
+    arg: "FNAME",
+    section: G,
+    help: "read the prompt from a file (/dev/stdin works); one trailing newline is dropped",
+  },
+  {
+    names: ["-n", "--n-predict"],
+    key: "nPredict",
+    kind: "int",
+    arg: "N",
+    min: -1,
+    section: G,
+    help: "tokens to predict (default: -1, until end of text or a full context)",
+  },
+  {
+    names: ["-e", "--escape"],
+    key: "escape",
+    kind: "flag",
+    section: G,
+    help: "process escapes \\n \\r \\t \\' \\\" \\\\ \\xNN in prompts (default: on)",
+  },
+  {
+    names: ["--no-escape"],
+    key: "escape",
+    kind: "flag",
+    value: false,
+    section: G,
+    help: "do not process escapes",
+  },
+  {
+    names: ["-r", "--reverse-prompt"],
+    key: "reversePrompt",
+    kind: "list",
+    arg: "TEXT",
+    section: G,
+    help: "stop generating at TEXT (repeatable)",
+  },
+  {
+    names: ["--grammar"],
+    key: "grammar",
+    kind: "string",
+    arg: "GBNF",
+    section: S,
+    help: "constrain output with a GBNF grammar (root rule: root)",
+  },
+  {
+    names: ["--grammar-file"],
+    key: "grammarFile",
+    kind: "string",
+    arg: "FNAME",
+    section: S,
+    help: "read the GBNF grammar from a file",
+  },
+  {
+    names: ["-j", "--json-schema"],
+    key: "jsonSchema",
+    kind: "string",
+    arg: "SCHEMA",
+    section: S,
+    help: "constrain output to JSON matching a JSON Schema (e.g. '{}' for any object)",
+  },
+  {
+    names: ["-s", "--seed"],
+    key: "seed",
+    kind: "int",
+    arg: "N",
+    section: S,
+    help: "random seed (default: -1, random)",
+  },
+  {
+    names: ["--temp"],
+    key: "temp",
+    kind: "float",
+    arg: "N",
+    min: 0,
+    section: S,
+    help: "temperature; 0 is greedy and deterministic (default: 0.8)",
+  },
+  {
+    names: ["--top-k"],
+    key: "topK",
+    kind: "int",
+    arg: "N",
+    min: 0,
+    section: S,
+    help: "top-k sampling, 0 = off (default: 40)",
+  },
+  {
+    names: ["--top-p"],
+    key: "topP",
+    kind: "float",
+    arg: "N",
+    min: 0,
+    max: 1,
+    section: S,
+    help: "top-p sampling, 1.0 = off (default: 0.95)",
+  },
+  {
+    names: ["--min-p"],
+    key: "minP",
+    kind: "float",
+    arg: "N",
+    min: 0,
+    max: 1,
+    section: S,
+    help: "min-p sampling, 0.0 = off (default: 0.05)",
+  },
+  {
+    names: ["--typical"],
+    key: "typical",
+    kind: "float",
+    arg: "N",
+    min: 0,
+    max: 1,
+    section: S,
+    help: "locally typical sampling p, 1.0 = off (default: 1.0)",
+  },
+  {
+    names: ["--repeat-penalty"],
+    key: "repeatPenalty",
+    kind: "float",
+    arg: "N",
+    min: 0,
+    section: S,
+    help: "penalize repeated tokens, 1.0 = off (default: 1.0)",
+  },
+  {
+    names: ["--repeat-last-n"],
+    key: "repeatLastN",
+    kind: "int",
+    arg: "N",
+    min: -1,
+    section: S,
+    help: "tokens the penalties look back over, -1 = context size (default: 64)",
+  },
+  {
+    names: ["--presence-penalty"],
+    key: "presencePenalty",
+    kind: "float",
+    arg: "N",
+    section: S,
+    help: "presence penalty, 0.0 = off (default: 0.0)",
+  },
+  {
+    names: ["--frequency-penalty"],
+    key: "frequencyPenalty",
+    kind: "float",
+    arg: "N",
+    section: S,
+    help: "frequency penalty, 0.0 = off (default: 0.0)",
+  },
+  {
+    names: ["--mirostat"],
+    key: "mirostat",
+    kind: "int",
+    arg: "N",
+    choices: [0, 1, 2],
+    section: S,
+    help: "Mirostat sampling: 0 off, 1 Mirostat, 2 Mirostat 2.0 (default: 0)",
+  },
+  {
+    names: ["--mirostat-lr"],
+    key: "mirostatLr",
+    kind: "float",
+    arg: "N",
+    min: 0,
+    section: S,
+    help: "Mirostat learning rate eta (default: 0.1)",
+  },
+  {
+    names: ["--mirostat-ent"],
+    key: "mirostatEnt",
+    kind: "float",
+    arg: "N",
+    min: 0,
+    section: S,
+    help: "Mirostat target entropy tau (default: 5.0)",
+  },
+  {
+    names: ["-l", "--logit-bias"],
+    key: "logitBias",
+    kind: "list",
+    arg: "TOKEN(+|-)BIAS",
+    section: S,
+    help: "change a token's likelihood, e.g. 15043+1 or 15043-inf (repeatable)",
+  },
+  {
+    names: ["--ignore-eos"],
+    key: "ignoreEos",
+    kind: "flag",
+    section: S,
+    help: "never stop at end of text; generate until -n",
+  },
+  {
+    names: ["-c", "--ctx-size"],
+    key: "ctxSize",
+    kind: "int",
+    arg: "N",
+    min: 0,
+    section: C,
+    help: "context size in tokens, 0 = the model's trained context (default: 4096)",
+  },
+  {
+    names: ["-b", "--batch-size"],
+    key: "batchSize",
+    kind: "int",
+    arg: "N",
+    min: 1,
+    section: C,
+    help: "logical batch size for prompt processing (default: 2048)",
+  },
+  {
+    names: ["-ub", "--ubatch-size"],
+    key: "ubatchSize",
+    kind: "int",
+    arg: "N",
+    min: 1,
+    section: C,
+    help: "physical batch size (default: 512)",
+  },
+  {
+    names: ["-t", "--threads"],
+    key: "threads",
+    kind: "int",
+    arg: "N",
+    min: 1,
+    section: C,
+    help: "threads for generation (default: physical cores)",
+  },
+  {
+    names: ["-tb", "--threads-batch"],
+    key: "threadsBatch",
+    kind: "int",
+    arg: "N",
+    min: 1,
+    section: C,
+    help: "threads for prompt processing (default: same as --threads)",
+  },
+  {
+    names: ["--poll"],
+    key: "poll",
+    kind: "int",
+    arg: "0..100",
+    min: 0,
+    max: 100,
+    section: C,
+    help: "how hard idle worker threads spin, 0 = sleep (default: 50)",
+  },
+  {
+    names: ["-ngl", "--n-gpu-layers", "--gpu-layers"],
+    key: "gpuLayers",
+    kind: "int",
+    arg: "N",
+    min: -1,
+    section: C,
+    help: "layers to offload to a GPU (ignored by a CPU-only library)",
+  },
+  {
+    names: ["--no-mmap"],
+    key: "mmap",
+    kind: "flag",
+    value: false,
+    section: C,
+    help: "read the weights into memory instead of mapping them",
+  },
   { names: ["--mlock"], key: "mlock", kind: "flag", section: C, help: "lock the weights in RAM" },
-  { names: ["--no-repack"], key: "repack", kind: "flag", value: false, section: C, help: "do not repack weights (less memory, slower prompts)" },
-  { names: ["--no-display-prompt"], key: "displayPrompt", kind: "flag", value: false, section: O, help: "do not echo the prompt to stdout" },
-  { names: ["--silent-prompt"], key: "displayPrompt", kind: "flag", value: false, section: O, help: "same as --no-display-prompt (llamafile)" },
-  { names: ["--log-disable"], key: "logDisable", kind: "flag", section: O, help: "print nothing on stderr but errors (no timings line)" },
-  { names: ["--verbose", "-v"], key: "verbose", kind: "flag", section: O, help: "show libllama's log and, on failure, the cause chain" },
-  { names: ["--cli"], key: "cli", kind: "flag", section: G, help: "run one completion from the prompt (default when -p or -f is given)" },
-  { names: ["--chat"], key: "chat", kind: "flag", section: G, help: "chat in the terminal (default when neither a prompt nor --server is given)" },
-  { names: ["--server"], key: "server", kind: "flag", section: V, help: "serve the OpenAI-compatible API and the chat page" },
-  { names: ["--host"], key: "host", kind: "string", arg: "ADDR", section: V, help: "address to listen on (default: 127.0.0.1)" },
-  { names: ["--port"], key: "port", kind: "int", arg: "N", min: 0, max: 65535, section: V, help: "port to listen on (default: 8080)" },
-  { names: ["-np", "--parallel"], key: "parallel", kind: "int", arg: "N", min: 1, max: 64, section: V, help: "parallel slots (default: 1)" },
-  { names: ["--api-key"], key: "apiKey", kind: "string", arg: "KEY", section: V, help: "require this key (Authorization: Bearer KEY or X-Api-Key)" },
-  { names: ["--chat-template"], key: "chatTemplate", kind: "string", arg: "NAME|FILE", section: V, help: "override the model's chat template (chatml, llama2, llama3, ... or a Jinja file)" },
-  { names: ["--nobrowser"], key: "nobrowser", kind: "flag", section: V, help: "do not open a browser when the server starts" },
-  { names: ["--timeout", "-to"], key: "timeout", kind: "int", arg: "SECONDS", min: 1, section: V, help: "request timeout (default: 600)" },
-  { names: ["--cors-origins"], key: "corsOrigins", kind: "list", arg: "ORIGIN", section: V, help: "allow this origin besides loopback ones (repeatable, comma-separated)" },
-  { names: ["--embedding", "--embeddings"], key: "embedding", kind: "flag", section: V, help: "enable /v1/embeddings" },
-  { names: ["-a", "--alias"], key: "alias", kind: "string", arg: "NAME", section: V, help: "model name reported by /v1/models" },
-  { names: ["--mmproj"], key: "mmproj", kind: "string", arg: "FNAME", section: G, help: "vision projector (accepted; image input is not supported yet)" },
-  { names: ["--prompt-cache"], key: "promptCache", kind: "string", arg: "FNAME", section: G, help: "file the CLI may write a prompt cache to (the only write it is allowed)" },
-  { names: ["--unsecure"], key: "unsecure", kind: "flag", section: G, help: "turn off the sandbox (Deno permission lockdown and seccomp)" },
-  { names: ["-h", "--help"], key: "help", kind: "flag", section: G, help: "show this help and exit" },
-  { names: ["--version"], key: "version", kind: "flag", section: G, help: "show the version and exit" },
+  {
+    names: ["--no-repack"],
+    key: "repack",
+    kind: "flag",
+    value: false,
+    section: C,
+    help: "do not repack weights (less memory, slower prompts)",
+  },
+  {
+    names: ["--no-display-prompt"],
+    key: "displayPrompt",
+    kind: "flag",
+    value: false,
+    section: O,
+    help: "do not echo the prompt to stdout",
+  },
+  {
+    names: ["--silent-prompt"],
+    key: "displayPrompt",
+    kind: "flag",
+    value: false,
+    section: O,
+    help: "same as --no-display-prompt (llamafile)",
+  },
+  {
+    names: ["--log-disable"],
+    key: "logDisable",
+    kind: "flag",
+    section: O,
+    help: "print nothing on stderr but errors (no timings line)",
+  },
+  {
+    names: ["--verbose", "-v"],
+    key: "verbose",
+    kind: "flag",
+    section: O,
+    help: "show libllama's log and, on failure, the cause chain",
+  },
+  {
+    names: ["--cli"],
+    key: "cli",
+    kind: "flag",
+    section: G,
+    help: "run one completion from the prompt (default when -p or -f is given)",
+  },
+  {
+    names: ["--chat"],
+    key: "chat",
+    kind: "flag",
+    section: G,
+    help: "chat in the terminal (default when neither a prompt nor --server is given)",
+  },
+  {
+    names: ["--server"],
+    key: "server",
+    kind: "flag",
+    section: V,
+    help: "serve the OpenAI-compatible API and the chat page",
+  },
+  {
+    names: ["--host"],
+    key: "host",
+    kind: "string",
+    arg: "ADDR",
+    section: V,
+    help: "address to listen on (default: 127.0.0.1)",
+  },
+  {
+    names: ["--port"],
+    key: "port",
+    kind: "int",
+    arg: "N",
+    min: 0,
+    max: 65535,
+    section: V,
+    help: "port to listen on (default: 8080)",
+  },
+  {
+    names: ["-np", "--parallel"],
+    key: "parallel",
+    kind: "int",
+    arg: "N",
+    min: 1,
+    max: 64,
+    section: V,
+    help: "parallel slots (default: 1)",
+  },
+  {
+    names: ["--api-key"],
+    key: "apiKey",
+    kind: "string",
+    arg: "KEY",
+    section: V,
+    help: "require this key (Authorization: Bearer KEY or X-Api-Key)",
+  },
+  {
+    names: ["--chat-template"],
+    key: "chatTemplate",
+    kind: "string",
+    arg: "NAME|FILE",
+    section: V,
+    help: "override the model's chat template (chatml, llama2, llama3, ... or a Jinja file)",
+  },
+  {
+    names: ["--nobrowser"],
+    key: "nobrowser",
+    kind: "flag",
+    section: V,
+    help: "do not open a browser when the server starts",
+  },
+  {
+    names: ["--timeout", "-to"],
+    key: "timeout",
+    kind: "int",
+    arg: "SECONDS",
+    min: 1,
+    section: V,
+    help: "request timeout (default: 600)",
+  },
+  {
+    names: ["--cors-origins"],
+    key: "corsOrigins",
+    kind: "list",
+    arg: "ORIGIN",
+    section: V,
+    help: "allow this origin besides loopback ones (repeatable, comma-separated)",
+  },
+  {
+    names: ["--embedding", "--embeddings"],
+    key: "embedding",
+    kind: "flag",
+    section: V,
+    help: "enable /v1/embeddings",
+  },
+  {
+    names: ["-a", "--alias"],
+    key: "alias",
+    kind: "string",
+    arg: "NAME",
+    section: V,
+    help: "model name reported by /v1/models",
+  },
+  {
+    names: ["--mmproj"],
+    key: "mmproj",
+    kind: "string",
+    arg: "FNAME",
+    section: G,
+    help: "vision projector (accepted; image input is not supported yet)",
+  },
+  {
+    names: ["--prompt-cache"],
+    key: "promptCache",
+    kind: "string",
+    arg: "FNAME",
+    section: G,
+    help: "file the CLI may write a prompt cache to (the only write it is allowed)",
+  },
+  {
+    names: ["--unsecure"],
+    key: "unsecure",
+    kind: "flag",
+    section: G,
+    help: "turn off the sandbox (Deno permission lockdown and seccomp)",
+  },
+  {
+    names: ["-h", "--help"],
+    key: "help",
+    kind: "flag",
+    section: G,
+    help: "show this help and exit",
+  },
+  {
+    names: ["--version"],
+    key: "version",
+    kind: "flag",
+    section: G,
+    help: "show the version and exit",
+  },
 ];
 
 const BY_NAME = new Map<string, OptionSpec>();
@@ -212,7 +619,11 @@ function parseNumber(spec: OptionSpec, name: string, raw: string): number {
     ? (/^[+-]?\d+$/.test(text) ? Number(text) : NaN)
     : (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN);
   if (!Number.isFinite(value)) {
-    throw new UsageError(`Invalid value "${raw}" for ${name}: expected ${spec.kind === "int" ? "an integer" : "a number"}`);
+    throw new UsageError(
+      `Invalid value "${raw}" for ${name}: expected ${
+        spec.kind === "int" ? "an integer" : "a number"
+      }`,
+    );
   }
   if (spec.min !== undefined && value < spec.min) {
     throw new UsageError(`Invalid value "${raw}" for ${name}: must be at least ${spec.min}`);
@@ -221,7 +632,9 @@ function parseNumber(spec: OptionSpec, name: string, raw: string): number {
     throw new UsageError(`Invalid value "${raw}" for ${name}: must be at most ${spec.max}`);
   }
   if (spec.choices && !spec.choices.includes(value)) {
-    throw new UsageError(`Invalid value "${raw}" for ${name}: must be one of ${spec.choices.join(", ")}`);
+    throw new UsageError(
+      `Invalid value "${raw}" for ${name}: must be one of ${spec.choices.join(", ")}`,
+    );
   }
   return value;
 }
@@ -250,7 +663,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     }
     let raw = inline;
     if (raw === undefined) {
-      if (i + 1 >= argv.length) throw new UsageError(`Option ${name} needs a value (${spec.arg ?? "VALUE"})`);
+      if (i + 1 >= argv.length) {
+        throw new UsageError(`Option ${name} needs a value (${spec.arg ?? "VALUE"})`);
+      }
       raw = argv[++i]!;
     }
     switch (spec.kind) {
@@ -263,7 +678,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         break;
       case "list": {
         const list = options[spec.key] as string[];
-        const items = spec.key === "corsOrigins" ? raw.split(",").map((s) => s.trim()).filter(Boolean) : [raw];
+        const items = spec.key === "corsOrigins"
+          ? raw.split(",").map((s) => s.trim()).filter(Boolean)
+          : [raw];
         options[spec.key] = [...list, ...items];
         break;
       }
@@ -275,7 +692,11 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
 /** One logit bias entry from `-l TOKEN(+|-)BIAS`. */
 export function parseLogitBias(text: string): { token: number; bias: number } {
   const match = /^\s*(\d+)\s*([+-])\s*(inf|\d+(?:\.\d*)?|\.\d+)\s*$/i.exec(text);
-  if (!match) throw new UsageError(`Invalid value "${text}" for --logit-bias: expected TOKEN(+|-)BIAS, e.g. 15043+1`);
+  if (!match) {
+    throw new UsageError(
+      `Invalid value "${text}" for --logit-bias: expected TOKEN(+|-)BIAS, e.g. 15043+1`,
+    );
+  }
   const magnitude = match[3]!.toLowerCase() === "inf" ? Infinity : Number(match[3]);
   return { token: Number(match[1]), bias: match[2] === "-" ? -magnitude : magnitude };
 }
@@ -283,16 +704,22 @@ export function parseLogitBias(text: string): { token: number; bias: number } {
 /** The `--help` text, generated from {@linkcode OPTION_TABLE}. */
 export function helpText(version: string): string {
   const lines: string[] = [];
-  lines.push(`llamafile ${version}: run an open LLM from one file, as a Unix filter, a chat, or a server`);
+  lines.push(
+    `llamafile ${version}: run an open LLM from one file, as a Unix filter, a chat, or a server`,
+  );
   lines.push("");
   lines.push("USAGE");
   lines.push("  llamafile -m MODEL.gguf -p PROMPT [options]        complete a prompt (CLI mode)");
   lines.push("  llamafile -m MODEL.gguf -f /dev/stdin [options]    complete standard input");
   lines.push("  llamafile -m MODEL.gguf --chat                      chat in the terminal");
-  lines.push("  llamafile -m MODEL.gguf --server [--port N]         OpenAI-compatible server + chat page");
+  lines.push(
+    "  llamafile -m MODEL.gguf --server [--port N]         OpenAI-compatible server + chat page",
+  );
   lines.push("  llamafile pack -m MODEL.gguf [--args FILE | --arg X ...] -o OUT.llamafile");
   lines.push("  llamafile pack --add FILE... TO.llamafile           append files to a llamafile");
-  lines.push("  llamafile info FILE [--sandbox]                     describe a GGUF or a llamafile");
+  lines.push(
+    "  llamafile info FILE [--sandbox]                     describe a GGUF or a llamafile",
+  );
   lines.push("");
   lines.push("In CLI mode stdout carries only the prompt (unless --no-display-prompt) and the");
   lines.push("generated text; logs and the timings line go to stderr.");
@@ -302,18 +729,30 @@ export function helpText(version: string): string {
     lines.push(section.toUpperCase());
     for (const spec of OPTION_TABLE.filter((s) => s.section === section)) {
       const left = `  ${spec.names.join(", ")}${spec.arg ? ` ${spec.arg}` : ""}`;
-      lines.push(left.length < 34 ? `${left.padEnd(34)}${spec.help}` : `${left}\n${" ".repeat(34)}${spec.help}`);
+      lines.push(
+        left.length < 34
+          ? `${left.padEnd(34)}${spec.help}`
+          : `${left}\n${" ".repeat(34)}${spec.help}`,
+      );
     }
   }
   lines.push("");
   lines.push("EXIT STATUS");
-  lines.push("  0 success, 1 failure (one line on stderr; --verbose for the cause), 2 usage error,");
+  lines.push(
+    "  0 success, 1 failure (one line on stderr; --verbose for the cause), 2 usage error,",
+  );
   lines.push("  130 interrupted (what was generated is printed first).");
   lines.push("");
   lines.push("EXAMPLES");
-  lines.push("  cat page.txt | llamafile -m m.gguf -f /dev/stdin --temp 0 -n 200 --no-display-prompt 2>/dev/null");
-  lines.push(`  llamafile -m m.gguf -p 'Is the sky blue? Answer:' --grammar 'root ::= "yes" | "no"' --temp 0`);
-  lines.push(`  llamafile -m m.gguf -p 'A point:' -j '{"type":"object","properties":{"x":{"type":"integer"}}}'`);
+  lines.push(
+    "  cat page.txt | llamafile -m m.gguf -f /dev/stdin --temp 0 -n 200 --no-display-prompt 2>/dev/null",
+  );
+  lines.push(
+    `  llamafile -m m.gguf -p 'Is the sky blue? Answer:' --grammar 'root ::= "yes" | "no"' --temp 0`,
+  );
+  lines.push(
+    `  llamafile -m m.gguf -p 'A point:' -j '{"type":"object","properties":{"x":{"type":"integer"}}}'`,
+  );
   lines.push("");
   lines.push("ENVIRONMENT");
   lines.push("  LLAMAFILE_LIBDIR   folder holding libllama.v0.5.0.so and the ggml backends");

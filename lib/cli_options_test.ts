@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { defaultOptions, helpText, OPTION_TABLE, parseCliArgs, parseLogitBias, UsageError } from "./cli_options.ts";
+import {
+  defaultOptions,
+  helpText,
+  OPTION_TABLE,
+  parseCliArgs,
+  parseLogitBias,
+  UsageError,
+} from "./cli_options.ts";
 
 Deno.test("parseCliArgs() keeps llama.cpp's defaults", () => {
   const o = parseCliArgs([]);
@@ -13,7 +20,22 @@ Deno.test("parseCliArgs() keeps llama.cpp's defaults", () => {
 });
 
 Deno.test("parseCliArgs() reads short, long and multi-letter single-dash flags", () => {
-  const o = parseCliArgs(["-m", "a.gguf", "-ngl", "99", "--temp", "0", "-n", "5", "-c", "0", "-t", "1", "-np", "4"]);
+  const o = parseCliArgs([
+    "-m",
+    "a.gguf",
+    "-ngl",
+    "99",
+    "--temp",
+    "0",
+    "-n",
+    "5",
+    "-c",
+    "0",
+    "-t",
+    "1",
+    "-np",
+    "4",
+  ]);
   assert.equal(o.model, "a.gguf");
   assert.equal(o.gpuLayers, 99);
   assert.equal(o.temp, 0);
@@ -30,7 +52,16 @@ Deno.test("parseCliArgs() lets the last occurrence win", () => {
 });
 
 Deno.test("parseCliArgs() accumulates repeatable options", () => {
-  const o = parseCliArgs(["-r", "User:", "--reverse-prompt", "\n\n", "-l", "15+1", "--cors-origins", "http://a,http://b"]);
+  const o = parseCliArgs([
+    "-r",
+    "User:",
+    "--reverse-prompt",
+    "\n\n",
+    "-l",
+    "15+1",
+    "--cors-origins",
+    "http://a,http://b",
+  ]);
   assert.deepEqual(o.reversePrompt, ["User:", "\n\n"]);
   assert.deepEqual(o.logitBias, ["15+1"]);
   assert.deepEqual(o.corsOrigins, ["http://a", "http://b"]);
@@ -47,7 +78,10 @@ Deno.test("parseCliArgs() handles negative flags and aliases", () => {
 
 Deno.test("parseCliArgs() rejects unknown options, bad numbers and missing values", () => {
   assert.throws(() => parseCliArgs(["--bogus"]), UsageError);
-  assert.throws(() => parseCliArgs(["-n", "abc"]), /Invalid value "abc" for -n: expected an integer/);
+  assert.throws(
+    () => parseCliArgs(["-n", "abc"]),
+    /Invalid value "abc" for -n: expected an integer/,
+  );
   assert.throws(() => parseCliArgs(["--temp", "hot"]), /expected a number/);
   assert.throws(() => parseCliArgs(["--top-p", "1.5"]), /at most 1/);
   assert.throws(() => parseCliArgs(["--mirostat", "3"]), /one of 0, 1, 2/);
@@ -65,12 +99,31 @@ Deno.test("parseLogitBias() reads TOKEN(+|-)BIAS including -inf", () => {
 
 Deno.test("helpText() documents every option in the table", () => {
   const text = helpText("test");
-  for (const spec of OPTION_TABLE) for (const name of spec.names) assert.ok(text.includes(name), name);
+  for (const spec of OPTION_TABLE) {
+    for (const name of spec.names) assert.ok(text.includes(name), name);
+  }
   assert.match(text, /EXIT STATUS/);
 });
 
 Deno.test("OPTION_TABLE keys all exist in the defaults or are optional", () => {
   const defaults = defaultOptions() as unknown as Record<string, unknown>;
-  const optional = new Set(["model", "prompt", "file", "threads", "threadsBatch", "grammar", "grammarFile", "jsonSchema", "gpuLayers", "apiKey", "chatTemplate", "alias", "mmproj", "promptCache"]);
-  for (const spec of OPTION_TABLE) assert.ok(spec.key in defaults || optional.has(spec.key), spec.key);
+  const optional = new Set([
+    "model",
+    "prompt",
+    "file",
+    "threads",
+    "threadsBatch",
+    "grammar",
+    "grammarFile",
+    "jsonSchema",
+    "gpuLayers",
+    "apiKey",
+    "chatTemplate",
+    "alias",
+    "mmproj",
+    "promptCache",
+  ]);
+  for (const spec of OPTION_TABLE) {
+    assert.ok(spec.key in defaults || optional.has(spec.key), spec.key);
+  }
 });

@@ -61,7 +61,10 @@ export interface PerfData {
 }
 
 /** Creates a context for `model`. */
-export async function createContext(model: LlamaModel, options: ContextOptions = {}): Promise<LlamaContext> {
+export async function createContext(
+  model: LlamaModel,
+  options: ContextOptions = {},
+): Promise<LlamaContext> {
   const lib = model.library;
   const trained = model.trainedContext;
   let nCtx = options.contextSize ?? 4096;
@@ -69,9 +72,16 @@ export async function createContext(model: LlamaModel, options: ContextOptions =
   else if (options.contextSize === undefined && trained > 0) nCtx = Math.min(nCtx, trained);
   const threads = options.threads ?? defaultThreads();
   const threadsBatch = options.threadsBatch ?? threads;
-  for (const [name, value] of [["contextSize", nCtx], ["threads", threads], ["threadsBatch", threadsBatch]] as const) {
+  for (
+    const [name, value] of [["contextSize", nCtx], ["threads", threads], [
+      "threadsBatch",
+      threadsBatch,
+    ]] as const
+  ) {
     if (!Number.isInteger(value) || value < 1) {
-      throw new RangeError(`Cannot create a context: ${name} must be a positive integer, got ${value}`);
+      throw new RangeError(
+        `Cannot create a context: ${name} must be a positive integer, got ${value}`,
+      );
     }
   }
   const sequences = options.sequences ?? 1;
@@ -91,12 +101,17 @@ export async function createContext(model: LlamaModel, options: ContextOptions =
   const before = lib.recentErrors().length;
   const handle = await lib.llama.llama_init_from_model(model.handle, params);
   if (handle === null) {
-    const reason = reasonFromLog(lib.recentErrors().slice(before), "libllama could not allocate it");
+    const reason = reasonFromLog(
+      lib.recentErrors().slice(before),
+      "libllama could not allocate it",
+    );
     throw new NativeError(`Cannot create a context of ${nCtx} tokens: ${reason}`);
   }
   const poll = options.poll ?? 50;
   const pool = lib.threadpoolNew.call(threadpoolParams(threads, poll));
-  const poolBatch = threadsBatch === threads ? null : lib.threadpoolNew.call(threadpoolParams(threadsBatch, poll));
+  const poolBatch = threadsBatch === threads
+    ? null
+    : lib.threadpoolNew.call(threadpoolParams(threadsBatch, poll));
   if (pool === null) {
     lib.llama.llama_free(handle);
     throw new NativeError(`Cannot create a threadpool of ${threads} threads`);
@@ -178,7 +193,9 @@ export class LlamaContext {
   #check(code: number, count: number): void {
     if (code === 0) return;
     if (code === 1) {
-      throw new ContextFullError(`Cannot decode ${count} tokens: the context (${this.size} tokens) is full`);
+      throw new ContextFullError(
+        `Cannot decode ${count} tokens: the context (${this.size} tokens) is full`,
+      );
     }
     if (code === 2) throw new NativeError("Decode was aborted");
     const reason = reasonFromLog(this.#lib.recentErrors(), `llama_decode returned ${code}`);
@@ -193,7 +210,9 @@ export class LlamaContext {
   /** The logits of batch row `index` (a copy). */
   logits(index: number): Float32Array {
     const pointer = this.#lib.llama.llama_get_logits_ith(this.#ctx, index);
-    if (pointer === null) throw new RangeError(`Cannot read logits of batch row ${index}: none were computed`);
+    if (pointer === null) {
+      throw new RangeError(`Cannot read logits of batch row ${index}: none were computed`);
+    }
     return viewFloats(pointer, this.model.vocabSize).slice();
   }
 

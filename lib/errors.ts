@@ -36,6 +36,9 @@ export class ClosedError extends Error {
 export function reasonFromLog(lines: readonly string[], fallback: string): string {
   const cleaned = lines
     .map((line) => line.replace(/^[\w:]+: /, "").replace(/^error loading model: /, "").trim())
-    .filter((line) => line && !/^failed to load model$/.test(line) && !/^llama_model_loader: failed to load model from /.test(line));
+    .filter((line) =>
+      line && !/^failed to load model$/.test(line) &&
+      !/^llama_model_loader: failed to load model from /.test(line)
+    );
   return cleaned[0] ?? fallback;
 }

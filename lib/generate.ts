@@ -74,10 +74,15 @@ export async function* generate(
   const seq = options.sequence ?? 0;
   const maxTokens = options.maxTokens ?? -1;
   let tokens: ArrayLike<number> = typeof prompt === "string"
-    ? model.tokenize(prompt, { addSpecial: options.addSpecial ?? true, parseSpecial: options.parseSpecial ?? false })
+    ? model.tokenize(prompt, {
+      addSpecial: options.addSpecial ?? true,
+      parseSpecial: options.parseSpecial ?? false,
+    })
     : prompt;
   if (tokens.length === 0) {
-    if (model.bos < 0) throw new RangeError("Cannot generate from an empty prompt: the model has no BOS token");
+    if (model.bos < 0) {
+      throw new RangeError("Cannot generate from an empty prompt: the model has no BOS token");
+    }
     tokens = [model.bos];
   }
   if (tokens.length >= context.size) {

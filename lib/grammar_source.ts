@@ -29,7 +29,9 @@ export async function resolveGrammar(inputs: GrammarInputs): Promise<string | un
       return await Deno.readTextFile(inputs.grammarFile);
     } catch (cause) {
       if (cause instanceof Deno.errors.NotCapable) throw cause;
-      throw new UsageError(`Cannot read grammar file "${inputs.grammarFile}": ${(cause as Error).message}`);
+      throw new UsageError(
+        `Cannot read grammar file "${inputs.grammarFile}": ${(cause as Error).message}`,
+      );
     }
   }
   return inputs.grammar;

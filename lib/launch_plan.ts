@@ -5,7 +5,11 @@
  *
  * @module
  */
-import { cliPermissionFlags, serverPermissionFlags, UNSECURE_PERMISSION_FLAGS } from "./permissions.ts";
+import {
+  cliPermissionFlags,
+  serverPermissionFlags,
+  UNSECURE_PERMISSION_FLAGS,
+} from "./permissions.ts";
 
 /** A launch decision. */
 export interface LaunchPlan {
@@ -30,19 +34,37 @@ export function planLaunch(args: readonly string[]): LaunchPlan {
   const first = args[0];
   if (first === "pack") {
     // Packing writes the output file and runs `deno bundle`.
-    return { mode: "pack", flags: ["--no-prompt", "--allow-read", "--allow-write", "--allow-run", "--allow-env", "--allow-ffi"] };
+    return {
+      mode: "pack",
+      flags: [
+        "--no-prompt",
+        "--allow-read",
+        "--allow-write",
+        "--allow-run",
+        "--allow-env",
+        "--allow-ffi",
+      ],
+    };
   }
   if (first === "info") {
     return { mode: "info", flags: cliPermissionFlags() };
   }
   const server = args.includes("--server");
-  if (args.includes("--unsecure")) return { mode: server ? "server" : "cli", flags: [...UNSECURE_PERMISSION_FLAGS] };
+  if (args.includes("--unsecure")) {
+    return { mode: server ? "server" : "cli", flags: [...UNSECURE_PERMISSION_FLAGS] };
+  }
   if (server) {
     const host = lastValue(args, ["--host"]) ?? "127.0.0.1";
     const portText = lastValue(args, ["--port"]) ?? "8080";
     const port = /^\d+$/.test(portText) ? Number(portText) : 8080;
-    return { mode: "server", flags: serverPermissionFlags({ host, port: port <= 65535 ? port : 8080 }) };
+    return {
+      mode: "server",
+      flags: serverPermissionFlags({ host, port: port <= 65535 ? port : 8080 }),
+    };
   }
   const promptCache = lastValue(args, ["--prompt-cache"]);
-  return { mode: "cli", flags: cliPermissionFlags(promptCache === undefined ? {} : { promptCache }) };
+  return {
+    mode: "cli",
+    flags: cliPermissionFlags(promptCache === undefined ? {} : { promptCache }),
+  };
 }

@@ -6,14 +6,20 @@ Deno.test("planLaunch() gives the CLI no network, no write and no run", () => {
   assert.equal(plan.mode, "cli");
   assert.ok(plan.flags.includes("--no-prompt"));
   assert.ok(plan.flags.includes("--allow-ffi"));
-  assert.ok(!plan.flags.some((f) => f.startsWith("--allow-net") || f.startsWith("--allow-write") || f.startsWith("--allow-run")));
+  assert.ok(
+    !plan.flags.some((f) =>
+      f.startsWith("--allow-net") || f.startsWith("--allow-write") || f.startsWith("--allow-run")
+    ),
+  );
 });
 
 Deno.test("planLaunch() gives the server its listen address only", () => {
   const plan = planLaunch(["--server", "--host", "0.0.0.0", "--port=9000"]);
   assert.equal(plan.mode, "server");
   assert.ok(plan.flags.includes("--allow-net=0.0.0.0:9000"));
-  assert.deepEqual(planLaunch(["--server"]).flags.filter((f) => f.startsWith("--allow-net")), ["--allow-net=127.0.0.1:8080"]);
+  assert.deepEqual(planLaunch(["--server"]).flags.filter((f) => f.startsWith("--allow-net")), [
+    "--allow-net=127.0.0.1:8080",
+  ]);
 });
 
 Deno.test("planLaunch() lets the CLI write only the prompt cache file", () => {

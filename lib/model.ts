@@ -46,7 +46,9 @@ async function checkFile(path: string, offset: number): Promise<void> {
   if (info.isDirectory) throw new ModelLoadError(`Cannot load model "${path}": it is a directory`);
   if (!info.isFile) throw new ModelLoadError(`Cannot load model "${path}": not a regular file`);
   if (info.size < offset + 24) {
-    throw new ModelLoadError(`Cannot load model "${path}": file is too small to be a GGUF (${info.size} bytes)`);
+    throw new ModelLoadError(
+      `Cannot load model "${path}": file is too small to be a GGUF (${info.size} bytes)`,
+    );
   }
   using file = await Deno.open(path, { read: true });
   await file.seek(offset, Deno.SeekMode.Start);
@@ -59,7 +61,10 @@ async function checkFile(path: string, offset: number): Promise<void> {
   }
   const magic = new DataView(head.buffer).getUint32(0, true);
   if (got < 4 || magic !== GGUF_MAGIC) {
-    const shown = Array.from(head.subarray(0, got), (b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : ".")).join("");
+    const shown = Array.from(
+      head.subarray(0, got),
+      (b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : "."),
+    ).join("");
     throw new ModelLoadError(`Cannot load model "${path}": bad GGUF magic "${shown}"`);
   }
 }
@@ -124,9 +129,11 @@ export interface TokenizeOptions {
   parseSpecial?: boolean;
 }
 
-const registry = new FinalizationRegistry<{ lib: LlamaLibrary; handle: Deno.PointerObject }>((held) => {
-  held.lib.llama.llama_model_free(held.handle);
-});
+const registry = new FinalizationRegistry<{ lib: LlamaLibrary; handle: Deno.PointerObject }>(
+  (held) => {
+    held.lib.llama.llama_model_free(held.handle);
+  },
+);
 
 /** A loaded model. Close it when done; contexts made from it must be closed first. */
 export class LlamaModel {
@@ -219,11 +226,21 @@ export class LlamaModel {
   meta(key: string): string | null {
     let buffer = new Uint8Array(256);
     const keyBytes = cString(key);
-    let n = this.#lib.llama.llama_model_meta_val_str(this.handle, keyBytes, buffer, BigInt(buffer.length));
+    let n = this.#lib.llama.llama_model_meta_val_str(
+      this.handle,
+      keyBytes,
+      buffer,
+      BigInt(buffer.length),
+    );
     if (n < 0) return null;
     if (n >= buffer.length) {
       buffer = new Uint8Array(n + 1);
-      n = this.#lib.llama.llama_model_meta_val_str(this.handle, keyBytes, buffer, BigInt(buffer.length));
+      n = this.#lib.llama.llama_model_meta_val_str(
+        this.handle,
+        keyBytes,
+        buffer,
+        BigInt(buffer.length),
+      );
     }
     return decodeBytes(buffer, n);
   }
@@ -306,7 +323,10 @@ export class LlamaModel {
   }
 
   /** Turns tokens back into text. */
-  detokenize(tokens: ArrayLike<number>, options: { removeSpecial?: boolean; unparseSpecial?: boolean } = {}): string {
+  detokenize(
+    tokens: ArrayLike<number>,
+    options: { removeSpecial?: boolean; unparseSpecial?: boolean } = {},
+  ): string {
     const input = Int32Array.from(tokens);
     for (const token of input) this.#checkToken(token);
     let buffer = new Uint8Array(input.length * 8 + 16);

@@ -24,7 +24,9 @@ export async function readPrompt(options: CliOptions): Promise<string | undefine
       prompt = new TextDecoder().decode(bytes);
     } catch (cause) {
       if (cause instanceof Deno.errors.NotCapable) throw cause;
-      throw new UsageError(`Cannot read prompt file "${options.file}": ${(cause as Error).message}`);
+      throw new UsageError(
+        `Cannot read prompt file "${options.file}": ${(cause as Error).message}`,
+      );
     }
     if (prompt.endsWith("\n")) prompt = prompt.slice(0, -1);
   }
@@ -92,7 +94,9 @@ export async function runCompletion(
     }
     const result = step.value;
     if (result.finishReason === "context") {
-      writeStderr(`llamafile: stopped: the context (${context.size} tokens) is full; raise -c to go on`);
+      writeStderr(
+        `llamafile: stopped: the context (${context.size} tokens) is full; raise -c to go on`,
+      );
     }
     if (!options.logDisable) writeStderr(timingsLine(result));
     return result;
@@ -108,7 +112,9 @@ function rate(tokens: number, ms: number): string {
 /** The one-line timings summary printed on stderr. */
 export function timingsLine(result: GenerateResult): string {
   return `llamafile: prompt ${result.promptTokens} tokens in ${result.promptMs.toFixed(1)} ms ` +
-    `(${rate(result.promptTokens, result.promptMs)}), generated ${result.completionTokens} tokens in ` +
+    `(${
+      rate(result.promptTokens, result.promptMs)
+    }), generated ${result.completionTokens} tokens in ` +
     `${result.generateMs.toFixed(1)} ms (${rate(result.completionTokens, result.generateMs)}), ` +
     `stop: ${result.finishReason}`;
 }

@@ -101,7 +101,11 @@ export class Sampler {
         const view = new DataView(bytes.buffer);
         bias.forEach(({ token, bias: value }, i) => {
           if (!Number.isInteger(token) || token < 0 || token >= model.vocabSize) {
-            throw new RangeError(`Cannot bias token ${token}: it is outside the vocabulary (0..${model.vocabSize - 1})`);
+            throw new RangeError(
+              `Cannot bias token ${token}: it is outside the vocabulary (0..${
+                model.vocabSize - 1
+              })`,
+            );
           }
           view.setInt32(i * 8, token, true);
           view.setFloat32(i * 8 + 4, value, true);
@@ -117,7 +121,8 @@ export class Sampler {
         );
         if (grammar === null) {
           const parsed = /error parsing grammar: ([^\n]*)/.exec(text)?.[1]?.trim();
-          const reason = parsed || reasonFromLog(lib.recentErrors().slice(before), "the grammar is invalid");
+          const reason = parsed ||
+            reasonFromLog(lib.recentErrors().slice(before), "the grammar is invalid");
           throw new GrammarError(`Cannot parse grammar: ${reason}`);
         }
         add(grammar, "grammar");
@@ -126,7 +131,13 @@ export class Sampler {
       this.#penaltyWindow = lastN;
       if (o.repeatPenalty !== 1 || o.presencePenalty !== 0 || o.frequencyPenalty !== 0) {
         this.#penalties = add(
-          ll.llama_sampler_init_penalties(model.vocabSize, lastN, o.repeatPenalty, o.frequencyPenalty, o.presencePenalty),
+          ll.llama_sampler_init_penalties(
+            model.vocabSize,
+            lastN,
+            o.repeatPenalty,
+            o.frequencyPenalty,
+            o.presencePenalty,
+          ),
           "penalties",
         );
       }
@@ -134,10 +145,22 @@ export class Sampler {
         add(ll.llama_sampler_init_greedy(), "greedy");
       } else if (o.mirostat === 1) {
         add(ll.llama_sampler_init_temp(o.temperature), "temperature");
-        add(ll.llama_sampler_init_mirostat(model.vocabSize, this.seed, o.mirostatTau, o.mirostatEta, 100), "mirostat");
+        add(
+          ll.llama_sampler_init_mirostat(
+            model.vocabSize,
+            this.seed,
+            o.mirostatTau,
+            o.mirostatEta,
+            100,
+          ),
+          "mirostat",
+        );
       } else if (o.mirostat === 2) {
         add(ll.llama_sampler_init_temp(o.temperature), "temperature");
-        add(ll.llama_sampler_init_mirostat_v2(this.seed, o.mirostatTau, o.mirostatEta), "mirostat v2");
+        add(
+          ll.llama_sampler_init_mirostat_v2(this.seed, o.mirostatTau, o.mirostatEta),
+          "mirostat v2",
+        );
       } else {
         if (o.topK > 0) add(ll.llama_sampler_init_top_k(o.topK), "top-k");
         if (o.typicalP < 1) add(ll.llama_sampler_init_typical(o.typicalP, 1n), "typical");
@@ -161,7 +184,9 @@ export class Sampler {
   /** Feeds prompt tokens to the penalties (not to the grammar), like llama.cpp does. */
   acceptPrompt(tokens: ArrayLike<number>): void {
     if (this.#penalties === null) return;
-    const from = this.#penaltyWindow > 0 ? Math.max(0, tokens.length - this.#penaltyWindow) : tokens.length;
+    const from = this.#penaltyWindow > 0
+      ? Math.max(0, tokens.length - this.#penaltyWindow)
+      : tokens.length;
     for (let i = from; i < tokens.length; i++) {
       this.#model.library.llama.llama_sampler_accept(this.#penalties, tokens[i]!);
     }

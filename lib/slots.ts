@@ -183,7 +183,9 @@ export class SlotScheduler {
     }
     const free = this.#active.some((a) => a === null);
     if (!free && this.#waiting.length >= this.#queueLimit) {
-      throw new QueueFullError(`Cannot queue the request: all ${this.slotCount} slots are busy and the queue is full`);
+      throw new QueueFullError(
+        `Cannot queue the request: all ${this.slotCount} slots are busy and the queue is full`,
+      );
     }
     const queue = new AsyncQueue<TokenEvent>();
     let resolve!: (result: SlotResult) => void;
@@ -248,7 +250,9 @@ export class SlotScheduler {
     let bestShared = -1;
     for (let i = 0; i < this.slotCount; i++) {
       if (this.#active[i] !== null) continue;
-      const shared = request.cachePrompt === false ? 0 : commonPrefix(this.#cached[i]!, request.tokens);
+      const shared = request.cachePrompt === false
+        ? 0
+        : commonPrefix(this.#cached[i]!, request.tokens);
       if (shared > bestShared) {
         best = i;
         bestShared = shared;
@@ -405,7 +409,11 @@ export class SlotScheduler {
     a.lastToken = token;
   }
 
-  #logprobs(logits: Float32Array, chosen: number, topN: number): { logprob: TokenLogprob; top?: TokenLogprob[] } {
+  #logprobs(
+    logits: Float32Array,
+    chosen: number,
+    topN: number,
+  ): { logprob: TokenLogprob; top?: TokenLogprob[] } {
     const model = this.context.model;
     let max = -Infinity;
     for (const v of logits) if (v > max) max = v;
