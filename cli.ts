@@ -8,6 +8,9 @@ import { openLibrary } from "./ffi/library.ts";
 import { type CliOptions, helpText, parseCliArgs, UsageError } from "./lib/cli_options.ts";
 import { loadModel, type LlamaModel } from "./lib/model.ts";
 import { runChatMode } from "./lib/chat_mode.ts";
+import { infoCommand } from "./lib/info_command.ts";
+import { applyLlamafileArgs, resolveWeights } from "./lib/llamafile_archive.ts";
+import { packCommand } from "./lib/pack_command.ts";
 import { readPrompt, runCompletion, samplingFromCli } from "./lib/run_completion.ts";
 import { applySandbox, formatSandboxReport } from "./lib/sandbox.ts";
 import { StdoutClosed, writeStderr } from "./lib/stdout_writer.ts";
@@ -31,13 +34,15 @@ function describe(error: unknown, verbose: boolean): string {
 }
 
 async function loadFromOptions(options: CliOptions): Promise<LlamaModel> {
-  if (options.model === undefined) throw new UsageError("No model given: pass -m MODEL.gguf");
+  const weights = await resolveWeights(options.model);
+  if (weights === null) throw new UsageError("No model given: pass -m MODEL.gguf");
   const lib = openLibrary();
   if (options.verbose) lib.setLogSink((_level, line) => writeStderr(line));
   if (options.gpuLayers !== undefined && options.gpuLayers !== 0 && !lib.hasGpu && !options.logDisable) {
     writeStderr("llamafile: warning: -ngl is ignored: this libllama has no GPU backend");
   }
-  return await loadModel(options.model, {
+  return await loadModel(weights.path, {
+    offset: weights.offset,
     mmap: options.mmap,
     mlock: options.mlock,
     repack: options.repack,
@@ -51,7 +56,9 @@ export async function main(args: readonly string[]): Promise<number> {
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   try {
-    options = parseCliArgs(args);
+    if (args[0] === "pack") return await packCommand(args.slice(1));
+    if (args[0] === "info") return await infoCommand(args.slice(1));
+    options = parseCliArgs(await applyLlamafileArgs(args));
     if (options.help) {
       await Deno.stdout.write(new TextEncoder().encode(helpText(VERSION)));
       return EXIT.ok;
