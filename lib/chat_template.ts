@@ -108,7 +108,9 @@ export class ChatTemplate {
     try {
       this.#template = new Template(source);
     } catch (cause) {
-      throw new SyntaxError(`Cannot parse chat template "${origin}": ${(cause as Error).message}`, { cause });
+      throw new SyntaxError(`Cannot parse chat template "${origin}": ${(cause as Error).message}`, {
+        cause,
+      });
     }
     this.supportsTools = /\btools\b/.test(source);
   }
@@ -130,7 +132,9 @@ export class ChatTemplate {
     try {
       return this.#template.render(variables);
     } catch (cause) {
-      throw new RangeError(`Cannot apply the chat template: ${(cause as Error).message}`, { cause });
+      throw new RangeError(`Cannot apply the chat template: ${(cause as Error).message}`, {
+        cause,
+      });
     }
   }
 }
@@ -145,12 +149,18 @@ function forTemplate(message: ChatMessage): Record<string, unknown> {
       if (typeof args === "string") {
         try {
           const parsed = JSON.parse(args);
-          if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) args = parsed;
+          if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
+            args = parsed;
+          }
         } catch {
           // keep the string
         }
       }
-      return { ...call, type: call.type ?? "function", function: { name: call.function.name, arguments: args } };
+      return {
+        ...call,
+        type: call.type ?? "function",
+        function: { name: call.function.name, arguments: args },
+      };
     });
   }
   return out;
@@ -205,7 +215,10 @@ export interface ChatVocab {
   readonly bos: number;
   readonly eos: number;
   readonly addsBos: boolean;
-  tokenize(text: string, options: { addSpecial: boolean; parseSpecial: boolean }): ArrayLike<number>;
+  tokenize(
+    text: string,
+    options: { addSpecial: boolean; parseSpecial: boolean },
+  ): ArrayLike<number>;
   tokenBytes(token: number, special?: boolean): Uint8Array;
 }
 
@@ -280,7 +293,8 @@ class Shield {
         });
       });
     }
-    return pieces.map((p) => typeof p === "string" ? p : `${this.#open}${p.saved}${this.#close}`).join("");
+    return pieces.map((p) => typeof p === "string" ? p : `${this.#open}${p.saved}${this.#close}`)
+      .join("");
   }
 
   reveal(text: string): string {
@@ -329,12 +343,18 @@ export function chatPrompt(
     bosToken,
     eosToken,
   });
-  if (vocab.addsBos && bosToken !== "" && rendered.startsWith(bosToken)) rendered = rendered.slice(bosToken.length);
+  if (vocab.addsBos && bosToken !== "" && rendered.startsWith(bosToken)) {
+    rendered = rendered.slice(bosToken.length);
+  }
   const tokens: number[] = [];
   if (vocab.addsBos && vocab.bos >= 0) tokens.push(vocab.bos);
   for (const piece of partition(rendered, controls)) {
     if (typeof piece === "number") tokens.push(piece);
-    else tokens.push(...Array.from(vocab.tokenize(shield.reveal(piece), { addSpecial: false, parseSpecial: false })));
+    else {tokens.push(
+        ...Array.from(
+          vocab.tokenize(shield.reveal(piece), { addSpecial: false, parseSpecial: false }),
+        ),
+      );}
   }
   return { text: shield.reveal(rendered), tokens };
 }
