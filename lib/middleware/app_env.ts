@@ -1,0 +1,26 @@
+/**
+ * The per-request values middleware hands to handlers (Hono `Variables`).
+ *
+ * @module
+ */
+
+/** A request's time limit, joined with client disconnect and server shutdown. */
+export interface Deadline {
+  /** Aborts on timeout, client disconnect or shutdown. */
+  readonly signal: AbortSignal;
+  /** True when the abort came from the time limit. */
+  timedOut(): boolean;
+  /**
+   * Keeps the timer running after the handler returns (a streamed body); call the
+   * returned function when the stream ends.
+   */
+  hold(): () => void;
+}
+
+/** The Hono environment of the app. */
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    deadline: Deadline;
+  };
+};
