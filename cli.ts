@@ -13,6 +13,7 @@ import { applyLlamafileArgs, resolveWeights } from "./lib/llamafile_archive.ts";
 import { packCommand } from "./lib/pack_command.ts";
 import { readPrompt, runCompletion, samplingFromCli } from "./lib/run_completion.ts";
 import { applySandbox, formatSandboxReport } from "./lib/sandbox.ts";
+import { runServer } from "./server.ts";
 import { StdoutClosed, writeStderr } from "./lib/stdout_writer.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "./lib/version.ts";
 
@@ -50,6 +51,25 @@ async function loadFromOptions(options: CliOptions): Promise<LlamaModel> {
   });
 }
 
+/** Server mode: listens at once, loads the model, sandboxes once ready, serves until a signal. */
+async function serve(options: CliOptions): Promise<number> {
+  const loading = loadFromOptions(options);
+  try {
+    const exit = await runServer(loading, options, {
+      onReady() {
+        const report = applySandbox("server", {
+          unsecure: options.unsecure,
+          log: (line) => writeStderr(`llamafile: ${line}`),
+        });
+        if (options.verbose) for (const line of formatSandboxReport(report)) writeStderr(`llamafile: ${line}`);
+      },
+    });
+    return exit.reason === "SIGINT" ? EXIT.interrupted : EXIT.ok;
+  } finally {
+    (await loading.catch(() => null))?.close();
+  }
+}
+
 /** Runs the program with `args`; returns the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
   let options: CliOptions | undefined;
@@ -67,6 +87,7 @@ export async function main(args: readonly string[]): Promise<number> {
       await Deno.stdout.write(new TextEncoder().encode(`llamafile ${VERSION} (llama.cpp ${LLAMA_CPP_RELEASE})\n`));
       return EXIT.ok;
     }
+    if (options.server) return await serve(options);
     const prompt = await readPrompt(options);
     const sampling = await samplingFromCli(options);
     const chat = options.chat || (prompt === undefined && !options.cli);
