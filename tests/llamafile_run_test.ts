@@ -1,0 +1,339 @@
+/**
+ * A packed llamafile, run: the launcher under dash, bash, busybox sh and zsh, the runtime
+ * cache (extracted once, concurrently safe, `$TMPDIR` fallback, never the weights), weights
+ * mapped in place, `.args` defaults, the mode's permission flags, and the one-line errors of
+ * mutated archives. Needs `unzip` (`zipinfo`), `busybox` and `zsh` (Debian packages).
+ */
+import assert from "node:assert/strict";
+import { cliPermissionFlags, serverPermissionFlags, UNSECURE_PERMISSION_FLAGS } from "../lib/permissions.ts";
+import { addToLlamafile } from "../lib/pack_command.ts";
+import { readZipDirectory } from "../lib/zip_reader.ts";
+import { ROOT, runCli, STORIES, STORIES_GREEDY, MODELS } from "./helpers.ts";
+
+const decoder = new TextDecoder();
+const PROMPT = "Once upon a time";
+const SHELLS = ["dash", "bash", "busybox sh", "zsh"];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+const dir = await Deno.makeTempDir({ prefix: "llamafile_run_test_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+const work = `${dir}/elsewhere`;
+await Deno.mkdir(work);
+
+let packed: Promise<string> | null = null;
+
+/** Packs stories260K with the issue's `.args` once for this file (through `launch.ts`). */
+function llamafile(): Promise<string> {
+  packed ??= (async () => {
+    await Deno.writeTextFile(`${dir}/A`, "-n 40 --temp 0 -t 1 --no-display-prompt ...\n");
+    const path = `${dir}/s.llamafile`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", "--allow-read", "--allow-env", "--allow-run", `${ROOT}/launch.ts`, "pack", "-m", STORIES, "--args", `${dir}/A`, "-o", path],
+      stdin: "null",
+    }).output();
+    assert.equal(out.code, 0, decoder.decode(out.stderr));
+    return path;
+  })();
+  return packed;
+}
+
+let caches = 0;
+/** A fresh, empty cache home. */
+async function freshCache(): Promise<string> {
+  const path = `${dir}/cache${++caches}`;
+  await Deno.mkdir(path);
+  return path;
+}
+
+interface RunOptions {
+  shell?: string;
+  cache: string;
+  env?: Record<string, string>;
+}
+
+function spawn(path: string, args: string[], options: RunOptions): Deno.ChildProcess {
+  const shell = options.shell?.split(" ") ?? [];
+  const [cmd, ...rest] = [...shell, path, ...args];
+  return new Deno.Command(cmd!, {
+    args: rest,
+    cwd: work,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { XDG_CACHE_HOME: options.cache, NO_COLOR: "1", ...options.env },
+  }).spawn();
+}
+
+async function run(path: string, args: string[], options: RunOptions): Promise<Run> {
+  const start = performance.now();
+  const out = await spawn(path, args, options).output();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+    ms: performance.now() - start,
+  };
+}
+
+/** Every path under `root`, relative. */
+async function listTree(root: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(at: string, prefix: string): Promise<void> {
+    for await (const item of Deno.readDir(at)) {
+      out.push(prefix + item.name);
+      if (item.isDirectory) await walk(`${at}/${item.name}`, `${prefix}${item.name}/`);
+    }
+  }
+  await walk(root, "");
+  return out.sort();
+}
+
+Deno.test("a llamafile run from another folder prints what the plain GGUF prints; the second start is fast", async () => {
+  const path = await llamafile();
+  const cache = await freshCache();
+  const first = await run(path, ["-p", PROMPT], { cache });
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.stdout, STORIES_GREEDY);
+  const plain = await runCli(["-m", STORIES, "-p", PROMPT, "-n", "40", "--temp", "0", "-t", "1", "--no-display-prompt"]);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(first.stdout, plain.stdout);
+
+  const warm = await run(path, ["-p", PROMPT], { cache });
+  assert.equal(warm.stdout, STORIES_GREEDY);
+  console.log(`first run ${first.ms.toFixed(0)} ms, warm start ${warm.ms.toFixed(0)} ms`);
+  assert.ok(warm.ms < first.ms, `warm ${warm.ms} ms vs first ${first.ms} ms`);
+
+  // One runtime folder, no temporary folder left, and no weights in it.
+  const tree = await listTree(`${cache}/llamafile`);
+  const top = tree.filter((p) => !p.includes("/"));
+  assert.equal(top.length, 1, top.join(", "));
+  assert.match(top[0]!, /^[0-9a-f]{16}$/);
+  assert.ok(tree.includes(`${top[0]}/deno`) && tree.includes(`${top[0]}/app.js`));
+  assert.ok(tree.includes(`${top[0]}/lib/libllama.v0.5.0.so`));
+  assert.ok(!tree.some((p) => p.endsWith(".gguf")), tree.join("\n"));
+});
+
+Deno.test("the launcher extracts and runs under dash, bash, busybox sh and zsh", async () => {
+  const path = await llamafile();
+  for (const shell of SHELLS) {
+    const cache = await freshCache();
+    const cold = await run(path, ["-p", PROMPT], { shell, cache });
+    assert.equal(cold.code, 0, `${shell}: ${cold.stderr}`);
+    assert.equal(cold.stdout, STORIES_GREEDY, shell);
+    const warm = await run(path, ["-p", PROMPT], { shell, cache });
+    assert.equal(warm.stdout, STORIES_GREEDY, shell);
+  }
+});
+
+Deno.test("two first runs at once both succeed and leave one runtime folder", async () => {
+  const path = await llamafile();
+  const cache = await freshCache();
+  const runs = await Promise.all([1, 2, 3].map(() => run(path, ["-p", PROMPT], { cache })));
+  for (const r of runs) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, STORIES_GREEDY);
+  }
+  const top = (await listTree(`${cache}/llamafile`)).filter((p) => !p.includes("/"));
+  assert.equal(top.length, 1, top.join(", "));
+  assert.ok(!(await listTree(`${cache}/llamafile/${top[0]}`)).some((p) => p.includes(".tmp.")));
+});
+
+Deno.test("the weights are mapped from the llamafile itself while it runs", async () => {
+  const path = await llamafile();
+  const cache = await freshCache();
+  await run(path, ["--version"], { cache }); // extract first: the launcher's pid becomes deno's
+  const child = spawn(path, ["-p", PROMPT, "-n", "4000", "--ignore-eos", "-c", "4096"], { cache });
+  let mapped = "";
+  const deadline = Date.now() + 30_000;
+  let status: Deno.CommandStatus | null = null;
+  child.status.then((s) => (status = s));
+  while (!mapped && status === null && Date.now() < deadline) {
+    try {
+      const maps = await Deno.readTextFile(`/proc/${child.pid}/maps`);
+      mapped = maps.split("\n").find((line) => line.endsWith(` ${path}`)) ?? "";
+    } catch {
+      // exited
+    }
+    if (!mapped) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    // already gone
+  }
+  await child.output();
+  assert.ok(mapped, "no mapping of the llamafile seen");
+  // A read-only shared mapping of the file itself: the weights are not copied anywhere.
+  assert.match(mapped, / r--s /);
+});
+
+Deno.test(".args defaults apply first and the user's flags override them; -m finds entries and other llamafiles", async () => {
+  const path = await llamafile();
+  const cache = await freshCache();
+  const short = await run(path, ["-p", PROMPT, "-n", "5"], { cache });
+  const plain = await runCli(["-m", STORIES, "-p", PROMPT, "-n", "5", "--temp", "0", "-t", "1", "--no-display-prompt"]);
+  assert.equal(short.code, 0, short.stderr);
+  assert.equal(short.stdout, plain.stdout);
+  assert.ok(short.stdout.length < STORIES_GREEDY.length && STORIES_GREEDY.startsWith(short.stdout));
+  // The entry name, with no such file in the working folder.
+  const named = await run(path, ["-m", "stories260K.gguf", "-p", PROMPT], { cache });
+  assert.equal(named.stdout, STORIES_GREEDY, named.stderr);
+  // Another llamafile's weights.
+  const other = `${dir}/other.llamafile`;
+  await Deno.copyFile(path, other);
+  const fromOther = await run(path, ["-m", other, "-p", PROMPT], { cache });
+  assert.equal(fromOther.stdout, STORIES_GREEDY, fromOther.stderr);
+  // A plain GGUF on disk.
+  const onDisk = await run(path, ["-m", `${MODELS}/stories260K.gguf`, "-p", PROMPT], { cache });
+  assert.equal(onDisk.stdout, STORIES_GREEDY, onDisk.stderr);
+  await Deno.remove(other);
+});
+
+Deno.test("the launcher falls back to $TMPDIR when the home cache cannot be written", async () => {
+  const path = await llamafile();
+  await Deno.writeTextFile(`${dir}/a-file`, "");
+  const tmp = `${dir}/tmp`;
+  await Deno.mkdir(tmp);
+  await Deno.mkdir(`${dir}/home`, { recursive: true });
+  const r = await run(path, ["-p", PROMPT], { cache: `${dir}/a-file/cache`, env: { HOME: `${dir}/home`, TMPDIR: tmp } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, STORIES_GREEDY);
+  const uid = Deno.uid();
+  const info = await Deno.stat(`${tmp}/llamafile-${uid}`);
+  assert.equal(info.mode! & 0o777, 0o700);
+  const top = (await listTree(`${tmp}/llamafile-${uid}`)).filter((p) => !p.includes("/"));
+  assert.equal(top.length, 1);
+});
+
+Deno.test("the launcher picks each mode's permission flags from .args and the user's arguments", async () => {
+  const path = await llamafile();
+  const cases: [string[], string[]][] = [
+    [["-p", PROMPT], cliPermissionFlags()],
+    [["-p", "--server"], cliPermissionFlags()],
+    [["--server"], serverPermissionFlags({ host: "127.0.0.1", port: 8080 })],
+    [["--server", "--host", "::1", "--port=9090"], serverPermissionFlags({ host: "::1", port: 9090 })],
+    [["--server", "--host=localhost", "--port", "0"], serverPermissionFlags({ host: "localhost", port: 0 })],
+    [["--server", "--port", "70000"], cliPermissionFlags()],
+    [["--prompt-cache", "c.bin", "-p", "x"], cliPermissionFlags({ promptCache: "c.bin" })],
+    [["--server", "--unsecure"], [...UNSECURE_PERMISSION_FLAGS]],
+  ];
+  for (const shell of SHELLS) {
+    for (const [args, flags] of cases) {
+      const r = await run(path, args, { shell, cache: `${dir}/unused`, env: { LLAMAFILE_LAUNCHER_DRY_RUN: "1" } });
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trimEnd().split("\n");
+      assert.equal(lines[0], `${dir}/unused/llamafile/${lines[0]!.split("/").at(-2)}/deno`);
+      assert.deepEqual(lines.slice(1, 4), ["run", "--no-config", "--cached-only"]);
+      assert.deepEqual(lines.slice(4, 4 + flags.length), flags, `${shell} ${args.join(" ")}`);
+      assert.match(lines[4 + flags.length]!, /\/app\.js$/);
+      assert.deepEqual(lines.slice(5 + flags.length), args, `${shell} ${args.join(" ")}`);
+    }
+    const bad = await run(path, ["--server", "--host", "a,b"], { shell, cache: `${dir}/unused`, env: { LLAMAFILE_LAUNCHER_DRY_RUN: "1" } });
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr, 'llamafile: Cannot grant access to host "a,b": Deno permission lists cannot hold an empty name or a comma\n');
+  }
+});
+
+/** Overwrites bytes of `path` at `offset`. */
+async function patch(path: string, offset: number, bytes: Uint8Array): Promise<void> {
+  using file = await Deno.open(path, { write: true });
+  await file.seek(offset, Deno.SeekMode.Start);
+  await file.write(bytes);
+}
+
+function assertOneLineError(r: Run, pattern: RegExp): void {
+  assert.equal(r.code, 1, `exit code: ${r.stderr}`);
+  assert.equal(r.stdout, "");
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0]!, /^llamafile: /);
+  assert.match(lines[0]!, pattern);
+}
+
+Deno.test("a corrupt runtime payload fails its hash check and nothing is extracted", async () => {
+  const path = await llamafile();
+  const bad = `${dir}/bad-payload.llamafile`;
+  await Deno.copyFile(path, bad);
+  const app = (await readZipDirectory(bad)).entries.find((e) => e.name === "runtime/linux-x64/app.js")!;
+  const at = app.dataOffset + Math.floor(app.compressedSize / 2);
+  const original = (await Deno.readFile(bad)).subarray(at, at + 1);
+  await patch(bad, at, new Uint8Array([original[0]! ^ 0x55]));
+  const cache = await freshCache();
+  const r = await run(bad, ["-p", PROMPT], { cache });
+  assertOneLineError(
+    r,
+    /^llamafile: Cannot extract the runtime from ".*bad-payload\.llamafile": entry "runtime\/linux-x64\/app\.js" fails its SHA-256 check \(the file is corrupt or truncated\)$/,
+  );
+  assert.deepEqual(await listTree(cache), ["llamafile"], "nothing extracted");
+  await Deno.remove(bad);
+});
+
+Deno.test("mutated archives give one clear error line and exit 1", async () => {
+  const path = await llamafile();
+  const cache = await freshCache();
+  assert.equal((await run(path, ["--version"], { cache })).code, 0);
+  const before = await listTree(cache);
+  const directory = await readZipDirectory(path);
+  const weights = directory.entries.find((e) => e.name === "stories260K.gguf")!;
+  const size = directory.fileSize;
+  const bytes = await Deno.readFile(path);
+  /** Where `name` is written in the central directory. */
+  const centralNameAt = (name: string) => {
+    const needle = new TextEncoder().encode(name);
+    for (let i = directory.centralDirectoryOffset; i < bytes.length - needle.length; i++) {
+      if (needle.every((b, j) => bytes[i + j] === b)) return i;
+    }
+    throw new Error(`no ${name} in the central directory`);
+  };
+  const cases: [string, (p: string) => Promise<void>, string[], RegExp][] = [
+    ["truncated", (p) => Deno.truncate(p, size - 200), [], /Cannot read archive ".*": end of central directory record not found \(not a ZIP archive, or truncated\)$/],
+    ["cut in the weights", (p) => Deno.truncate(p, weights.dataOffset + 1000), [], /Cannot read archive ".*": end of central directory record not found/],
+    ["corrupt central directory", (p) => patch(p, directory.centralDirectoryOffset, new Uint8Array([0x50, 0x4b, 9, 9])), [], /Cannot read archive ".*": central directory is corrupt/],
+    ["no .gguf", async (p) => {
+      const name = new TextEncoder().encode("stories260K.ggux");
+      await patch(p, weights.localHeaderOffset + 30, name);
+      await patch(p, centralNameAt("stories260K.gguf"), name);
+    }, [], /Cannot choose the weights of ".*": it holds no \.gguf entry$/],
+    ["two .gguf", async (p) => {
+      await addToLlamafile(p, [`${MODELS}/mmproj-tinygemma3.gguf`], { log: () => {} });
+    }, [], /Cannot choose the weights of ".*": it holds 2 \.gguf entries \("stories260K\.gguf", "mmproj-tinygemma3\.gguf"\); pass -m NAME$/],
+    ["compressed weights", async (p) => {
+      const name = centralNameAt("stories260K.gguf");
+      await patch(p, name - 46 + 10, new Uint8Array([8, 0]));
+      await patch(p, weights.localHeaderOffset + 8, new Uint8Array([8, 0]));
+    }, [], /Cannot load weights "stories260K\.gguf" from ".*": the entry is compressed \(method 8\); weights must be STORED to be read in place$/],
+    ["misaligned weights", async (p) => {
+      const view = new DataView(bytes.buffer, weights.localHeaderOffset + 28, 2);
+      const extra = view.getUint16(0, true);
+      await patch(p, weights.localHeaderOffset + 28, new Uint8Array([(extra - 1) & 0xff, (extra - 1) >> 8]));
+    }, [], /Cannot load weights "stories260K\.gguf" from ".*": its data starts at byte \d+, not on a 32-byte boundary/],
+    ["missing entry", async () => {}, ["-m", "nope.gguf"], /Cannot load model "nope\.gguf": no such file, and ".*" has no entry of that name$/],
+  ];
+  for (const [what, mutate, args, pattern] of cases) {
+    const copy = `${dir}/mutated.llamafile`;
+    await Deno.copyFile(path, copy);
+    await mutate(copy);
+    const r = await run(copy, [...args, "-p", PROMPT], { cache });
+    assertOneLineError(r, pattern);
+    assert.deepEqual(await listTree(cache), before, `${what}: the cache changed`);
+    await Deno.remove(copy);
+  }
+});
+
+Deno.test("two .gguf entries work with -m NAME", async () => {
+  const path = await llamafile();
+  const copy = `${dir}/two.llamafile`;
+  await Deno.copyFile(path, copy);
+  await addToLlamafile(copy, [`${MODELS}/stories260K-chatml-test.gguf`], { log: () => {} });
+  const cache = await freshCache();
+  const r = await run(copy, ["-m", "stories260K-chatml-test.gguf", "-p", PROMPT], { cache });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, STORIES_GREEDY);
+  await Deno.remove(copy);
+});
