@@ -5,11 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { libraryDir } from "../ffi/library_path.ts";
+import { bundleApp } from "../lib/app_bundle.ts";
 import { encodeGgufHeader, GgmlType, GgufType, readGguf } from "../lib/gguf.ts";
+import { cliPermissionFlags } from "../lib/permissions.ts";
 import { resolveWeights } from "../lib/llamafile_archive.ts";
 import { MANIFEST_NAME, parseManifest } from "../lib/zip_format.ts";
 import { readEntryBytes, readEntryChunks, readZipDirectory } from "../lib/zip_reader.ts";
-import { MODELS, ROOT, STORIES } from "./helpers.ts";
+import { MODELS, ROOT, STORIES, STORIES_GREEDY } from "./helpers.ts";
 
 const decoder = new TextDecoder();
 const ARGS = "-n 40 --temp 0 -t 1 --no-display-prompt ...\n";
@@ -58,6 +61,25 @@ async function sha256File(path: string): Promise<string> {
   for await (const chunk of file.readable) hash.update(chunk);
   return hash.digest("hex");
 }
+
+Deno.test("bundleApp() makes one JS file that runs with --cached-only from an empty folder, no node_modules, no network", async () => {
+  const app = `${dir}/bundle/app.js`;
+  await Deno.mkdir(`${dir}/bundle/empty`, { recursive: true });
+  await bundleApp(app);
+  const text = await Deno.readTextFile(app);
+  assert.ok(!/\bfrom ["'](npm|jsr|https?):/.test(text), "no remote or npm imports left");
+  assert.match(text, /node_modules\/hono\//, "hono is inlined");
+  assert.match(text, /node_modules\/@huggingface\/jinja\//, "@huggingface/jinja is inlined");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-config", "--cached-only", ...cliPermissionFlags(), app, "-m", STORIES, "-p", "Once upon a time", "-n", "40", "--temp", "0", "-t", "1", "--no-display-prompt"],
+    cwd: `${dir}/bundle/empty`,
+    clearEnv: true,
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: `${dir}/bundle/empty`, DENO_DIR: `${dir}/bundle/deno_dir`, LLAMAFILE_LIBDIR: libraryDir(), DENO_NO_UPDATE_CHECK: "1" },
+    stdin: "null",
+  }).output();
+  assert.equal(out.code, 0, decoder.decode(out.stderr));
+  assert.equal(decoder.decode(out.stdout), STORIES_GREEDY);
+});
 
 Deno.test("pack writes a sh launcher and a ZIP that unzip -t accepts, weights stored on a 64 KiB boundary", async () => {
   const path = await packStories();
