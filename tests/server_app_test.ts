@@ -629,3 +629,66 @@ Deno.test("a full queue answers 503 with Retry-After", async () => {
   await reader.cancel();
   while (t.engine.scheduler.stats().busy > 0) await new Promise((r) => setTimeout(r, 5));
 });
+
+Deno.test("POST /v1/chat/completions passes tools to templates that read them, refuses them otherwise", async () => {
+  const tools = [{
+    type: "function",
+    function: { name: "get_weather", parameters: { type: "object" } },
+  }];
+  {
+    await using t = await testEngine();
+    const app = createApp({ state: t.state });
+    await expectError(
+      await app.request("/v1/chat/completions", post({ ...CHAT, tools })),
+      400,
+      "invalid_request_error",
+      /tools are not supported: the chat template \(model\) does not use them/,
+      "tools",
+    );
+  }
+  await using t = await testEngine({
+    chatTemplate:
+      "{% if tools %}Tools:{% for tool in tools %} {{ tool.function.name }}{% endfor %}\n{% endif %}" +
+      "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}assistant:",
+  });
+  const app = createApp({ state: t.state });
+  const plain = await json(
+    await app.request("/v1/chat/completions", post({ ...CHAT, max_tokens: 1 })),
+  );
+  const withTools = await json(
+    await app.request("/v1/chat/completions", post({ ...CHAT, max_tokens: 1, tools })),
+  );
+  const extra = t.model.tokenize("Tools: get_weather\n", { addSpecial: false }).length;
+  assert.ok(Math.abs(withTools.usage.prompt_tokens - plain.usage.prompt_tokens - extra) <= 1);
+  await expectError(
+    await app.request("/v1/chat/completions", post({ ...CHAT, tools, grammar: 'root ::= "x"' })),
+    400,
+    "invalid_request_error",
+    /cannot be combined with tools/,
+  );
+});
+
+Deno.test("POST /v1/chat/completions answers 400 when the template raises an exception", async () => {
+  await using t = await testEngine({
+    chatTemplate: "{{ raise_exception('Conversation roles must alternate') }}",
+  });
+  const app = createApp({ state: t.state });
+  await expectError(
+    await app.request("/v1/chat/completions", post(CHAT)),
+    400,
+    "invalid_request_error",
+    /Conversation roles must alternate/,
+    "messages",
+  );
+});
+
+Deno.test("max_tokens 0 evaluates nothing and answers an empty completion", async () => {
+  await using t = await testEngine();
+  const app = createApp({ state: t.state });
+  const body = await json(
+    await app.request("/v1/chat/completions", post({ ...CHAT, max_tokens: 0 })),
+  );
+  assert.equal(body.choices[0].message.content, "");
+  assert.equal(body.usage.completion_tokens, 0);
+  assert.ok(body.usage.prompt_tokens > 0);
+});
