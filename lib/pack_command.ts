@@ -324,14 +324,18 @@ class _Progress {
     };
   }
 
-  /** Reports a finished entry. */
+  /** Reports a finished entry (one line each when not drawing a bar). */
   added(entry: ZipEntry): void {
+    if (this.#tty) return;
     const how = entry.method === METHOD_DEFLATE
       ? `deflated to ${formatBytes(entry.compressedSize)}`
       : `stored at offset ${entry.dataOffset}`;
-    const line = `llamafile pack: ${entry.name} (${formatBytes(entry.size)}, ${how})`;
-    if (this.#tty) _writeRaw(`\r\x1b[2K`);
-    this.#log(line);
+    this.#log(`llamafile pack: ${entry.name} (${formatBytes(entry.size)}, ${how})`);
+  }
+
+  /** Clears the bar. */
+  finish(): void {
+    if (this.#tty) _writeRaw("\r\x1b[2K");
   }
 }
 
@@ -501,6 +505,7 @@ export async function packLlamafile(options: PackOptions): Promise<PackResult> {
     await writer.addManifest();
     await writer.finish();
     writer = null;
+    progress.finish();
 
     // The launcher, now that the payload's offsets and hashes are known.
     const directory = await readZipDirectory(temp);
@@ -609,6 +614,8 @@ export async function addToLlamafile(
     await writer.addManifest();
     await writer.finish();
     finished = true;
+    progress.finish();
+    log(`llamafile pack: added ${added.length} ${added.length === 1 ? "entry" : "entries"} to ${target}`);
     return added;
   } finally {
     if (!finished) {
