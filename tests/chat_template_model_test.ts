@@ -3,7 +3,12 @@
  * llama-2-tiny-random.gguf, where `<s>` and `</s>` are control tokens.
  */
 import assert from "node:assert/strict";
-import { BUILTIN_TEMPLATES, chatPrompt, ChatTemplate, controlTokens } from "../lib/chat_template.ts";
+import {
+  BUILTIN_TEMPLATES,
+  chatPrompt,
+  ChatTemplate,
+  controlTokens,
+} from "../lib/chat_template.ts";
 import { loadModel } from "../lib/model.ts";
 
 const MODEL = new URL("../../shared/models/llama-2-tiny-random.gguf", import.meta.url).pathname;
@@ -12,7 +17,10 @@ const LLAMA2 = new ChatTemplate(BUILTIN_TEMPLATES.llama2!, "llama2");
 Deno.test("chatPrompt() gives the tokens llama.cpp gets for a benign chat (Llama-2 SPM vocab)", async () => {
   using model = await loadModel(MODEL, { vocabOnly: true });
   const controls = controlTokens(model).map(([text]) => text);
-  assert.ok(controls.includes("</s>") && controls.includes("<s>"), `control tokens: ${controls.join(" ")}`);
+  assert.ok(
+    controls.includes("</s>") && controls.includes("<s>"),
+    `control tokens: ${controls.join(" ")}`,
+  );
   const messages = [
     { role: "system", content: "Be brief." },
     { role: "user", content: "Hello there, how are you?" },
