@@ -11,10 +11,20 @@
 
 import { UsageError } from "./cli_options.ts";
 import { type GgufSummary, ggufSummary, readGguf } from "./gguf.ts";
-import { ARGS_ENTRY, isWeightsEntry, readLlamafileArgs, VERSION_ENTRY } from "./llamafile_archive.ts";
+import {
+  ARGS_ENTRY,
+  isWeightsEntry,
+  readLlamafileArgs,
+  VERSION_ENTRY,
+} from "./llamafile_archive.ts";
 import { applySandbox, formatSandboxReport } from "./sandbox.ts";
 import { METHOD_DEFLATE, METHOD_STORE } from "./zip_format.ts";
-import { readEntryBytes, readZipDirectory, type ZipDirectory, type ZipEntry } from "./zip_reader.ts";
+import {
+  readEntryBytes,
+  readZipDirectory,
+  type ZipDirectory,
+  type ZipEntry,
+} from "./zip_reader.ts";
 import { argsFileQuote, formatBytes } from "./pack_command.ts";
 import { writeStderr, writeStdout } from "./stdout_writer.ts";
 
@@ -22,7 +32,9 @@ import { writeStderr, writeStdout } from "./stdout_writer.ts";
 export function formatCount(n: number): string {
   const units: [number, string][] = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "K"]];
   for (const [size, unit] of units) {
-    if (n >= size) return `${(n / size).toFixed(n / size >= 100 ? 0 : 2).replace(/\.?0+$/, "")}${unit}`;
+    if (n >= size) {
+      return `${(n / size).toFixed(n / size >= 100 ? 0 : 2).replace(/\.?0+$/, "")}${unit}`;
+    }
   }
   return String(n);
 }
@@ -34,7 +46,10 @@ export function formatModelSummary(summary: GgufSummary, indent = ""): string[] 
     ["name", summary.name ?? "-"],
     ["parameters", `${formatCount(summary.parameterCount)} (${summary.parameterCount})`],
     ["quant type", summary.fileTypeName],
-    ["context length", summary.contextLength === undefined ? "unknown" : String(summary.contextLength)],
+    [
+      "context length",
+      summary.contextLength === undefined ? "unknown" : String(summary.contextLength),
+    ],
     ["chat template", summary.hasChatTemplate ? "yes" : "no"],
     [
       "vocab size",
@@ -68,7 +83,11 @@ export function formatEntryTable(entries: readonly ZipEntry[]): string[] {
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((row) =>
-    "  " + row.map((cell, i) => (i < 4 ? cell.padStart(widths[i]!) : i === 5 ? cell : cell.padEnd(widths[i]!))).join("  ")
+    "  " +
+    row.map((
+      cell,
+      i,
+    ) => (i < 4 ? cell.padStart(widths[i]!) : i === 5 ? cell : cell.padEnd(widths[i]!))).join("  ")
   );
 }
 
@@ -91,24 +110,35 @@ export async function describeFile(path: string): Promise<string[]> {
   try {
     info = await Deno.stat(path);
   } catch (cause) {
-    if (cause instanceof Deno.errors.NotFound) throw new Error(`Cannot describe "${path}": no such file`, { cause });
+    if (cause instanceof Deno.errors.NotFound) {
+      throw new Error(`Cannot describe "${path}": no such file`, { cause });
+    }
     throw cause;
   }
   if (!info.isFile) throw new Error(`Cannot describe "${path}": not a regular file`);
   const directory = await _isArchive(path);
   if (directory === null) {
     const gguf = await readGguf(path);
-    return [`file:           ${path} (GGUF v${gguf.version}, ${formatBytes(info.size)})`, ...formatModelSummary(ggufSummary(gguf))];
+    return [
+      `file:           ${path} (GGUF v${gguf.version}, ${formatBytes(info.size)})`,
+      ...formatModelSummary(ggufSummary(gguf)),
+    ];
   }
   const lines = [
-    `file:           ${path} (llamafile, ${formatBytes(info.size)}, ${directory.entries.length} entries${
-      directory.zip64 ? ", ZIP64" : ""
-    })`,
+    `file:           ${path} (llamafile, ${
+      formatBytes(info.size)
+    }, ${directory.entries.length} entries${directory.zip64 ? ", ZIP64" : ""})`,
   ];
   const version = directory.entries.find((e) => e.name === VERSION_ENTRY);
   if (version !== undefined) {
-    const v = JSON.parse(new TextDecoder().decode(await readEntryBytes(path, version, { maxSize: 1 << 16 })));
-    lines.push(`runtime:        llamafile.ts ${v.llamafile}, deno ${v.deno}, llama.cpp ${v["llama.cpp"]} (${v.platform})`);
+    const v = JSON.parse(
+      new TextDecoder().decode(await readEntryBytes(path, version, { maxSize: 1 << 16 })),
+    );
+    lines.push(
+      `runtime:        llamafile.ts ${v.llamafile}, deno ${v.deno}, llama.cpp ${
+        v["llama.cpp"]
+      } (${v.platform})`,
+    );
   } else {
     lines.push("runtime:        none (no runtime/version.json entry)");
   }
@@ -125,7 +155,12 @@ export async function describeFile(path: string): Promise<string[]> {
       continue;
     }
     try {
-      lines.push(...formatModelSummary(ggufSummary(await readGguf(path, { offset: entry.dataOffset, name: entry.name })), "  "));
+      lines.push(
+        ...formatModelSummary(
+          ggufSummary(await readGguf(path, { offset: entry.dataOffset, name: entry.name })),
+          "  ",
+        ),
+      );
     } catch (error) {
       lines.push(`  ${(error as Error).message}`);
     }

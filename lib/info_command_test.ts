@@ -30,7 +30,16 @@ Deno.test("formatModelSummary() shows what the issue asks for", () => {
     tensorBytes: 1171200,
   };
   const text = formatModelSummary(summary).join("\n");
-  for (const pattern of [/architecture: +llama/, /parameters: +293K \(292800\)/, /quant type: +F32/, /context length: +2048/, /chat template: +no/, /vocab size: +512 \(llama\)/]) {
+  for (
+    const pattern of [
+      /architecture: +llama/,
+      /parameters: +293K \(292800\)/,
+      /quant type: +F32/,
+      /context length: +2048/,
+      /chat template: +no/,
+      /vocab size: +512 \(llama\)/,
+    ]
+  ) {
     assert.match(text, pattern);
   }
 });
@@ -39,7 +48,14 @@ Deno.test("formatEntryTable() lists entries by offset with size, alignment and m
   const base = { compressedSize: 5, size: 5, flags: 0 } as Partial<ZipEntry>;
   const lines = formatEntryTable([
     { ...base, name: "m.gguf", dataOffset: 131072, alignment: 131072, method: 0 } as ZipEntry,
-    { ...base, name: ".args", dataOffset: 4131, alignment: 1, method: 8, compressedSize: 3 } as ZipEntry,
+    {
+      ...base,
+      name: ".args",
+      dataOffset: 4131,
+      alignment: 1,
+      method: 8,
+      compressedSize: 3,
+    } as ZipEntry,
   ]);
   assert.equal(lines.length, 3);
   assert.match(lines[0]!, /offset +size +stored +align +method +name/);

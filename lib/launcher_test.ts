@@ -58,7 +58,10 @@ Deno.test("shellQuote() leaves plain words and quotes the rest for sh", () => {
 });
 
 Deno.test("gzipTrailerEscapes() writes the CRC-32 and size little-endian as octal escapes", () => {
-  assert.equal(gzipTrailerEscapes(0x04030201, 0x08070605), "\\001\\002\\003\\004\\005\\006\\007\\010");
+  assert.equal(
+    gzipTrailerEscapes(0x04030201, 0x08070605),
+    "\\001\\002\\003\\004\\005\\006\\007\\010",
+  );
   // Sizes of 4 GiB and more wrap like gzip's ISIZE.
   assert.equal(gzipTrailerEscapes(0, 2 ** 32 + 255), "\\000\\000\\000\\000\\377\\000\\000\\000");
 });
@@ -68,7 +71,10 @@ Deno.test("launcherScript() writes offsets, sizes, hashes and the mode scan of .
   assert.ok(text.startsWith("#!/bin/sh\n"));
   assert.match(text, /lf_hash=0123456789abcdef\n/);
   // tail -c +N counts from 1.
-  assert.match(text, /lf_put deno 755 8 8193 100 '\\357\\276\\255\\336\\054\\001\\000\\000' a{64} /);
+  assert.match(
+    text,
+    /lf_put deno 755 8 8193 100 '\\357\\276\\255\\336\\054\\001\\000\\000' a{64} /,
+  );
   assert.match(text, /lf_put lib\/libllama\.v0\.5\.0\.so 755 0 9001 50 /);
   assert.match(text, /lf_scan -n 40 'it'\\''s'; lf_scan "\$@"; lf_scan --port 9 ;;/);
   assert.match(text, /mkdir -- "\$lf_tmp" "\$lf_tmp\/lib"/);

@@ -23,19 +23,25 @@
 
 import { createHash } from "node:crypto";
 import { LLAMA_CPP_RELEASE, VERSION } from "./version.ts";
-import { GGML_LIB, LLAMA_LIB, libraryDir } from "../ffi/library_path.ts";
+import { GGML_LIB, libraryDir, LLAMA_LIB } from "../ffi/library_path.ts";
 import { ARGS_SPLICE, parseArgsFile } from "./args_file.ts";
 import { bundleApp } from "./app_bundle.ts";
 import { defaultOptions, parseCliArgs, UsageError } from "./cli_options.ts";
 import { readGguf } from "./gguf.ts";
 import {
-  type LauncherEntry,
-  launcherBytes,
-  type LauncherSpec,
-  launcherSizeBound,
   LAUNCHER_PLATFORMS,
+  launcherBytes,
+  type LauncherEntry,
+  launcherSizeBound,
+  type LauncherSpec,
 } from "./launcher.ts";
-import { ARGS_ENTRY, llamafileSelf, MIN_WEIGHTS_ALIGNMENT, RUNTIME_FOLDER, VERSION_ENTRY } from "./llamafile_archive.ts";
+import {
+  ARGS_ENTRY,
+  llamafileSelf,
+  MIN_WEIGHTS_ALIGNMENT,
+  RUNTIME_FOLDER,
+  VERSION_ENTRY,
+} from "./llamafile_archive.ts";
 import { formatManifest, MANIFEST_NAME, METHOD_DEFLATE, parseManifest } from "./zip_format.ts";
 import { readEntryBytes, readZipDirectory, type ZipEntry } from "./zip_reader.ts";
 import { DEFAULT_ALIGNMENT, ZipWriter } from "./zip_writer.ts";
@@ -58,7 +64,8 @@ export type PackRequest =
   | { kind: "help" };
 
 /** The `llamafile pack --help` text. */
-export const PACK_HELP = `llamafile pack: build a llamafile (one file: launcher, runtime, weights, defaults)
+export const PACK_HELP =
+  `llamafile pack: build a llamafile (one file: launcher, runtime, weights, defaults)
 
 USAGE
   llamafile pack -m MODEL.gguf [--mmproj F] [--args FILE | --arg X ...] -o OUT.llamafile
@@ -141,19 +148,30 @@ export function parsePackArgs(argv: readonly string[]): PackRequest {
         align = _align(take());
         break;
       case "--add":
-        if (inline !== undefined) throw new UsageError("Option --add takes no value: list the files after it");
+        if (inline !== undefined) {
+          throw new UsageError("Option --add takes no value: list the files after it");
+        }
         add = true;
         break;
       default:
-        if (word.startsWith("-") && word !== "-") throw new UsageError(`Unknown pack option "${word}"`);
+        if (word.startsWith("-") && word !== "-") {
+          throw new UsageError(`Unknown pack option "${word}"`);
+        }
         positional.push(word);
     }
   }
   if (add) {
-    if (model !== undefined || mmproj !== undefined || argsFile !== undefined || args.length > 0 || output !== undefined) {
-      throw new UsageError("pack --add takes only files and the llamafile to add them to (and --align)");
+    if (
+      model !== undefined || mmproj !== undefined || argsFile !== undefined || args.length > 0 ||
+      output !== undefined
+    ) {
+      throw new UsageError(
+        "pack --add takes only files and the llamafile to add them to (and --align)",
+      );
     }
-    if (positional.length < 2) throw new UsageError("pack --add needs at least one FILE and the TO.llamafile");
+    if (positional.length < 2) {
+      throw new UsageError("pack --add needs at least one FILE and the TO.llamafile");
+    }
     return { kind: "add", files: positional.slice(0, -1), target: positional.at(-1)!, align };
   }
   if (positional.length > 0) throw new UsageError(`Unexpected pack argument "${positional[0]}"`);
@@ -193,7 +211,9 @@ export function composeArgsText(
   if (mmprojEntry === undefined) return text;
   const words = parseArgsFile(text);
   const has = (...names: string[]) =>
-    words.some((w) => names.includes(w) || names.some((n) => n.startsWith("--") && w.startsWith(`${n}=`)));
+    words.some((w) =>
+      names.includes(w) || names.some((n) => n.startsWith("--") && w.startsWith(`${n}=`))
+    );
   const head: string[] = [];
   if (!has("-m", "--model")) head.push(`-m ${argsFileQuote(modelEntry)}`);
   if (!has("--mmproj")) head.push(`--mmproj ${argsFileQuote(mmprojEntry)}`);
@@ -237,7 +257,11 @@ export function runtimePlatform(): string {
   const arch = { x86_64: "x64", aarch64: "arm64" }[Deno.build.arch as string];
   const platform = `${Deno.build.os}-${arch ?? Deno.build.arch}`;
   if (!Object.hasOwn(LAUNCHER_PLATFORMS, platform)) {
-    throw new Error(`Cannot pack a runtime for "${platform}": the launcher supports ${Object.keys(LAUNCHER_PLATFORMS).join(", ")}`);
+    throw new Error(
+      `Cannot pack a runtime for "${platform}": the launcher supports ${
+        Object.keys(LAUNCHER_PLATFORMS).join(", ")
+      }`,
+    );
   }
   return platform;
 }
@@ -247,7 +271,10 @@ export function runtimePlatform(): string {
  * `workDir/app.js`, and the libllama/ggml `.so` files (not `libllama-common.so`, which the FFI
  * layer cannot use, nor node-llama-cpp's addon).
  */
-export async function runtimeFiles(workDir: string, platform = runtimePlatform()): Promise<RuntimeFile[]> {
+export async function runtimeFiles(
+  workDir: string,
+  platform = runtimePlatform(),
+): Promise<RuntimeFile[]> {
   const base = `${RUNTIME_FOLDER}${platform}/`;
   const app = `${workDir}/app.js`;
   await bundleApp(app);
@@ -255,7 +282,10 @@ export async function runtimeFiles(workDir: string, platform = runtimePlatform()
   const libs: string[] = [];
   try {
     for await (const item of Deno.readDir(libDir)) {
-      if ((item.isFile || item.isSymlink) && item.name.endsWith(".so") && item.name !== "libllama-common.so") {
+      if (
+        (item.isFile || item.isSymlink) && item.name.endsWith(".so") &&
+        item.name !== "libllama-common.so"
+      ) {
         libs.push(item.name);
       }
     }
@@ -264,7 +294,9 @@ export async function runtimeFiles(workDir: string, platform = runtimePlatform()
   }
   libs.sort();
   for (const needed of [LLAMA_LIB, GGML_LIB, "libggml-base.so"]) {
-    if (!libs.includes(needed)) throw new Error(`Cannot pack the libraries: "${needed}" is missing from "${libDir}"`);
+    if (!libs.includes(needed)) {
+      throw new Error(`Cannot pack the libraries: "${needed}" is missing from "${libDir}"`);
+    }
   }
   if (!libs.some((name) => name.startsWith("libggml-cpu"))) {
     throw new Error(`Cannot pack the libraries: no CPU backend (libggml-cpu-*.so) in "${libDir}"`);
@@ -272,7 +304,12 @@ export async function runtimeFiles(workDir: string, platform = runtimePlatform()
   return [
     { name: `${base}deno`, path: "deno", source: Deno.execPath(), mode: 0o755 },
     { name: `${base}app.js`, path: "app.js", source: app, mode: 0o644 },
-    ...libs.map((lib) => ({ name: `${base}lib/${lib}`, path: `lib/${lib}`, source: `${libDir}/${lib}`, mode: 0o755 })),
+    ...libs.map((lib) => ({
+      name: `${base}lib/${lib}`,
+      path: `lib/${lib}`,
+      source: `${libDir}/${lib}`,
+      mode: 0o755,
+    })),
   ];
 }
 
@@ -317,9 +354,9 @@ class _Progress {
       const width = 30;
       const filled = Math.round(fraction * width);
       const bar = "#".repeat(filled) + "-".repeat(width - filled);
-      const line = `[${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${formatBytes(this.#done)} / ${
-        formatBytes(this.#total)
-      }  ${name}`;
+      const line = `[${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${
+        formatBytes(this.#done)
+      } / ${formatBytes(this.#total)}  ${name}`;
       _writeRaw(`\r\x1b[2K${line}`);
     };
   }
@@ -394,7 +431,9 @@ async function _checkGguf(path: string, what: string): Promise<number> {
   try {
     info = await Deno.stat(path);
   } catch (cause) {
-    if (cause instanceof Deno.errors.NotFound) throw new Error(`Cannot pack ${what} "${path}": no such file`, { cause });
+    if (cause instanceof Deno.errors.NotFound) {
+      throw new Error(`Cannot pack ${what} "${path}": no such file`, { cause });
+    }
     throw cause;
   }
   if (!info.isFile) throw new Error(`Cannot pack ${what} "${path}": not a regular file`);
@@ -417,16 +456,22 @@ export function runtimeHash(hashes: ReadonlyMap<string, string>): string {
  */
 export async function packLlamafile(options: PackOptions): Promise<PackResult> {
   if (llamafileSelf() !== undefined) {
-    throw new Error("Cannot pack from inside a llamafile: run llamafile pack from a checkout (deno task llamafile pack)");
+    throw new Error(
+      "Cannot pack from inside a llamafile: run llamafile pack from a checkout (deno task llamafile pack)",
+    );
   }
   const log = options.log ?? writeStderr;
   const align = options.align ?? DEFAULT_ALIGNMENT;
   const modelSize = await _checkGguf(options.model, "model");
-  const mmprojSize = options.mmproj === undefined ? 0 : await _checkGguf(options.mmproj, "projector");
+  const mmprojSize = options.mmproj === undefined
+    ? 0
+    : await _checkGguf(options.mmproj, "projector");
   const modelEntry = weightsEntryName(options.model);
   const mmprojEntry = options.mmproj === undefined ? undefined : weightsEntryName(options.mmproj);
   if (mmprojEntry === modelEntry) {
-    throw new Error(`Cannot pack: the model and the projector would both be stored as "${modelEntry}"`);
+    throw new Error(
+      `Cannot pack: the model and the projector would both be stored as "${modelEntry}"`,
+    );
   }
   const argsText = composeArgsText(options.argsText, modelEntry, mmprojEntry);
   const argsWords = _checkArgs(argsText, options.argsSource ?? ".args");
@@ -454,7 +499,8 @@ export async function packLlamafile(options: PackOptions): Promise<PackResult> {
       platform,
     }) + "\n";
     const spec = (entries: LauncherEntry[], hash: string): LauncherSpec => ({
-      version: `llamafile.ts ${VERSION} (deno ${Deno.version.deno}, llama.cpp ${LLAMA_CPP_RELEASE}, ${platform})`,
+      version:
+        `llamafile.ts ${VERSION} (deno ${Deno.version.deno}, llama.cpp ${LLAMA_CPP_RELEASE}, ${platform})`,
       platform,
       hash,
       entries,
@@ -481,7 +527,10 @@ export async function packLlamafile(options: PackOptions): Promise<PackResult> {
     for (const file of runtime) total += (await Deno.stat(file.source)).size;
     const progress = new _Progress(total, options.progressBar ?? Deno.stderr.isTerminal(), log);
 
-    writer = await ZipWriter.create(temp, { prefix: new Uint8Array(launcherSize).fill(0x0a), sha256: true });
+    writer = await ZipWriter.create(temp, {
+      prefix: new Uint8Array(launcherSize).fill(0x0a),
+      sha256: true,
+    });
     progress.added(await writer.addBytes(ARGS_ENTRY, new TextEncoder().encode(argsText)));
     await writer.addBytes(VERSION_ENTRY, new TextEncoder().encode(versionJson));
     const written = new Map<string, ZipEntry>();
@@ -495,11 +544,17 @@ export async function packLlamafile(options: PackOptions): Promise<PackResult> {
       progress.added(entry);
     }
     progress.added(
-      await writer.addFile(modelEntry, options.model, { align, onProgress: progress.entry(modelEntry) }),
+      await writer.addFile(modelEntry, options.model, {
+        align,
+        onProgress: progress.entry(modelEntry),
+      }),
     );
     if (options.mmproj !== undefined && mmprojEntry !== undefined) {
       progress.added(
-        await writer.addFile(mmprojEntry, options.mmproj, { align, onProgress: progress.entry(mmprojEntry) }),
+        await writer.addFile(mmprojEntry, options.mmproj, {
+          align,
+          onProgress: progress.entry(mmprojEntry),
+        }),
       );
     }
     await writer.addManifest();
@@ -510,7 +565,9 @@ export async function packLlamafile(options: PackOptions): Promise<PackResult> {
     // The launcher, now that the payload's offsets and hashes are known.
     const directory = await readZipDirectory(temp);
     const manifestEntry = directory.entries.find((e) => e.name === MANIFEST_NAME)!;
-    const hashes = parseManifest(new TextDecoder().decode(await readEntryBytes(temp, manifestEntry)));
+    const hashes = parseManifest(
+      new TextDecoder().decode(await readEntryBytes(temp, manifestEntry)),
+    );
     const payloadHashes = new Map(runtime.map((file) => [file.name, hashes.get(file.name)!]));
     const hash = runtimeHash(payloadHashes);
     const entries: LauncherEntry[] = runtime.map((file) => {
@@ -535,7 +592,11 @@ export async function packLlamafile(options: PackOptions): Promise<PackResult> {
     }
     await Deno.chmod(temp, 0o755);
     await Deno.rename(temp, options.output);
-    log(`llamafile pack: wrote ${options.output} (${formatBytes(directory.fileSize)}, ${directory.entries.length} entries)`);
+    log(
+      `llamafile pack: wrote ${options.output} (${
+        formatBytes(directory.fileSize)
+      }, ${directory.entries.length} entries)`,
+    );
     return {
       output: options.output,
       size: directory.fileSize,
@@ -591,7 +652,12 @@ export async function addToLlamafile(
     if (reason !== null) throw new Error(`Cannot add "${files[i]}" as "${name}": ${reason}`);
     if (names.indexOf(name) !== i) throw new Error(`Cannot add two files named "${name}"`);
     const info = await Deno.stat(files[i]!).catch((cause) => {
-      throw new Error(`Cannot add "${files[i]}": ${cause instanceof Deno.errors.NotFound ? "no such file" : cause.message}`, { cause });
+      throw new Error(
+        `Cannot add "${files[i]}": ${
+          cause instanceof Deno.errors.NotFound ? "no such file" : cause.message
+        }`,
+        { cause },
+      );
     });
     if (!info.isFile) throw new Error(`Cannot add "${files[i]}": not a regular file`);
     if (name.toLowerCase().endsWith(".gguf")) await _checkGguf(files[i]!, "weights");
@@ -615,7 +681,11 @@ export async function addToLlamafile(
     await writer.finish();
     finished = true;
     progress.finish();
-    log(`llamafile pack: added ${added.length} ${added.length === 1 ? "entry" : "entries"} to ${target}`);
+    log(
+      `llamafile pack: added ${added.length} ${
+        added.length === 1 ? "entry" : "entries"
+      } to ${target}`,
+    );
     return added;
   } finally {
     if (!finished) {

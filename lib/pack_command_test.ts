@@ -21,8 +21,26 @@ Deno.test("parsePackArgs() reads the create form with defaults", () => {
     align: 65536,
   });
   assert.deepEqual(
-    parsePackArgs(["--model=a.gguf", "--mmproj", "p.gguf", "--arg", "-n", "--arg=40", "--align", "4096", "--output", "o"]),
-    { kind: "create", model: "a.gguf", mmproj: "p.gguf", args: ["-n", "40"], output: "o", align: 4096 },
+    parsePackArgs([
+      "--model=a.gguf",
+      "--mmproj",
+      "p.gguf",
+      "--arg",
+      "-n",
+      "--arg=40",
+      "--align",
+      "4096",
+      "--output",
+      "o",
+    ]),
+    {
+      kind: "create",
+      model: "a.gguf",
+      mmproj: "p.gguf",
+      args: ["-n", "40"],
+      output: "o",
+      align: 4096,
+    },
   );
   assert.deepEqual(parsePackArgs(["--help"]), { kind: "help" });
 });
@@ -51,12 +69,26 @@ Deno.test("parsePackArgs() rejects bad usage with a UsageError", () => {
     [["-m"], /needs a value/],
   ];
   for (const [argv, pattern] of bad) {
-    assert.throws(() => parsePackArgs(argv), (e: Error) => e instanceof UsageError && pattern.test(e.message), argv.join(" "));
+    assert.throws(
+      () => parsePackArgs(argv),
+      (e: Error) => e instanceof UsageError && pattern.test(e.message),
+      argv.join(" "),
+    );
   }
 });
 
 Deno.test("argsFileQuote() round-trips through parseArgsFile()", () => {
-  const words = ["-p", "Once upon a time", "it's", "#not a comment", "", "a\\b", 'say "hi"', "...", "two\nlines"];
+  const words = [
+    "-p",
+    "Once upon a time",
+    "it's",
+    "#not a comment",
+    "",
+    "a\\b",
+    'say "hi"',
+    "...",
+    "two\nlines",
+  ];
   const text = words.map(argsFileQuote).join("\n");
   assert.deepEqual(parseArgsFile(text), words);
 });
@@ -65,10 +97,18 @@ Deno.test("composeArgsText() names the model and projector when a projector is p
   assert.equal(composeArgsText("-n 1\n", "m.gguf", undefined), "-n 1\n");
   assert.equal(composeArgsText(undefined, "m.gguf", undefined), "");
   assert.deepEqual(parseArgsFile(composeArgsText("-n 1\n...\n", "m.gguf", "p.gguf")), [
-    "-m", "m.gguf", "--mmproj", "p.gguf", "-n", "1", "...",
+    "-m",
+    "m.gguf",
+    "--mmproj",
+    "p.gguf",
+    "-n",
+    "1",
+    "...",
   ]);
   assert.deepEqual(parseArgsFile(composeArgsText("--model=x.gguf\n", "m.gguf", "p.gguf")), [
-    "--mmproj", "p.gguf", "--model=x.gguf",
+    "--mmproj",
+    "p.gguf",
+    "--model=x.gguf",
   ]);
 });
 
@@ -86,9 +126,15 @@ Deno.test("reservedEntryReason() protects .args, the manifest and the runtime pa
 });
 
 Deno.test("runtimeHash() depends on every name and hash, and is 16 hex digits", () => {
-  const a = runtimeHash(new Map([["runtime/x/deno", "a".repeat(64)], ["runtime/x/app.js", "b".repeat(64)]]));
-  const b = runtimeHash(new Map([["runtime/x/app.js", "b".repeat(64)], ["runtime/x/deno", "a".repeat(64)]]));
-  const c = runtimeHash(new Map([["runtime/x/deno", "a".repeat(64)], ["runtime/x/app.js", "c".repeat(64)]]));
+  const a = runtimeHash(
+    new Map([["runtime/x/deno", "a".repeat(64)], ["runtime/x/app.js", "b".repeat(64)]]),
+  );
+  const b = runtimeHash(
+    new Map([["runtime/x/app.js", "b".repeat(64)], ["runtime/x/deno", "a".repeat(64)]]),
+  );
+  const c = runtimeHash(
+    new Map([["runtime/x/deno", "a".repeat(64)], ["runtime/x/app.js", "c".repeat(64)]]),
+  );
   assert.match(a, /^[0-9a-f]{16}$/);
   assert.equal(a, b);
   assert.notEqual(a, c);

@@ -29,7 +29,9 @@ export async function demo(): Promise<number> {
   const output = `${root}/dist/${name}.llamafile`;
   await Deno.writeTextFile(`${root}/dist/demo.args`, DEMO_ARGS);
 
-  console.log(`$ deno task llamafile pack -m ${model} --args dist/demo.args -o dist/${name}.llamafile`);
+  console.log(
+    `$ deno task llamafile pack -m ${model} --args dist/demo.args -o dist/${name}.llamafile`,
+  );
   const packed = await packLlamafile({
     model,
     argsText: DEMO_ARGS,

@@ -5,10 +5,14 @@
  * mutated archives. Needs `unzip` (`zipinfo`), `busybox` and `zsh` (Debian packages).
  */
 import assert from "node:assert/strict";
-import { cliPermissionFlags, serverPermissionFlags, UNSECURE_PERMISSION_FLAGS } from "../lib/permissions.ts";
+import {
+  cliPermissionFlags,
+  serverPermissionFlags,
+  UNSECURE_PERMISSION_FLAGS,
+} from "../lib/permissions.ts";
 import { addToLlamafile } from "../lib/pack_command.ts";
 import { readZipDirectory } from "../lib/zip_reader.ts";
-import { ROOT, runCli, STORIES, STORIES_GREEDY, MODELS } from "./helpers.ts";
+import { MODELS, ROOT, runCli, STORIES, STORIES_GREEDY } from "./helpers.ts";
 
 const decoder = new TextDecoder();
 const PROMPT = "Once upon a time";
@@ -34,7 +38,21 @@ function llamafile(): Promise<string> {
     await Deno.writeTextFile(`${dir}/A`, "-n 40 --temp 0 -t 1 --no-display-prompt ...\n");
     const path = `${dir}/s.llamafile`;
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-prompt", "--allow-read", "--allow-env", "--allow-run", `${ROOT}/launch.ts`, "pack", "-m", STORIES, "--args", `${dir}/A`, "-o", path],
+      args: [
+        "run",
+        "--no-prompt",
+        "--allow-read",
+        "--allow-env",
+        "--allow-run",
+        `${ROOT}/launch.ts`,
+        "pack",
+        "-m",
+        STORIES,
+        "--args",
+        `${dir}/A`,
+        "-o",
+        path,
+      ],
       stdin: "null",
     }).output();
     assert.equal(out.code, 0, decoder.decode(out.stderr));
@@ -100,7 +118,19 @@ Deno.test("a llamafile run from another folder prints what the plain GGUF prints
   const first = await run(path, ["-p", PROMPT], { cache });
   assert.equal(first.code, 0, first.stderr);
   assert.equal(first.stdout, STORIES_GREEDY);
-  const plain = await runCli(["-m", STORIES, "-p", PROMPT, "-n", "40", "--temp", "0", "-t", "1", "--no-display-prompt"]);
+  const plain = await runCli([
+    "-m",
+    STORIES,
+    "-p",
+    PROMPT,
+    "-n",
+    "40",
+    "--temp",
+    "0",
+    "-t",
+    "1",
+    "--no-display-prompt",
+  ]);
   assert.equal(plain.code, 0, plain.stderr);
   assert.equal(first.stdout, plain.stdout);
 
@@ -177,7 +207,19 @@ Deno.test(".args defaults apply first and the user's flags override them; -m fin
   const path = await llamafile();
   const cache = await freshCache();
   const short = await run(path, ["-p", PROMPT, "-n", "5"], { cache });
-  const plain = await runCli(["-m", STORIES, "-p", PROMPT, "-n", "5", "--temp", "0", "-t", "1", "--no-display-prompt"]);
+  const plain = await runCli([
+    "-m",
+    STORIES,
+    "-p",
+    PROMPT,
+    "-n",
+    "5",
+    "--temp",
+    "0",
+    "-t",
+    "1",
+    "--no-display-prompt",
+  ]);
   assert.equal(short.code, 0, short.stderr);
   assert.equal(short.stdout, plain.stdout);
   assert.ok(short.stdout.length < STORIES_GREEDY.length && STORIES_GREEDY.startsWith(short.stdout));
@@ -201,7 +243,10 @@ Deno.test("the launcher falls back to $TMPDIR when the home cache cannot be writ
   const tmp = `${dir}/tmp`;
   await Deno.mkdir(tmp);
   await Deno.mkdir(`${dir}/home`, { recursive: true });
-  const r = await run(path, ["-p", PROMPT], { cache: `${dir}/a-file/cache`, env: { HOME: `${dir}/home`, TMPDIR: tmp } });
+  const r = await run(path, ["-p", PROMPT], {
+    cache: `${dir}/a-file/cache`,
+    env: { HOME: `${dir}/home`, TMPDIR: tmp },
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, STORIES_GREEDY);
   const uid = Deno.uid();
@@ -217,15 +262,25 @@ Deno.test("the launcher picks each mode's permission flags from .args and the us
     [["-p", PROMPT], cliPermissionFlags()],
     [["-p", "--server"], cliPermissionFlags()],
     [["--server"], serverPermissionFlags({ host: "127.0.0.1", port: 8080 })],
-    [["--server", "--host", "::1", "--port=9090"], serverPermissionFlags({ host: "::1", port: 9090 })],
-    [["--server", "--host=localhost", "--port", "0"], serverPermissionFlags({ host: "localhost", port: 0 })],
+    [
+      ["--server", "--host", "::1", "--port=9090"],
+      serverPermissionFlags({ host: "::1", port: 9090 }),
+    ],
+    [
+      ["--server", "--host=localhost", "--port", "0"],
+      serverPermissionFlags({ host: "localhost", port: 0 }),
+    ],
     [["--server", "--port", "70000"], cliPermissionFlags()],
     [["--prompt-cache", "c.bin", "-p", "x"], cliPermissionFlags({ promptCache: "c.bin" })],
     [["--server", "--unsecure"], [...UNSECURE_PERMISSION_FLAGS]],
   ];
   for (const shell of SHELLS) {
     for (const [args, flags] of cases) {
-      const r = await run(path, args, { shell, cache: `${dir}/unused`, env: { LLAMAFILE_LAUNCHER_DRY_RUN: "1" } });
+      const r = await run(path, args, {
+        shell,
+        cache: `${dir}/unused`,
+        env: { LLAMAFILE_LAUNCHER_DRY_RUN: "1" },
+      });
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.trimEnd().split("\n");
       assert.equal(lines[0], `${dir}/unused/llamafile/${lines[0]!.split("/").at(-2)}/deno`);
@@ -234,9 +289,16 @@ Deno.test("the launcher picks each mode's permission flags from .args and the us
       assert.match(lines[4 + flags.length]!, /\/app\.js$/);
       assert.deepEqual(lines.slice(5 + flags.length), args, `${shell} ${args.join(" ")}`);
     }
-    const bad = await run(path, ["--server", "--host", "a,b"], { shell, cache: `${dir}/unused`, env: { LLAMAFILE_LAUNCHER_DRY_RUN: "1" } });
+    const bad = await run(path, ["--server", "--host", "a,b"], {
+      shell,
+      cache: `${dir}/unused`,
+      env: { LLAMAFILE_LAUNCHER_DRY_RUN: "1" },
+    });
     assert.equal(bad.code, 2);
-    assert.equal(bad.stderr, 'llamafile: Cannot grant access to host "a,b": Deno permission lists cannot hold an empty name or a comma\n');
+    assert.equal(
+      bad.stderr,
+      'llamafile: Cannot grant access to host "a,b": Deno permission lists cannot hold an empty name or a comma\n',
+    );
   }
 });
 
@@ -260,7 +322,9 @@ Deno.test("a corrupt runtime payload fails its hash check and nothing is extract
   const path = await llamafile();
   const bad = `${dir}/bad-payload.llamafile`;
   await Deno.copyFile(path, bad);
-  const app = (await readZipDirectory(bad)).entries.find((e) => e.name === "runtime/linux-x64/app.js")!;
+  const app = (await readZipDirectory(bad)).entries.find((e) =>
+    e.name === "runtime/linux-x64/app.js"
+  )!;
   const at = app.dataOffset + Math.floor(app.compressedSize / 2);
   const original = (await Deno.readFile(bad)).subarray(at, at + 1);
   await patch(bad, at, new Uint8Array([original[0]! ^ 0x55]));
@@ -292,28 +356,72 @@ Deno.test("mutated archives give one clear error line and exit 1", async () => {
     throw new Error(`no ${name} in the central directory`);
   };
   const cases: [string, (p: string) => Promise<void>, string[], RegExp][] = [
-    ["truncated", (p) => Deno.truncate(p, size - 200), [], /Cannot read archive ".*": end of central directory record not found \(not a ZIP archive, or truncated\)$/],
-    ["cut in the weights", (p) => Deno.truncate(p, weights.dataOffset + 1000), [], /Cannot read archive ".*": end of central directory record not found/],
-    ["corrupt central directory", (p) => patch(p, directory.centralDirectoryOffset, new Uint8Array([0x50, 0x4b, 9, 9])), [], /Cannot read archive ".*": central directory is corrupt/],
-    ["no .gguf", async (p) => {
-      const name = new TextEncoder().encode("stories260K.ggux");
-      await patch(p, weights.localHeaderOffset + 30, name);
-      await patch(p, centralNameAt("stories260K.gguf"), name);
-    }, [], /Cannot choose the weights of ".*": it holds no \.gguf entry$/],
-    ["two .gguf", async (p) => {
-      await addToLlamafile(p, [`${MODELS}/mmproj-tinygemma3.gguf`], { log: () => {} });
-    }, [], /Cannot choose the weights of ".*": it holds 2 \.gguf entries \("stories260K\.gguf", "mmproj-tinygemma3\.gguf"\); pass -m NAME$/],
-    ["compressed weights", async (p) => {
-      const name = centralNameAt("stories260K.gguf");
-      await patch(p, name - 46 + 10, new Uint8Array([8, 0]));
-      await patch(p, weights.localHeaderOffset + 8, new Uint8Array([8, 0]));
-    }, [], /Cannot load weights "stories260K\.gguf" from ".*": the entry is compressed \(method 8\); weights must be STORED to be read in place$/],
-    ["misaligned weights", async (p) => {
-      const view = new DataView(bytes.buffer, weights.localHeaderOffset + 28, 2);
-      const extra = view.getUint16(0, true);
-      await patch(p, weights.localHeaderOffset + 28, new Uint8Array([(extra - 1) & 0xff, (extra - 1) >> 8]));
-    }, [], /Cannot load weights "stories260K\.gguf" from ".*": its data starts at byte \d+, not on a 32-byte boundary/],
-    ["missing entry", async () => {}, ["-m", "nope.gguf"], /Cannot load model "nope\.gguf": no such file, and ".*" has no entry of that name$/],
+    [
+      "truncated",
+      (p) => Deno.truncate(p, size - 200),
+      [],
+      /Cannot read archive ".*": end of central directory record not found \(not a ZIP archive, or truncated\)$/,
+    ],
+    [
+      "cut in the weights",
+      (p) => Deno.truncate(p, weights.dataOffset + 1000),
+      [],
+      /Cannot read archive ".*": end of central directory record not found/,
+    ],
+    [
+      "corrupt central directory",
+      (p) => patch(p, directory.centralDirectoryOffset, new Uint8Array([0x50, 0x4b, 9, 9])),
+      [],
+      /Cannot read archive ".*": central directory is corrupt/,
+    ],
+    [
+      "no .gguf",
+      async (p) => {
+        const name = new TextEncoder().encode("stories260K.ggux");
+        await patch(p, weights.localHeaderOffset + 30, name);
+        await patch(p, centralNameAt("stories260K.gguf"), name);
+      },
+      [],
+      /Cannot choose the weights of ".*": it holds no \.gguf entry$/,
+    ],
+    [
+      "two .gguf",
+      async (p) => {
+        await addToLlamafile(p, [`${MODELS}/mmproj-tinygemma3.gguf`], { log: () => {} });
+      },
+      [],
+      /Cannot choose the weights of ".*": it holds 2 \.gguf entries \("stories260K\.gguf", "mmproj-tinygemma3\.gguf"\); pass -m NAME$/,
+    ],
+    [
+      "compressed weights",
+      async (p) => {
+        const name = centralNameAt("stories260K.gguf");
+        await patch(p, name - 46 + 10, new Uint8Array([8, 0]));
+        await patch(p, weights.localHeaderOffset + 8, new Uint8Array([8, 0]));
+      },
+      [],
+      /Cannot load weights "stories260K\.gguf" from ".*": the entry is compressed \(method 8\); weights must be STORED to be read in place$/,
+    ],
+    [
+      "misaligned weights",
+      async (p) => {
+        const view = new DataView(bytes.buffer, weights.localHeaderOffset + 28, 2);
+        const extra = view.getUint16(0, true);
+        await patch(
+          p,
+          weights.localHeaderOffset + 28,
+          new Uint8Array([(extra - 1) & 0xff, (extra - 1) >> 8]),
+        );
+      },
+      [],
+      /Cannot load weights "stories260K\.gguf" from ".*": its data starts at byte \d+, not on a 32-byte boundary/,
+    ],
+    [
+      "missing entry",
+      async () => {},
+      ["-m", "nope.gguf"],
+      /Cannot load model "nope\.gguf": no such file, and ".*" has no entry of that name$/,
+    ],
   ];
   for (const [what, mutate, args, pattern] of cases) {
     const copy = `${dir}/mutated.llamafile`;

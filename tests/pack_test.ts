@@ -26,7 +26,15 @@ interface Run {
 /** Runs `deno task llamafile ARGS` the way the task does (launch.ts picks the flags). */
 async function llamafile(args: string[], cwd = ROOT): Promise<Run> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", "--allow-read", "--allow-env", "--allow-run", `${ROOT}/launch.ts`, ...args],
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-read",
+      "--allow-env",
+      "--allow-run",
+      `${ROOT}/launch.ts`,
+      ...args,
+    ],
     cwd,
     stdin: "null",
     env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
@@ -71,10 +79,33 @@ Deno.test("bundleApp() makes one JS file that runs with --cached-only from an em
   assert.match(text, /node_modules\/hono\//, "hono is inlined");
   assert.match(text, /node_modules\/@huggingface\/jinja\//, "@huggingface/jinja is inlined");
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-config", "--cached-only", ...cliPermissionFlags(), app, "-m", STORIES, "-p", "Once upon a time", "-n", "40", "--temp", "0", "-t", "1", "--no-display-prompt"],
+    args: [
+      "run",
+      "--no-config",
+      "--cached-only",
+      ...cliPermissionFlags(),
+      app,
+      "-m",
+      STORIES,
+      "-p",
+      "Once upon a time",
+      "-n",
+      "40",
+      "--temp",
+      "0",
+      "-t",
+      "1",
+      "--no-display-prompt",
+    ],
     cwd: `${dir}/bundle/empty`,
     clearEnv: true,
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: `${dir}/bundle/empty`, DENO_DIR: `${dir}/bundle/deno_dir`, LLAMAFILE_LIBDIR: libraryDir(), DENO_NO_UPDATE_CHECK: "1" },
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: `${dir}/bundle/empty`,
+      DENO_DIR: `${dir}/bundle/deno_dir`,
+      LLAMAFILE_LIBDIR: libraryDir(),
+      DENO_NO_UPDATE_CHECK: "1",
+    },
     stdin: "null",
   }).output();
   assert.equal(out.code, 0, decoder.decode(out.stderr));
@@ -97,7 +128,12 @@ Deno.test("pack writes a sh launcher and a ZIP that unzip -t accepts, weights st
 
   const directory = await readZipDirectory(path);
   const names = directory.entries.map((e) => e.name);
-  assert.deepEqual(names.slice(0, 4), [".args", "runtime/version.json", "runtime/linux-x64/deno", "runtime/linux-x64/app.js"]);
+  assert.deepEqual(names.slice(0, 4), [
+    ".args",
+    "runtime/version.json",
+    "runtime/linux-x64/deno",
+    "runtime/linux-x64/app.js",
+  ]);
   assert.ok(names.includes("runtime/linux-x64/lib/libllama.v0.5.0.so"));
   assert.ok(names.includes("runtime/linux-x64/lib/libggml-base.so"));
   assert.ok(names.some((n) => n.startsWith("runtime/linux-x64/lib/libggml-cpu-")));
@@ -109,11 +145,19 @@ Deno.test("pack writes a sh launcher and a ZIP that unzip -t accepts, weights st
   // The bytes at the data offset are the GGUF, unchanged.
   const whole = await Deno.readFile(path);
   const original = await Deno.readFile(STORIES);
-  assert.deepEqual(whole.subarray(weights.dataOffset, weights.dataOffset + original.length), original);
+  assert.deepEqual(
+    whole.subarray(weights.dataOffset, weights.dataOffset + original.length),
+    original,
+  );
   const args = directory.entries.find((e) => e.name === ".args")!;
   assert.equal(decoder.decode(await readEntryBytes(path, args)), ARGS);
   const version = JSON.parse(decoder.decode(await readEntryBytes(path, directory.entries[1]!)));
-  assert.deepEqual(version, { llamafile: version.llamafile, "llama.cpp": "v0.5.0", deno: Deno.version.deno, platform: "linux-x64" });
+  assert.deepEqual(version, {
+    llamafile: version.llamafile,
+    "llama.cpp": "v0.5.0",
+    deno: Deno.version.deno,
+    platform: "linux-x64",
+  });
 });
 
 Deno.test("pack writes a SHA-256 manifest covering every other entry", async () => {
@@ -137,7 +181,21 @@ Deno.test("pack writes a SHA-256 manifest covering every other entry", async () 
 Deno.test("pack is deterministic: the same inputs give the same bytes", async () => {
   const first = await packStories();
   const second = `${dir}/again.llamafile`;
-  const run = await llamafile(["pack", "-m", STORIES, "--arg", "-n", "--arg", "40", "--arg", "--temp", "--arg", "0", "-o", second]);
+  const run = await llamafile([
+    "pack",
+    "-m",
+    STORIES,
+    "--arg",
+    "-n",
+    "--arg",
+    "40",
+    "--arg",
+    "--temp",
+    "--arg",
+    "0",
+    "-o",
+    second,
+  ]);
   assert.equal(run.code, 0, run.stderr);
   // --arg words make another .args: pack the same way a second time to compare.
   await Deno.writeTextFile(`${dir}/A2`, ARGS);
@@ -147,8 +205,14 @@ Deno.test("pack is deterministic: the same inputs give the same bytes", async ()
   assert.equal(await sha256File(third), await sha256File(first));
   assert.notEqual(await sha256File(second), await sha256File(first));
   // Plain progress lines when stderr is not a terminal, one per entry.
-  assert.match(again.stderr, /^llamafile pack: stories260K\.gguf \(1\.2 MB, stored at offset \d+\)$/m);
-  assert.match(again.stderr, /^llamafile pack: wrote .*third\.llamafile \(\d+\.\d MB, 23 entries\)$/m);
+  assert.match(
+    again.stderr,
+    /^llamafile pack: stories260K\.gguf \(1\.2 MB, stored at offset \d+\)$/m,
+  );
+  assert.match(
+    again.stderr,
+    /^llamafile pack: wrote .*third\.llamafile \(\d+\.\d MB, 23 entries\)$/m,
+  );
   assert.ok(!again.stderr.includes("\r"));
   await Deno.remove(second);
   await Deno.remove(third);
@@ -159,7 +223,13 @@ Deno.test("pack --add appends without rewriting a byte, and the newest central d
   await Deno.copyFile(await packStories(), copy);
   const before = await Deno.readFile(copy);
   await Deno.writeTextFile(`${dir}/notes.txt`, "hello\n");
-  const run = await llamafile(["pack", "--add", `${MODELS}/mmproj-tinygemma3.gguf`, `${dir}/notes.txt`, copy]);
+  const run = await llamafile([
+    "pack",
+    "--add",
+    `${MODELS}/mmproj-tinygemma3.gguf`,
+    `${dir}/notes.txt`,
+    copy,
+  ]);
   assert.equal(run.code, 0, run.stderr);
   const after = await Deno.readFile(copy);
   assert.ok(after.length > before.length);
@@ -173,7 +243,10 @@ Deno.test("pack --add appends without rewriting a byte, and the newest central d
   const manifest = parseManifest(decoder.decode(
     await readEntryBytes(copy, directory.entries.find((e) => e.name === MANIFEST_NAME)!),
   ));
-  assert.equal(manifest.get("mmproj-tinygemma3.gguf"), await sha256File(`${MODELS}/mmproj-tinygemma3.gguf`));
+  assert.equal(
+    manifest.get("mmproj-tinygemma3.gguf"),
+    await sha256File(`${MODELS}/mmproj-tinygemma3.gguf`),
+  );
   assert.equal(manifest.get("notes.txt"), createHash("sha256").update("hello\n").digest("hex"));
   assert.equal(manifest.size, directory.entries.length - 1);
   const test = await tool("unzip", ["-t", copy]);
@@ -181,7 +254,10 @@ Deno.test("pack --add appends without rewriting a byte, and the newest central d
 
   const info = await llamafile(["info", copy]);
   assert.equal(info.code, 0, info.stderr);
-  assert.match(info.stdout, /weights: +mmproj-tinygemma3\.gguf at offset \d+\n +architecture: +clip/);
+  assert.match(
+    info.stdout,
+    /weights: +mmproj-tinygemma3\.gguf at offset \d+\n +architecture: +clip/,
+  );
   assert.match(info.stdout, /weights: +stories260K\.gguf at offset \d+\n +architecture: +llama/);
   await Deno.remove(copy);
 });
@@ -193,7 +269,10 @@ Deno.test("pack --add refuses .args, the manifest and runtime names and leaves t
   await Deno.writeTextFile(`${dir}/.args`, "-n 1\n");
   const run = await llamafile(["pack", "--add", `${dir}/.args`, copy]);
   assert.equal(run.code, 1);
-  assert.match(run.stderr, /^llamafile: Cannot add ".*\/\.args" as "\.args": the launcher's defaults were built from the packed \.args; pack again with --args\n$/);
+  assert.match(
+    run.stderr,
+    /^llamafile: Cannot add ".*\/\.args" as "\.args": the launcher's defaults were built from the packed \.args; pack again with --args\n$/,
+  );
   const missing = await llamafile(["pack", "--add", `${dir}/none.gguf`, copy]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /Cannot add ".*none\.gguf": no such file/);
@@ -206,12 +285,36 @@ Deno.test("pack reports bad inputs in one line and writes nothing", async () => 
   await Deno.writeTextFile(`${dir}/bad.args`, "-n 40 --frobnicate\n");
   await Deno.writeTextFile(`${dir}/open.args`, "-p 'open\n");
   const cases: [string[], number, RegExp][] = [
-    [["-m", `${dir}/notes.gguf`, "-o", `${dir}/x.llamafile`], 1, /^llamafile: Cannot pack model ".*notes\.gguf": .*bad GGUF magic/],
-    [["-m", `${dir}/none.gguf`, "-o", `${dir}/x.llamafile`], 1, /^llamafile: Cannot pack model ".*none\.gguf": no such file/],
-    [["-m", STORIES, "--args", `${dir}/bad.args`, "-o", `${dir}/x.llamafile`], 2, /^llamafile: Cannot use ".*bad\.args" as \.args: Unknown option "--frobnicate"/],
-    [["-m", STORIES, "--args", `${dir}/open.args`, "-o", `${dir}/x.llamafile`], 2, /unterminated single quote on line 1/],
-    [["-m", STORIES, "--args", `${dir}/none.args`, "-o", `${dir}/x.llamafile`], 1, /Cannot read --args file ".*none\.args": no such file/],
-    [["-m", STORIES, "-o", `${dir}/x.llamafile`, "--align", "100"], 2, /Invalid value "100" for --align/],
+    [
+      ["-m", `${dir}/notes.gguf`, "-o", `${dir}/x.llamafile`],
+      1,
+      /^llamafile: Cannot pack model ".*notes\.gguf": .*bad GGUF magic/,
+    ],
+    [
+      ["-m", `${dir}/none.gguf`, "-o", `${dir}/x.llamafile`],
+      1,
+      /^llamafile: Cannot pack model ".*none\.gguf": no such file/,
+    ],
+    [
+      ["-m", STORIES, "--args", `${dir}/bad.args`, "-o", `${dir}/x.llamafile`],
+      2,
+      /^llamafile: Cannot use ".*bad\.args" as \.args: Unknown option "--frobnicate"/,
+    ],
+    [
+      ["-m", STORIES, "--args", `${dir}/open.args`, "-o", `${dir}/x.llamafile`],
+      2,
+      /unterminated single quote on line 1/,
+    ],
+    [
+      ["-m", STORIES, "--args", `${dir}/none.args`, "-o", `${dir}/x.llamafile`],
+      1,
+      /Cannot read --args file ".*none\.args": no such file/,
+    ],
+    [
+      ["-m", STORIES, "-o", `${dir}/x.llamafile`, "--align", "100"],
+      2,
+      /Invalid value "100" for --align/,
+    ],
   ];
   for (const [args, code, pattern] of cases) {
     const run = await llamafile(["pack", ...args]);
@@ -220,7 +323,9 @@ Deno.test("pack reports bad inputs in one line and writes nothing", async () => 
     assert.ok(!/\n\s+at /.test(run.stderr), run.stderr);
   }
   const left = [];
-  for await (const item of Deno.readDir(dir)) if (item.name.includes("x.llamafile")) left.push(item.name);
+  for await (const item of Deno.readDir(dir)) {
+    if (item.name.includes("x.llamafile")) left.push(item.name);
+  }
   assert.deepEqual(left, []);
 });
 
@@ -268,4 +373,3 @@ Deno.test("pack stores weights over 4 GiB with ZIP64 sizes and offsets that read
     await Deno.remove(out).catch(() => {});
   }
 });
-
