@@ -364,7 +364,7 @@ export class SlotScheduler {
   #dropAborted(): void {
     for (let i = 0; i < this.slotCount; i++) {
       const a = this.#active[i];
-      if (a?.job.request.signal?.aborted) this.#finish(i, a, "abort");
+      if (a && (this.#closed || a.job.request.signal?.aborted)) this.#finish(i, a, "abort");
     }
   }
 
@@ -373,6 +373,10 @@ export class SlotScheduler {
     const row = a.row;
     a.row = -1;
     const request = a.job.request;
+    if (request.maxTokens >= 0 && a.result.completionTokens >= request.maxTokens) {
+      this.#finish(slot, a, "length");
+      return;
+    }
     let token: number;
     let probs: { logprob?: TokenLogprob; top?: TokenLogprob[] } = {};
     try {
