@@ -262,6 +262,45 @@ Deno.test("pack --add appends without rewriting a byte, and the newest central d
   await Deno.remove(copy);
 });
 
+Deno.test("pack --mmproj stores the projector beside the weights and names both in .args", async () => {
+  const out = `${dir}/vision.llamafile`;
+  await Deno.writeTextFile(`${dir}/V`, "--temp 0 -n 40 -t 1 --no-display-prompt\n");
+  const run = await llamafile([
+    "pack",
+    "-m",
+    STORIES,
+    "--mmproj",
+    `${MODELS}/mmproj-tinygemma3.gguf`,
+    "--args",
+    `${dir}/V`,
+    "-o",
+    out,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const directory = await readZipDirectory(out);
+  for (const name of ["stories260K.gguf", "mmproj-tinygemma3.gguf"]) {
+    const entry = directory.entries.find((e) => e.name === name)!;
+    assert.equal(entry.method, 0, name);
+    assert.equal(entry.dataOffset % 65536, 0, name);
+  }
+  const args = directory.entries.find((e) => e.name === ".args")!;
+  assert.equal(
+    decoder.decode(await readEntryBytes(out, args)),
+    "-m stories260K.gguf\n--mmproj mmproj-tinygemma3.gguf\n--temp 0 -n 40 -t 1 --no-display-prompt\n",
+  );
+  // Two .gguf entries, and the .args -m picks the weights.
+  await Deno.mkdir(`${dir}/vision-cache`);
+  const ran = await new Deno.Command(out, {
+    args: ["-p", "Once upon a time"],
+    cwd: `${dir}/vision-cache`,
+    stdin: "null",
+    env: { XDG_CACHE_HOME: `${dir}/vision-cache` },
+  }).output();
+  assert.equal(ran.code, 0, decoder.decode(ran.stderr));
+  assert.equal(decoder.decode(ran.stdout), STORIES_GREEDY);
+  await Deno.remove(out);
+});
+
 Deno.test("pack --add refuses .args, the manifest and runtime names and leaves the file as it was", async () => {
   const copy = `${dir}/refuse.llamafile`;
   await Deno.copyFile(await packStories(), copy);
