@@ -92,9 +92,18 @@ export interface ListenAddress {
   port: number;
 }
 
+/** What the server may additionally do before its lockdown: open the chat page in a browser. */
+export const SERVER_START_FLAGS: readonly string[] = [
+  "--allow-run=xdg-open",
+  `--allow-env=${[...ENV_ALLOWLIST, "DISPLAY", "WAYLAND_DISPLAY"].join(",")}`,
+  // request.signal aborts only when the client goes away, not after every response
+  "--unstable-no-legacy-abort",
+];
+
 /**
  * Deno flags of the server: as the CLI, minus writing, plus network access to its own
- * listen address only. Read and env are revoked after start-up by {@linkcode lockdownDenoPermissions}.
+ * listen address only, and `xdg-open` to open the chat page. Read, env and run are revoked
+ * after start-up by {@linkcode lockdownDenoPermissions}; seccomp forbids exec from then on.
  *
  * The host is matched as written: `--host localhost` grants `localhost:PORT`, not
  * `127.0.0.1:PORT`, so pass the same string to `Deno.serve`.
@@ -110,7 +119,8 @@ export function serverPermissionFlags(address: ListenAddress): string[] {
   const hostPort = name.includes(":") && !name.startsWith("[")
     ? `[${name}]:${port}`
     : `${name}:${port}`;
-  return [...COMMON_FLAGS, `--allow-net=${hostPort}`];
+  const common = COMMON_FLAGS.filter((flag) => !flag.startsWith("--allow-env"));
+  return [...common, ...SERVER_START_FLAGS, `--allow-net=${hostPort}`];
 }
 
 /** The permissions {@linkcode lockdownDenoPermissions} may revoke. */

@@ -27,7 +27,9 @@ Deno.test("serverPermissionFlags() grants the listen address only", () => {
     "--no-prompt",
     "--allow-read",
     "--allow-ffi",
-    ENV,
+    "--allow-run=xdg-open",
+    `${ENV},DISPLAY,WAYLAND_DISPLAY`,
+    "--unstable-no-legacy-abort",
     "--allow-net=127.0.0.1:8080",
   ]);
   deepStrictEqual(serverPermissionFlags({ host: "::1", port: 0 }).at(-1), "--allow-net=[::1]:0");
