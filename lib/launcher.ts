@@ -151,25 +151,68 @@ function _check(spec: LauncherSpec): void {
   }
 }
 
-/** The permission flag sets, checked to have the shape the script assumes. */
-function _flags(): { cli: string[]; server: string[]; promptCache: string[]; unsecure: string[] } {
-  const cli = cliPermissionFlags();
-  const probe = "llamafile-probe";
-  const server = serverPermissionFlags({ host: probe, port: 1 });
-  const cache = cliPermissionFlags({ promptCache: probe });
-  const same = (a: readonly string[], b: readonly string[]) =>
-    a.length === b.length && a.every((x, i) => x === b[i]);
+/** Placeholder words the mode's flag lists carry until the script fills them in. */
+const _NET = "\u0000net";
+const _WRITE = "\u0000write";
+
+/**
+ * Replaces the one word of `flags` that holds `probe` with `placeholder`, checking that no
+ * other word depends on it.
+ */
+function _slot(
+  flags: readonly string[],
+  word: string,
+  placeholder: string,
+  what: string,
+): string[] {
+  const at = flags.indexOf(word);
   if (
-    !same(server, [...cli, `--allow-net=${probe}:1`]) ||
-    !same(serverPermissionFlags({ host: "::1", port: 1 }), [...cli, "--allow-net=[::1]:1"]) ||
-    !same(cache, [...cli, `--allow-write=${probe}`])
+    at < 0 || flags.indexOf(word, at + 1) >= 0 ||
+    flags.some((f, i) => i !== at && f.includes("llamafile-probe"))
   ) {
     throw new Error(
-      "Cannot build the launcher: permissions.ts flag sets no longer have the shape it assumes " +
-        "(the CLI set plus one --allow-net or --allow-write flag)",
+      `Cannot build the launcher: permissions.ts ${what} flags do not hold exactly one "${word}" word`,
     );
   }
-  return { cli, server, promptCache: cache, unsecure: [...UNSECURE_PERMISSION_FLAGS] };
+  return flags.map((f, i) => (i === at ? placeholder : f));
+}
+
+/**
+ * The permission flag sets from `permissions.ts`, with the listen address and the prompt-cache
+ * file as placeholders the script fills in at run time; checked to have the shape the script
+ * assumes (one `--allow-net=HOST:PORT` word, IPv6 hosts in brackets; one `--allow-write=FILE`).
+ */
+function _flags(): { cli: string[]; server: string[]; promptCache: string[]; unsecure: string[] } {
+  const probe = "llamafile-probe";
+  const server = _slot(
+    serverPermissionFlags({ host: probe, port: 1 }),
+    `--allow-net=${probe}:1`,
+    _NET,
+    "server",
+  );
+  const v6 = _slot(
+    serverPermissionFlags({ host: "::1", port: 1 }),
+    "--allow-net=[::1]:1",
+    _NET,
+    "server",
+  );
+  if (v6.join("\n") !== server.join("\n")) {
+    throw new Error(
+      "Cannot build the launcher: permissions.ts server flags depend on the host beyond --allow-net",
+    );
+  }
+  const promptCache = _slot(
+    cliPermissionFlags({ promptCache: probe }),
+    `--allow-write=${probe}`,
+    _WRITE,
+    "prompt-cache",
+  );
+  return {
+    cli: cliPermissionFlags(),
+    server,
+    promptCache,
+    unsecure: [...UNSECURE_PERMISSION_FLAGS],
+  };
 }
 
 /**
@@ -182,7 +225,16 @@ export function launcherScript(spec: LauncherSpec): string {
   _check(spec);
   const q = shellQuote;
   const flags = _flags();
-  const words = (list: readonly string[]) => list.map(q).join(" ");
+  const words = (list: readonly string[]) =>
+    list.map((
+      w,
+    ) => (w === _NET
+      ? '"--allow-net=$lf_net"'
+      : w === _WRITE
+      ? '"--allow-write=$lf_pcache"'
+      : q(w))
+    )
+      .join(" ");
   const splice = spec.args.indexOf(ARGS_SPLICE);
   const before = splice < 0 ? spec.args : spec.args.slice(0, splice);
   const after = splice < 0 ? [] : spec.args.slice(splice + 1).filter((w) => w !== ARGS_SPLICE);
@@ -345,8 +397,8 @@ export function launcherScript(spec: LauncherSpec): string {
     `export LLAMAFILE_SELF LLAMAFILE_LIBDIR DENO_DIR${env.map(([k]) => ` ${k}`).join("")}`,
     "case $lf_mode in",
     `  unsecure) set -- ${words(flags.unsecure)} "$lf_dir/${spec.app}" "$@" ;;`,
-    `  server) set -- ${words(flags.cli)} "--allow-net=$lf_net" "$lf_dir/${spec.app}" "$@" ;;`,
-    `  pcache) set -- ${words(flags.cli)} "--allow-write=$lf_pcache" "$lf_dir/${spec.app}" "$@" ;;`,
+    `  server) set -- ${words(flags.server)} "$lf_dir/${spec.app}" "$@" ;;`,
+    `  pcache) set -- ${words(flags.promptCache)} "$lf_dir/${spec.app}" "$@" ;;`,
     `  *) set -- ${words(flags.cli)} "$lf_dir/${spec.app}" "$@" ;;`,
     "esac",
     `if [ -n "\${${LAUNCHER_DRY_RUN_ENV}-}" ]; then`,

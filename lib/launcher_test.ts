@@ -8,7 +8,11 @@ import {
   shellQuote,
   valueOptionNames,
 } from "./launcher.ts";
-import { cliPermissionFlags, serverPermissionFlags } from "./permissions.ts";
+import {
+  cliPermissionFlags,
+  serverPermissionFlags,
+  UNSECURE_PERMISSION_FLAGS,
+} from "./permissions.ts";
 
 function spec(overrides: Partial<LauncherSpec> = {}): LauncherSpec {
   return {
@@ -81,13 +85,23 @@ Deno.test("launcherScript() writes offsets, sizes, hashes and the mode scan of .
   assert.match(text, /exec "\$lf_dir\/deno" run --no-config --cached-only "\$@"/);
 });
 
-Deno.test("launcherScript() takes its flag sets from permissions.ts", () => {
+Deno.test("launcherScript() takes its flag sets from permissions.ts, the address and file filled in by sh", () => {
   const text = launcherScript(spec());
-  const cli = cliPermissionFlags().map(shellQuote).join(" ");
-  assert.ok(text.includes(`*) set -- ${cli} "$lf_dir/app.js" "$@" ;;`));
-  assert.ok(text.includes(`server) set -- ${cli} "--allow-net=$lf_net"`));
-  assert.ok(text.includes(`pcache) set -- ${cli} "--allow-write=$lf_pcache"`));
-  assert.deepEqual(serverPermissionFlags({ host: "h", port: 1 }).at(-1), "--allow-net=h:1");
+  const line = (flags: string[], word: string, shell: string) =>
+    flags.map((f) => (f === word ? shell : shellQuote(f))).join(" ") + ' "$lf_dir/app.js" "$@" ;;';
+  assert.ok(text.includes(`  *) set -- ${line(cliPermissionFlags(), "", "")}`));
+  const server = serverPermissionFlags({ host: "h", port: 1 });
+  assert.ok(server.includes("--allow-net=h:1"));
+  assert.ok(
+    text.includes(`  server) set -- ${line(server, "--allow-net=h:1", '"--allow-net=$lf_net"')}`),
+  );
+  const cache = cliPermissionFlags({ promptCache: "f" });
+  assert.ok(
+    text.includes(
+      `  pcache) set -- ${line(cache, "--allow-write=f", '"--allow-write=$lf_pcache"')}`,
+    ),
+  );
+  assert.ok(text.includes(`  unsecure) set -- ${line([...UNSECURE_PERMISSION_FLAGS], "", "")}`));
   assert.match(text, /DENO_NO_UPDATE_CHECK=1/);
 });
 
