@@ -6,14 +6,10 @@
  */
 import { openLibrary } from "./ffi/library.ts";
 import { type CliOptions, helpText, parseCliArgs, UsageError } from "./lib/cli_options.ts";
-import { loadModel, type LlamaModel } from "./lib/model.ts";
-import { runChatMode } from "./lib/chat_mode.ts";
-import { infoCommand } from "./lib/info_command.ts";
+import { type LlamaModel, loadModel } from "./lib/model.ts";
 import { applyLlamafileArgs, resolveWeights } from "./lib/llamafile_archive.ts";
-import { packCommand } from "./lib/pack_command.ts";
 import { readPrompt, runCompletion, samplingFromCli } from "./lib/run_completion.ts";
 import { applySandbox, formatSandboxReport } from "./lib/sandbox.ts";
-import { runServer } from "./server.ts";
 import { StdoutClosed, writeStderr } from "./lib/stdout_writer.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "./lib/version.ts";
 
@@ -39,7 +35,9 @@ async function loadFromOptions(options: CliOptions): Promise<LlamaModel> {
   if (weights === null) throw new UsageError("No model given: pass -m MODEL.gguf");
   const lib = openLibrary();
   if (options.verbose) lib.setLogSink((_level, line) => writeStderr(line));
-  if (options.gpuLayers !== undefined && options.gpuLayers !== 0 && !lib.hasGpu && !options.logDisable) {
+  if (
+    options.gpuLayers !== undefined && options.gpuLayers !== 0 && !lib.hasGpu && !options.logDisable
+  ) {
     writeStderr("llamafile: warning: -ngl is ignored: this libllama has no GPU backend");
   }
   return await loadModel(weights.path, {
@@ -55,13 +53,17 @@ async function loadFromOptions(options: CliOptions): Promise<LlamaModel> {
 async function serve(options: CliOptions): Promise<number> {
   const loading = loadFromOptions(options);
   try {
+    // Loaded on demand: the server's modules (Hono, Jinja, endpoints) would slow every CLI start.
+    const { runServer } = await import("./server.ts");
     const exit = await runServer(loading, options, {
       onReady() {
         const report = applySandbox("server", {
           unsecure: options.unsecure,
           log: (line) => writeStderr(`llamafile: ${line}`),
         });
-        if (options.verbose) for (const line of formatSandboxReport(report)) writeStderr(`llamafile: ${line}`);
+        if (options.verbose) {
+          for (const line of formatSandboxReport(report)) writeStderr(`llamafile: ${line}`);
+        }
       },
     });
     return exit.reason === "SIGINT" ? EXIT.interrupted : EXIT.ok;
@@ -76,22 +78,32 @@ export async function main(args: readonly string[]): Promise<number> {
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   try {
-    if (args[0] === "pack") return await packCommand(args.slice(1));
-    if (args[0] === "info") return await infoCommand(args.slice(1));
+    if (args[0] === "pack") {
+      return await (await import("./lib/pack_command.ts")).packCommand(args.slice(1));
+    }
+    if (args[0] === "info") {
+      return await (await import("./lib/info_command.ts")).infoCommand(args.slice(1));
+    }
     options = parseCliArgs(await applyLlamafileArgs(args));
     if (options.help) {
       await Deno.stdout.write(new TextEncoder().encode(helpText(VERSION)));
       return EXIT.ok;
     }
     if (options.version) {
-      await Deno.stdout.write(new TextEncoder().encode(`llamafile ${VERSION} (llama.cpp ${LLAMA_CPP_RELEASE})\n`));
+      await Deno.stdout.write(
+        new TextEncoder().encode(`llamafile ${VERSION} (llama.cpp ${LLAMA_CPP_RELEASE})\n`),
+      );
       return EXIT.ok;
     }
     if (options.server) return await serve(options);
     const prompt = await readPrompt(options);
     const sampling = await samplingFromCli(options);
     const chat = options.chat || (prompt === undefined && !options.cli);
-    if (prompt === undefined && !chat) throw new UsageError("No prompt given: pass -p TEXT or -f FILE");
+    if (prompt === undefined && !chat) {
+      throw new UsageError("No prompt given: pass -p TEXT or -f FILE");
+    }
+    // Loaded before the sandbox, and only for chat: module loading may want to write caches.
+    const chatMode = chat ? await import("./lib/chat_mode.ts") : null;
     Deno.addSignalListener("SIGINT", onSigint);
     using model = await loadFromOptions(options);
     const verbose = options.verbose;
@@ -100,10 +112,12 @@ export async function main(args: readonly string[]): Promise<number> {
       allowWrite: options.promptCache !== undefined,
       log: (line) => writeStderr(`llamafile: ${line}`),
     });
-    if (verbose) for (const line of formatSandboxReport(report)) writeStderr(`llamafile: ${line}`);
+    if (verbose) {
+      for (const line of formatSandboxReport(report)) writeStderr(`llamafile: ${line}`);
+    }
     if (chat) {
       Deno.removeSignalListener("SIGINT", onSigint);
-      return await runChatMode(model, options, sampling, prompt);
+      return await chatMode!.runChatMode(model, options, sampling, prompt);
     }
     const result = await runCompletion(model, options, prompt!, sampling, abort.signal);
     return result.finishReason === "abort" ? EXIT.interrupted : EXIT.ok;

@@ -26,7 +26,9 @@ export class TokenBatch {
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new RangeError(`Cannot create a batch of ${capacity} tokens: capacity must be a positive integer`);
+      throw new RangeError(
+        `Cannot create a batch of ${capacity} tokens: capacity must be a positive integer`,
+      );
     }
     this.capacity = capacity;
     this.#tokens = new Int32Array(capacity);

@@ -6,7 +6,11 @@
 
 /** A model-load progress callback; returning false from `onProgress` aborts the load. */
 export class ProgressCallback {
-  #callback: Deno.UnsafeCallback<{ readonly parameters: readonly ["f32", "pointer"]; readonly result: "bool" }> | null;
+  #callback:
+    | Deno.UnsafeCallback<
+      { readonly parameters: readonly ["f32", "pointer"]; readonly result: "bool" }
+    >
+    | null;
 
   constructor(onProgress: (fraction: number) => boolean) {
     this.#callback = new Deno.UnsafeCallback(

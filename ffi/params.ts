@@ -23,14 +23,22 @@ export interface ModelParamsInput {
 export function modelParams(lib: LlamaLibrary, input: ModelParamsInput): Uint8Array<ArrayBuffer> {
   const bytes = lib.modelDefaults();
   const view = new DataView(bytes.buffer);
-  if (input.nGpuLayers !== undefined) view.setInt32(MODEL_PARAMS.n_gpu_layers, input.nGpuLayers, true);
+  if (input.nGpuLayers !== undefined) {
+    view.setInt32(MODEL_PARAMS.n_gpu_layers, input.nGpuLayers, true);
+  }
   const mmap = input.mmap ?? true;
   const mlock = input.mlock ?? false;
-  const mode = mmap ? (mlock ? LOAD_MODE.mmapMlock : LOAD_MODE.mmap) : (mlock ? LOAD_MODE.mlock : LOAD_MODE.none);
+  const mode = mmap
+    ? (mlock ? LOAD_MODE.mmapMlock : LOAD_MODE.mmap)
+    : (mlock ? LOAD_MODE.mlock : LOAD_MODE.none);
   view.setInt32(MODEL_PARAMS.load_mode, mode, true);
   if (input.repack !== undefined) view.setUint8(MODEL_PARAMS.use_extra_bufts, input.repack ? 1 : 0);
-  if (input.vocabOnly !== undefined) view.setUint8(MODEL_PARAMS.vocab_only, input.vocabOnly ? 1 : 0);
-  if (input.checkTensors !== undefined) view.setUint8(MODEL_PARAMS.check_tensors, input.checkTensors ? 1 : 0);
+  if (input.vocabOnly !== undefined) {
+    view.setUint8(MODEL_PARAMS.vocab_only, input.vocabOnly ? 1 : 0);
+  }
+  if (input.checkTensors !== undefined) {
+    view.setUint8(MODEL_PARAMS.check_tensors, input.checkTensors ? 1 : 0);
+  }
   if (input.progressCallback) {
     view.setBigUint64(
       MODEL_PARAMS.progress_callback,
@@ -60,7 +68,10 @@ export interface ContextParamsInput {
 }
 
 /** Returns a `llama_context_params` struct for `input`. */
-export function contextParams(lib: LlamaLibrary, input: ContextParamsInput): Uint8Array<ArrayBuffer> {
+export function contextParams(
+  lib: LlamaLibrary,
+  input: ContextParamsInput,
+): Uint8Array<ArrayBuffer> {
   const bytes = lib.contextDefaults();
   const view = new DataView(bytes.buffer);
   view.setUint32(CONTEXT_PARAMS.n_ctx, input.nCtx, true);
@@ -69,9 +80,15 @@ export function contextParams(lib: LlamaLibrary, input: ContextParamsInput): Uin
   view.setUint32(CONTEXT_PARAMS.n_seq_max, input.nSeqMax, true);
   view.setInt32(CONTEXT_PARAMS.n_threads, input.threads, true);
   view.setInt32(CONTEXT_PARAMS.n_threads_batch, input.threadsBatch, true);
-  if (input.embeddings !== undefined) view.setUint8(CONTEXT_PARAMS.embeddings, input.embeddings ? 1 : 0);
-  if (input.poolingType !== undefined) view.setInt32(CONTEXT_PARAMS.pooling_type, input.poolingType, true);
-  if (input.kvUnified !== undefined) view.setUint8(CONTEXT_PARAMS.kv_unified, input.kvUnified ? 1 : 0);
+  if (input.embeddings !== undefined) {
+    view.setUint8(CONTEXT_PARAMS.embeddings, input.embeddings ? 1 : 0);
+  }
+  if (input.poolingType !== undefined) {
+    view.setInt32(CONTEXT_PARAMS.pooling_type, input.poolingType, true);
+  }
+  if (input.kvUnified !== undefined) {
+    view.setUint8(CONTEXT_PARAMS.kv_unified, input.kvUnified ? 1 : 0);
+  }
   if (input.noPerf !== undefined) view.setUint8(CONTEXT_PARAMS.no_perf, input.noPerf ? 1 : 0);
   if (input.flashAttention !== undefined) {
     view.setInt32(CONTEXT_PARAMS.flash_attn_type, input.flashAttention ? 1 : 0, true);

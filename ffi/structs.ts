@@ -46,7 +46,14 @@ export const MODEL_PARAMS = {
 } as const;
 
 /** `enum llama_load_mode`. */
-export const LOAD_MODE = { auto: -1, none: 0, mmap: 1, mlock: 2, mmapMlock: 3, directIo: 4 } as const;
+export const LOAD_MODE = {
+  auto: -1,
+  none: 0,
+  mmap: 1,
+  mlock: 2,
+  mmapMlock: 3,
+  directIo: 4,
+} as const;
 
 /** `struct llama_context_params`, 160 bytes. */
 export const CONTEXT_PARAMS_STRUCT = {
@@ -201,7 +208,12 @@ function readField(view: DataView, e: Expectation): number {
   }
 }
 
-function check(name: string, bytes: Uint8Array, size: number, expected: readonly Expectation[]): void {
+function check(
+  name: string,
+  bytes: Uint8Array,
+  size: number,
+  expected: readonly Expectation[],
+): void {
   if (bytes.byteLength !== size) {
     throw new AbiMismatchError(
       `Cannot use libllama: struct ${name} is ${bytes.byteLength} bytes, expected ${size} (llama.cpp v0.5.0)`,

@@ -6,12 +6,19 @@
  *
  * @module
  */
-import { BATCH_STRUCT, CONTEXT_PARAMS_STRUCT, MODEL_PARAMS_STRUCT, PERF_CONTEXT_STRUCT } from "./structs.ts";
+import {
+  BATCH_STRUCT,
+  CONTEXT_PARAMS_STRUCT,
+  MODEL_PARAMS_STRUCT,
+  PERF_CONTEXT_STRUCT,
+} from "./structs.ts";
 
 /** Symbols of `libggml.v0.5.0.so` (backend registry). */
 export const GGML_SYMBOLS = {
   // void ggml_backend_load_all_from_path(const char * dir_path)
   ggml_backend_load_all_from_path: { parameters: ["buffer"], result: "void" },
+  // ggml_backend_reg_t ggml_backend_load(const char * path)
+  ggml_backend_load: { parameters: ["buffer"], result: "pointer" },
   // ggml_backend_reg_t ggml_backend_reg_by_name(const char * name)
   ggml_backend_reg_by_name: { parameters: ["buffer"], result: "pointer" },
   // void * ggml_backend_reg_get_proc_address(ggml_backend_reg_t reg, const char * name)
@@ -200,7 +207,10 @@ export const LLAMA_SYMBOLS = {
   // struct llama_sampler * llama_sampler_init_temp(float t)
   llama_sampler_init_temp: { parameters: ["f32"], result: "pointer" },
   // struct llama_sampler * llama_sampler_init_mirostat(int32_t n_vocab, uint32_t seed, float tau, float eta, int32_t m)
-  llama_sampler_init_mirostat: { parameters: ["i32", "u32", "f32", "f32", "i32"], result: "pointer" },
+  llama_sampler_init_mirostat: {
+    parameters: ["i32", "u32", "f32", "f32", "i32"],
+    result: "pointer",
+  },
   // struct llama_sampler * llama_sampler_init_mirostat_v2(uint32_t seed, float tau, float eta)
   llama_sampler_init_mirostat_v2: { parameters: ["u32", "f32", "f32"], result: "pointer" },
   // struct llama_sampler * llama_sampler_init_grammar(const struct llama_vocab * vocab,
@@ -208,7 +218,10 @@ export const LLAMA_SYMBOLS = {
   llama_sampler_init_grammar: { parameters: ["pointer", "buffer", "buffer"], result: "pointer" },
   // struct llama_sampler * llama_sampler_init_penalties(int32_t n_vocab, int32_t penalty_last_n,
   //                                  float penalty_repeat, float penalty_freq, float penalty_present)
-  llama_sampler_init_penalties: { parameters: ["i32", "i32", "f32", "f32", "f32"], result: "pointer" },
+  llama_sampler_init_penalties: {
+    parameters: ["i32", "i32", "f32", "f32", "f32"],
+    result: "pointer",
+  },
   // struct llama_sampler * llama_sampler_init_logit_bias(int32_t n_vocab, int32_t n_logit_bias,
   //                                                      const llama_logit_bias * logit_bias)
   llama_sampler_init_logit_bias: { parameters: ["i32", "i32", "buffer"], result: "pointer" },
@@ -226,6 +239,8 @@ export const LLAMA_SYMBOLS = {
   fseeko: { parameters: ["pointer", "i64", "i32"], result: "i32" },
   // int fclose(FILE * stream)
   fclose: { parameters: ["pointer"], result: "i32" },
+  // void * dlsym(void * handle, const char * symbol), with RTLD_DEFAULT (NULL)
+  dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
   // int pipe(int pipefd[2])
   pipe: { parameters: ["buffer"], result: "i32" },
   // int dup(int oldfd)

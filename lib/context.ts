@@ -98,13 +98,16 @@ export async function createContext(
     kvUnified: true,
     ...(options.flashAttention !== undefined && { flashAttention: options.flashAttention }),
   });
-  const before = lib.recentErrors().length;
-  const handle = await lib.llama.llama_init_from_model(model.handle, params);
+  let handle = await lib.llama.llama_init_from_model(model.handle, params);
+  let errors: string[] = [];
   if (handle === null) {
-    const reason = reasonFromLog(
-      lib.recentErrors().slice(before),
-      "libllama could not allocate it",
-    );
+    // Again with the log routed to JS, to hear why (see LlamaLibrary.captureLog).
+    const mark = lib.errorMark();
+    handle = await lib.captureLog(() => lib.llama.llama_init_from_model(model.handle, params));
+    errors = lib.errorsSince(mark);
+  }
+  if (handle === null) {
+    const reason = reasonFromLog(errors, "libllama could not allocate it");
     throw new NativeError(`Cannot create a context of ${nCtx} tokens: ${reason}`);
   }
   const poll = options.poll ?? 50;
@@ -177,8 +180,9 @@ export class LlamaContext {
    */
   decode(batch: TokenBatch): Promise<void> {
     const run = this.#busy.then(async () => {
+      const mark = this.#lib.errorMark();
       const code = await this.#lib.llama.llama_decode(this.#ctx, batch.struct());
-      this.#check(code, batch.length);
+      this.#check(code, batch.length, mark);
     });
     this.#busy = run.catch(() => {});
     return run;
@@ -186,11 +190,12 @@ export class LlamaContext {
 
   /** Decodes a batch on this thread (blocks the event loop; fast for one token). */
   decodeSync(batch: TokenBatch): void {
+    const mark = this.#lib.errorMark();
     const code = this.#lib.llama.llama_decode_sync(this.#ctx, batch.struct());
-    this.#check(code, batch.length);
+    this.#check(code, batch.length, mark);
   }
 
-  #check(code: number, count: number): void {
+  #check(code: number, count: number, mark: number): void {
     if (code === 0) return;
     if (code === 1) {
       throw new ContextFullError(
@@ -198,7 +203,7 @@ export class LlamaContext {
       );
     }
     if (code === 2) throw new NativeError("Decode was aborted");
-    const reason = reasonFromLog(this.#lib.recentErrors(), `llama_decode returned ${code}`);
+    const reason = reasonFromLog(this.#lib.errorsSince(mark), `llama_decode returned ${code}`);
     throw new NativeError(`Cannot decode ${count} tokens: ${reason}`);
   }
 

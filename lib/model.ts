@@ -87,35 +87,47 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   options.signal?.throwIfAborted();
   const lib = openLibrary();
   const signal = options.signal;
-  const progress = new ProgressCallback((fraction) => {
-    options.onProgress?.(fraction);
-    return !(signal?.aborted ?? false);
-  });
+  // A JS progress callback costs a thread hop per tensor: only install one when it is used.
+  // Without it libllama's default prints progress dots to its log (dropped unless verbose).
+  const progress = options.onProgress === undefined && signal === undefined
+    ? null
+    : new ProgressCallback((fraction) => {
+      options.onProgress?.(fraction);
+      return !(signal?.aborted ?? false);
+    });
   const params = modelParams(lib, {
     ...(options.gpuLayers !== undefined && { nGpuLayers: options.gpuLayers }),
     mmap: options.mmap ?? true,
     mlock: options.mlock ?? false,
     ...(options.repack !== undefined && { repack: options.repack }),
     ...(options.vocabOnly !== undefined && { vocabOnly: options.vocabOnly }),
-    progressCallback: progress.pointer,
+    ...(progress !== null && { progressCallback: progress.pointer }),
   });
-  const before = lib.recentErrors().length;
+  const load = async (): Promise<Deno.PointerValue> => {
+    if (offset === 0) return await lib.llama.llama_model_load_from_file(cString(path), params);
+    const file = CFile.open(lib, path, offset);
+    try {
+      return await lib.llama.llama_model_load_from_file_ptr(file.handle, params);
+    } finally {
+      file.close();
+    }
+  };
   let handle: Deno.PointerValue;
-  let file: CFile | null = null;
+  let errors: string[] = [];
   try {
-    if (offset > 0) {
-      file = CFile.open(lib, path, offset);
-      handle = await lib.llama.llama_model_load_from_file_ptr(file.handle, params);
-    } else {
-      handle = await lib.llama.llama_model_load_from_file(cString(path), params);
+    handle = await load();
+    if (handle === null && !signal?.aborted) {
+      // The log goes nowhere by default (it is slow to route); load again to hear why it failed.
+      const mark = lib.errorMark();
+      handle = await lib.captureLog(load);
+      errors = lib.errorsSince(mark);
     }
   } finally {
-    file?.close();
-    progress.close();
+    progress?.close();
   }
   if (handle === null) {
     signal?.throwIfAborted();
-    const reason = reasonFromLog(lib.recentErrors().slice(before), "libllama could not load it");
+    const reason = reasonFromLog(errors, "libllama could not load it");
     throw new ModelLoadError(`Cannot load model "${path}": ${reason}`);
   }
   return new LlamaModel(lib, handle, path);

@@ -113,7 +113,7 @@ export class Sampler {
         add(ll.llama_sampler_init_logit_bias(model.vocabSize, bias.length, bytes), "logit bias");
       }
       if (options.grammar !== undefined && options.grammar.trim() !== "") {
-        const before = lib.recentErrors().length;
+        const mark = lib.errorMark();
         const source = cString(options.grammar);
         const { value: grammar, text } = captureStderr(
           lib,
@@ -122,7 +122,7 @@ export class Sampler {
         if (grammar === null) {
           const parsed = /error parsing grammar: ([^\n]*)/.exec(text)?.[1]?.trim();
           const reason = parsed ||
-            reasonFromLog(lib.recentErrors().slice(before), "the grammar is invalid");
+            reasonFromLog(lib.errorsSince(mark), "the grammar is invalid");
           throw new GrammarError(`Cannot parse grammar: ${reason}`);
         }
         add(grammar, "grammar");
