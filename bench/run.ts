@@ -62,7 +62,7 @@ interface OursRun {
 async function runOurs(model: string, o: Options, repack: boolean, decode: "nonblocking" | "sync", nPrompt: number, nGen: number): Promise<OursRun> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
-      "run", "--no-prompt", "--allow-read", "--allow-ffi", "--allow-env", `${ROOT}/bench/ours_bench.ts`,
+      "run", "--no-prompt", "--allow-all", `${ROOT}/bench/ours_bench.ts`,
       "--model", model, "--threads", String(o.threads), "--reps", String(o.reps),
       "--repack", repack ? "on" : "off", "--decode", decode, "--flash-attn", "off",
       "--n-prompt", String(nPrompt), "--n-gen", String(nGen),
