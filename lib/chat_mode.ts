@@ -7,6 +7,7 @@ import { runChat } from "./chat_repl.ts";
 import { resolveChatTemplate } from "./chat_template.ts";
 import type { CliOptions } from "./cli_options.ts";
 import { createContext } from "./context.ts";
+import { contextOptionsFromCli } from "./run_completion.ts";
 import type { LlamaModel } from "./model.ts";
 import type { SamplingOptions } from "./sampler.ts";
 import { writeStderr } from "./stdout_writer.ts";
@@ -21,14 +22,7 @@ export async function runChatMode(
   const template = await resolveChatTemplate(options.chatTemplate, model.chatTemplate, {
     warn: (line) => writeStderr(line),
   });
-  const context = await createContext(model, {
-    contextSize: options.ctxSize,
-    batchSize: options.batchSize,
-    ubatchSize: options.ubatchSize,
-    ...(options.threads !== undefined && { threads: options.threads }),
-    ...(options.threadsBatch !== undefined && { threadsBatch: options.threadsBatch }),
-    poll: options.poll,
-  });
+  const context = await createContext(model, contextOptionsFromCli(options));
   const interrupts = new EventTarget();
   const onSigint = () => interrupts.dispatchEvent(new Event("interrupt"));
   Deno.addSignalListener("SIGINT", onSigint);

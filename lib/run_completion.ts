@@ -4,7 +4,7 @@
  * @module
  */
 import { type CliOptions, parseLogitBias, UsageError } from "./cli_options.ts";
-import { createContext } from "./context.ts";
+import { type ContextOptions, createContext } from "./context.ts";
 import { processEscapes } from "./escapes.ts";
 import { generate, type GenerateResult } from "./generate.ts";
 import { resolveGrammar } from "./grammar_source.ts";
@@ -61,6 +61,18 @@ export async function samplingFromCli(options: CliOptions): Promise<SamplingOpti
   };
 }
 
+/** The context the command line asks for (CLI and chat modes). */
+export function contextOptionsFromCli(options: CliOptions): ContextOptions {
+  return {
+    contextSize: options.ctxSize,
+    batchSize: options.batchSize,
+    ubatchSize: options.ubatchSize,
+    ...(options.threads !== undefined && { threads: options.threads }),
+    ...(options.threadsBatch !== undefined && { threadsBatch: options.threadsBatch }),
+    poll: options.poll,
+  };
+}
+
 /** Runs one completion; returns the generation result. Output goes to stdout as it comes. */
 export async function runCompletion(
   model: LlamaModel,
@@ -69,14 +81,7 @@ export async function runCompletion(
   sampling: SamplingOptions,
   signal: AbortSignal,
 ): Promise<GenerateResult> {
-  const context = await createContext(model, {
-    contextSize: options.ctxSize,
-    batchSize: options.batchSize,
-    ubatchSize: options.ubatchSize,
-    ...(options.threads !== undefined && { threads: options.threads }),
-    ...(options.threadsBatch !== undefined && { threadsBatch: options.threadsBatch }),
-    poll: options.poll,
-  });
+  const context = await createContext(model, contextOptionsFromCli(options));
   try {
     if (options.displayPrompt) writeStdout(prompt);
     const stops = options.reversePrompt.map((r) => (options.escape ? processEscapes(r) : r));

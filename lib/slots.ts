@@ -63,6 +63,20 @@ export interface SlotResult {
   slot: number;
 }
 
+/** The result of a request before (or without) any work: no tokens, no time. */
+export function emptySlotResult(slot: number, promptTokens: number): SlotResult {
+  return {
+    finishReason: "length",
+    stopString: null,
+    promptTokens,
+    cachedTokens: 0,
+    completionTokens: 0,
+    promptMs: 0,
+    generateMs: 0,
+    slot,
+  };
+}
+
 /** The scheduler's wait queue is full. */
 export class QueueFullError extends Error {
   override name = "QueueFullError";
@@ -230,7 +244,7 @@ export class SlotScheduler {
       const job = this.#waiting[0]!;
       if (job.request.signal?.aborted) {
         this.#waiting.shift();
-        const result = this.#emptyResult(-1, job.request.tokens.length);
+        const result = emptySlotResult(-1, job.request.tokens.length);
         result.finishReason = "abort";
         job.queue.end();
         job.resolve(result);
@@ -261,19 +275,6 @@ export class SlotScheduler {
     return best;
   }
 
-  #emptyResult(slot: number, promptTokens: number): SlotResult {
-    return {
-      finishReason: "length",
-      stopString: null,
-      promptTokens,
-      cachedTokens: 0,
-      completionTokens: 0,
-      promptMs: 0,
-      generateMs: 0,
-      slot,
-    };
-  }
-
   #start(slot: number, job: Job): void {
     const tokens = Array.from(job.request.tokens);
     let sampler: Sampler;
@@ -290,7 +291,7 @@ export class SlotScheduler {
     if (keep >= tokens.length) keep = tokens.length - 1; // always decode at least one token for logits
     this.context.forget(slot, keep, -1);
     this.#cached[slot] = tokens.slice(0, keep);
-    const result = this.#emptyResult(slot, tokens.length);
+    const result = emptySlotResult(slot, tokens.length);
     result.cachedTokens = keep;
     this.#active[slot] = {
       job,

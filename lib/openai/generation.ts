@@ -6,7 +6,13 @@
  *
  * @module
  */
-import type { SlotRequest, SlotResult, TokenEvent, TokenLogprob } from "../slots.ts";
+import {
+  emptySlotResult,
+  type SlotRequest,
+  type SlotResult,
+  type TokenEvent,
+  type TokenLogprob,
+} from "../slots.ts";
 import type { Deadline } from "../middleware/app_env.ts";
 import type { Engine } from "./engine.ts";
 import { ApiError } from "./errors.ts";
@@ -172,20 +178,6 @@ export function timings(result: SlotResult): Record<string, number> {
   };
 }
 
-/** A result for a request that generates nothing (`max_tokens: 0`): the prompt is not even run. */
-export function emptyResult(promptTokens: number): SlotResult {
-  return {
-    finishReason: "length",
-    stopString: null,
-    promptTokens,
-    cachedTokens: 0,
-    completionTokens: 0,
-    promptMs: 0,
-    generateMs: 0,
-    slot: -1,
-  };
-}
-
 /** llama.cpp-style build fingerprint. */
 export const SYSTEM_FINGERPRINT = `llamafile-${VERSION}-llama.cpp-${LLAMA_CPP_RELEASE}`;
 
@@ -219,7 +211,8 @@ export function startedEmpty(promptTokens: number): Started {
   return {
     first: { done: true, value: undefined },
     rest: { next: () => Promise.resolve({ done: true, value: undefined }) },
-    result: Promise.resolve(emptyResult(promptTokens)),
+    // max_tokens 0: nothing is generated and the prompt is not even run.
+    result: Promise.resolve(emptySlotResult(-1, promptTokens)),
     abort: () => {},
   };
 }
