@@ -9,6 +9,7 @@
  * @module
  */
 
+import { readHead } from "./read_head.ts";
 import { UsageError } from "./cli_options.ts";
 import { type GgufSummary, ggufSummary, readGguf } from "./gguf.ts";
 import {
@@ -93,14 +94,8 @@ export function formatEntryTable(entries: readonly ZipEntry[]): string[] {
 
 async function _isArchive(path: string): Promise<ZipDirectory | null> {
   using file = await Deno.open(path, { read: true });
-  const head = new Uint8Array(4);
-  let got = 0;
-  while (got < 4) {
-    const n = await file.read(head.subarray(got));
-    if (n === null) break;
-    got += n;
-  }
-  if (got === 4 && String.fromCharCode(...head) === "GGUF") return null;
+  const head = await readHead(file, 4);
+  if (String.fromCharCode(...head) === "GGUF") return null;
   return await readZipDirectory(path);
 }
 

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { readHead } from "./read_head.ts";
 import { ProgressCallback } from "../ffi/callbacks.ts";
 import { cString, decodeBytes, readCString } from "../ffi/cstring.ts";
 import { CFile } from "../ffi/file.ts";
@@ -52,17 +53,11 @@ async function checkFile(path: string, offset: number): Promise<void> {
   }
   using file = await Deno.open(path, { read: true });
   await file.seek(offset, Deno.SeekMode.Start);
-  const head = new Uint8Array(4);
-  let got = 0;
-  while (got < 4) {
-    const n = await file.read(head.subarray(got));
-    if (n === null) break;
-    got += n;
-  }
-  const magic = new DataView(head.buffer).getUint32(0, true);
-  if (got < 4 || magic !== GGUF_MAGIC) {
+  const head = await readHead(file, 4);
+  const magic = head.length === 4 ? new DataView(head.buffer).getUint32(0, true) : -1;
+  if (magic !== GGUF_MAGIC) {
     const shown = Array.from(
-      head.subarray(0, got),
+      head,
       (b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : "."),
     ).join("");
     throw new ModelLoadError(`Cannot load model "${path}": bad GGUF magic "${shown}"`);
