@@ -83,7 +83,6 @@ export async function runCompletion(
 ): Promise<GenerateResult> {
   const context = await createContext(model, contextOptionsFromCli(options));
   try {
-    if (options.displayPrompt) writeStdout(prompt);
     const stops = options.reversePrompt.map((r) => (options.escape ? processEscapes(r) : r));
     const tokens = model.tokenize(prompt, { addSpecial: true, parseSpecial: true });
     const run = generate(context, tokens, {
@@ -92,7 +91,10 @@ export async function runCompletion(
       stop: stops,
       signal,
     });
+    // The prompt is echoed once generation has started, so that a bad grammar or logit bias
+    // fails with nothing on stdout.
     let step = await run.next();
+    if (options.displayPrompt) writeStdout(prompt);
     while (!step.done) {
       writeStdout(step.value);
       step = await run.next();

@@ -143,3 +143,12 @@ Deno.test("CLI -ngl on a CPU-only library says once that it is ignored", async (
   assert.equal(out.code, 0, out.stderr);
   assert.equal(out.stderr.match(/-ngl is ignored/g)?.length, 1);
 });
+
+Deno.test("CLI fails with one line and nothing on stdout on a bad grammar or logit bias", async () => {
+  for (const extra of [["--grammar", 'root ::= "a" ('], ["-l", "99999+1"]]) {
+    const out = await runCli(["-m", STORIES, "-p", "Once upon a time", "-t", "1", ...extra]);
+    assert.equal(out.code, 1, out.stderr);
+    assert.equal(out.stdout, "");
+    assertOneLineError(out.stderr, /^llamafile: Cannot (parse grammar|bias token 99999)/);
+  }
+});
