@@ -390,7 +390,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     arg: "N",
     min: 1,
     section: C,
-    help: "threads for generation (default: physical cores)",
+    help: "threads for generation (default: physical cores not kept busy by other processes)",
   },
   {
     names: ["-tb", "--threads-batch"],

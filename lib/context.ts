@@ -33,8 +33,8 @@ export interface ContextOptions {
   flashAttention?: boolean;
 }
 
-/** Threads that run well here: the number of physical cores, at least 1. */
-export function defaultThreads(): number {
+/** Physical cores, from `/proc/cpuinfo` (logical CPUs when it cannot be read). */
+function physicalCores(): number {
   try {
     const info = Deno.readTextFileSync("/proc/cpuinfo");
     const cores = new Set<string>();
@@ -49,6 +49,26 @@ export function defaultThreads(): number {
     // no /proc or no permission: fall through
   }
   return Math.max(1, navigator.hardwareConcurrency ?? 1);
+}
+
+/** Cores other processes keep busy: the 1-minute load average, rounded down (0 when unknown). */
+function busyCores(): number {
+  try {
+    const load = Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+    return Number.isFinite(load) ? Math.floor(load) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Threads that run well here: the physical cores that other processes leave idle, at least 1.
+ * ggml's workers spin while they wait, so a thread that has to share a core with another
+ * busy process slows every step down (on 2 cores, up to 100x); an idle machine gets all cores.
+ */
+export function defaultThreads(): number {
+  const cores = physicalCores();
+  return Math.max(1, Math.min(cores, cores - busyCores()));
 }
 
 /** Timings of the prompt and generation since the last reset. */
