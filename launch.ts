@@ -28,5 +28,9 @@ if (import.meta.main) {
     });
   }
   const status = await child.status;
-  Deno.exit(status.signal ? 128 + (status.signal === "SIGINT" ? 2 : status.signal === "SIGTERM" ? 15 : 1) : status.code);
+  Deno.exit(
+    status.signal
+      ? 128 + (status.signal === "SIGINT" ? 2 : status.signal === "SIGTERM" ? 15 : 1)
+      : status.code,
+  );
 }

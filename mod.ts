@@ -26,11 +26,28 @@
  *
  * @module
  */
-export { loadModel, LlamaModel, type LoadModelOptions, type TokenizeOptions } from "./lib/model.ts";
-export { createContext, defaultThreads, LlamaContext, type ContextOptions, type PerfData } from "./lib/context.ts";
-export { generate, type FinishReason, type GenerateOptions, type GenerateResult } from "./lib/generate.ts";
-export { SAMPLING_DEFAULTS, Sampler, type SamplingOptions } from "./lib/sampler.ts";
+export { LlamaModel, loadModel, type LoadModelOptions, type TokenizeOptions } from "./lib/model.ts";
+export {
+  type ContextOptions,
+  createContext,
+  defaultThreads,
+  LlamaContext,
+  type PerfData,
+} from "./lib/context.ts";
+export {
+  type FinishReason,
+  generate,
+  type GenerateOptions,
+  type GenerateResult,
+} from "./lib/generate.ts";
+export { Sampler, SAMPLING_DEFAULTS, type SamplingOptions } from "./lib/sampler.ts";
 export { JSON_GRAMMAR, jsonSchemaToGrammar } from "./lib/json_schema_to_grammar.ts";
-export { ClosedError, ContextFullError, GrammarError, ModelLoadError, NativeError } from "./lib/errors.ts";
+export {
+  ClosedError,
+  ContextFullError,
+  GrammarError,
+  ModelLoadError,
+  NativeError,
+} from "./lib/errors.ts";
 export { AbiMismatchError } from "./ffi/structs.ts";
 export { VERSION } from "./lib/version.ts";

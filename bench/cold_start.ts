@@ -20,12 +20,24 @@ export interface ColdStartResult {
   nativeMs: number;
 }
 
-async function timed(cmd: string, args: string[], env: Record<string, string> = {}): Promise<number> {
+async function timed(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<number> {
   const start = performance.now();
-  const out = await new Deno.Command(cmd, { args, env, stdin: "null", stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command(cmd, {
+    args,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   const ms = performance.now() - start;
   if (!out.success) {
-    throw new Error(`${cmd} exited ${out.code}: ${new TextDecoder().decode(out.stderr).trim().split("\n").pop()}`);
+    throw new Error(
+      `${cmd} exited ${out.code}: ${new TextDecoder().decode(out.stderr).trim().split("\n").pop()}`,
+    );
   }
   return ms;
 }
@@ -44,12 +56,26 @@ export async function measureColdStart(o: ColdStartOptions): Promise<ColdStartRe
     await Deno.writeTextFile(args, "-n 1 --temp 0 -t 1 --no-display-prompt --log-disable\n...\n");
     const file = `${dir}/s.llamafile`;
     const pack = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-prompt", "--allow-all", `${o.root}/cli.ts`, "pack", "-m", model, "--args", args, "-o", file],
+      args: [
+        "run",
+        "--no-prompt",
+        "--allow-all",
+        `${o.root}/cli.ts`,
+        "pack",
+        "-m",
+        model,
+        "--args",
+        args,
+        "-o",
+        file,
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();
     if (!pack.success) {
-      throw new Error(`packing failed: ${new TextDecoder().decode(pack.stderr).trim().split("\n").pop()}`);
+      throw new Error(
+        `packing failed: ${new TextDecoder().decode(pack.stderr).trim().split("\n").pop()}`,
+      );
     }
     const first: number[] = [];
     const warm: number[] = [];
@@ -58,7 +84,21 @@ export async function measureColdStart(o: ColdStartOptions): Promise<ColdStartRe
       const cache = `${dir}/cache-${i}`;
       first.push(await timed(file, ["-p", "Once upon a time"], { XDG_CACHE_HOME: cache }));
       warm.push(await timed(file, ["-p", "Once upon a time"], { XDG_CACHE_HOME: cache }));
-      native.push(await timed(o.completion, ["-m", model, "-p", "Once upon a time", "-n", "1", "-t", "1", "--temp", "0", "-no-cnv"]));
+      native.push(
+        await timed(o.completion, [
+          "-m",
+          model,
+          "-p",
+          "Once upon a time",
+          "-n",
+          "1",
+          "-t",
+          "1",
+          "--temp",
+          "0",
+          "-no-cnv",
+        ]),
+      );
     }
     return { oursFirstMs: median(first), oursWarmMs: median(warm), nativeMs: median(native) };
   } finally {

@@ -59,28 +59,72 @@ interface OursRun {
   peakRssMiB: number;
 }
 
-async function runOurs(model: string, o: Options, repack: boolean, decode: "nonblocking" | "sync", nPrompt: number, nGen: number): Promise<OursRun> {
+async function runOurs(
+  model: string,
+  o: Options,
+  repack: boolean,
+  decode: "nonblocking" | "sync",
+  nPrompt: number,
+  nGen: number,
+): Promise<OursRun> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
-      "run", "--no-prompt", "--allow-all", `${ROOT}/bench/ours_bench.ts`,
-      "--model", model, "--threads", String(o.threads), "--reps", String(o.reps),
-      "--repack", repack ? "on" : "off", "--decode", decode, "--flash-attn", "off",
-      "--n-prompt", String(nPrompt), "--n-gen", String(nGen),
+      "run",
+      "--no-prompt",
+      "--allow-all",
+      `${ROOT}/bench/ours_bench.ts`,
+      "--model",
+      model,
+      "--threads",
+      String(o.threads),
+      "--reps",
+      String(o.reps),
+      "--repack",
+      repack ? "on" : "off",
+      "--decode",
+      decode,
+      "--flash-attn",
+      "off",
+      "--n-prompt",
+      String(nPrompt),
+      "--n-gen",
+      String(nGen),
     ],
     stdout: "piped",
     stderr: "piped",
   }).output();
-  if (!out.success) throw new Error(`ours_bench failed: ${new TextDecoder().decode(out.stderr).slice(-400)}`);
+  if (!out.success) {
+    throw new Error(`ours_bench failed: ${new TextDecoder().decode(out.stderr).slice(-400)}`);
+  }
   const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
   return { pp: r.pp, tg: r.tg, loadMs: r.loadMs, peakRssMiB: r.peakRssMiB };
 }
 
-async function nativePeakRssMiB(completion: string, model: string, threads: number): Promise<number> {
+async function nativePeakRssMiB(
+  completion: string,
+  model: string,
+  threads: number,
+): Promise<number> {
   const script = "import resource,subprocess,sys\n" +
     "subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)\n" +
     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)";
   const out = await new Deno.Command("python3", {
-    args: ["-c", script, completion, "-m", model, "-p", "Once upon a time", "-n", "16", "-t", String(threads), "-no-cnv", "--temp", "0"],
+    args: [
+      "-c",
+      script,
+      completion,
+      "-m",
+      model,
+      "-p",
+      "Once upon a time",
+      "-n",
+      "16",
+      "-t",
+      String(threads),
+      "-no-cnv",
+      "--temp",
+      "0",
+    ],
     stdout: "piped",
     stderr: "null",
   }).output();
@@ -93,7 +137,8 @@ function fmt(x: number | undefined, digits = 1): string {
 
 function cpuName(): string {
   try {
-    return /^model name\s*:\s*(.*)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? "unknown";
+    return /^model name\s*:\s*(.*)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ??
+      "unknown";
   } catch {
     return "unknown";
   }
@@ -104,7 +149,9 @@ if (import.meta.main) {
   const nPrompt = o.quick ? 128 : 512;
   const nGen = o.quick ? 32 : 128;
   const log = (line: string) => console.error(`bench: ${line}`);
-  log(`threads ${o.threads}, rounds ${o.rounds}, reps ${o.reps}, model TinyLlama-1.1B shape ${o.type}`);
+  log(
+    `threads ${o.threads}, rounds ${o.rounds}, reps ${o.reps}, model TinyLlama-1.1B shape ${o.type}`,
+  );
   const model = await ensureSynthModel({ type: o.type }, { verbose: true });
   const native = await ensureNative({ verbose: false });
 
@@ -112,7 +159,13 @@ if (import.meta.main) {
   const push = (key: string, value: number) => (samples[key] ??= []).push(value);
   for (let round = 0; round < o.rounds; round++) {
     log(`round ${round + 1}/${o.rounds}: native`);
-    const n = await runLlamaBench(model, { threads: o.threads, reps: o.reps, flashAttn: "off", nPrompt, nGen });
+    const n = await runLlamaBench(model, {
+      threads: o.threads,
+      reps: o.reps,
+      flashAttn: "off",
+      nPrompt,
+      nGen,
+    });
     push("pp.native", n.pp);
     push("tg.native", n.tg);
     log(`round ${round + 1}/${o.rounds}: ours (repack on)`);
@@ -123,7 +176,14 @@ if (import.meta.main) {
     push("rss.ours", a.peakRssMiB);
     if (!o.skipNode) {
       log(`round ${round + 1}/${o.rounds}: node-llama-cpp`);
-      const c = await runNodeLlamaCpp({ model, threads: o.threads, reps: o.reps, nPrompt, nGen, flashAttention: false });
+      const c = await runNodeLlamaCpp({
+        model,
+        threads: o.threads,
+        reps: o.reps,
+        nPrompt,
+        nGen,
+        flashAttention: false,
+      });
       push("pp.node", c.pp512);
       push("tg.node", c.tg128);
       push("load.node", c.loadMs);
@@ -145,7 +205,11 @@ if (import.meta.main) {
   log("cold start of a packed stories260K llamafile");
   let cold: Awaited<ReturnType<typeof measureColdStart>> | null = null;
   try {
-    cold = await measureColdStart({ root: ROOT, completion: native.completion, rounds: o.quick ? 3 : 7 });
+    cold = await measureColdStart({
+      root: ROOT,
+      completion: native.completion,
+      rounds: o.quick ? 3 : 7,
+    });
   } catch (error) {
     log(`cold start skipped: ${(error as Error).message}`);
   }
@@ -154,18 +218,35 @@ if (import.meta.main) {
   if (!o.skipServer) {
     log("server: 1, 4 and 8 concurrent streams");
     try {
-      server = await measureServer({ root: ROOT, model, threads: o.threads, maxTokens: o.quick ? 16 : 48 });
+      server = await measureServer({
+        root: ROOT,
+        model,
+        threads: o.threads,
+        maxTokens: o.quick ? 16 : 48,
+      });
     } catch (error) {
       log(`server skipped: ${(error as Error).message}`);
     }
   }
 
-  const pp = { native: m("pp.native"), ours: m("pp.ours"), ours_norepack: m("pp.ours_norepack"), node_llama_cpp: m("pp.node") };
-  const tg = { native: m("tg.native"), ours: m("tg.ours"), ours_norepack: m("tg.ours_norepack"), ours_sync: m("tg.ours_sync"), node_llama_cpp: m("tg.node") };
+  const pp = {
+    native: m("pp.native"),
+    ours: m("pp.ours"),
+    ours_norepack: m("pp.ours_norepack"),
+    node_llama_cpp: m("pp.node"),
+  };
+  const tg = {
+    native: m("tg.native"),
+    ours: m("tg.ours"),
+    ours_norepack: m("tg.ours_norepack"),
+    ours_sync: m("tg.ours_sync"),
+    node_llama_cpp: m("tg.node"),
+  };
   const result = {
     machine: `${cpuName()}, ${navigator.hardwareConcurrency} logical CPUs`,
     date: new Date().toISOString(),
-    model: `synthetic TinyLlama-1.1B shape (22 layers, n_embd 2048, n_ff 5632, 32 heads, 4 KV heads, 32k vocab), ${o.type.toUpperCase()}`,
+    model:
+      `synthetic TinyLlama-1.1B shape (22 layers, n_embd 2048, n_ff 5632, 32 heads, 4 KV heads, 32k vocab), ${o.type.toUpperCase()}`,
     threads: o.threads,
     quick: o.quick,
     rounds: o.rounds,
@@ -179,9 +260,19 @@ if (import.meta.main) {
       pp_vs_native: pp.ours / pp.native,
       tg_vs_node_llama_cpp: tg.ours / tg.node_llama_cpp,
     },
-    load_ms: { ours: m("load.ours"), ours_norepack: m("load.ours_norepack"), node_llama_cpp: m("load.node") },
-    peak_rss_mib: { ours: m("rss.ours"), ours_norepack: m("rss.ours_norepack"), native_completion: rssNative },
-    cold_start_ms: cold ? { ours: cold.oursWarmMs, ours_first_run: cold.oursFirstMs, native: cold.nativeMs } : null,
+    load_ms: {
+      ours: m("load.ours"),
+      ours_norepack: m("load.ours_norepack"),
+      node_llama_cpp: m("load.node"),
+    },
+    peak_rss_mib: {
+      ours: m("rss.ours"),
+      ours_norepack: m("rss.ours_norepack"),
+      native_completion: rssNative,
+    },
+    cold_start_ms: cold
+      ? { ours: cold.oursWarmMs, ours_first_run: cold.oursFirstMs, native: cold.nativeMs }
+      : null,
     server: server
       ? {
         streams_1: server.streams[1],
@@ -197,10 +288,34 @@ if (import.meta.main) {
 
   const rows = [
     ["", "native llama.cpp", "llamafile.ts", "llamafile.ts (no repack)", "node-llama-cpp"],
-    [`pp${nPrompt} tok/s`, fmt(pp.native), fmt(pp.ours), fmt(pp.ours_norepack), fmt(pp.node_llama_cpp)],
-    [`tg${nGen} tok/s`, fmt(tg.native), fmt(tg.ours), fmt(tg.ours_norepack), fmt(tg.node_llama_cpp)],
-    ["model load ms", "", fmt(result.load_ms.ours, 0), fmt(result.load_ms.ours_norepack, 0), fmt(result.load_ms.node_llama_cpp, 0)],
-    ["peak RSS MiB", fmt(rssNative, 0), fmt(result.peak_rss_mib.ours, 0), fmt(result.peak_rss_mib.ours_norepack, 0), ""],
+    [
+      `pp${nPrompt} tok/s`,
+      fmt(pp.native),
+      fmt(pp.ours),
+      fmt(pp.ours_norepack),
+      fmt(pp.node_llama_cpp),
+    ],
+    [
+      `tg${nGen} tok/s`,
+      fmt(tg.native),
+      fmt(tg.ours),
+      fmt(tg.ours_norepack),
+      fmt(tg.node_llama_cpp),
+    ],
+    [
+      "model load ms",
+      "",
+      fmt(result.load_ms.ours, 0),
+      fmt(result.load_ms.ours_norepack, 0),
+      fmt(result.load_ms.node_llama_cpp, 0),
+    ],
+    [
+      "peak RSS MiB",
+      fmt(rssNative, 0),
+      fmt(result.peak_rss_mib.ours, 0),
+      fmt(result.peak_rss_mib.ours_norepack, 0),
+      "",
+    ],
   ];
   const table = rows.map((r) => `| ${r.join(" | ")} |`);
   table.splice(1, 0, `|${" --- |".repeat(rows[0]!.length)}`);
@@ -209,17 +324,31 @@ if (import.meta.main) {
     "",
     ...table,
     "",
-    `Ratios: decode ${fmt(result.ratios.tg_vs_native, 2)}x native, prompt ${fmt(result.ratios.pp_vs_native, 2)}x native, ` +
-    `decode ${fmt(result.ratios.tg_vs_node_llama_cpp, 2)}x node-llama-cpp; sync-decode variant tg ${fmt(tg.ours_sync)} tok/s.`,
+    `Ratios: decode ${fmt(result.ratios.tg_vs_native, 2)}x native, prompt ${
+      fmt(result.ratios.pp_vs_native, 2)
+    }x native, ` +
+    `decode ${fmt(result.ratios.tg_vs_node_llama_cpp, 2)}x node-llama-cpp; sync-decode variant tg ${
+      fmt(tg.ours_sync)
+    } tok/s.`,
   ];
   if (cold) {
     lines.push(
-      `Cold start to first token (stories260K): llamafile ${fmt(cold.oursWarmMs, 0)} ms warm, ${fmt(cold.oursFirstMs, 0)} ms first run (extracts the runtime), native llama-completion ${fmt(cold.nativeMs, 0)} ms (${fmt(cold.oursWarmMs / cold.nativeMs, 2)}x).`,
+      `Cold start to first token (stories260K): llamafile ${fmt(cold.oursWarmMs, 0)} ms warm, ${
+        fmt(cold.oursFirstMs, 0)
+      } ms first run (extracts the runtime), native llama-completion ${fmt(cold.nativeMs, 0)} ms (${
+        fmt(cold.oursWarmMs / cold.nativeMs, 2)
+      }x).`,
     );
   }
   if (server) {
     lines.push(
-      `Server (-np ${server.slots}, ${result.model.split(",")[0]}): 1 stream ${fmt(server.streams[1])} tok/s, 4 streams ${fmt(server.streams[4])}, 8 streams ${fmt(server.streams[8])} (${fmt(result.server!.ratio_8_vs_1, 2)}x); /health p50 ${fmt(server.healthMs.p50, 2)} ms, max ${fmt(server.healthMs.max, 2)} ms while generating.`,
+      `Server (-np ${server.slots}, ${result.model.split(",")[0]}): 1 stream ${
+        fmt(server.streams[1])
+      } tok/s, 4 streams ${fmt(server.streams[4])}, 8 streams ${fmt(server.streams[8])} (${
+        fmt(result.server!.ratio_8_vs_1, 2)
+      }x); /health p50 ${fmt(server.healthMs.p50, 2)} ms, max ${
+        fmt(server.healthMs.max, 2)
+      } ms while generating.`,
     );
   }
   console.log(lines.join("\n"));

@@ -20,7 +20,7 @@ export interface ServerLoadResult {
   healthMs: { p50: number; max: number; samples: number };
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -31,7 +31,14 @@ async function streamOne(base: string, prompt: string, maxTokens: number): Promi
   const response = await fetch(`${base}/completion`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ prompt, n_predict: maxTokens, stream: true, temperature: 0, ignore_eos: true, cache_prompt: false }),
+    body: JSON.stringify({
+      prompt,
+      n_predict: maxTokens,
+      stream: true,
+      temperature: 0,
+      ignore_eos: true,
+      cache_prompt: false,
+    }),
   });
   if (!response.ok || !response.body) throw new Error(`/completion answered ${response.status}`);
   let tokens = 0;
@@ -58,13 +65,31 @@ async function streamOne(base: string, prompt: string, maxTokens: number): Promi
 
 /** Starts the server on `model` and measures it. */
 export async function measureServer(o: ServerLoadOptions): Promise<ServerLoadResult> {
-  const port = await freePort();
+  const port = freePort();
   const slots = 8;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      "run", "--no-prompt", "--allow-read", "--allow-ffi", "--allow-env", `--allow-net=127.0.0.1:${port}`,
-      `${o.root}/cli.ts`, "--server", "--nobrowser", "--host", "127.0.0.1", "--port", String(port),
-      "-m", o.model, "-np", String(slots), "-c", String(slots * 256), "-t", String(o.threads),
+      "run",
+      "--no-prompt",
+      "--allow-read",
+      "--allow-ffi",
+      "--allow-env",
+      `--allow-net=127.0.0.1:${port}`,
+      `${o.root}/cli.ts`,
+      "--server",
+      "--nobrowser",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "-m",
+      o.model,
+      "-np",
+      String(slots),
+      "-c",
+      String(slots * 256),
+      "-t",
+      String(o.threads),
     ],
     stdout: "null",
     stderr: "piped",
@@ -99,7 +124,10 @@ export async function measureServer(o: ServerLoadOptions): Promise<ServerLoadRes
       })();
       const start = performance.now();
       const counts = await Promise.all(
-        Array.from({ length: n }, (_, i) => streamOne(base, `Story number ${i}: once upon a time`, o.maxTokens)),
+        Array.from(
+          { length: n },
+          (_, i) => streamOne(base, `Story number ${i}: once upon a time`, o.maxTokens),
+        ),
       );
       const seconds = (performance.now() - start) / 1000;
       polling = false;
@@ -110,7 +138,11 @@ export async function measureServer(o: ServerLoadOptions): Promise<ServerLoadRes
     return {
       slots,
       streams,
-      healthMs: { p50: sorted[Math.floor(sorted.length / 2)] ?? NaN, max: sorted[sorted.length - 1] ?? NaN, samples: sorted.length },
+      healthMs: {
+        p50: sorted[Math.floor(sorted.length / 2)] ?? NaN,
+        max: sorted[sorted.length - 1] ?? NaN,
+        samples: sorted.length,
+      },
     };
   } finally {
     child.kill("SIGTERM");

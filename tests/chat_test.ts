@@ -5,7 +5,8 @@ const CHATML = `${MODELS}/stories260K-chatml-test.gguf`;
 
 Deno.test("--chat answers each message, clears on /clear and quits on /exit", async () => {
   const out = await runCli(["-m", CHATML, "--chat", "--temp", "0", "-n", "12", "-t", "1"], {
-    stdin: "Tell me a story about a cat.\n/clear\nTell me a story about a cat.\n/exit\nnever read\n",
+    stdin:
+      "Tell me a story about a cat.\n/clear\nTell me a story about a cat.\n/exit\nnever read\n",
   });
   assert.equal(out.code, 0, out.stderr);
   // Same question on a cleared conversation at temperature 0: the same answer twice.

@@ -9,7 +9,19 @@ function assertOneLineError(stderr: string, pattern: RegExp): void {
 
 Deno.test("CLI completes stdin greedily with only the generated text on stdout", async () => {
   const out = await runCli(
-    ["-m", STORIES, "-f", "/dev/stdin", "-n", "40", "--temp", "0", "-t", "1", "--no-display-prompt"],
+    [
+      "-m",
+      STORIES,
+      "-f",
+      "/dev/stdin",
+      "-n",
+      "40",
+      "--temp",
+      "0",
+      "-t",
+      "1",
+      "--no-display-prompt",
+    ],
     { stdin: "Once upon a time\n" },
   );
   assert.equal(out.code, 0, out.stderr);
@@ -18,7 +30,19 @@ Deno.test("CLI completes stdin greedily with only the generated text on stdout",
 });
 
 Deno.test("CLI echoes the prompt unless --no-display-prompt", async () => {
-  const out = await runCli(["-m", STORIES, "-p", "Once upon a time", "-n", "40", "--temp", "0", "-t", "1", "--log-disable"]);
+  const out = await runCli([
+    "-m",
+    STORIES,
+    "-p",
+    "Once upon a time",
+    "-n",
+    "40",
+    "--temp",
+    "0",
+    "-t",
+    "1",
+    "--log-disable",
+  ]);
   assert.equal(out.code, 0, out.stderr);
   assert.equal(out.stdout, "Once upon a time" + STORIES_GREEDY);
   assert.equal(out.stderr, "");
@@ -26,8 +50,17 @@ Deno.test("CLI echoes the prompt unless --no-display-prompt", async () => {
 
 Deno.test("CLI --grammar constrains the answer to yes or no", async () => {
   const out = await runCli([
-    "-m", STORIES, "-p", "Is the sky blue? Answer:", "--grammar", 'root ::= "yes" | "no"',
-    "--temp", "0", "--no-display-prompt", "-t", "1",
+    "-m",
+    STORIES,
+    "-p",
+    "Is the sky blue? Answer:",
+    "--grammar",
+    'root ::= "yes" | "no"',
+    "--temp",
+    "0",
+    "--no-display-prompt",
+    "-t",
+    "1",
   ]);
   assert.equal(out.code, 0, out.stderr);
   assert.match(out.stdout, /^(yes|no)\n?$/);
@@ -37,7 +70,21 @@ Deno.test("CLI -j yields JSON matching the schema", async () => {
   const schema = '{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}';
   for (const temp of ["0", "0.8"]) {
     const out = await runCli([
-      "-m", STORIES, "-p", "Data:", "-j", schema, "--temp", temp, "-s", "7", "--no-display-prompt", "-t", "1", "-n", "200",
+      "-m",
+      STORIES,
+      "-p",
+      "Data:",
+      "-j",
+      schema,
+      "--temp",
+      temp,
+      "-s",
+      "7",
+      "--no-display-prompt",
+      "-t",
+      "1",
+      "-n",
+      "200",
     ]);
     assert.equal(out.code, 0, out.stderr);
     const value = JSON.parse(out.stdout);
@@ -47,7 +94,21 @@ Deno.test("CLI -j yields JSON matching the schema", async () => {
 });
 
 Deno.test("CLI -r stops at a reverse prompt and leaves it out", async () => {
-  const out = await runCli(["-m", STORIES, "-p", "Once upon a time", "-r", "Lily", "--temp", "0", "-t", "1", "--no-display-prompt", "-n", "40"]);
+  const out = await runCli([
+    "-m",
+    STORIES,
+    "-p",
+    "Once upon a time",
+    "-r",
+    "Lily",
+    "--temp",
+    "0",
+    "-t",
+    "1",
+    "--no-display-prompt",
+    "-n",
+    "40",
+  ]);
   assert.equal(out.code, 0, out.stderr);
   assert.equal(out.stdout, ", there was a little girl named ");
 });
@@ -64,7 +125,10 @@ Deno.test("CLI reports a missing model, a directory, a truncated and a non-GGUF 
     const cases: [string, RegExp][] = [
       [`${dir}/missing.gguf`, /^llamafile: Cannot load model ".*missing.gguf": no such file$/],
       [dir, /^llamafile: Cannot load model ".*": it is a directory$/],
-      [`${dir}/truncated.gguf`, /^llamafile: Cannot load model ".*truncated.gguf": .*(corrupted|incomplete|bounds)/],
+      [
+        `${dir}/truncated.gguf`,
+        /^llamafile: Cannot load model ".*truncated.gguf": .*(corrupted|incomplete|bounds)/,
+      ],
       [`${dir}/header-only.gguf`, /^llamafile: Cannot load model ".*header-only.gguf": /],
       [`${dir}/magic.gguf`, /^llamafile: Cannot load model ".*magic.gguf": bad GGUF magic "GGUX"$/],
     ];
@@ -102,20 +166,41 @@ Deno.test("CLI --help and --version exit 0 on stdout", async () => {
 
 Deno.test("CLI ends quietly when stdout is closed early", async () => {
   const command = new Deno.Command("bash", {
-    args: ["-c", `"${Deno.execPath()}" run --no-prompt --allow-read --allow-ffi --allow-env cli.ts -m "${STORIES}" -p 'Once upon a time' --ignore-eos -n 3000 -c 4096 -t 1 | head -c 10; echo " rc=\${PIPESTATUS[0]}"`],
+    args: [
+      "-c",
+      `"${Deno.execPath()}" run --no-prompt --allow-read --allow-ffi --allow-env cli.ts -m "${STORIES}" -p 'Once upon a time' --ignore-eos -n 3000 -c 4096 -t 1 | head -c 10; echo " rc=\${PIPESTATUS[0]}"`,
+    ],
     stdout: "piped",
     stderr: "piped",
   });
   const out = await command.output();
   const stdout = new TextDecoder().decode(out.stdout);
   const stderr = new TextDecoder().decode(out.stderr);
-  assert.match(stdout, /^Once upon  rc=0\n$/);
+  assert.equal(stdout, "Once upon  rc=0\n");
   assert.ok(!/error|panic|at /i.test(stderr.replace(/llamafile: prompt.*\n?/, "")), stderr);
 });
 
 Deno.test("CLI exits 130 on SIGINT after printing what it generated", async () => {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", "--allow-read", "--allow-ffi", "--allow-env", "cli.ts", "-m", STORIES, "-p", "Once", "--ignore-eos", "-c", "4096", "-n", "100000", "-t", "1"],
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-read",
+      "--allow-ffi",
+      "--allow-env",
+      "cli.ts",
+      "-m",
+      STORIES,
+      "-p",
+      "Once",
+      "--ignore-eos",
+      "-c",
+      "4096",
+      "-n",
+      "100000",
+      "-t",
+      "1",
+    ],
     stdout: "piped",
     stderr: "piped",
   }).spawn();

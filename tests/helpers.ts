@@ -25,7 +25,10 @@ export interface RunOutput {
 }
 
 /** Runs `cli.ts` with `args`, feeding `stdin` when given. */
-export async function runCli(args: string[], options: { stdin?: string; cwd?: string } = {}): Promise<RunOutput> {
+export async function runCli(
+  args: string[],
+  options: { stdin?: string; cwd?: string } = {},
+): Promise<RunOutput> {
   const command = new Deno.Command(Deno.execPath(), {
     args: [...CLI_FLAGS, `${ROOT}/cli.ts`, ...args],
     cwd: options.cwd ?? ROOT,

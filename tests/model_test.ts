@@ -4,7 +4,7 @@ import { AbiMismatchError, assertAbi, CONTEXT_PARAMS, MODEL_PARAMS } from "../ff
 import { createContext } from "../lib/context.ts";
 import { ContextFullError, GrammarError, ModelLoadError } from "../lib/errors.ts";
 import { generate } from "../lib/generate.ts";
-import { loadModel, type LlamaModel } from "../lib/model.ts";
+import { type LlamaModel, loadModel } from "../lib/model.ts";
 import { Sampler } from "../lib/sampler.ts";
 import { STORIES, STORIES_GREEDY } from "./helpers.ts";
 
@@ -12,7 +12,9 @@ async function complete(model: LlamaModel, prompt: string, maxTokens: number): P
   const context = await createContext(model, { threads: 1, contextSize: 256 });
   try {
     let text = "";
-    for await (const piece of generate(context, prompt, { temperature: 0, maxTokens })) text += piece;
+    for await (const piece of generate(context, prompt, { temperature: 0, maxTokens })) {
+      text += piece;
+    }
     return text;
   } finally {
     await context.close();
@@ -33,8 +35,14 @@ Deno.test("assertAbi() refuses a struct whose fields moved or whose size changed
   assert.throws(() => assertAbi(model, lib.contextDefaults()), AbiMismatchError);
   const context = lib.contextDefaults();
   new DataView(context.buffer).setUint32(CONTEXT_PARAMS.n_batch, 1234, true);
-  assert.throws(() => assertAbi(lib.modelDefaults(), context), /n_batch at byte 4 is 1234, expected 2048/);
-  assert.throws(() => assertAbi(new Uint8Array(72), lib.contextDefaults()), /is 72 bytes, expected 80/);
+  assert.throws(
+    () => assertAbi(lib.modelDefaults(), context),
+    /n_batch at byte 4 is 1234, expected 2048/,
+  );
+  assert.throws(
+    () => assertAbi(new Uint8Array(72), lib.contextDefaults()),
+    /is 72 bytes, expected 80/,
+  );
 });
 
 Deno.test("loadModel() reads stories260K's metadata and vocabulary", async () => {
@@ -79,7 +87,10 @@ Deno.test("loadModel() reads weights in place at a 64 KiB offset with byte-ident
     using plain = await loadModel(STORIES);
     using inner = await loadModel(`${dir}/bundle.bin`, { offset });
     assert.equal(inner.parameterCount, plain.parameterCount);
-    assert.equal(await complete(inner, "Once upon a time", 40), await complete(plain, "Once upon a time", 40));
+    assert.equal(
+      await complete(inner, "Once upon a time", 40),
+      await complete(plain, "Once upon a time", 40),
+    );
     await assert.rejects(loadModel(`${dir}/bundle.bin`, { offset: 100 }), /bad GGUF magic/);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -99,7 +110,10 @@ Deno.test("loadModel() rejects a missing file with ModelLoadError", async () => 
 Deno.test("Sampler rejects an invalid grammar with GrammarError", async () => {
   using model = await loadModel(STORIES);
   assert.throws(() => new Sampler(model, { grammar: "root ::= (" }), GrammarError);
-  assert.throws(() => new Sampler(model, { logitBias: [{ token: 100000, bias: 1 }] }), /outside the vocabulary/);
+  assert.throws(
+    () => new Sampler(model, { logitBias: [{ token: 100000, bias: 1 }] }),
+    /outside the vocabulary/,
+  );
 });
 
 Deno.test("generate() refuses a prompt longer than the context", async () => {
@@ -134,7 +148,11 @@ Deno.test("generate() stops on an AbortSignal", async () => {
   const context = await createContext(model, { threads: 1, contextSize: 512 });
   try {
     const controller = new AbortController();
-    const run = generate(context, "Once", { temperature: 0, ignoreEos: true, signal: controller.signal });
+    const run = generate(context, "Once", {
+      temperature: 0,
+      ignoreEos: true,
+      signal: controller.signal,
+    });
     await run.next();
     controller.abort();
     let step = await run.next();
@@ -147,8 +165,14 @@ Deno.test("generate() stops on an AbortSignal", async () => {
 
 Deno.test("Sampler reports the grammar parser's reason and keeps it off stderr", async () => {
   using model = await loadModel(STORIES);
-  assert.throws(() => new Sampler(model, { grammar: 'root ::= "a" (' }), /Cannot parse grammar: expecting '\)'/);
-  assert.throws(() => new Sampler(model, { grammar: "root ::= undefined-rule" }), /Cannot parse grammar: /);
+  assert.throws(
+    () => new Sampler(model, { grammar: 'root ::= "a" (' }),
+    /Cannot parse grammar: expecting '\)'/,
+  );
+  assert.throws(
+    () => new Sampler(model, { grammar: "root ::= undefined-rule" }),
+    /Cannot parse grammar: /,
+  );
   using ok = new Sampler(model, { grammar: 'root ::= "yes" | "no"' });
   assert.ok(ok.handle);
 });

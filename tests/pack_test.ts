@@ -259,11 +259,17 @@ Deno.test("pack --add appends without rewriting a byte, and the newest central d
     /weights: +mmproj-tinygemma3\.gguf at offset \d+\n +architecture: +clip/,
   );
   assert.match(info.stdout, /weights: +stories260K\.gguf at offset \d+\n +architecture: +llama/);
-  assert.match(info.stdout, /^runtime: +llamafile\.ts \S+, deno \S+, llama\.cpp v0\.5\.0 \(linux-x64\)$/m);
+  assert.match(
+    info.stdout,
+    /^runtime: +llamafile\.ts \S+, deno \S+, llama\.cpp v0\.5\.0 \(linux-x64\)$/m,
+  );
   assert.match(info.stdout, /^\.args: +-n 40 --temp 0 -t 1 --no-display-prompt \.\.\.$/m);
   assert.match(info.stdout, /^ +\d+ +1185376 +1185376 +65536\+? +store +stories260K\.gguf$/m);
   assert.match(info.stdout, /^ +\d+ +95\d{6} +\d+ +\d+ +deflate +runtime\/linux-x64\/deno$/m);
-  assert.match(info.stdout, /quant type: +F32\n +context length: +2048\n +chat template: +no\n +vocab size: +512/);
+  assert.match(
+    info.stdout,
+    /quant type: +F32\n +context length: +2048\n +chat template: +no\n +vocab size: +512/,
+  );
   await Deno.remove(copy);
 });
 

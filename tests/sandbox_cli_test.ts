@@ -5,7 +5,23 @@ import { ROOT, STORIES } from "./helpers.ts";
 async function seccompWhileRunning(extra: string[]): Promise<string> {
   const plan = planLaunch(["-m", STORIES, ...extra]);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...plan.flags, `${ROOT}/cli.ts`, "-m", STORIES, "-p", "Once", "--ignore-eos", "-c", "4096", "-n", "100000", "-t", "1", ...extra],
+    args: [
+      "run",
+      ...plan.flags,
+      `${ROOT}/cli.ts`,
+      "-m",
+      STORIES,
+      "-p",
+      "Once",
+      "--ignore-eos",
+      "-c",
+      "4096",
+      "-n",
+      "100000",
+      "-t",
+      "1",
+      ...extra,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).spawn();

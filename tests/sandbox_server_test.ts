@@ -16,9 +16,25 @@ function freePort(): number {
   return port;
 }
 
-async function withServer(extra: string[], body: (base: string, pid: number) => Promise<void>): Promise<void> {
+async function withServer(
+  extra: string[],
+  body: (base: string, pid: number) => Promise<void>,
+): Promise<void> {
   const port = freePort();
-  const args = ["--server", "--nobrowser", "--port", String(port), "-m", CHATML, "-t", "1", "-np", "2", "--embedding", ...extra];
+  const args = [
+    "--server",
+    "--nobrowser",
+    "--port",
+    String(port),
+    "-m",
+    CHATML,
+    "-t",
+    "1",
+    "-np",
+    "2",
+    "--embedding",
+    ...extra,
+  ];
   const plan = planLaunch(args);
   assert.equal(plan.mode, "server");
   const child = new Deno.Command(Deno.execPath(), {
@@ -29,7 +45,7 @@ async function withServer(extra: string[], body: (base: string, pid: number) => 
   }).spawn();
   const base = `http://127.0.0.1:${port}`;
   try {
-    for (let i = 0; ; i++) {
+    for (let i = 0;; i++) {
       try {
         const r = await fetch(`${base}/health`);
         const body = await r.json();
@@ -65,7 +81,10 @@ Deno.test("server runs sandboxed: seccomp 2 on every thread, and the OpenAI clie
     const client = new OpenAI({ baseURL: `${base}/v1`, apiKey: "no-key" });
     const chat = await client.chat.completions.create({
       model: "LLaMA_CPP",
-      messages: [{ role: "system", content: "You are a storyteller." }, { role: "user", content: "Tell me a story about a cat." }],
+      messages: [{ role: "system", content: "You are a storyteller." }, {
+        role: "user",
+        content: "Tell me a story about a cat.",
+      }],
       max_tokens: 16,
       temperature: 0,
     });
@@ -80,7 +99,12 @@ Deno.test("server runs sandboxed: seccomp 2 on every thread, and the OpenAI clie
     let streamed = "";
     for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? "";
     assert.ok(streamed.length > 0);
-    const completion = await client.completions.create({ model: "LLaMA_CPP", prompt: "Once upon a time", max_tokens: 8, temperature: 0 });
+    const completion = await client.completions.create({
+      model: "LLaMA_CPP",
+      prompt: "Once upon a time",
+      max_tokens: 8,
+      temperature: 0,
+    });
     assert.ok(completion.choices[0]!.text.length > 0);
     const embedding = await client.embeddings.create({ model: "LLaMA_CPP", input: "hello" });
     assert.equal(embedding.data[0]!.embedding.length, 64);

@@ -16,11 +16,17 @@ Deno.test("SlotScheduler runs concurrent requests with the same greedy output as
   const scheduler = new SlotScheduler(context);
   try {
     const tokens = model.tokenize("Once upon a time");
-    const runs = Array.from({ length: 6 }, () => scheduler.submit({ tokens, sampling: { temperature: 0 }, maxTokens: 40 }));
+    const runs = Array.from(
+      { length: 6 },
+      () => scheduler.submit({ tokens, sampling: { temperature: 0 }, maxTokens: 40 }),
+    );
     const texts = await Promise.all(runs.map(collect));
     for (const text of texts) assert.equal(text, STORIES_GREEDY);
     const results = await Promise.all(runs.map((r) => r.result));
-    assert.ok(results.some((r) => r.cachedTokens > 0), "a later request reuses a slot's cached prefix");
+    assert.ok(
+      results.some((r) => r.cachedTokens > 0),
+      "a later request reuses a slot's cached prefix",
+    );
     assert.ok(scheduler.stats().decodeCalls < 6 * 41, "tokens of several slots share decodes");
   } finally {
     await scheduler.close();
@@ -43,7 +49,10 @@ Deno.test("SlotScheduler frees a slot when its request is aborted", async () => 
     for await (const _ of stream) if (++n === 5) controller.abort();
     const result = await stream.result;
     assert.equal(result.finishReason, "abort");
-    assert.ok(result.completionTokens <= 6, `stopped within one token, got ${result.completionTokens}`);
+    assert.ok(
+      result.completionTokens <= 6,
+      `stopped within one token, got ${result.completionTokens}`,
+    );
     assert.equal(scheduler.stats().busy, 0);
   } finally {
     await scheduler.close();
@@ -59,7 +68,11 @@ Deno.test("SlotScheduler answers maxTokens 0 with no tokens and refuses when the
     const zero = scheduler.submit({ tokens, sampling: { temperature: 0 }, maxTokens: 0 });
     assert.equal(await collect(zero), "");
     assert.equal((await zero.result).completionTokens, 0);
-    const busy = scheduler.submit({ tokens, sampling: { temperature: 0, ignoreEos: true }, maxTokens: 50 });
+    const busy = scheduler.submit({
+      tokens,
+      sampling: { temperature: 0, ignoreEos: true },
+      maxTokens: 50,
+    });
     const queued = scheduler.submit({ tokens, sampling: { temperature: 0 }, maxTokens: 1 });
     assert.throws(() => scheduler.submit({ tokens, sampling: {}, maxTokens: 1 }), QueueFullError);
     await Promise.all([collect(busy), collect(queued)]);
@@ -72,7 +85,11 @@ Deno.test("SlotScheduler.close() aborts running requests", async () => {
   using model = await loadModel(STORIES);
   await using context = await createContext(model, { threads: 1, contextSize: 4096, sequences: 1 });
   const scheduler = new SlotScheduler(context);
-  const stream = scheduler.submit({ tokens: model.tokenize("Once"), sampling: { ignoreEos: true }, maxTokens: -1 });
+  const stream = scheduler.submit({
+    tokens: model.tokenize("Once"),
+    sampling: { ignoreEos: true },
+    maxTokens: -1,
+  });
   const reading = collect(stream);
   await new Promise((r) => setTimeout(r, 20));
   await scheduler.close();
