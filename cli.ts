@@ -11,6 +11,7 @@ import { applyLlamafileArgs, resolveWeights } from "./lib/llamafile_archive.ts";
 import { readPrompt, runCompletion, samplingFromCli } from "./lib/run_completion.ts";
 import { applySandbox, formatSandboxReport } from "./lib/sandbox.ts";
 import { StdoutClosed, writeStderr } from "./lib/stdout_writer.ts";
+import { trace } from "./lib/trace.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "./lib/version.ts";
 
 /** Exit codes. */
@@ -34,6 +35,7 @@ async function loadFromOptions(options: CliOptions): Promise<LlamaModel> {
   const weights = await resolveWeights(options.model);
   if (weights === null) throw new UsageError("No model given: pass -m MODEL.gguf");
   const lib = openLibrary();
+  trace("libraries opened");
   if (options.verbose) lib.setLogSink((_level, line) => writeStderr(line));
   if (
     options.gpuLayers !== undefined && options.gpuLayers !== 0 && !lib.hasGpu && !options.logDisable
@@ -84,7 +86,9 @@ export async function main(args: readonly string[]): Promise<number> {
     if (args[0] === "info") {
       return await (await import("./lib/info_command.ts")).infoCommand(args.slice(1));
     }
+    trace("main");
     options = parseCliArgs(await applyLlamafileArgs(args));
+    trace("arguments parsed");
     if (options.help) {
       await Deno.stdout.write(new TextEncoder().encode(helpText(VERSION)));
       return EXIT.ok;
@@ -106,6 +110,7 @@ export async function main(args: readonly string[]): Promise<number> {
     const chatMode = chat ? await import("./lib/chat_mode.ts") : null;
     Deno.addSignalListener("SIGINT", onSigint);
     using model = await loadFromOptions(options);
+    trace("model loaded");
     const verbose = options.verbose;
     const report = applySandbox("cli", {
       unsecure: options.unsecure,

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { readHead } from "./read_head.ts";
 import { mergeArgs, parseArgsFile } from "./args_file.ts";
 import {
   readEntryBytes,
@@ -175,14 +176,7 @@ export async function applyLlamafileArgs(
 /** Reads up to 4 bytes at the start of `path`. */
 async function _head(path: string): Promise<Uint8Array> {
   using file = await Deno.open(path, { read: true });
-  const head = new Uint8Array(4);
-  let got = 0;
-  while (got < head.length) {
-    const n = await file.read(head.subarray(got));
-    if (n === null) break;
-    got += n;
-  }
-  return head.subarray(0, got);
+  return await readHead(file, 4);
 }
 
 /** True when `path` should be read as an archive rather than handed to the GGUF loader. */

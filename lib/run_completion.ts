@@ -11,6 +11,7 @@ import { resolveGrammar } from "./grammar_source.ts";
 import type { LlamaModel } from "./model.ts";
 import type { SamplingOptions } from "./sampler.ts";
 import { writeStderr, writeStdout } from "./stdout_writer.ts";
+import { trace } from "./trace.ts";
 
 /** Reads the prompt from `-p` or `-f` (dropping one trailing newline from a file, like llama.cpp). */
 export async function readPrompt(options: CliOptions): Promise<string | undefined> {
@@ -93,7 +94,9 @@ export async function runCompletion(
     });
     // The prompt is echoed once generation has started, so that a bad grammar or logit bias
     // fails with nothing on stdout.
+    trace("context created");
     let step = await run.next();
+    trace("first token");
     if (options.displayPrompt) writeStdout(prompt);
     while (!step.done) {
       writeStdout(step.value);
