@@ -757,5 +757,6 @@ export function helpText(version: string): string {
   lines.push("ENVIRONMENT");
   lines.push("  LLAMAFILE_LIBDIR   folder holding libllama.v0.5.0.so and the ggml backends");
   lines.push("  LLAMAFILE_MODEL    default model for the demo task");
+  lines.push("  LLAMAFILE_TRACE=1  print where start-up time goes (ms since the process started)");
   return lines.join("\n") + "\n";
 }
