@@ -159,6 +159,22 @@ export const LLAMA_SYMBOLS = {
   // llama_pos llama_memory_seq_pos_max(llama_memory_t mem, llama_seq_id seq_id)
   llama_memory_seq_pos_max: { parameters: ["pointer", "i32"], result: "i32" },
 
+  // --- state files (the CLI's --prompt-cache) ---
+  // bool llama_state_load_file(struct llama_context * ctx, const char * path_session,
+  //                            llama_token * tokens_out, size_t n_token_capacity, size_t * n_token_count_out)
+  llama_state_load_file: {
+    parameters: ["pointer", "buffer", "buffer", "usize", "buffer"],
+    result: "bool",
+    nonblocking: true,
+  },
+  // bool llama_state_save_file(struct llama_context * ctx, const char * path_session,
+  //                            const llama_token * tokens, size_t n_token_count)
+  llama_state_save_file: {
+    parameters: ["pointer", "buffer", "buffer", "usize"],
+    result: "bool",
+    nonblocking: true,
+  },
+
   // --- decoding ---
   // struct llama_batch llama_batch_init(int32_t n_tokens, int32_t embd, int32_t n_seq_max)
   llama_batch_init: { parameters: ["i32", "i32", "i32"], result: BATCH_STRUCT },

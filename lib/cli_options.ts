@@ -585,7 +585,7 @@ export const OPTION_TABLE: readonly OptionSpec[] = [
     kind: "string",
     arg: "FNAME",
     section: G,
-    help: "file the CLI may write a prompt cache to (the only write it is allowed)",
+    help: "keep the prompt's state in FNAME and reuse its common prefix next run (the only file the CLI may write)",
   },
   {
     names: ["--unsecure"],

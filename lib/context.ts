@@ -4,7 +4,7 @@
  * @module
  */
 import { TokenBatch } from "../ffi/batch.ts";
-import { viewFloats } from "../ffi/cstring.ts";
+import { cString, viewFloats } from "../ffi/cstring.ts";
 import type { LlamaLibrary } from "../ffi/library.ts";
 import { contextParams, threadpoolParams } from "../ffi/params.ts";
 import { PERF_CONTEXT } from "../ffi/structs.ts";
@@ -266,6 +266,56 @@ export class LlamaContext {
   lastPosition(seq: number): number {
     const memory = this.#lib.llama.llama_get_memory(this.#ctx);
     return this.#lib.llama.llama_memory_seq_pos_max(memory, seq);
+  }
+
+  /**
+   * Restores the KV cache and its tokens from a state file written by {@linkcode saveState}
+   * (llama.cpp's session format). Returns the tokens, or `null` when the file is missing or
+   * does not fit this model and context (the cache is then left empty).
+   */
+  async loadState(path: string): Promise<Int32Array | null> {
+    try {
+      if (!(await Deno.stat(path)).isFile) return null;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    }
+    const tokens = new Int32Array(this.size);
+    const count = new BigUint64Array(1);
+    const ok = await this.#serial(() =>
+      this.#lib.llama.llama_state_load_file(
+        this.#ctx,
+        cString(path),
+        new Uint8Array(tokens.buffer),
+        BigInt(tokens.length),
+        new Uint8Array(count.buffer),
+      )
+    );
+    if (!ok) {
+      this.clear();
+      return null;
+    }
+    return tokens.slice(0, Number(count[0]));
+  }
+
+  /** Writes the KV cache and the tokens it holds to `path`; false when it cannot. */
+  saveState(path: string, tokens: ArrayLike<number>): Promise<boolean> {
+    const list = Int32Array.from(tokens);
+    return this.#serial(() =>
+      this.#lib.llama.llama_state_save_file(
+        this.#ctx,
+        cString(path),
+        new Uint8Array(list.buffer),
+        BigInt(list.length),
+      )
+    );
+  }
+
+  /** Runs a native call after any pending decode, and before the next one. */
+  #serial<T>(call: () => Promise<T>): Promise<T> {
+    const run = this.#busy.then(call);
+    this.#busy = run.catch(() => {});
+    return run;
   }
 
   /** Timings since the last {@linkcode resetPerf}. */

@@ -26,6 +26,13 @@ export interface GenerateOptions extends SamplingOptions {
   parseSpecial?: boolean;
   /** Decode one-token steps on the calling thread (faster, blocks the event loop). */
   syncDecode?: boolean;
+  /**
+   * Leading prompt tokens already in the sequence's KV cache (restored from a prompt cache):
+   * they are kept and not decoded again. At most the prompt length minus one.
+   */
+  cachedTokens?: number;
+  /** Called once the prompt is in the KV cache, before the first token is sampled. */
+  onPromptDone?: (tokens: ArrayLike<number>) => void | Promise<void>;
 }
 
 /** Why generation ended. */
@@ -37,6 +44,8 @@ export interface GenerateResult {
   /** The stop string that ended it, when `finishReason` is `"stop"`. */
   stopString: string | null;
   promptTokens: number;
+  /** Prompt tokens reused from a restored KV cache instead of decoded. */
+  cachedTokens: number;
   completionTokens: number;
   /** Generated tokens, in order. */
   tokens: number[];
@@ -99,6 +108,7 @@ export async function* generate(
     finishReason: "length",
     stopString: null,
     promptTokens: tokens.length,
+    cachedTokens: 0,
     completionTokens: 0,
     tokens: [],
     promptMs: 0,
@@ -107,9 +117,11 @@ export async function* generate(
   const signal = options.signal;
 
   const started = performance.now();
-  context.forget(seq);
-  let pos = 0;
-  for (let i = 0; i < tokens.length; i += batch.capacity) {
+  const cached = Math.max(0, Math.min(options.cachedTokens ?? 0, tokens.length - 1));
+  context.forget(seq, cached, -1);
+  let pos = cached;
+  result.cachedTokens = cached;
+  for (let i = cached; i < tokens.length; i += batch.capacity) {
     signal?.throwIfAborted();
     batch.clear();
     const end = Math.min(tokens.length, i + batch.capacity);
@@ -117,6 +129,7 @@ export async function* generate(
     await context.decode(batch);
   }
   let row = batch.length - 1;
+  await options.onPromptDone?.(tokens);
   const afterPrompt = performance.now();
   result.promptMs = afterPrompt - started;
 

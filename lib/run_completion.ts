@@ -62,6 +62,13 @@ export async function samplingFromCli(options: CliOptions): Promise<SamplingOpti
   };
 }
 
+function commonPrefix(cached: ArrayLike<number> | null, tokens: ArrayLike<number>): number {
+  if (cached === null) return 0;
+  let n = 0;
+  while (n < cached.length && n < tokens.length && cached[n] === tokens[n]) n++;
+  return n;
+}
+
 /** The context the command line asks for (CLI and chat modes). */
 export function contextOptionsFromCli(options: CliOptions): ContextOptions {
   return {
@@ -86,11 +93,24 @@ export async function runCompletion(
   try {
     const stops = options.reversePrompt.map((r) => (options.escape ? processEscapes(r) : r));
     const tokens = model.tokenize(prompt, { addSpecial: true, parseSpecial: true });
+    const cache = options.promptCache;
+    const cachedTokens = cache === undefined
+      ? 0
+      : commonPrefix(await context.loadState(cache), tokens);
     const run = generate(context, tokens, {
       ...sampling,
       maxTokens: options.nPredict,
       stop: stops,
       signal,
+      cachedTokens,
+      ...(cache !== undefined && {
+        // Like llama.cpp's --prompt-cache: the state after the prompt, for the next run.
+        onPromptDone: async (prompt: ArrayLike<number>) => {
+          if (!(await context.saveState(cache, prompt))) {
+            writeStderr(`llamafile: warning: cannot write the prompt cache "${cache}"`);
+          }
+        },
+      }),
     });
     // The prompt is echoed once generation has started, so that a bad grammar or logit bias
     // fails with nothing on stdout.
@@ -121,7 +141,10 @@ function rate(tokens: number, ms: number): string {
 
 /** The one-line timings summary printed on stderr. */
 export function timingsLine(result: GenerateResult): string {
-  return `llamafile: prompt ${result.promptTokens} tokens in ${result.promptMs.toFixed(1)} ms ` +
+  const cached = result.cachedTokens > 0 ? ` (${result.cachedTokens} from the prompt cache)` : "";
+  return `llamafile: prompt ${result.promptTokens} tokens${cached} in ${
+    result.promptMs.toFixed(1)
+  } ms ` +
     `(${
       rate(result.promptTokens, result.promptMs)
     }), generated ${result.completionTokens} tokens in ` +
