@@ -115,7 +115,8 @@ export async function createContext(
     threads,
     threadsBatch,
     embeddings: options.embeddings ?? false,
-    kvUnified: true,
+    // One KV buffer shared by the slots; a single sequence keeps llama.cpp's default.
+    kvUnified: sequences > 1,
     ...(options.flashAttention !== undefined && { flashAttention: options.flashAttention }),
   });
   let handle = await lib.llama.llama_init_from_model(model.handle, params);
