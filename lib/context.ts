@@ -200,13 +200,11 @@ export class LlamaContext {
    * waits for the first to settle. Keep `batch` alive until this resolves.
    */
   decode(batch: TokenBatch): Promise<void> {
-    const run = this.#busy.then(async () => {
+    return this.#serial(async () => {
       const mark = this.#lib.errorMark();
       const code = await this.#lib.llama.llama_decode(this.#ctx, batch.struct());
       this.#check(code, batch.length, mark);
     });
-    this.#busy = run.catch(() => {});
-    return run;
   }
 
   /** Decodes a batch on this thread (blocks the event loop; fast for one token). */

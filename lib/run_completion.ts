@@ -4,6 +4,7 @@
  * @module
  */
 import { type CliOptions, parseLogitBias, UsageError } from "./cli_options.ts";
+import { commonPrefix } from "./common_prefix.ts";
 import { type ContextOptions, createContext } from "./context.ts";
 import { processEscapes } from "./escapes.ts";
 import { generate, type GenerateResult } from "./generate.ts";
@@ -62,13 +63,6 @@ export async function samplingFromCli(options: CliOptions): Promise<SamplingOpti
   };
 }
 
-function commonPrefix(cached: ArrayLike<number> | null, tokens: ArrayLike<number>): number {
-  if (cached === null) return 0;
-  let n = 0;
-  while (n < cached.length && n < tokens.length && cached[n] === tokens[n]) n++;
-  return n;
-}
-
 /** The context the command line asks for (CLI and chat modes). */
 export function contextOptionsFromCli(options: CliOptions): ContextOptions {
   return {
@@ -96,7 +90,7 @@ export async function runCompletion(
     const cache = options.promptCache;
     const cachedTokens = cache === undefined
       ? 0
-      : commonPrefix(await context.loadState(cache), tokens);
+      : commonPrefix((await context.loadState(cache)) ?? [], tokens);
     const run = generate(context, tokens, {
       ...sampling,
       maxTokens: options.nPredict,

@@ -7,6 +7,7 @@
  */
 import { TokenBatch } from "../ffi/batch.ts";
 import { AsyncQueue } from "./async_queue.ts";
+import { commonPrefix } from "./common_prefix.ts";
 import type { LlamaContext } from "./context.ts";
 import { ContextFullError } from "./errors.ts";
 import type { FinishReason } from "./generate.ts";
@@ -476,11 +477,4 @@ export class SlotScheduler {
     a.job.queue.fail(error);
     a.job.reject(error);
   }
-}
-
-function commonPrefix(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
 }
