@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runCli, STORIES, STORIES_GREEDY } from "./helpers.ts";
+import { cliCommandArgs, runCli, STORIES, STORIES_GREEDY } from "./helpers.ts";
 
 function assertOneLineError(stderr: string, pattern: RegExp): void {
   const lines = stderr.trim().split("\n");
@@ -168,7 +168,22 @@ Deno.test("CLI ends quietly when stdout is closed early", async () => {
   const command = new Deno.Command("bash", {
     args: [
       "-c",
-      `"${Deno.execPath()}" run --no-prompt --allow-read --allow-ffi --allow-env cli.ts -m "${STORIES}" -p 'Once upon a time' --ignore-eos -n 3000 -c 4096 -t 1 | head -c 10; echo " rc=\${PIPESTATUS[0]}"`,
+      `"${Deno.execPath()}" ${
+        cliCommandArgs([
+          "-m",
+          STORIES,
+          "-p",
+          "Once upon a time",
+          "--ignore-eos",
+          "-n",
+          "3000",
+          "-c",
+          "4096",
+          "-t",
+          "1",
+        ])
+          .map((word) => `'${word}'`).join(" ")
+      } | head -c 10; echo " rc=\${PIPESTATUS[0]}"`,
     ],
     stdout: "piped",
     stderr: "piped",
@@ -182,13 +197,7 @@ Deno.test("CLI ends quietly when stdout is closed early", async () => {
 
 Deno.test("CLI exits 130 on SIGINT after printing what it generated", async () => {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-read",
-      "--allow-ffi",
-      "--allow-env",
-      "cli.ts",
+    args: cliCommandArgs([
       "-m",
       STORIES,
       "-p",
@@ -200,7 +209,7 @@ Deno.test("CLI exits 130 on SIGINT after printing what it generated", async () =
       "100000",
       "-t",
       "1",
-    ],
+    ]),
     stdout: "piped",
     stderr: "piped",
   }).spawn();

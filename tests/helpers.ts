@@ -4,6 +4,8 @@
  * @module
  */
 
+import { planLaunch } from "../lib/launch_plan.ts";
+
 /** The repository root. */
 export const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 /** The shared test models. */
@@ -14,8 +16,13 @@ export const STORIES = `${MODELS}/stories260K.gguf`;
 export const STORIES_GREEDY =
   ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball.";
 
-/** Flags the CLI runs with in tests (as `deno task llamafile` does: no net). */
-export const CLI_FLAGS = ["run", "--no-prompt", "--allow-read", "--allow-ffi", "--allow-env"];
+/**
+ * The `deno` arguments that run `cli.ts ARGS` with the permissions a user's launch gives
+ * that mode (`deno task llamafile` and the packed launcher both use `planLaunch`).
+ */
+export function cliCommandArgs(args: string[]): string[] {
+  return ["run", ...planLaunch(args).flags, `${ROOT}/cli.ts`, ...args];
+}
 
 /** The output of a finished subprocess. */
 export interface RunOutput {
@@ -30,7 +37,7 @@ export async function runCli(
   options: { stdin?: string; cwd?: string } = {},
 ): Promise<RunOutput> {
   const command = new Deno.Command(Deno.execPath(), {
-    args: [...CLI_FLAGS, `${ROOT}/cli.ts`, ...args],
+    args: cliCommandArgs(args),
     cwd: options.cwd ?? ROOT,
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",

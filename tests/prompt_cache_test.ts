@@ -1,29 +1,16 @@
 import assert from "node:assert/strict";
-import { planLaunch } from "../lib/launch_plan.ts";
-import { ROOT, STORIES } from "./helpers.ts";
+import { runCli, STORIES } from "./helpers.ts";
 
 const PROMPT = "Once upon a time there was a little dog named Max who liked to run in the park";
-
-/** Runs the CLI with the permissions a user's launch gives it (write access to the cache only). */
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const plan = planLaunch(args);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...plan.flags, `${ROOT}/cli.ts`, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
 
 Deno.test("--prompt-cache saves the prompt's state and the next run reuses it with the same output", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const cache = `${dir}/prompt.bin`;
     const base = ["-m", STORIES, "-n", "20", "--temp", "0", "-t", "1", "--no-display-prompt"];
-    const plain = await run([...base, "-p", PROMPT]);
-    const first = await run([...base, "-p", PROMPT, "--prompt-cache", cache]);
-    const second = await run([...base, "-p", PROMPT, "--prompt-cache", cache]);
+    const plain = await runCli([...base, "-p", PROMPT]);
+    const first = await runCli([...base, "-p", PROMPT, "--prompt-cache", cache]);
+    const second = await runCli([...base, "-p", PROMPT, "--prompt-cache", cache]);
     for (const out of [plain, first, second]) assert.equal(out.code, 0, out.stderr);
     assert.ok((await Deno.stat(cache)).size > 0);
     assert.doesNotMatch(first.stderr, /from the prompt cache/);
@@ -31,7 +18,7 @@ Deno.test("--prompt-cache saves the prompt's state and the next run reuses it wi
     assert.equal(first.stdout, plain.stdout);
     assert.equal(second.stdout, plain.stdout);
     // A prompt that shares only a prefix reuses that prefix.
-    const other = await run([
+    const other = await runCli([
       ...base,
       "-p",
       "Once upon a time there was a cat",
@@ -50,7 +37,7 @@ Deno.test("--prompt-cache ignores a file that is not a state file, and replaces 
   try {
     const cache = `${dir}/junk.bin`;
     await Deno.writeTextFile(cache, "not a llama.cpp state file");
-    const out = await run([
+    const out = await runCli([
       "-m",
       STORIES,
       "-p",

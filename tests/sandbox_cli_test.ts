@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
-import { planLaunch } from "../lib/launch_plan.ts";
-import { ROOT, STORIES } from "./helpers.ts";
+import { cliCommandArgs, STORIES } from "./helpers.ts";
 
 async function seccompWhileRunning(extra: string[]): Promise<string> {
-  const plan = planLaunch(["-m", STORIES, ...extra]);
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...plan.flags,
-      `${ROOT}/cli.ts`,
+    args: cliCommandArgs([
       "-m",
       STORIES,
       "-p",
@@ -21,7 +16,7 @@ async function seccompWhileRunning(extra: string[]): Promise<string> {
       "-t",
       "1",
       ...extra,
-    ],
+    ]),
     stdout: "piped",
     stderr: "piped",
   }).spawn();
