@@ -27,10 +27,6 @@ if (import.meta.main) {
       }
     });
   }
-  const status = await child.status;
-  Deno.exit(
-    status.signal
-      ? 128 + (status.signal === "SIGINT" ? 2 : status.signal === "SIGTERM" ? 15 : 1)
-      : status.code,
-  );
+  // Deno reports a child killed by signal N as code 128 + N, the shell's convention.
+  Deno.exit((await child.status).code);
 }
