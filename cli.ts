@@ -5,14 +5,14 @@
  * @module
  */
 import { openLibrary } from "./ffi/library.ts";
-import { type CliOptions, helpText, parseCliArgs, UsageError } from "./lib/cli_options.ts";
-import { type LlamaModel, loadModel } from "./lib/model.ts";
-import { applyLlamafileArgs, resolveWeights } from "./lib/llamafile_archive.ts";
-import { readPrompt, runCompletion, samplingFromCli } from "./lib/run_completion.ts";
-import { applySandbox, formatSandboxReport } from "./lib/sandbox.ts";
-import { StdoutClosed, writeStderr } from "./lib/stdout_writer.ts";
-import { trace } from "./lib/trace.ts";
-import { LLAMA_CPP_RELEASE, VERSION } from "./lib/version.ts";
+import { type CliOptions, helpText, parseCliArgs, UsageError } from "./lib/cli/options.ts";
+import { type LlamaModel, loadModel } from "./lib/engine/model.ts";
+import { applyLlamafileArgs, resolveWeights } from "./lib/onefile/llamafile_archive.ts";
+import { readPrompt, runCompletion, samplingFromCli } from "./lib/cli/completion_mode.ts";
+import { applySandbox, formatSandboxReport } from "./lib/sandbox/apply_sandbox.ts";
+import { StdoutClosed, writeStderr } from "./lib/util/stdout_writer.ts";
+import { trace } from "./lib/util/trace.ts";
+import { LLAMA_CPP_RELEASE, VERSION } from "./lib/util/version.ts";
 
 /** Exit codes. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
@@ -81,10 +81,10 @@ export async function main(args: readonly string[]): Promise<number> {
   const onSigint = () => abort.abort();
   try {
     if (args[0] === "pack") {
-      return await (await import("./lib/pack_command.ts")).packCommand(args.slice(1));
+      return await (await import("./lib/cli/pack_command.ts")).packCommand(args.slice(1));
     }
     if (args[0] === "info") {
-      return await (await import("./lib/info_command.ts")).infoCommand(args.slice(1));
+      return await (await import("./lib/cli/info_command.ts")).infoCommand(args.slice(1));
     }
     trace("main");
     options = parseCliArgs(await applyLlamafileArgs(args));
@@ -107,7 +107,7 @@ export async function main(args: readonly string[]): Promise<number> {
       throw new UsageError("No prompt given: pass -p TEXT or -f FILE");
     }
     // Loaded before the sandbox, and only for chat: module loading may want to write caches.
-    const chatMode = chat ? await import("./lib/chat_mode.ts") : null;
+    const chatMode = chat ? await import("./lib/cli/chat_mode.ts") : null;
     Deno.addSignalListener("SIGINT", onSigint);
     using model = await loadFromOptions(options);
     trace("model loaded");

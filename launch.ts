@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { planLaunch } from "./lib/launch_plan.ts";
-import { LAUNCH_ENV } from "./lib/permissions.ts";
+import { planLaunch } from "./lib/cli/launch_plan.ts";
+import { LAUNCH_ENV } from "./lib/sandbox/permissions.ts";
 
 if (import.meta.main) {
   const plan = planLaunch(Deno.args);

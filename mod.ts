@@ -26,28 +26,33 @@
  *
  * @module
  */
-export { LlamaModel, loadModel, type LoadModelOptions, type TokenizeOptions } from "./lib/model.ts";
+export {
+  LlamaModel,
+  loadModel,
+  type LoadModelOptions,
+  type TokenizeOptions,
+} from "./lib/engine/model.ts";
 export {
   type ContextOptions,
   createContext,
   defaultThreads,
   LlamaContext,
   type PerfData,
-} from "./lib/context.ts";
+} from "./lib/engine/context.ts";
 export {
   type FinishReason,
   generate,
   type GenerateOptions,
   type GenerateResult,
-} from "./lib/generate.ts";
-export { Sampler, SAMPLING_DEFAULTS, type SamplingOptions } from "./lib/sampler.ts";
-export { JSON_GRAMMAR, jsonSchemaToGrammar } from "./lib/json_schema_to_grammar.ts";
+} from "./lib/engine/generate.ts";
+export { Sampler, SAMPLING_DEFAULTS, type SamplingOptions } from "./lib/engine/sampler.ts";
+export { JSON_GRAMMAR, jsonSchemaToGrammar } from "./lib/engine/json_schema_to_grammar.ts";
 export {
   ClosedError,
   ContextFullError,
   GrammarError,
   ModelLoadError,
   NativeError,
-} from "./lib/errors.ts";
+} from "./lib/engine/errors.ts";
 export { AbiMismatchError } from "./ffi/structs.ts";
-export { VERSION } from "./lib/version.ts";
+export { VERSION } from "./lib/util/version.ts";

@@ -7,32 +7,37 @@
  * @module
  */
 import { Hono } from "hono";
-import { openBrowser } from "./lib/browser.ts";
-import type { CliOptions } from "./lib/cli_options.ts";
-import type { LlamaModel } from "./lib/model.ts";
-import { apiKeyAuth } from "./lib/middleware/api_key.ts";
-import type { AppEnv } from "./lib/middleware/app_env.ts";
-import { bodyLimit, DEFAULT_BODY_LIMIT } from "./lib/middleware/body_limit.ts";
-import { corsPolicy } from "./lib/middleware/cors.ts";
-import { hostCheck } from "./lib/middleware/host_check.ts";
-import { isWildcard } from "./lib/middleware/loopback.ts";
-import { requestId } from "./lib/middleware/request_id.ts";
-import { deadline } from "./lib/middleware/timeout.ts";
-import { chatCompletions } from "./lib/openai/chat_completions.ts";
-import { completion } from "./lib/openai/completion.ts";
-import { completions } from "./lib/openai/completions.ts";
-import { detokenize } from "./lib/openai/detokenize.ts";
-import { embeddings } from "./lib/openai/embeddings.ts";
-import { closeEngine, createEngine, type Engine, ServerState } from "./lib/openai/engine.ts";
-import { ApiError, errorResponse, logServerError, toApiError } from "./lib/openai/errors.ts";
-import { health } from "./lib/openai/health.ts";
-import { metrics } from "./lib/openai/metrics.ts";
-import { models } from "./lib/openai/models.ts";
-import { props } from "./lib/openai/props.ts";
-import { slots } from "./lib/openai/slots.ts";
-import { tokenize } from "./lib/openai/tokenize.ts";
-import { samplingFromCli } from "./lib/run_completion.ts";
-import { CHAT_HTML } from "./lib/ui/chat_html.ts";
+import { openBrowser } from "./lib/server/browser.ts";
+import type { CliOptions } from "./lib/cli/options.ts";
+import type { LlamaModel } from "./lib/engine/model.ts";
+import { apiKeyAuth } from "./lib/server/middleware/api_key.ts";
+import type { AppEnv } from "./lib/server/api/app_env.ts";
+import { bodyLimit, DEFAULT_BODY_LIMIT } from "./lib/server/middleware/body_limit.ts";
+import { corsPolicy } from "./lib/server/middleware/cors.ts";
+import { hostCheck } from "./lib/server/middleware/host_check.ts";
+import { isWildcard } from "./lib/server/middleware/loopback.ts";
+import { requestId } from "./lib/server/middleware/request_id.ts";
+import { deadline } from "./lib/server/middleware/deadline.ts";
+import { chatCompletions } from "./lib/server/endpoints/chat_completions.ts";
+import { completion } from "./lib/server/endpoints/completion.ts";
+import { completions } from "./lib/server/endpoints/completions.ts";
+import { detokenize } from "./lib/server/endpoints/detokenize.ts";
+import { embeddings } from "./lib/server/endpoints/embeddings.ts";
+import {
+  closeEngine,
+  createEngine,
+  type Engine,
+  ServerState,
+} from "./lib/server/api/server_state.ts";
+import { ApiError, errorResponse, logServerError, toApiError } from "./lib/server/api/errors.ts";
+import { health } from "./lib/server/endpoints/health.ts";
+import { metrics } from "./lib/server/endpoints/metrics.ts";
+import { models } from "./lib/server/endpoints/models.ts";
+import { props } from "./lib/server/endpoints/props.ts";
+import { slots } from "./lib/server/endpoints/slots.ts";
+import { tokenize } from "./lib/server/endpoints/tokenize.ts";
+import { samplingFromCli } from "./lib/cli/completion_mode.ts";
+import { CHAT_HTML } from "./lib/server/ui/chat_html.ts";
 
 export { createEngine, ServerState };
 

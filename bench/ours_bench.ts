@@ -10,8 +10,8 @@
  * @module
  */
 import { TokenBatch } from "../ffi/batch.ts";
-import { createContext } from "../lib/context.ts";
-import { loadModel } from "../lib/model.ts";
+import { createContext } from "../lib/engine/context.ts";
+import { loadModel } from "../lib/engine/model.ts";
 
 function flag(name: string, fallback: string): string {
   const i = Deno.args.indexOf(`--${name}`);

@@ -28,7 +28,7 @@ import {
   GgufType,
   readGguf,
   writeGguf,
-} from "../lib/gguf.ts";
+} from "../lib/engine/gguf_reader.ts";
 import { cacheDir, exists } from "./cache_dir.ts";
 
 /** Quantized weight types the generator writes. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { GgmlType } from "../lib/gguf.ts";
+import { GgmlType } from "../lib/engine/gguf_reader.ts";
 import { parseSynthArgs, quantBlocks, synthModelPath, synthSpec } from "./synth_model.ts";
 
 function concat(chunks: Iterable<Uint8Array>): Uint8Array {

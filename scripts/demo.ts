@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { checkoutRoot } from "../lib/app_bundle.ts";
-import { packLlamafile } from "../lib/pack_command.ts";
+import { checkoutRoot } from "../lib/onefile/app_bundle.ts";
+import { packLlamafile } from "../lib/cli/pack_command.ts";
 
 /** The default arguments stored in the demo llamafile. */
 export const DEMO_ARGS = `# Defaults of the demo llamafile; the user's arguments go at "...".

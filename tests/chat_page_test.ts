@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { CHAT_HTML } from "../lib/ui/chat_html.ts";
+import { CHAT_HTML } from "../lib/server/ui/chat_html.ts";
 import { launchChromium, runChatPageChecks } from "./chat_page_checks.ts";
 
 const MODEL = "fake-model.gguf";

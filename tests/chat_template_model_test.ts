@@ -8,8 +8,8 @@ import {
   chatPrompt,
   ChatTemplate,
   controlTokens,
-} from "../lib/chat_template.ts";
-import { loadModel } from "../lib/model.ts";
+} from "../lib/engine/chat_template.ts";
+import { loadModel } from "../lib/engine/model.ts";
 
 const MODEL = new URL("../../shared/models/llama-2-tiny-random.gguf", import.meta.url).pathname;
 const LLAMA2 = new ChatTemplate(BUILTIN_TEMPLATES.llama2!, "llama2");

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { planLaunch } from "../lib/launch_plan.ts";
+import { planLaunch } from "../lib/cli/launch_plan.ts";
 
 /** The repository root. */
 export const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");

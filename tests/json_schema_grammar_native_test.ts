@@ -8,12 +8,12 @@
  */
 import { ok, strictEqual } from "node:assert/strict";
 import { assertAbi } from "../ffi/structs.ts";
-import { createContext } from "../lib/context.ts";
-import { GrammarError } from "../lib/errors.ts";
-import { generate } from "../lib/generate.ts";
-import { JSON_GRAMMAR, jsonSchemaToGrammar } from "../lib/json_schema_to_grammar.ts";
-import { type LlamaModel, loadModel } from "../lib/model.ts";
-import { Sampler } from "../lib/sampler.ts";
+import { createContext } from "../lib/engine/context.ts";
+import { GrammarError } from "../lib/engine/errors.ts";
+import { generate } from "../lib/engine/generate.ts";
+import { JSON_GRAMMAR, jsonSchemaToGrammar } from "../lib/engine/json_schema_to_grammar.ts";
+import { type LlamaModel, loadModel } from "../lib/engine/model.ts";
+import { Sampler } from "../lib/engine/sampler.ts";
 import { STORIES } from "./helpers.ts";
 
 /** The schemas whose grammars llama.cpp must accept: every kind of rule the converter writes. */

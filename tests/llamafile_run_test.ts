@@ -9,9 +9,9 @@ import {
   cliPermissionFlags,
   serverPermissionFlags,
   UNSECURE_PERMISSION_FLAGS,
-} from "../lib/permissions.ts";
-import { addToLlamafile } from "../lib/pack_command.ts";
-import { readZipDirectory } from "../lib/zip_reader.ts";
+} from "../lib/sandbox/permissions.ts";
+import { addToLlamafile } from "../lib/cli/pack_command.ts";
+import { readZipDirectory } from "../lib/onefile/zip_reader.ts";
 import { MODELS, ROOT, runCli, STORIES, STORIES_GREEDY } from "./helpers.ts";
 
 const decoder = new TextDecoder();

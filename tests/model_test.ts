@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { openLibrary } from "../ffi/library.ts";
 import { AbiMismatchError, assertAbi, CONTEXT_PARAMS, MODEL_PARAMS } from "../ffi/structs.ts";
-import { createContext } from "../lib/context.ts";
-import { ContextFullError, GrammarError, ModelLoadError } from "../lib/errors.ts";
-import { generate } from "../lib/generate.ts";
-import { type LlamaModel, loadModel } from "../lib/model.ts";
-import { Sampler } from "../lib/sampler.ts";
+import { createContext } from "../lib/engine/context.ts";
+import { ContextFullError, GrammarError, ModelLoadError } from "../lib/engine/errors.ts";
+import { generate } from "../lib/engine/generate.ts";
+import { type LlamaModel, loadModel } from "../lib/engine/model.ts";
+import { Sampler } from "../lib/engine/sampler.ts";
 import { STORIES, STORIES_GREEDY } from "./helpers.ts";
 
 async function complete(model: LlamaModel, prompt: string, maxTokens: number): Promise<string> {

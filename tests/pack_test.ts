@@ -6,12 +6,12 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { libraryDir } from "../ffi/library_path.ts";
-import { bundleApp } from "../lib/app_bundle.ts";
-import { encodeGgufHeader, GgmlType, GgufType, readGguf } from "../lib/gguf.ts";
-import { cliPermissionFlags } from "../lib/permissions.ts";
-import { resolveWeights } from "../lib/llamafile_archive.ts";
-import { MANIFEST_NAME, parseManifest } from "../lib/zip_format.ts";
-import { readEntryBytes, readEntryChunks, readZipDirectory } from "../lib/zip_reader.ts";
+import { bundleApp } from "../lib/onefile/app_bundle.ts";
+import { encodeGgufHeader, GgmlType, GgufType, readGguf } from "../lib/engine/gguf_reader.ts";
+import { cliPermissionFlags } from "../lib/sandbox/permissions.ts";
+import { resolveWeights } from "../lib/onefile/llamafile_archive.ts";
+import { MANIFEST_NAME, parseManifest } from "../lib/onefile/zip_format.ts";
+import { readEntryBytes, readEntryChunks, readZipDirectory } from "../lib/onefile/zip_reader.ts";
 import { MODELS, ROOT, STORIES, STORIES_GREEDY } from "./helpers.ts";
 
 const decoder = new TextDecoder();

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { planLaunch } from "../lib/launch_plan.ts";
+import { planLaunch } from "../lib/cli/launch_plan.ts";
 import { MODELS, ROOT } from "./helpers.ts";
 
 const CHATML = `${MODELS}/stories260K-chatml-test.gguf`;

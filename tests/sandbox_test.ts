@@ -4,8 +4,12 @@
  * outside (Deno refuses /proc/self to anything but --allow-all) and talks to the server.
  */
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
-import { cliPermissionFlags, LAUNCH_ENV, serverPermissionFlags } from "../lib/permissions.ts";
-import type { SandboxReport } from "../lib/sandbox.ts";
+import {
+  cliPermissionFlags,
+  LAUNCH_ENV,
+  serverPermissionFlags,
+} from "../lib/sandbox/permissions.ts";
+import type { SandboxReport } from "../lib/sandbox/apply_sandbox.ts";
 
 const EPERM = 1;
 const REFUSED = { result: -1, errno: EPERM };

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { createApp } from "../server.ts";
-import { ServerState } from "../lib/openai/engine.ts";
-import { CHAT_HTML } from "../lib/ui/chat_html.ts";
+import { ServerState } from "../lib/server/api/server_state.ts";
+import { CHAT_HTML } from "../lib/server/ui/chat_html.ts";
 import { DEFAULTS, parseSse, post, testEngine } from "./server_helpers.ts";
 
 // deno-lint-ignore no-explicit-any

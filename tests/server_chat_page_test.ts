@@ -4,8 +4,8 @@
  * checks. Needs `/usr/bin/chromium`.
  */
 import assert from "node:assert/strict";
-import { parseCliArgs } from "../lib/cli_options.ts";
-import { loadModel } from "../lib/model.ts";
+import { parseCliArgs } from "../lib/cli/options.ts";
+import { loadModel } from "../lib/engine/model.ts";
 import { runServer } from "../server.ts";
 import { runChatPageChecks } from "./chat_page_checks.ts";
 import { CHAT_MODEL } from "./server_helpers.ts";

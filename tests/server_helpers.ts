@@ -7,10 +7,10 @@ import {
   type Engine,
   type EngineOptions,
   ServerState,
-} from "../lib/openai/engine.ts";
-import { type LlamaModel, loadModel } from "../lib/model.ts";
-import { closeEngine } from "../lib/openai/engine.ts";
-import type { GenerationDefaults } from "../lib/openai/generation_params.ts";
+} from "../lib/server/api/server_state.ts";
+import { type LlamaModel, loadModel } from "../lib/engine/model.ts";
+import { closeEngine } from "../lib/server/api/server_state.ts";
+import type { GenerationDefaults } from "../lib/server/api/generation_params.ts";
 
 /** The test model: stories260K with a ChatML template. */
 export const CHAT_MODEL =

@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { parseCliArgs } from "../lib/cli_options.ts";
-import { type LlamaModel, loadModel } from "../lib/model.ts";
+import { parseCliArgs } from "../lib/cli/options.ts";
+import { type LlamaModel, loadModel } from "../lib/engine/model.ts";
 import { createApp, runServer, type ServerExit } from "../server.ts";
 import { CHAT_MODEL, parseSse, post, testEngine } from "./server_helpers.ts";
 

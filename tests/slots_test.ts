@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { createContext } from "../lib/context.ts";
-import { loadModel } from "../lib/model.ts";
-import { QueueFullError, SlotScheduler } from "../lib/slots.ts";
+import { createContext } from "../lib/engine/context.ts";
+import { loadModel } from "../lib/engine/model.ts";
+import { QueueFullError, SlotScheduler } from "../lib/engine/slots.ts";
 import { STORIES, STORIES_GREEDY } from "./helpers.ts";
 
 async function collect(stream: AsyncIterable<{ text: string }>): Promise<string> {

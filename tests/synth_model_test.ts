@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { TokenBatch } from "../ffi/batch.ts";
 import { assertAbi } from "../ffi/structs.ts";
-import { createContext } from "../lib/context.ts";
-import { ggufSummary, readGguf } from "../lib/gguf.ts";
-import { loadModel } from "../lib/model.ts";
+import { createContext } from "../lib/engine/context.ts";
+import { ggufSummary, readGguf } from "../lib/engine/gguf_reader.ts";
+import { loadModel } from "../lib/engine/model.ts";
 import { ensureSynthModel, isSynthModel, synthSpec, type SynthType } from "../bench/synth_model.ts";
 
 const SMALL = { layers: 2, embd: 256, ff: 512, heads: 4, kvHeads: 2 } as const;

@@ -4,9 +4,9 @@
  * installed), and ZIP64 over a sparse file larger than 4 GiB.
  */
 import assert from "node:assert/strict";
-import { crc32, crc32Combine, crc32ZeroExtend } from "../lib/zip_format.ts";
-import { readEntryBytes, readZipDirectory, readZipEntries } from "../lib/zip_reader.ts";
-import { DEFAULT_ALIGNMENT, ZipWriter } from "../lib/zip_writer.ts";
+import { crc32, crc32Combine, crc32ZeroExtend } from "../lib/onefile/zip_format.ts";
+import { readEntryBytes, readZipDirectory, readZipEntries } from "../lib/onefile/zip_reader.ts";
+import { DEFAULT_ALIGNMENT, ZipWriter } from "../lib/onefile/zip_writer.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const untext = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -1,0 +1,147 @@
+/**
+ * CLI mode: one completion of the prompt, streamed to stdout like a Unix filter.
+ *
+ * @module
+ */
+import { type CliOptions, parseLogitBias, UsageError } from "./options.ts";
+import { commonPrefix } from "../engine/common_prefix.ts";
+import { type ContextOptions, createContext } from "../engine/context.ts";
+import { processEscapes } from "./escapes.ts";
+import { generate, type GenerateResult } from "../engine/generate.ts";
+import { resolveGrammar } from "./grammar_source.ts";
+import type { LlamaModel } from "../engine/model.ts";
+import type { SamplingOptions } from "../engine/sampler.ts";
+import { writeStderr, writeStdout } from "../util/stdout_writer.ts";
+import { trace } from "../util/trace.ts";
+
+/** Reads the prompt from `-p` or `-f` (dropping one trailing newline from a file, like llama.cpp). */
+export async function readPrompt(options: CliOptions): Promise<string | undefined> {
+  let prompt = options.prompt;
+  if (options.file !== undefined) {
+    try {
+      // Deno asks for --allow-all to open /dev/stdin by path; read the stream instead.
+      const bytes = options.file === "/dev/stdin" || options.file === "-"
+        ? await readAll(Deno.stdin.readable)
+        : await Deno.readFile(options.file);
+      prompt = new TextDecoder().decode(bytes);
+    } catch (cause) {
+      if (cause instanceof Deno.errors.NotCapable) throw cause;
+      throw new UsageError(
+        `Cannot read prompt file "${options.file}": ${(cause as Error).message}`,
+      );
+    }
+    if (prompt.endsWith("\n")) prompt = prompt.slice(0, -1);
+  }
+  if (prompt !== undefined && options.escape) prompt = processEscapes(prompt);
+  return prompt;
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** Sampling options from the command line. */
+export async function samplingFromCli(options: CliOptions): Promise<SamplingOptions> {
+  const grammar = await resolveGrammar(options);
+  return {
+    temperature: options.temp,
+    topK: options.topK,
+    topP: options.topP,
+    minP: options.minP,
+    typicalP: options.typical,
+    repeatPenalty: options.repeatPenalty,
+    repeatLastN: options.repeatLastN,
+    presencePenalty: options.presencePenalty,
+    frequencyPenalty: options.frequencyPenalty,
+    mirostat: options.mirostat as 0 | 1 | 2,
+    mirostatTau: options.mirostatEnt,
+    mirostatEta: options.mirostatLr,
+    seed: options.seed,
+    logitBias: options.logitBias.map(parseLogitBias),
+    ignoreEos: options.ignoreEos,
+    ...(grammar !== undefined && { grammar }),
+  };
+}
+
+/** The context the command line asks for (CLI and chat modes). */
+export function contextOptionsFromCli(options: CliOptions): ContextOptions {
+  return {
+    contextSize: options.ctxSize,
+    batchSize: options.batchSize,
+    ubatchSize: options.ubatchSize,
+    ...(options.threads !== undefined && { threads: options.threads }),
+    ...(options.threadsBatch !== undefined && { threadsBatch: options.threadsBatch }),
+    poll: options.poll,
+  };
+}
+
+/** Runs one completion; returns the generation result. Output goes to stdout as it comes. */
+export async function runCompletion(
+  model: LlamaModel,
+  options: CliOptions,
+  prompt: string,
+  sampling: SamplingOptions,
+  signal: AbortSignal,
+): Promise<GenerateResult> {
+  const context = await createContext(model, contextOptionsFromCli(options));
+  try {
+    const stops = options.reversePrompt.map((r) => (options.escape ? processEscapes(r) : r));
+    const tokens = model.tokenize(prompt, { addSpecial: true, parseSpecial: true });
+    const cache = options.promptCache;
+    const cachedTokens = cache === undefined
+      ? 0
+      : commonPrefix((await context.loadState(cache)) ?? [], tokens);
+    const run = generate(context, tokens, {
+      ...sampling,
+      maxTokens: options.nPredict,
+      stop: stops,
+      signal,
+      cachedTokens,
+      ...(cache !== undefined && {
+        // Like llama.cpp's --prompt-cache: the state after the prompt, for the next run.
+        onPromptDone: async (prompt: ArrayLike<number>) => {
+          if (!(await context.saveState(cache, prompt))) {
+            writeStderr(`llamafile: warning: cannot write the prompt cache "${cache}"`);
+          }
+        },
+      }),
+    });
+    // The prompt is echoed once generation has started, so that a bad grammar or logit bias
+    // fails with nothing on stdout.
+    trace("context created");
+    let step = await run.next();
+    trace("first token");
+    if (options.displayPrompt) writeStdout(prompt);
+    while (!step.done) {
+      writeStdout(step.value);
+      step = await run.next();
+    }
+    const result = step.value;
+    if (result.finishReason === "context") {
+      writeStderr(
+        `llamafile: stopped: the context (${context.size} tokens) is full; raise -c to go on`,
+      );
+    }
+    if (!options.logDisable) writeStderr(timingsLine(result));
+    return result;
+  } finally {
+    await context.close();
+  }
+}
+
+function rate(tokens: number, ms: number): string {
+  return ms > 0 ? `${(tokens / (ms / 1000)).toFixed(1)} tok/s` : "n/a";
+}
+
+/** The one-line timings summary printed on stderr. */
+export function timingsLine(result: GenerateResult): string {
+  const cached = result.cachedTokens > 0 ? ` (${result.cachedTokens} from the prompt cache)` : "";
+  return `llamafile: prompt ${result.promptTokens} tokens${cached} in ${
+    result.promptMs.toFixed(1)
+  } ms ` +
+    `(${
+      rate(result.promptTokens, result.promptMs)
+    }), generated ${result.completionTokens} tokens in ` +
+    `${result.generateMs.toFixed(1)} ms (${rate(result.completionTokens, result.generateMs)}), ` +
+    `stop: ${result.finishReason}`;
+}

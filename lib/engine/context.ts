@@ -1,0 +1,357 @@
+/**
+ * An inference context: KV cache, threads, decode. One decode at a time.
+ *
+ * @module
+ */
+import { TokenBatch } from "../../ffi/batch.ts";
+import { cString, viewFloats } from "../../ffi/cstring.ts";
+import type { LlamaLibrary } from "../../ffi/library.ts";
+import { contextParams, threadpoolParams } from "../../ffi/params.ts";
+import { PERF_CONTEXT } from "../../ffi/structs.ts";
+import { ClosedError, ContextFullError, NativeError, reasonFromLog } from "./errors.ts";
+import type { LlamaModel } from "./model.ts";
+
+/** Options for {@linkcode createContext}. */
+export interface ContextOptions {
+  /** Context size in tokens; 0 = the model's trained context (default 4096, capped to the trained one). */
+  contextSize?: number;
+  /** Logical batch size (default 2048). */
+  batchSize?: number;
+  /** Physical batch size (default 512). */
+  ubatchSize?: number;
+  /** Threads for generation (default {@linkcode defaultThreads}). */
+  threads?: number;
+  /** Threads for prompt processing (default: `threads`). */
+  threadsBatch?: number;
+  /** Parallel sequences (slots) sharing this context (default 1). */
+  sequences?: number;
+  /** Compute embeddings instead of logits. */
+  embeddings?: boolean;
+  /** ggml threadpool polling level 0..100 (default 50; 0 = sleep between graphs). */
+  poll?: number;
+  /** Flash attention on or off (default: libllama's auto). */
+  flashAttention?: boolean;
+}
+
+/** Physical cores, from `/proc/cpuinfo` (logical CPUs when it cannot be read). */
+function physicalCores(): number {
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    const cores = new Set<string>();
+    let physical = "";
+    for (const line of info.split("\n")) {
+      const [key, value] = line.split(":").map((s) => s.trim());
+      if (key === "physical id") physical = value ?? "";
+      if (key === "core id") cores.add(`${physical}/${value}`);
+    }
+    if (cores.size > 0) return cores.size;
+  } catch {
+    // no /proc or no permission: fall through
+  }
+  return Math.max(1, navigator.hardwareConcurrency ?? 1);
+}
+
+/** Cores other processes keep busy: the 1-minute load average, rounded down (0 when unknown). */
+function busyCores(): number {
+  try {
+    const load = Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
+    return Number.isFinite(load) ? Math.floor(load) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Threads that run well here: the physical cores that other processes leave idle, at least 1.
+ * ggml's workers spin while they wait, so a thread that has to share a core with another
+ * busy process slows every step down (on 2 cores, up to 100x); an idle machine gets all cores.
+ */
+export function defaultThreads(): number {
+  const cores = physicalCores();
+  return Math.max(1, Math.min(cores, cores - busyCores()));
+}
+
+/** Timings of the prompt and generation since the last reset. */
+export interface PerfData {
+  loadMs: number;
+  promptMs: number;
+  promptTokens: number;
+  evalMs: number;
+  evalTokens: number;
+}
+
+/** Creates a context for `model`. */
+export async function createContext(
+  model: LlamaModel,
+  options: ContextOptions = {},
+): Promise<LlamaContext> {
+  const lib = model.library;
+  const trained = model.trainedContext;
+  let nCtx = options.contextSize ?? 4096;
+  if (nCtx === 0) nCtx = trained;
+  else if (options.contextSize === undefined && trained > 0) nCtx = Math.min(nCtx, trained);
+  const threads = options.threads ?? defaultThreads();
+  const threadsBatch = options.threadsBatch ?? threads;
+  for (
+    const [name, value] of [["contextSize", nCtx], ["threads", threads], [
+      "threadsBatch",
+      threadsBatch,
+    ]] as const
+  ) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new RangeError(
+        `Cannot create a context: ${name} must be a positive integer, got ${value}`,
+      );
+    }
+  }
+  const sequences = options.sequences ?? 1;
+  const nBatch = Math.max(1, Math.min(options.batchSize ?? 2048, nCtx * sequences));
+  const nUbatch = Math.max(1, Math.min(options.ubatchSize ?? 512, nBatch));
+  const params = contextParams(lib, {
+    nCtx,
+    nBatch,
+    nUbatch,
+    nSeqMax: sequences,
+    threads,
+    threadsBatch,
+    embeddings: options.embeddings ?? false,
+    // One KV buffer shared by the slots; a single sequence keeps llama.cpp's default.
+    kvUnified: sequences > 1,
+    ...(options.flashAttention !== undefined && { flashAttention: options.flashAttention }),
+  });
+  let handle = await lib.llama.llama_init_from_model(model.handle, params);
+  let errors: string[] = [];
+  if (handle === null) {
+    // Again with the log routed to JS, to hear why (see LlamaLibrary.captureLog).
+    const mark = lib.errorMark();
+    handle = await lib.captureLog(() => lib.llama.llama_init_from_model(model.handle, params));
+    errors = lib.errorsSince(mark);
+  }
+  if (handle === null) {
+    const reason = reasonFromLog(errors, "libllama could not allocate it");
+    throw new NativeError(`Cannot create a context of ${nCtx} tokens: ${reason}`);
+  }
+  const poll = options.poll ?? 50;
+  const pool = lib.threadpoolNew.call(threadpoolParams(threads, poll));
+  const poolBatch = threadsBatch === threads
+    ? null
+    : lib.threadpoolNew.call(threadpoolParams(threadsBatch, poll));
+  if (pool === null) {
+    lib.llama.llama_free(handle);
+    throw new NativeError(`Cannot create a threadpool of ${threads} threads`);
+  }
+  lib.llama.llama_attach_threadpool(handle, pool, poolBatch ?? pool);
+  return new LlamaContext(model, handle, pool, poolBatch, { nCtx, nBatch, sequences, threads });
+}
+
+/** A context. Close it before its model. */
+export class LlamaContext {
+  readonly model: LlamaModel;
+  readonly #lib: LlamaLibrary;
+  #handle: Deno.PointerValue;
+  #pool: Deno.PointerValue;
+  #poolBatch: Deno.PointerValue;
+  #busy: Promise<unknown> = Promise.resolve();
+  /** Context size in tokens. */
+  readonly size: number;
+  /** Largest batch one decode takes. */
+  readonly batchSize: number;
+  /** Number of sequences (slots). */
+  readonly sequences: number;
+  /** Generation threads. */
+  readonly threads: number;
+
+  /** @internal Use {@linkcode createContext}. */
+  constructor(
+    model: LlamaModel,
+    handle: Deno.PointerObject,
+    pool: Deno.PointerValue,
+    poolBatch: Deno.PointerValue,
+    shape: { nCtx: number; nBatch: number; sequences: number; threads: number },
+  ) {
+    this.model = model;
+    this.#lib = model.library;
+    this.#handle = handle;
+    this.#pool = pool;
+    this.#poolBatch = poolBatch;
+    this.size = this.#lib.llama.llama_n_ctx(handle);
+    this.batchSize = this.#lib.llama.llama_n_batch(handle);
+    this.sequences = shape.sequences;
+    this.threads = shape.threads;
+  }
+
+  get #ctx(): Deno.PointerObject {
+    if (this.#handle === null) throw new ClosedError("Cannot use the context: it is closed");
+    return this.#handle;
+  }
+
+  /** @internal The native handle. */
+  get handle(): Deno.PointerObject {
+    return this.#ctx;
+  }
+
+  /** True once {@linkcode close} has run. */
+  get closed(): boolean {
+    return this.#handle === null;
+  }
+
+  /**
+   * Decodes a batch off the event loop. Calls are serialized: a second call
+   * waits for the first to settle. Keep `batch` alive until this resolves.
+   */
+  decode(batch: TokenBatch): Promise<void> {
+    return this.#serial(async () => {
+      const mark = this.#lib.errorMark();
+      const code = await this.#lib.llama.llama_decode(this.#ctx, batch.struct());
+      this.#check(code, batch.length, mark);
+    });
+  }
+
+  /** Decodes a batch on this thread (blocks the event loop; fast for one token). */
+  decodeSync(batch: TokenBatch): void {
+    const mark = this.#lib.errorMark();
+    const code = this.#lib.llama.llama_decode_sync(this.#ctx, batch.struct());
+    this.#check(code, batch.length, mark);
+  }
+
+  #check(code: number, count: number, mark: number): void {
+    if (code === 0) return;
+    if (code === 1) {
+      throw new ContextFullError(
+        `Cannot decode ${count} tokens: the context (${this.size} tokens) is full`,
+      );
+    }
+    if (code === 2) throw new NativeError("Decode was aborted");
+    const reason = reasonFromLog(this.#lib.errorsSince(mark), `llama_decode returned ${code}`);
+    throw new NativeError(`Cannot decode ${count} tokens: ${reason}`);
+  }
+
+  /** Samples a token from the logits of batch row `index` (the sampler accepts it). */
+  sample(sampler: { handle: Deno.PointerObject }, index: number): number {
+    return this.#lib.llama.llama_sampler_sample(sampler.handle, this.#ctx, index);
+  }
+
+  /** The logits of batch row `index` (a copy). */
+  logits(index: number): Float32Array {
+    const pointer = this.#lib.llama.llama_get_logits_ith(this.#ctx, index);
+    if (pointer === null) {
+      throw new RangeError(`Cannot read logits of batch row ${index}: none were computed`);
+    }
+    return viewFloats(pointer, this.model.vocabSize).slice();
+  }
+
+  /** The pooled embedding of sequence `seq`, or of batch row `index` when pooling is off. */
+  embedding(seq: number, index: number): Float32Array {
+    const n = this.model.embeddingSize;
+    let pointer = this.#lib.llama.llama_get_embeddings_seq(this.#ctx, seq);
+    if (pointer === null) pointer = this.#lib.llama.llama_get_embeddings_ith(this.#ctx, index);
+    if (pointer === null) throw new RangeError(`Cannot read the embedding of sequence ${seq}`);
+    return viewFloats(pointer, n).slice();
+  }
+
+  /** Removes positions [from, to) of sequence `seq` from the KV cache (-1 = all). */
+  forget(seq: number, from = -1, to = -1): boolean {
+    const memory = this.#lib.llama.llama_get_memory(this.#ctx);
+    return this.#lib.llama.llama_memory_seq_rm(memory, seq, from, to);
+  }
+
+  /** Clears the whole KV cache. */
+  clear(): void {
+    const memory = this.#lib.llama.llama_get_memory(this.#ctx);
+    this.#lib.llama.llama_memory_clear(memory, true);
+  }
+
+  /** The highest position of sequence `seq` in the KV cache, or -1. */
+  lastPosition(seq: number): number {
+    const memory = this.#lib.llama.llama_get_memory(this.#ctx);
+    return this.#lib.llama.llama_memory_seq_pos_max(memory, seq);
+  }
+
+  /**
+   * Restores the KV cache and its tokens from a state file written by {@linkcode saveState}
+   * (llama.cpp's session format). Returns the tokens, or `null` when the file is missing or
+   * does not fit this model and context (the cache is then left empty).
+   */
+  async loadState(path: string): Promise<Int32Array | null> {
+    try {
+      if (!(await Deno.stat(path)).isFile) return null;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    }
+    const tokens = new Int32Array(this.size);
+    const count = new BigUint64Array(1);
+    const ok = await this.#serial(() =>
+      this.#lib.llama.llama_state_load_file(
+        this.#ctx,
+        cString(path),
+        new Uint8Array(tokens.buffer),
+        BigInt(tokens.length),
+        new Uint8Array(count.buffer),
+      )
+    );
+    if (!ok) {
+      this.clear();
+      return null;
+    }
+    return tokens.slice(0, Number(count[0]));
+  }
+
+  /** Writes the KV cache and the tokens it holds to `path`; false when it cannot. */
+  saveState(path: string, tokens: ArrayLike<number>): Promise<boolean> {
+    const list = Int32Array.from(tokens);
+    return this.#serial(() =>
+      this.#lib.llama.llama_state_save_file(
+        this.#ctx,
+        cString(path),
+        new Uint8Array(list.buffer),
+        BigInt(list.length),
+      )
+    );
+  }
+
+  /** Runs a native call after any pending decode, and before the next one. */
+  #serial<T>(call: () => Promise<T>): Promise<T> {
+    const run = this.#busy.then(call);
+    this.#busy = run.catch(() => {});
+    return run;
+  }
+
+  /** Timings since the last {@linkcode resetPerf}. */
+  perf(): PerfData {
+    const bytes = new Uint8Array(this.#lib.llama.llama_perf_context(this.#ctx));
+    const view = new DataView(bytes.buffer);
+    return {
+      loadMs: view.getFloat64(PERF_CONTEXT.t_load_ms, true),
+      promptMs: view.getFloat64(PERF_CONTEXT.t_p_eval_ms, true),
+      promptTokens: view.getInt32(PERF_CONTEXT.n_p_eval, true),
+      evalMs: view.getFloat64(PERF_CONTEXT.t_eval_ms, true),
+      evalTokens: view.getInt32(PERF_CONTEXT.n_eval, true),
+    };
+  }
+
+  /** Resets the timings. */
+  resetPerf(): void {
+    this.#lib.llama.llama_perf_context_reset(this.#ctx);
+  }
+
+  /** Waits for a pending decode, then frees the context and its threadpools. */
+  async close(): Promise<void> {
+    await this.#busy;
+    this.closeSync();
+  }
+
+  /** Frees at once; only when no decode is in flight. Safe to call twice. */
+  closeSync(): void {
+    if (this.#handle === null) return;
+    this.#lib.llama.llama_free(this.#handle);
+    this.#handle = null;
+    if (this.#pool !== null) this.#lib.threadpoolFree.call(this.#pool);
+    if (this.#poolBatch !== null) this.#lib.threadpoolFree.call(this.#poolBatch);
+    this.#pool = this.#poolBatch = null;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

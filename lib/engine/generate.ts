@@ -1,0 +1,183 @@
+/**
+ * Text generation on one sequence of a context, as an async generator of
+ * UTF-8-safe text pieces.
+ *
+ * @module
+ */
+import { TokenBatch } from "../../ffi/batch.ts";
+import type { LlamaContext } from "./context.ts";
+import { ContextFullError } from "./errors.ts";
+import { Sampler, type SamplingOptions } from "./sampler.ts";
+import { StopMatcher } from "./stop_matcher.ts";
+
+/** Options for {@linkcode generate}. */
+export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to generate at most; -1 = until end of generation or a full context (default -1). */
+  maxTokens?: number;
+  /** Stop before any of these strings; they are not part of the output. */
+  stop?: readonly string[];
+  /** Stops generation; the result's `finishReason` is then `"abort"`. */
+  signal?: AbortSignal;
+  /** Sequence id in the context (default 0). */
+  sequence?: number;
+  /** Add BOS etc. when tokenizing a string prompt (default true). */
+  addSpecial?: boolean;
+  /** Parse special-token text in a string prompt (default false). */
+  parseSpecial?: boolean;
+  /** Decode one-token steps on the calling thread (faster, blocks the event loop). */
+  syncDecode?: boolean;
+  /**
+   * Leading prompt tokens already in the sequence's KV cache (restored from a prompt cache):
+   * they are kept and not decoded again. At most the prompt length minus one.
+   */
+  cachedTokens?: number;
+  /** Called once the prompt is in the KV cache, before the first token is sampled. */
+  onPromptDone?: (tokens: ArrayLike<number>) => void | Promise<void>;
+}
+
+/** Why generation ended. */
+export type FinishReason = "eog" | "stop" | "length" | "context" | "abort";
+
+/** The outcome of a finished {@linkcode generate}. */
+export interface GenerateResult {
+  finishReason: FinishReason;
+  /** The stop string that ended it, when `finishReason` is `"stop"`. */
+  stopString: string | null;
+  promptTokens: number;
+  /** Prompt tokens reused from a restored KV cache instead of decoded. */
+  cachedTokens: number;
+  completionTokens: number;
+  /** Generated tokens, in order. */
+  tokens: number[];
+  /** Milliseconds spent on the prompt. */
+  promptMs: number;
+  /** Milliseconds spent generating after the prompt. */
+  generateMs: number;
+}
+
+/**
+ * Generates text after `prompt` (text or tokens) on a fresh sequence.
+ *
+ * @example Greedy completion
+ * ```ts
+ * import { loadModel } from "./model.ts";
+ * import { createContext } from "./context.ts";
+ * import { generate } from "./generate.ts";
+ * const model = await loadModel("../shared/models/stories260K.gguf");
+ * const context = await createContext(model, { threads: 1, contextSize: 256 });
+ * let text = "";
+ * for await (const piece of generate(context, "Once upon a time", { temperature: 0, maxTokens: 8 })) {
+ *   text += piece;
+ * }
+ * console.log(text);
+ * await context.close();
+ * model.close();
+ * ```
+ */
+export async function* generate(
+  context: LlamaContext,
+  prompt: string | ArrayLike<number>,
+  options: GenerateOptions = {},
+): AsyncGenerator<string, GenerateResult, undefined> {
+  const model = context.model;
+  const seq = options.sequence ?? 0;
+  const maxTokens = options.maxTokens ?? -1;
+  let tokens: ArrayLike<number> = typeof prompt === "string"
+    ? model.tokenize(prompt, {
+      addSpecial: options.addSpecial ?? true,
+      parseSpecial: options.parseSpecial ?? false,
+    })
+    : prompt;
+  if (tokens.length === 0) {
+    if (model.bos < 0) {
+      throw new RangeError("Cannot generate from an empty prompt: the model has no BOS token");
+    }
+    tokens = [model.bos];
+  }
+  if (tokens.length >= context.size) {
+    throw new ContextFullError(
+      `Cannot fit the prompt: it is ${tokens.length} tokens and the context holds ${context.size}`,
+    );
+  }
+  using sampler = new Sampler(model, options, context.size);
+  sampler.acceptPrompt(tokens);
+  const stops = new StopMatcher(options.stop ?? []);
+  const decoder = new TextDecoder("utf-8");
+  const batch = new TokenBatch(Math.max(1, Math.min(context.batchSize, tokens.length)));
+  const result: GenerateResult = {
+    finishReason: "length",
+    stopString: null,
+    promptTokens: tokens.length,
+    cachedTokens: 0,
+    completionTokens: 0,
+    tokens: [],
+    promptMs: 0,
+    generateMs: 0,
+  };
+  const signal = options.signal;
+
+  const started = performance.now();
+  const cached = Math.max(0, Math.min(options.cachedTokens ?? 0, tokens.length - 1));
+  context.forget(seq, cached, -1);
+  let pos = cached;
+  result.cachedTokens = cached;
+  for (let i = cached; i < tokens.length; i += batch.capacity) {
+    signal?.throwIfAborted();
+    batch.clear();
+    const end = Math.min(tokens.length, i + batch.capacity);
+    for (let j = i; j < end; j++) batch.add(tokens[j]!, pos++, seq, j === tokens.length - 1);
+    await context.decode(batch);
+  }
+  let row = batch.length - 1;
+  await options.onPromptDone?.(tokens);
+  const afterPrompt = performance.now();
+  result.promptMs = afterPrompt - started;
+
+  try {
+    while (true) {
+      if (signal?.aborted) {
+        result.finishReason = "abort";
+        break;
+      }
+      if (maxTokens >= 0 && result.completionTokens >= maxTokens) {
+        result.finishReason = "length";
+        break;
+      }
+      const token = context.sample(sampler, row);
+      if (!options.ignoreEos && model.isEndOfGeneration(token)) {
+        result.finishReason = "eog";
+        break;
+      }
+      result.tokens.push(token);
+      result.completionTokens++;
+      const text = decoder.decode(model.tokenBytes(token), { stream: true });
+      const step = stops.push(text);
+      if (step.text) yield step.text;
+      if (step.stop !== null) {
+        result.finishReason = "stop";
+        result.stopString = step.stop;
+        break;
+      }
+      if (maxTokens >= 0 && result.completionTokens >= maxTokens) {
+        result.finishReason = "length";
+        break;
+      }
+      if (pos >= context.size) {
+        result.finishReason = "context";
+        break;
+      }
+      batch.clear();
+      row = batch.add(token, pos++, seq, true);
+      if (options.syncDecode) context.decodeSync(batch);
+      else await context.decode(batch);
+    }
+    if (result.finishReason !== "stop") {
+      const rest = stops.push(decoder.decode());
+      const tail = rest.text + stops.flush();
+      if (tail) yield tail;
+    }
+  } finally {
+    result.generateMs = performance.now() - afterPrompt;
+  }
+  return result;
+}

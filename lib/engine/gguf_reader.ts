@@ -1,0 +1,1036 @@
+/**
+ * A bounded reader and a streaming writer for GGUF files (versions 2 and 3, little-endian).
+ *
+ * The reader parses the header, every metadata key/value and every tensor info, and finds the
+ * data section, reading in buffered chunks: it never loads the tensor data. It works on a path,
+ * an open `Deno.FsFile` or a `Uint8Array`, at any offset (a GGUF stored inside a llamafile's
+ * ZIP archive starts at the entry's data offset). Anything malformed or absurd throws a
+ * {@linkcode GgufError} with one sentence naming the file and what is wrong.
+ *
+ * The writer streams tensor data from callbacks, so a multi-GB model never sits in memory.
+ *
+ * @example Read a model's summary
+ * ```ts ignore
+ * import { ggufSummary, readGguf } from "./gguf_reader.ts";
+ * const gguf = await readGguf("model.gguf");
+ * const info = ggufSummary(gguf);
+ * console.log(info.architecture, info.parameterCount, info.fileTypeName);
+ * ```
+ *
+ * @module
+ */
+
+/** Metadata value type ids (`enum gguf_type` in `gguf.h`). */
+export const GgufType = {
+  UINT8: 0,
+  INT8: 1,
+  UINT16: 2,
+  INT16: 3,
+  UINT32: 4,
+  INT32: 5,
+  FLOAT32: 6,
+  BOOL: 7,
+  STRING: 8,
+  ARRAY: 9,
+  UINT64: 10,
+  INT64: 11,
+  FLOAT64: 12,
+} as const;
+
+/** A metadata value type id. */
+export type GgufTypeId = typeof GgufType[keyof typeof GgufType];
+
+/** A metadata type id other than `ARRAY` (GGUF arrays cannot nest). */
+export type GgufScalarTypeId = Exclude<GgufTypeId, 9>;
+
+/** A scalar metadata value: 64-bit integers are bigints, other numbers are numbers. */
+export type GgufScalar = number | bigint | boolean | string;
+
+/** One metadata value together with its GGUF type, as read or as to be written. */
+export type GgufKv =
+  | { type: GgufScalarTypeId; value: GgufScalar }
+  | { type: typeof GgufType.ARRAY; itemType: GgufScalarTypeId; value: GgufScalar[] };
+
+/** One tensor info of a GGUF file. */
+export interface GgufTensorInfo {
+  /** Tensor name, e.g. `blk.0.attn_q.weight`. */
+  name: string;
+  /** Shape, innermost (row length) first, as stored in the file. */
+  dims: number[];
+  /** ggml type id (`enum ggml_type`). */
+  type: number;
+  /** Offset of the tensor's data from the start of the data section. */
+  offset: number;
+  /** Number of elements (product of `dims`). */
+  elements: number;
+  /** Size of the tensor's data in bytes. */
+  byteSize: number;
+}
+
+/** A parsed GGUF header: everything but the tensor data. */
+export interface GgufFile {
+  /** GGUF version (2 or 3). */
+  version: number;
+  /** Metadata in file order. */
+  metadata: Map<string, GgufKv>;
+  /** Tensor infos in file order. */
+  tensors: GgufTensorInfo[];
+  /** Data alignment (`general.alignment`, default 32). */
+  alignment: number;
+  /** Where the GGUF starts in the file or buffer it was read from. */
+  baseOffset: number;
+  /** Start of the data section, relative to `baseOffset`. */
+  dataOffset: number;
+  /** Size of the data section (tensors with padding), in bytes. */
+  dataSize: number;
+}
+
+/** Limits that keep a hostile or broken file from exhausting memory. */
+export interface GgufLimits {
+  /** Longest accepted string (keys, values, tensor names), in bytes. Default 1 MiB. */
+  maxStringBytes?: number;
+  /** Most bytes of header (metadata + tensor infos) accepted. Default 256 MiB. */
+  maxMetadataBytes?: number;
+}
+
+/** Options of {@linkcode readGguf}. */
+export interface ReadGgufOptions extends GgufLimits {
+  /** Where the GGUF starts in the file or buffer. Default 0. */
+  offset?: number;
+  /** Name used in error messages (default: the path, or `<file>` / `<buffer>`). */
+  name?: string;
+}
+
+/** Thrown when a GGUF file cannot be read: bad magic, unsupported version, truncated, absurd. */
+export class GgufError extends Error {
+  /** The file (or the name given) that could not be read. */
+  readonly file: string;
+
+  /** Builds `Cannot read GGUF "<file>": <reason>`. */
+  constructor(file: string, reason: string, options?: ErrorOptions) {
+    super(`Cannot read GGUF "${file}": ${reason}`, options);
+    this.name = "GgufError";
+    this.file = file;
+  }
+}
+
+/** The GGUF magic, `"GGUF"` read as a little-endian u32. */
+export const GGUF_MAGIC = 0x46554747;
+/** The alignment used when `general.alignment` is absent. */
+export const GGUF_DEFAULT_ALIGNMENT = 32;
+
+const MAX_DIMS = 4;
+const MAX_NAME = 64; // GGML_MAX_NAME, including the terminating NUL
+const MAX_COUNT = 1 << 24;
+const DEFAULT_MAX_STRING = 1 << 20;
+const DEFAULT_MAX_METADATA = 256 << 20;
+const CHUNK = 1 << 20;
+
+// ---------------------------------------------------------------------------------------------
+// ggml types and file types
+
+/** [name, block size (elements), type size (bytes per block)] by ggml type id. */
+const GGML_TYPES: Record<number, readonly [string, number, number]> = {
+  0: ["F32", 1, 4],
+  1: ["F16", 1, 2],
+  2: ["Q4_0", 32, 18],
+  3: ["Q4_1", 32, 20],
+  6: ["Q5_0", 32, 22],
+  7: ["Q5_1", 32, 24],
+  8: ["Q8_0", 32, 34],
+  9: ["Q8_1", 32, 36],
+  10: ["Q2_K", 256, 84],
+  11: ["Q3_K", 256, 110],
+  12: ["Q4_K", 256, 144],
+  13: ["Q5_K", 256, 176],
+  14: ["Q6_K", 256, 210],
+  15: ["Q8_K", 256, 292],
+  16: ["IQ2_XXS", 256, 66],
+  17: ["IQ2_XS", 256, 74],
+  18: ["IQ3_XXS", 256, 98],
+  19: ["IQ1_S", 256, 50],
+  20: ["IQ4_NL", 32, 18],
+  21: ["IQ3_S", 256, 110],
+  22: ["IQ2_S", 256, 82],
+  23: ["IQ4_XS", 256, 136],
+  24: ["I8", 1, 1],
+  25: ["I16", 1, 2],
+  26: ["I32", 1, 4],
+  27: ["I64", 1, 8],
+  28: ["F64", 1, 8],
+  29: ["IQ1_M", 256, 56],
+  30: ["BF16", 1, 2],
+  34: ["TQ1_0", 256, 54],
+  35: ["TQ2_0", 256, 66],
+  39: ["MXFP4", 32, 17],
+  40: ["NVFP4", 64, 36],
+  41: ["Q1_0", 128, 18],
+  42: ["Q2_0", 64, 18],
+};
+
+/** ggml type ids by name, for the types the synthetic models and tests use. */
+export const GgmlType = {
+  F32: 0,
+  F16: 1,
+  Q4_0: 2,
+  Q4_1: 3,
+  Q5_0: 6,
+  Q5_1: 7,
+  Q8_0: 8,
+  Q4_K: 12,
+  Q6_K: 14,
+  BF16: 30,
+} as const;
+
+/** Name of a ggml type id (`Q8_0`), or `type <id>` when unknown. */
+export function ggmlTypeName(type: number): string {
+  return GGML_TYPES[type]?.[0] ?? `type ${type}`;
+}
+
+/**
+ * Block size (elements per block) and type size (bytes per block) of a ggml type.
+ *
+ * @throws {RangeError} When the type id is not a ggml type of this release.
+ */
+export function ggmlTypeLayout(type: number): { blockSize: number; typeSize: number } {
+  const t = GGML_TYPES[type];
+  if (!t) throw new RangeError(`Cannot size ggml type ${type}: unknown type id`);
+  return { blockSize: t[1], typeSize: t[2] };
+}
+
+/** `llama_ftype` names (without `LLAMA_FTYPE_MOSTLY_`), by `general.file_type`. */
+const FILE_TYPES: Record<number, string> = {
+  0: "F32",
+  1: "F16",
+  2: "Q4_0",
+  3: "Q4_1",
+  7: "Q8_0",
+  8: "Q5_0",
+  9: "Q5_1",
+  10: "Q2_K",
+  11: "Q3_K_S",
+  12: "Q3_K_M",
+  13: "Q3_K_L",
+  14: "Q4_K_S",
+  15: "Q4_K_M",
+  16: "Q5_K_S",
+  17: "Q5_K_M",
+  18: "Q6_K",
+  19: "IQ2_XXS",
+  20: "IQ2_XS",
+  21: "Q2_K_S",
+  22: "IQ3_XS",
+  23: "IQ3_XXS",
+  24: "IQ1_S",
+  25: "IQ4_NL",
+  26: "IQ3_S",
+  27: "IQ3_M",
+  28: "IQ2_S",
+  29: "IQ2_M",
+  30: "IQ4_XS",
+  31: "IQ1_M",
+  32: "BF16",
+  36: "TQ1_0",
+  37: "TQ2_0",
+  38: "MXFP4_MOE",
+  39: "NVFP4",
+  40: "Q1_0",
+  41: "Q2_0",
+};
+
+/** Name of a `general.file_type` value (`Q4_K_M`), or `file type <n>` when unknown. */
+export function fileTypeName(fileType: number): string {
+  return FILE_TYPES[fileType] ?? `file type ${fileType}`;
+}
+
+/** `general.file_type` values by name, for writers. */
+export const FileType = { ALL_F32: 0, MOSTLY_F16: 1, MOSTLY_Q4_0: 2, MOSTLY_Q8_0: 7 } as const;
+
+/**
+ * Number of bytes of a tensor of `type` and shape `dims`.
+ *
+ * @throws {RangeError} When the type is unknown or the row length is not a whole number of
+ *   blocks.
+ */
+export function ggmlTensorBytes(type: number, dims: readonly number[]): number {
+  const { blockSize, typeSize } = ggmlTypeLayout(type);
+  const row = dims[0] ?? 1;
+  if (row % blockSize !== 0) {
+    throw new RangeError(
+      `Cannot size a ${ggmlTypeName(type)} tensor with rows of ${row}: ` +
+        `not a multiple of its block size ${blockSize}`,
+    );
+  }
+  let n = 1;
+  for (const d of dims) n *= d;
+  return (n / blockSize) * typeSize;
+}
+
+// ---------------------------------------------------------------------------------------------
+// reading
+
+interface _Source {
+  /** Reads into `buf` at absolute position `pos`; returns bytes read (0 at end). */
+  readAt(buf: Uint8Array, pos: number): Promise<number>;
+  /** Total size, when known. */
+  size: number | undefined;
+}
+
+function _bufferSource(bytes: Uint8Array): _Source {
+  return {
+    size: bytes.length,
+    readAt(buf, pos) {
+      const n = Math.max(0, Math.min(buf.length, bytes.length - pos));
+      buf.set(bytes.subarray(pos, pos + n));
+      return Promise.resolve(n);
+    },
+  };
+}
+
+async function _fileSource(file: Deno.FsFile): Promise<_Source> {
+  const { size } = await file.stat();
+  return {
+    size,
+    async readAt(buf, pos) {
+      await file.seek(pos, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < buf.length) {
+        const n = await file.read(buf.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+      return got;
+    },
+  };
+}
+
+/** Sequential little-endian reader over a source, in buffered chunks. */
+class _Reader {
+  #src: _Source;
+  #name: string;
+  #buf = new Uint8Array(0);
+  #view = new DataView(this.#buf.buffer);
+  #bufStart = 0;
+  #start: number;
+  #maxBytes: number;
+  /** Absolute position of the next byte to read. */
+  pos: number;
+
+  constructor(src: _Source, name: string, start: number, maxBytes: number) {
+    this.#src = src;
+    this.#name = name;
+    this.#start = start;
+    this.pos = start;
+    this.#maxBytes = maxBytes;
+  }
+
+  fail(reason: string, cause?: unknown): never {
+    throw new GgufError(this.#name, reason, cause === undefined ? undefined : { cause });
+  }
+
+  /** Bytes left in the source after the current position (Infinity when unknown). */
+  get remaining(): number {
+    return this.#src.size === undefined ? Infinity : this.#src.size - this.pos;
+  }
+
+  /** Makes `n` bytes at `pos` available in the buffer; returns their index in it. */
+  async #need(n: number, what: string): Promise<number> {
+    if (this.pos + n - this.#start > this.#maxBytes) {
+      this.fail(
+        `metadata is larger than the ${this.#maxBytes} bytes allowed (while reading ${what})`,
+      );
+    }
+    const at = this.pos - this.#bufStart;
+    if (at >= 0 && at + n <= this.#buf.length) return at;
+    const size = Math.max(CHUNK, n);
+    const buf = size === this.#buf.length ? this.#buf : new Uint8Array(size);
+    let got: number;
+    try {
+      got = await this.#src.readAt(buf, this.pos);
+    } catch (err) {
+      this.fail(`read failed at byte ${this.pos}`, err);
+    }
+    this.#buf = buf.subarray(0, got);
+    this.#view = new DataView(buf.buffer, buf.byteOffset, got);
+    this.#bufStart = this.pos;
+    if (got < n) {
+      this.fail(`file is truncated: ${what} at byte ${this.pos - this.#start} ends past the end`);
+    }
+    return 0;
+  }
+
+  async u8(what: string): Promise<number> {
+    const i = await this.#need(1, what);
+    this.pos += 1;
+    return this.#view.getUint8(i);
+  }
+  async u32(what: string): Promise<number> {
+    const i = await this.#need(4, what);
+    this.pos += 4;
+    return this.#view.getUint32(i, true);
+  }
+  async u64(what: string): Promise<bigint> {
+    const i = await this.#need(8, what);
+    this.pos += 8;
+    return this.#view.getBigUint64(i, true);
+  }
+  /**
+   * A u64 count that must be at most `max`, and whose items (each at least `minBytes` long)
+   * must fit in the rest of the source.
+   */
+  async count(what: string, max: number, minBytes = 0): Promise<number> {
+    const v = await this.u64(what);
+    if (v > BigInt(max)) this.fail(`${what} ${v} is absurd (more than ${max})`);
+    const n = Number(v);
+    if (n * minBytes > this.remaining) {
+      this.fail(
+        `file is truncated: ${what} ${n} needs at least ${n * minBytes} bytes ` +
+          `but only ${this.remaining} remain`,
+      );
+    }
+    return n;
+  }
+  async bytes(n: number, what: string): Promise<Uint8Array> {
+    const i = await this.#need(n, what);
+    this.pos += n;
+    return this.#buf.subarray(i, i + n);
+  }
+  async scalar(type: GgufScalarTypeId, what: string): Promise<GgufScalar> {
+    const size = _SCALAR_SIZE[type];
+    if (size === 0) return await this.string(what);
+    const i = await this.#need(size, what);
+    this.pos += size;
+    return _getScalar(this.#view, i, type);
+  }
+  maxString = DEFAULT_MAX_STRING;
+  async string(what: string, max = this.maxString): Promise<string> {
+    const len = await this.u64(`length of ${what}`);
+    if (len > BigInt(max)) {
+      this.fail(`${what} is ${len} bytes long, more than the ${max} allowed`);
+    }
+    // Like llama.cpp, accept any bytes: invalid UTF-8 becomes U+FFFD rather than an error.
+    return _utf8.decode(await this.bytes(Number(len), what));
+  }
+}
+
+const _utf8 = new TextDecoder("utf-8");
+
+/** Byte size of each scalar type (0 for strings). */
+const _SCALAR_SIZE: Record<GgufScalarTypeId, number> = {
+  0: 1,
+  1: 1,
+  2: 2,
+  3: 2,
+  4: 4,
+  5: 4,
+  6: 4,
+  7: 1,
+  8: 0,
+  10: 8,
+  11: 8,
+  12: 8,
+};
+
+function _getScalar(view: DataView, i: number, type: GgufScalarTypeId): GgufScalar {
+  switch (type) {
+    case 0:
+      return view.getUint8(i);
+    case 1:
+      return view.getInt8(i);
+    case 2:
+      return view.getUint16(i, true);
+    case 3:
+      return view.getInt16(i, true);
+    case 4:
+      return view.getUint32(i, true);
+    case 5:
+      return view.getInt32(i, true);
+    case 6:
+      return view.getFloat32(i, true);
+    case 7:
+      return view.getUint8(i) !== 0;
+    case 10:
+      return view.getBigUint64(i, true);
+    case 11:
+      return view.getBigInt64(i, true);
+    case 12:
+      return view.getFloat64(i, true);
+    case 8:
+      throw new TypeError("Cannot read a string as a fixed-size scalar");
+  }
+}
+
+function _isScalarType(t: number): t is GgufScalarTypeId {
+  return Number.isInteger(t) && t >= 0 && t <= 12 && t !== 9;
+}
+
+/**
+ * Reads a GGUF header: metadata, tensor infos, alignment and where the data section starts.
+ * Only the header is read (in 1 MiB chunks), never the tensor data.
+ *
+ * @param source A path, an open file (its position is not relied on) or the bytes.
+ * @param options `offset` where the GGUF starts, a `name` for messages, and size limits.
+ * @throws {GgufError} When the file is not a GGUF, is of an unsupported version, is truncated,
+ *   or holds absurd counts, sizes or offsets.
+ */
+export async function readGguf(
+  source: string | URL | Deno.FsFile | Uint8Array,
+  options: ReadGgufOptions = {},
+): Promise<GgufFile> {
+  const offset = options.offset ?? 0;
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new RangeError(`Cannot read GGUF at offset ${offset}: not a non-negative integer`);
+  }
+  if (typeof source === "string" || source instanceof URL) {
+    const name = options.name ?? String(source instanceof URL ? source.pathname : source);
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(source, { read: true });
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) {
+        throw new GgufError(name, "no such file", { cause: err });
+      }
+      throw err;
+    }
+    try {
+      return await _read(await _fileSource(file), name, offset, options);
+    } finally {
+      file.close();
+    }
+  }
+  if (source instanceof Uint8Array) {
+    return await _read(_bufferSource(source), options.name ?? "<buffer>", offset, options);
+  }
+  return await _read(await _fileSource(source), options.name ?? "<file>", offset, options);
+}
+
+async function _read(
+  src: _Source,
+  name: string,
+  base: number,
+  limits: GgufLimits,
+): Promise<GgufFile> {
+  const maxString = limits.maxStringBytes ?? DEFAULT_MAX_STRING;
+  const r: _Reader = new _Reader(src, name, base, limits.maxMetadataBytes ?? DEFAULT_MAX_METADATA);
+  r.maxString = maxString;
+  if (src.size !== undefined && base > src.size) {
+    r.fail(`offset ${base} is past the end of the file (${src.size} bytes)`);
+  }
+
+  const magic = await r.bytes(4, "magic");
+  if (_magicValue(magic) !== GGUF_MAGIC) {
+    const hex = Array.from(magic, (b) => b.toString(16).padStart(2, "0")).join("");
+    r.fail(`bad GGUF magic 0x${hex} (expected "GGUF")`);
+  }
+  const version = await r.u32("version");
+  if (version !== 2 && version !== 3) {
+    if ((version & 0xffff) === 0 && version !== 0) {
+      r.fail(`version ${version} looks like a big-endian GGUF, which is not supported`);
+    }
+    r.fail(`unsupported GGUF version ${version} (2 and 3 are supported)`);
+  }
+  // Every tensor info takes at least 8 (name length) + 4 (dims) + 4 (type) + 8 (offset) bytes,
+  // every key/value at least 8 (key length) + 4 (type) + 1 bytes.
+  const tensorCount = await r.count("tensor count", MAX_COUNT, 24);
+  const kvCount = await r.count("metadata key count", MAX_COUNT, 13);
+
+  const metadata = new Map<string, GgufKv>();
+  for (let i = 0; i < kvCount; i++) {
+    const key = await r.string(`key ${i}`);
+    if (metadata.has(key)) r.fail(`duplicate metadata key "${key}"`);
+    const type = await r.u32(`type of "${key}"`);
+    if (type === GgufType.ARRAY) {
+      const itemType = await r.u32(`item type of "${key}"`);
+      if (itemType === GgufType.ARRAY) r.fail(`metadata "${key}" is a nested array`);
+      if (!_isScalarType(itemType)) r.fail(`metadata "${key}" has invalid item type ${itemType}`);
+      const minItem = _SCALAR_SIZE[itemType] || 8;
+      const n = await r.count(`length of "${key}"`, 2 ** 31, minItem);
+      const items: GgufScalar[] = new Array(n);
+      const what = `item of "${key}"`;
+      for (let j = 0; j < n; j++) {
+        items[j] = itemType === GgufType.STRING
+          ? await r.string(what, maxString)
+          : await r.scalar(itemType, what);
+      }
+      metadata.set(key, { type: GgufType.ARRAY, itemType, value: items });
+    } else if (_isScalarType(type)) {
+      const value = type === GgufType.STRING
+        ? await r.string(`value of "${key}"`, maxString)
+        : await r.scalar(type, `value of "${key}"`);
+      metadata.set(key, { type, value });
+    } else {
+      r.fail(`metadata "${key}" has invalid type ${type}`);
+    }
+  }
+
+  let alignment = GGUF_DEFAULT_ALIGNMENT;
+  const align = metadata.get("general.alignment");
+  if (align) {
+    if (align.type !== GgufType.UINT32) {
+      r.fail(`general.alignment has type ${_typeName(align.type)}, expected u32`);
+    }
+    const a = align.value as number;
+    if (a === 0 || (a & (a - 1)) !== 0) r.fail(`alignment ${a} is not a power of 2`);
+    alignment = a;
+  }
+
+  const tensors: GgufTensorInfo[] = [];
+  const names = new Set<string>();
+  let expected = 0;
+  for (let i = 0; i < tensorCount; i++) {
+    const tname = await r.string(`name of tensor ${i}`, MAX_NAME - 1);
+    if (names.has(tname)) r.fail(`duplicate tensor name "${tname}"`);
+    names.add(tname);
+    const nDims = await r.u32(`dimension count of "${tname}"`);
+    if (nDims > MAX_DIMS) r.fail(`tensor "${tname}" has ${nDims} dimensions (at most 4)`);
+    const dims: number[] = [];
+    let elements = 1;
+    for (let j = 0; j < nDims; j++) {
+      const d = await r.count(`dimension ${j} of "${tname}"`, Number.MAX_SAFE_INTEGER);
+      dims.push(d);
+      elements *= d;
+    }
+    if (!Number.isSafeInteger(elements)) r.fail(`tensor "${tname}" has an absurd shape`);
+    const type = await r.u32(`type of "${tname}"`);
+    const layout = GGML_TYPES[type];
+    if (!layout) r.fail(`tensor "${tname}" has invalid ggml type ${type}`);
+    if ((dims[0] ?? 1) % layout[1] !== 0) {
+      r.fail(
+        `tensor "${tname}" of type ${layout[0]} has rows of ${dims[0]} elements, ` +
+          `not a multiple of its block size ${layout[1]}`,
+      );
+    }
+    const byteSize = (elements / layout[1]) * layout[2];
+    const offset = await r.count(`offset of "${tname}"`, Number.MAX_SAFE_INTEGER);
+    if (offset !== expected) {
+      r.fail(`tensor "${tname}" has data offset ${offset}, expected ${expected}`);
+    }
+    expected += _pad(byteSize, alignment);
+    if (!Number.isSafeInteger(expected)) r.fail(`tensor "${tname}" has an absurd size`);
+    tensors.push({ name: tname, dims, type, offset, elements, byteSize });
+  }
+
+  const dataOffset = _pad(r.pos - base, alignment);
+  const dataSize = expected;
+  if (src.size !== undefined && tensors.length > 0) {
+    const last = tensors[tensors.length - 1]!;
+    const end = base + dataOffset + last.offset + last.byteSize;
+    if (end > src.size) {
+      r.fail(
+        `file is truncated: tensor data ends at byte ${end - base} but the file has only ` +
+          `${src.size - base} bytes from the GGUF start`,
+      );
+    }
+  }
+  return { version, metadata, tensors, alignment, baseOffset: base, dataOffset, dataSize };
+}
+
+function _magicValue(b: Uint8Array): number {
+  return ((b[0] ?? 0) | (b[1] ?? 0) << 8 | (b[2] ?? 0) << 16 | (b[3] ?? 0) << 24) >>> 0;
+}
+
+function _pad(n: number, alignment: number): number {
+  return Math.ceil(n / alignment) * alignment;
+}
+
+const _TYPE_NAMES = [
+  "u8",
+  "i8",
+  "u16",
+  "i16",
+  "u32",
+  "i32",
+  "f32",
+  "bool",
+  "string",
+  "array",
+  "u64",
+  "i64",
+  "f64",
+];
+
+function _typeName(t: number): string {
+  return _TYPE_NAMES[t] ?? `type ${t}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// summary for the `info` command
+
+/** What the `info` command shows about a model. */
+export interface GgufSummary {
+  /** `general.architecture` (e.g. `llama`), if present. */
+  architecture: string | undefined;
+  /** `general.name`, if present. */
+  name: string | undefined;
+  /** GGUF version. */
+  version: number;
+  /** Sum of the element counts of all tensors. */
+  parameterCount: number;
+  /** `general.file_type`, if present. */
+  fileType: number | undefined;
+  /**
+   * Name of the file type (`Q4_K_M`); without `general.file_type`, the ggml type holding the
+   * most elements (`F32`).
+   */
+  fileTypeName: string;
+  /** Tensor count per ggml type name, e.g. `{ F32: 3, F16: 9 }`. */
+  tensorTypes: Record<string, number>;
+  /** `<arch>.context_length` (the training context), if present. */
+  contextLength: number | undefined;
+  /** `<arch>.embedding_length`, if present. */
+  embeddingLength: number | undefined;
+  /** `<arch>.block_count`, if present. */
+  blockCount: number | undefined;
+  /** Length of `tokenizer.ggml.tokens`, if present. */
+  vocabSize: number | undefined;
+  /** `tokenizer.ggml.model` (e.g. `llama`, `gpt2`), if present. */
+  tokenizerModel: string | undefined;
+  /** True when `tokenizer.chat_template` is a non-empty string. */
+  hasChatTemplate: boolean;
+  /** Number of tensors. */
+  tensorCount: number;
+  /** Bytes of tensor data (without padding). */
+  tensorBytes: number;
+}
+
+/** The value of metadata `key` when it is a string, else undefined. */
+export function ggufString(gguf: GgufFile, key: string): string | undefined {
+  const kv = gguf.metadata.get(key);
+  return kv && kv.type === GgufType.STRING ? kv.value as string : undefined;
+}
+
+/** The value of metadata `key` when it is a (safe) integer or float scalar, else undefined. */
+export function ggufNumber(gguf: GgufFile, key: string): number | undefined {
+  const kv = gguf.metadata.get(key);
+  if (!kv || kv.type === GgufType.ARRAY) return undefined;
+  if (typeof kv.value === "number") return kv.value;
+  if (typeof kv.value === "bigint") {
+    const n = Number(kv.value);
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+/** The items of metadata `key` when it is an array, else undefined. */
+export function ggufArray(gguf: GgufFile, key: string): GgufScalar[] | undefined {
+  const kv = gguf.metadata.get(key);
+  return kv && kv.type === GgufType.ARRAY ? kv.value : undefined;
+}
+
+/** Summarizes a parsed GGUF for the `info` command. */
+export function ggufSummary(gguf: GgufFile): GgufSummary {
+  const arch = ggufString(gguf, "general.architecture");
+  const fileType = ggufNumber(gguf, "general.file_type");
+  const tensorTypes: Record<string, number> = {};
+  const elementsByType = new Map<number, number>();
+  let parameterCount = 0;
+  let tensorBytes = 0;
+  for (const t of gguf.tensors) {
+    const name = ggmlTypeName(t.type);
+    tensorTypes[name] = (tensorTypes[name] ?? 0) + 1;
+    elementsByType.set(t.type, (elementsByType.get(t.type) ?? 0) + t.elements);
+    parameterCount += t.elements;
+    tensorBytes += t.byteSize;
+  }
+  let fileTypeNameValue: string;
+  if (fileType !== undefined) {
+    fileTypeNameValue = fileTypeName(fileType);
+  } else {
+    let best = -1;
+    let bestCount = -1;
+    for (const [type, count] of elementsByType) {
+      if (count > bestCount) [best, bestCount] = [type, count];
+    }
+    fileTypeNameValue = best === -1 ? "unknown" : ggmlTypeName(best);
+  }
+  const template = ggufString(gguf, "tokenizer.chat_template");
+  const prefix = arch ?? "";
+  return {
+    architecture: arch,
+    name: ggufString(gguf, "general.name"),
+    version: gguf.version,
+    parameterCount,
+    fileType,
+    fileTypeName: fileTypeNameValue,
+    tensorTypes,
+    contextLength: arch ? ggufNumber(gguf, `${prefix}.context_length`) : undefined,
+    embeddingLength: arch ? ggufNumber(gguf, `${prefix}.embedding_length`) : undefined,
+    blockCount: arch ? ggufNumber(gguf, `${prefix}.block_count`) : undefined,
+    vocabSize: ggufArray(gguf, "tokenizer.ggml.tokens")?.length,
+    tokenizerModel: ggufString(gguf, "tokenizer.ggml.model"),
+    hasChatTemplate: template !== undefined && template.length > 0,
+    tensorCount: gguf.tensors.length,
+    tensorBytes,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// writing
+
+/** Tensor data: the bytes, or a function producing them in chunks (streamed to the file). */
+export type GgufTensorData =
+  | Uint8Array
+  | (() => Iterable<Uint8Array> | AsyncIterable<Uint8Array>);
+
+/** A tensor to write. */
+export interface GgufTensorSpec {
+  /** Tensor name (at most 63 bytes). */
+  name: string;
+  /** Shape, innermost first. */
+  dims: number[];
+  /** ggml type id. */
+  type: number;
+  /** The tensor's bytes; must add up to exactly its size for `type` and `dims`. */
+  data: GgufTensorData;
+}
+
+/** What {@linkcode writeGguf} writes. */
+export interface GgufWriteSpec {
+  /** Metadata in the order to write (a `Map` or entries). */
+  metadata: Map<string, GgufKv> | Iterable<readonly [string, GgufKv]>;
+  /** Tensors in the order to write. */
+  tensors: GgufTensorSpec[];
+  /** GGUF version to write (default 3). */
+  version?: 2 | 3;
+}
+
+/** Result of {@linkcode writeGguf}. */
+export interface GgufWriteResult {
+  /** Total bytes written. */
+  size: number;
+  /** Offset of the data section. */
+  dataOffset: number;
+}
+
+/**
+ * Encodes the header (magic, counts, metadata, tensor infos, padding) of a GGUF, and returns it
+ * with the data offset of every tensor.
+ *
+ * @throws {TypeError} When a metadata value does not match its type.
+ * @throws {RangeError} When a tensor has an unknown type or a shape its type cannot hold.
+ */
+export function encodeGgufHeader(spec: GgufWriteSpec): {
+  header: Uint8Array;
+  offsets: number[];
+  sizes: number[];
+  alignment: number;
+} {
+  const metadata = spec.metadata instanceof Map ? [...spec.metadata] : [...spec.metadata];
+  let alignment = GGUF_DEFAULT_ALIGNMENT;
+  for (const [key, kv] of metadata) {
+    if (key === "general.alignment") {
+      if (kv.type !== GgufType.UINT32 || typeof kv.value !== "number") {
+        throw new TypeError(`Cannot write general.alignment: it must be a u32`);
+      }
+      alignment = kv.value;
+      if (alignment === 0 || (alignment & (alignment - 1)) !== 0) {
+        throw new RangeError(`Cannot write alignment ${alignment}: not a power of 2`);
+      }
+    }
+  }
+  const w = new _ByteWriter();
+  w.u32(GGUF_MAGIC);
+  w.u32(spec.version ?? 3);
+  w.u64(BigInt(spec.tensors.length));
+  w.u64(BigInt(metadata.length));
+  for (const [key, kv] of metadata) {
+    w.string(key);
+    w.u32(kv.type);
+    if (kv.type === GgufType.ARRAY) {
+      w.u32(kv.itemType);
+      w.u64(BigInt(kv.value.length));
+      for (const item of kv.value) w.scalar(kv.itemType, item, key);
+    } else {
+      w.scalar(kv.type, kv.value, key);
+    }
+  }
+  const offsets: number[] = [];
+  const sizes: number[] = [];
+  let offset = 0;
+  for (const t of spec.tensors) {
+    if (_utf8Encoder.encode(t.name).length >= MAX_NAME) {
+      throw new RangeError(`Cannot write tensor "${t.name}": name longer than 63 bytes`);
+    }
+    if (t.dims.length > MAX_DIMS) {
+      throw new RangeError(`Cannot write tensor "${t.name}": more than 4 dimensions`);
+    }
+    const size = ggmlTensorBytes(t.type, t.dims);
+    w.string(t.name);
+    w.u32(t.dims.length);
+    for (const d of t.dims) w.u64(BigInt(d));
+    w.u32(t.type);
+    w.u64(BigInt(offset));
+    offsets.push(offset);
+    sizes.push(size);
+    offset += _pad(size, alignment);
+  }
+  w.zeros(_pad(w.length, alignment) - w.length);
+  return { header: w.bytes(), offsets, sizes, alignment };
+}
+
+/**
+ * Writes a GGUF file, streaming each tensor's data from its callback. Writes to a temporary
+ * file beside `path` and renames it into place, so a reader never sees a half-written model.
+ *
+ * @throws {TypeError} When metadata values do not match their types.
+ * @throws {RangeError} When a tensor's data is not exactly its size.
+ */
+export async function writeGguf(path: string, spec: GgufWriteSpec): Promise<GgufWriteResult> {
+  const { header, sizes, alignment } = encodeGgufHeader(spec);
+  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  let ok = false;
+  try {
+    const out = new _FileWriter(file);
+    await out.write(header);
+    for (const [i, t] of spec.tensors.entries()) {
+      const size = sizes[i]!;
+      let written = 0;
+      const chunks = t.data instanceof Uint8Array ? [t.data] : t.data();
+      for await (const chunk of chunks) {
+        written += chunk.length;
+        if (written > size) break;
+        await out.write(chunk);
+      }
+      if (written !== size) {
+        throw new RangeError(
+          `Cannot write tensor "${t.name}": its data has ${written > size ? "more than " : ""}` +
+            `${written} bytes, expected ${size}`,
+        );
+      }
+      if (i < spec.tensors.length - 1) {
+        await out.write(new Uint8Array(_pad(size, alignment) - size));
+      }
+    }
+    await out.flush();
+    ok = true;
+    return { size: out.position, dataOffset: header.length };
+  } finally {
+    file.close();
+    if (ok) await Deno.rename(tmp, path);
+    else await Deno.remove(tmp).catch(() => {});
+  }
+}
+
+const _utf8Encoder = new TextEncoder();
+
+class _ByteWriter {
+  #buf = new Uint8Array(1 << 16);
+  #view = new DataView(this.#buf.buffer);
+  length = 0;
+
+  #grow(n: number): number {
+    if (this.length + n > this.#buf.length) {
+      const next = new Uint8Array(Math.max(this.#buf.length * 2, this.length + n));
+      next.set(this.#buf.subarray(0, this.length));
+      this.#buf = next;
+      this.#view = new DataView(next.buffer);
+    }
+    const at = this.length;
+    this.length += n;
+    return at;
+  }
+  u32(v: number) {
+    const at = this.#grow(4);
+    this.#view.setUint32(at, v, true);
+  }
+  u64(v: bigint) {
+    const at = this.#grow(8);
+    this.#view.setBigUint64(at, v, true);
+  }
+  zeros(n: number) {
+    const at = this.#grow(n);
+    this.#buf.fill(0, at, at + n);
+  }
+  string(s: string) {
+    const b = _utf8Encoder.encode(s);
+    this.u64(BigInt(b.length));
+    const at = this.#grow(b.length);
+    this.#buf.set(b, at);
+  }
+  scalar(type: GgufScalarTypeId, v: GgufScalar, key: string) {
+    const bad = (want: string) =>
+      new TypeError(`Cannot write metadata "${key}": value ${String(v)} is not ${want}`);
+    if (type === GgufType.STRING) {
+      if (typeof v !== "string") throw bad("a string");
+      return this.string(v);
+    }
+    if (type === GgufType.BOOL) {
+      if (typeof v !== "boolean") throw bad("a boolean");
+      const at = this.#grow(1);
+      return this.#view.setUint8(at, v ? 1 : 0);
+    }
+    if (type === GgufType.UINT64 || type === GgufType.INT64) {
+      if (typeof v !== "bigint" && !Number.isSafeInteger(v)) throw bad("an integer");
+      const b = BigInt(v as bigint | number);
+      if (type === GgufType.UINT64) {
+        if (b < 0n || b >= 1n << 64n) throw bad("a u64");
+        const at = this.#grow(8);
+        return this.#view.setBigUint64(at, b, true);
+      }
+      if (b < -(1n << 63n) || b >= 1n << 63n) throw bad("an i64");
+      const at = this.#grow(8);
+      return this.#view.setBigInt64(at, b, true);
+    }
+    if (typeof v !== "number") throw bad("a number");
+    const at = this.#grow(_SCALAR_SIZE[type]);
+    const int = (lo: number, hi: number) => {
+      if (!Number.isInteger(v) || v < lo || v > hi) throw bad(`in ${_typeName(type)} range`);
+    };
+    switch (type) {
+      case 0:
+        int(0, 0xff);
+        return this.#view.setUint8(at, v);
+      case 1:
+        int(-0x80, 0x7f);
+        return this.#view.setInt8(at, v);
+      case 2:
+        int(0, 0xffff);
+        return this.#view.setUint16(at, v, true);
+      case 3:
+        int(-0x8000, 0x7fff);
+        return this.#view.setInt16(at, v, true);
+      case 4:
+        int(0, 0xffffffff);
+        return this.#view.setUint32(at, v, true);
+      case 5:
+        int(-0x80000000, 0x7fffffff);
+        return this.#view.setInt32(at, v, true);
+      case 6:
+        return this.#view.setFloat32(at, v, true);
+      case 12:
+        return this.#view.setFloat64(at, v, true);
+    }
+  }
+  bytes(): Uint8Array {
+    return this.#buf.slice(0, this.length);
+  }
+}
+
+/** Buffers small writes into 4 MiB blocks. */
+class _FileWriter {
+  #file: Deno.FsFile;
+  #buf = new Uint8Array(4 << 20);
+  #used = 0;
+  position = 0;
+
+  constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+  async write(chunk: Uint8Array): Promise<void> {
+    this.position += chunk.length;
+    if (this.#used + chunk.length > this.#buf.length) await this.flush();
+    if (chunk.length >= this.#buf.length) return await _writeAll(this.#file, chunk);
+    this.#buf.set(chunk, this.#used);
+    this.#used += chunk.length;
+  }
+  async flush(): Promise<void> {
+    if (this.#used > 0) await _writeAll(this.#file, this.#buf.subarray(0, this.#used));
+    this.#used = 0;
+  }
+}
+
+async function _writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) done += await file.write(bytes.subarray(done));
+}

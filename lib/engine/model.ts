@@ -1,0 +1,380 @@
+/**
+ * A loaded GGUF model: weights, vocabulary, metadata.
+ *
+ * @module
+ */
+import { readHead } from "../util/read_head.ts";
+import { ProgressCallback } from "../../ffi/callbacks.ts";
+import { cString, decodeBytes, readCString } from "../../ffi/cstring.ts";
+import { CFile } from "../../ffi/file.ts";
+import { type LlamaLibrary, openLibrary } from "../../ffi/library.ts";
+import { modelParams } from "../../ffi/params.ts";
+import { ClosedError, ModelLoadError, reasonFromLog } from "./errors.ts";
+
+/** Options for {@linkcode loadModel}. */
+export interface LoadModelOptions {
+  /** Byte offset of the GGUF inside `path` (a llamafile's stored weights entry); 0 by default. */
+  offset?: number;
+  /** Layers to offload to a GPU; ignored by a CPU-only library. */
+  gpuLayers?: number;
+  /** Memory-map the weights (default true). */
+  mmap?: boolean;
+  /** Lock the weights in RAM. */
+  mlock?: boolean;
+  /** Repack weights for faster prompt processing (default true; costs anonymous memory). */
+  repack?: boolean;
+  /** Load only the vocabulary. */
+  vocabOnly?: boolean;
+  /** Called with load progress in [0, 1]. */
+  onProgress?: (fraction: number) => void;
+  /** Aborts the load. */
+  signal?: AbortSignal;
+}
+
+const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
+
+async function checkFile(path: string, offset: number): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (cause) {
+    if (cause instanceof Deno.errors.NotCapable) throw cause;
+    if (cause instanceof Deno.errors.NotFound) {
+      throw new ModelLoadError(`Cannot load model "${path}": no such file`, { cause });
+    }
+    throw new ModelLoadError(`Cannot load model "${path}": ${(cause as Error).message}`, { cause });
+  }
+  if (info.isDirectory) throw new ModelLoadError(`Cannot load model "${path}": it is a directory`);
+  if (!info.isFile) throw new ModelLoadError(`Cannot load model "${path}": not a regular file`);
+  if (info.size < offset + 24) {
+    throw new ModelLoadError(
+      `Cannot load model "${path}": file is too small to be a GGUF (${info.size} bytes)`,
+    );
+  }
+  using file = await Deno.open(path, { read: true });
+  await file.seek(offset, Deno.SeekMode.Start);
+  const head = await readHead(file, 4);
+  const magic = head.length === 4 ? new DataView(head.buffer).getUint32(0, true) : -1;
+  if (magic !== GGUF_MAGIC) {
+    const shown = Array.from(
+      head,
+      (b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : "."),
+    ).join("");
+    throw new ModelLoadError(`Cannot load model "${path}": bad GGUF magic "${shown}"`);
+  }
+}
+
+/**
+ * Loads a GGUF model from `path` (optionally at a byte offset inside a bigger
+ * file, read in place through `llama_model_load_from_file_ptr`).
+ *
+ * @example Load the test model and count its vocabulary
+ * ```ts
+ * import { loadModel } from "./model.ts";
+ * const model = await loadModel("../shared/models/stories260K.gguf");
+ * console.log(model.vocabSize); // 512
+ * model.close();
+ * ```
+ */
+export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<LlamaModel> {
+  const offset = options.offset ?? 0;
+  await checkFile(path, offset);
+  options.signal?.throwIfAborted();
+  const lib = openLibrary();
+  const signal = options.signal;
+  // A JS progress callback costs a thread hop per tensor: only install one when it is used.
+  // Without it libllama's default prints progress dots to its log (dropped unless verbose).
+  const progress = options.onProgress === undefined && signal === undefined
+    ? null
+    : new ProgressCallback((fraction) => {
+      options.onProgress?.(fraction);
+      return !(signal?.aborted ?? false);
+    });
+  const params = modelParams(lib, {
+    ...(options.gpuLayers !== undefined && { nGpuLayers: options.gpuLayers }),
+    mmap: options.mmap ?? true,
+    mlock: options.mlock ?? false,
+    ...(options.repack !== undefined && { repack: options.repack }),
+    ...(options.vocabOnly !== undefined && { vocabOnly: options.vocabOnly }),
+    ...(progress !== null && { progressCallback: progress.pointer }),
+  });
+  const load = async (): Promise<Deno.PointerValue> => {
+    if (offset === 0) return await lib.llama.llama_model_load_from_file(cString(path), params);
+    const file = CFile.open(lib, path, offset);
+    try {
+      return await lib.llama.llama_model_load_from_file_ptr(file.handle, params);
+    } finally {
+      file.close();
+    }
+  };
+  let handle: Deno.PointerValue;
+  let errors: string[] = [];
+  try {
+    handle = await load();
+    if (handle === null && !signal?.aborted) {
+      // The log goes nowhere by default (it is slow to route); load again to hear why it failed.
+      const mark = lib.errorMark();
+      handle = await lib.captureLog(load);
+      errors = lib.errorsSince(mark);
+    }
+  } finally {
+    progress?.close();
+  }
+  if (handle === null) {
+    signal?.throwIfAborted();
+    const reason = reasonFromLog(errors, "libllama could not load it");
+    throw new ModelLoadError(`Cannot load model "${path}": ${reason}`);
+  }
+  return new LlamaModel(lib, handle, path);
+}
+
+/** Options for {@linkcode LlamaModel.tokenize}. */
+export interface TokenizeOptions {
+  /** Add BOS/EOS as the model is configured to (default true). */
+  addSpecial?: boolean;
+  /** Turn special-token text such as `<|im_start|>` into special tokens (default false). */
+  parseSpecial?: boolean;
+}
+
+const registry = new FinalizationRegistry<{ lib: LlamaLibrary; handle: Deno.PointerObject }>(
+  (held) => {
+    held.lib.llama.llama_model_free(held.handle);
+  },
+);
+
+/** A loaded model. Close it when done; contexts made from it must be closed first. */
+export class LlamaModel {
+  readonly #lib: LlamaLibrary;
+  #handle: Deno.PointerValue;
+  readonly #vocab: Deno.PointerValue;
+  readonly #token: object = {};
+  #pieceBuffer = new Uint8Array(64);
+  /** The file the model was loaded from. */
+  readonly path: string;
+  /** Number of tokens in the vocabulary. */
+  readonly vocabSize: number;
+  /** Beginning-of-sequence token, or -1. */
+  readonly bos: number;
+  /** End-of-sequence token, or -1. */
+  readonly eos: number;
+
+  /** @internal Use {@linkcode loadModel}. */
+  constructor(lib: LlamaLibrary, handle: Deno.PointerObject, path: string) {
+    this.#lib = lib;
+    this.#handle = handle;
+    this.path = path;
+    this.#vocab = lib.llama.llama_model_get_vocab(handle);
+    this.vocabSize = lib.llama.llama_vocab_n_tokens(this.#vocab);
+    this.bos = lib.llama.llama_vocab_bos(this.#vocab);
+    this.eos = lib.llama.llama_vocab_eos(this.#vocab);
+    registry.register(this, { lib, handle }, this.#token);
+  }
+
+  /** @internal The native handle, for contexts. */
+  get handle(): Deno.PointerObject {
+    if (this.#handle === null) throw new ClosedError("Cannot use the model: it is closed");
+    return this.#handle;
+  }
+
+  /** @internal The native vocabulary handle. */
+  get vocab(): Deno.PointerObject {
+    this.handle;
+    return this.#vocab as Deno.PointerObject;
+  }
+
+  /** @internal The library this model was loaded with. */
+  get library(): LlamaLibrary {
+    return this.#lib;
+  }
+
+  /** True once {@linkcode close} has run. */
+  get closed(): boolean {
+    return this.#handle === null;
+  }
+
+  /** The context length the model was trained with. */
+  get trainedContext(): number {
+    return this.#lib.llama.llama_model_n_ctx_train(this.handle);
+  }
+
+  /** Embedding width. */
+  get embeddingSize(): number {
+    return this.#lib.llama.llama_model_n_embd(this.handle);
+  }
+
+  /** Number of layers. */
+  get layerCount(): number {
+    return this.#lib.llama.llama_model_n_layer(this.handle);
+  }
+
+  /** Number of parameters. */
+  get parameterCount(): number {
+    return Number(this.#lib.llama.llama_model_n_params(this.handle));
+  }
+
+  /** Size of the weights in bytes. */
+  get sizeBytes(): number {
+    return Number(this.#lib.llama.llama_model_size(this.handle));
+  }
+
+  /** libllama's one-line description, e.g. `llama ?B all F32`. */
+  get description(): string {
+    const buffer = new Uint8Array(256);
+    const n = this.#lib.llama.llama_model_desc(this.handle, buffer, BigInt(buffer.length));
+    return decodeBytes(buffer, Math.max(0, Math.min(n, buffer.length - 1)));
+  }
+
+  /** True when the model has an encoder (T5-like). */
+  get hasEncoder(): boolean {
+    return this.#lib.llama.llama_model_has_encoder(this.handle);
+  }
+
+  /** A metadata value as text, or `null` when absent. */
+  meta(key: string): string | null {
+    let buffer = new Uint8Array(256);
+    const keyBytes = cString(key);
+    let n = this.#lib.llama.llama_model_meta_val_str(
+      this.handle,
+      keyBytes,
+      buffer,
+      BigInt(buffer.length),
+    );
+    if (n < 0) return null;
+    if (n >= buffer.length) {
+      buffer = new Uint8Array(n + 1);
+      n = this.#lib.llama.llama_model_meta_val_str(
+        this.handle,
+        keyBytes,
+        buffer,
+        BigInt(buffer.length),
+      );
+    }
+    return decodeBytes(buffer, n);
+  }
+
+  /** The model's chat template (`tokenizer.chat_template`), or `null`. */
+  get chatTemplate(): string | null {
+    return readCString(this.#lib.llama.llama_model_chat_template(this.handle, null));
+  }
+
+  /** Whether the vocabulary wants a BOS token at the start of a prompt. */
+  get addsBos(): boolean {
+    return this.#lib.llama.llama_vocab_get_add_bos(this.vocab);
+  }
+
+  /** True for end-of-generation tokens (EOS, EOT, ...). */
+  isEndOfGeneration(token: number): boolean {
+    return this.#lib.llama.llama_vocab_is_eog(this.vocab, token);
+  }
+
+  /** The vocabulary's text for `token`. */
+  tokenText(token: number): string {
+    this.#checkToken(token);
+    return readCString(this.#lib.llama.llama_vocab_get_text(this.vocab, token)) ?? "";
+  }
+
+  /** Turns text into tokens. */
+  tokenize(text: string, options: TokenizeOptions = {}): Int32Array<ArrayBuffer> {
+    const bytes = new TextEncoder().encode(text);
+    const addSpecial = options.addSpecial ?? true;
+    const parseSpecial = options.parseSpecial ?? false;
+    let tokens = new Int32Array(bytes.length + 8);
+    let n = this.#lib.llama.llama_tokenize(
+      this.vocab,
+      bytes,
+      bytes.length,
+      new Uint8Array(tokens.buffer),
+      tokens.length,
+      addSpecial,
+      parseSpecial,
+    );
+    if (n < 0) {
+      if (n === -2147483648) throw new RangeError("Cannot tokenize: the text is too long");
+      tokens = new Int32Array(-n);
+      n = this.#lib.llama.llama_tokenize(
+        this.vocab,
+        bytes,
+        bytes.length,
+        new Uint8Array(tokens.buffer),
+        tokens.length,
+        addSpecial,
+        parseSpecial,
+      );
+    }
+    return tokens.slice(0, n);
+  }
+
+  /** The bytes of one token's piece (may be part of a UTF-8 character). */
+  tokenBytes(token: number, special = false): Uint8Array {
+    this.#checkToken(token);
+    let n = this.#lib.llama.llama_token_to_piece(
+      this.vocab,
+      token,
+      this.#pieceBuffer,
+      this.#pieceBuffer.length,
+      0,
+      special,
+    );
+    if (n < 0) {
+      this.#pieceBuffer = new Uint8Array(-n * 2);
+      n = this.#lib.llama.llama_token_to_piece(
+        this.vocab,
+        token,
+        this.#pieceBuffer,
+        this.#pieceBuffer.length,
+        0,
+        special,
+      );
+    }
+    return this.#pieceBuffer.slice(0, n);
+  }
+
+  /** Turns tokens back into text. */
+  detokenize(
+    tokens: ArrayLike<number>,
+    options: { removeSpecial?: boolean; unparseSpecial?: boolean } = {},
+  ): string {
+    const input = Int32Array.from(tokens);
+    for (const token of input) this.#checkToken(token);
+    let buffer = new Uint8Array(input.length * 8 + 16);
+    const args = [options.removeSpecial ?? false, options.unparseSpecial ?? false] as const;
+    let n = this.#lib.llama.llama_detokenize(
+      this.vocab,
+      new Uint8Array(input.buffer),
+      input.length,
+      buffer,
+      buffer.length,
+      ...args,
+    );
+    if (n < 0) {
+      buffer = new Uint8Array(-n);
+      n = this.#lib.llama.llama_detokenize(
+        this.vocab,
+        new Uint8Array(input.buffer),
+        input.length,
+        buffer,
+        buffer.length,
+        ...args,
+      );
+    }
+    return decodeBytes(buffer, n);
+  }
+
+  #checkToken(token: number): void {
+    if (!Number.isInteger(token) || token < 0 || token >= this.vocabSize) {
+      throw new RangeError(`Token ${token} is outside the vocabulary (0..${this.vocabSize - 1})`);
+    }
+  }
+
+  /** Frees the weights; safe to call twice. */
+  close(): void {
+    if (this.#handle === null) return;
+    registry.unregister(this.#token);
+    this.#lib.llama.llama_model_free(this.#handle);
+    this.#handle = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,480 @@
+/**
+ * Parallel slots on one context: each slot is a sequence id; a scheduler puts
+ * one token of every generating slot (and prompt chunks of the others) into
+ * each `llama_decode` (continuous batching). Prompt prefixes are reused per slot.
+ *
+ * @module
+ */
+import { TokenBatch } from "../../ffi/batch.ts";
+import { AsyncQueue } from "./async_queue.ts";
+import { commonPrefix } from "./common_prefix.ts";
+import type { LlamaContext } from "./context.ts";
+import { ContextFullError } from "./errors.ts";
+import type { FinishReason } from "./generate.ts";
+import { Sampler, type SamplingOptions } from "./sampler.ts";
+import { StopMatcher } from "./stop_matcher.ts";
+
+/** A completion request for a slot. */
+export interface SlotRequest {
+  /** Prompt tokens (BOS included when wanted). */
+  tokens: ArrayLike<number>;
+  sampling: SamplingOptions;
+  /** Tokens to generate at most; -1 = until EOG or the slot's context is full. */
+  maxTokens: number;
+  stop?: readonly string[];
+  /** Report the top N alternatives with log-probabilities for each token (0 = none). */
+  topLogprobs?: number;
+  /** Report the chosen token's log-probability. */
+  logprobs?: boolean;
+  /** Reuse the slot's cached prefix (default true). */
+  cachePrompt?: boolean;
+  /** Aborting frees the slot before its next token. */
+  signal?: AbortSignal;
+  /** Prefer this slot id (llama.cpp's `id_slot`); -1 = any. */
+  slot?: number;
+}
+
+/** A log-probability of one token. */
+export interface TokenLogprob {
+  token: number;
+  text: string;
+  bytes: number[];
+  logprob: number;
+}
+
+/** One generated token, as streamed. */
+export interface TokenEvent {
+  token: number;
+  /** Text to emit now (UTF-8-safe, with stop strings held back); may be empty. */
+  text: string;
+  logprob?: TokenLogprob;
+  top?: TokenLogprob[];
+}
+
+/** The outcome of a finished request. */
+export interface SlotResult {
+  finishReason: FinishReason;
+  stopString: string | null;
+  promptTokens: number;
+  /** Prompt tokens reused from the slot's cache. */
+  cachedTokens: number;
+  completionTokens: number;
+  promptMs: number;
+  generateMs: number;
+  slot: number;
+}
+
+/** The result of a request before (or without) any work: no tokens, no time. */
+export function emptySlotResult(slot: number, promptTokens: number): SlotResult {
+  return {
+    finishReason: "length",
+    stopString: null,
+    promptTokens,
+    cachedTokens: 0,
+    completionTokens: 0,
+    promptMs: 0,
+    generateMs: 0,
+    slot,
+  };
+}
+
+/** The scheduler's wait queue is full. */
+export class QueueFullError extends Error {
+  override name = "QueueFullError";
+}
+
+/** A running request: iterate its tokens, await its result. */
+export interface SlotStream extends AsyncIterable<TokenEvent> {
+  readonly result: Promise<SlotResult>;
+}
+
+interface Job {
+  request: SlotRequest;
+  queue: AsyncQueue<TokenEvent>;
+  resolve: (result: SlotResult) => void;
+  reject: (error: unknown) => void;
+  enqueuedAt: number;
+}
+
+interface Active {
+  job: Job;
+  sampler: Sampler;
+  stops: StopMatcher;
+  decoder: TextDecoder;
+  /** Prompt tokens still to decode. */
+  pending: number[];
+  /** Next position in the sequence. */
+  pos: number;
+  /** Row in the current batch whose logits this slot samples from, or -1. */
+  row: number;
+  result: SlotResult;
+  startedAt: number;
+  promptDoneAt: number;
+  lastToken: number;
+}
+
+/** Live numbers for `/metrics` and `/slots`. */
+export interface SchedulerStats {
+  slots: number;
+  busy: number;
+  queued: number;
+  promptTokensTotal: number;
+  generatedTokensTotal: number;
+  promptMsTotal: number;
+  generateMsTotal: number;
+  requestsTotal: number;
+  decodeCalls: number;
+}
+
+/** Options for {@linkcode SlotScheduler}. */
+export interface SchedulerOptions {
+  /** Requests that may wait for a free slot (default 64). */
+  queueLimit?: number;
+}
+
+/** Runs requests on the slots of one context. */
+export class SlotScheduler {
+  readonly context: LlamaContext;
+  readonly slotCount: number;
+  /** Tokens each slot can hold. */
+  readonly slotContext: number;
+  readonly #queueLimit: number;
+  readonly #waiting: Job[] = [];
+  readonly #active: (Active | null)[];
+  readonly #cached: number[][];
+  readonly #batch: TokenBatch;
+  #running = false;
+  #closed = false;
+  #stats: SchedulerStats;
+
+  constructor(context: LlamaContext, options: SchedulerOptions = {}) {
+    this.context = context;
+    this.slotCount = context.sequences;
+    this.slotContext = Math.floor(context.size / this.slotCount);
+    this.#queueLimit = options.queueLimit ?? 64;
+    this.#active = Array.from({ length: this.slotCount }, () => null);
+    this.#cached = Array.from({ length: this.slotCount }, () => []);
+    this.#batch = new TokenBatch(context.batchSize);
+    this.#stats = {
+      slots: this.slotCount,
+      busy: 0,
+      queued: 0,
+      promptTokensTotal: 0,
+      generatedTokensTotal: 0,
+      promptMsTotal: 0,
+      generateMsTotal: 0,
+      requestsTotal: 0,
+      decodeCalls: 0,
+    };
+  }
+
+  /** A snapshot of the counters. */
+  stats(): SchedulerStats {
+    return {
+      ...this.#stats,
+      busy: this.#active.filter((a) => a !== null).length,
+      queued: this.#waiting.length,
+    };
+  }
+
+  /** Per-slot state for `/slots`. */
+  slots(): { id: number; busy: boolean; cachedTokens: number; generated: number }[] {
+    return this.#active.map((a, id) => ({
+      id,
+      busy: a !== null,
+      cachedTokens: this.#cached[id]!.length,
+      generated: a?.result.completionTokens ?? 0,
+    }));
+  }
+
+  /** Starts a request; throws {@linkcode QueueFullError} when no slot is free and the queue is full. */
+  submit(request: SlotRequest): SlotStream {
+    if (this.#closed) throw new Error("Cannot accept the request: the server is shutting down");
+    if (request.tokens.length === 0) throw new RangeError("Cannot complete an empty prompt");
+    if (request.tokens.length >= this.slotContext) {
+      throw new ContextFullError(
+        `Cannot fit the prompt: it is ${request.tokens.length} tokens and a slot's context holds ${this.slotContext}`,
+      );
+    }
+    const free = this.#active.some((a) => a === null);
+    if (!free && this.#waiting.length >= this.#queueLimit) {
+      throw new QueueFullError(
+        `Cannot queue the request: all ${this.slotCount} slots are busy and the queue is full`,
+      );
+    }
+    const queue = new AsyncQueue<TokenEvent>();
+    let resolve!: (result: SlotResult) => void;
+    let reject!: (error: unknown) => void;
+    const result = new Promise<SlotResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    result.catch(() => {});
+    this.#waiting.push({ request, queue, resolve, reject, enqueuedAt: performance.now() });
+    this.#kick();
+    return { result, [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator]() };
+  }
+
+  /** Stops accepting work, aborts what runs, and waits for the loop to settle. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const job of this.#waiting.splice(0)) {
+      const error = new Error("The server is shutting down");
+      job.queue.fail(error);
+      job.reject(error);
+    }
+    while (this.#running) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  #kick(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#loop().catch((error) => {
+      for (let i = 0; i < this.#active.length; i++) {
+        const a = this.#active[i];
+        if (a) this.#fail(i, error);
+      }
+    }).finally(() => {
+      this.#running = false;
+      if (this.#waiting.length > 0 && !this.#closed) this.#kick();
+    });
+  }
+
+  #admit(): void {
+    while (this.#waiting.length > 0) {
+      const job = this.#waiting[0]!;
+      if (job.request.signal?.aborted) {
+        this.#waiting.shift();
+        const result = emptySlotResult(-1, job.request.tokens.length);
+        result.finishReason = "abort";
+        job.queue.end();
+        job.resolve(result);
+        continue;
+      }
+      const slot = this.#pickSlot(job.request);
+      if (slot < 0) return;
+      this.#waiting.shift();
+      this.#start(slot, job);
+    }
+  }
+
+  #pickSlot(request: SlotRequest): number {
+    const wanted = request.slot ?? -1;
+    if (wanted >= 0 && wanted < this.slotCount) return this.#active[wanted] === null ? wanted : -1;
+    let best = -1;
+    let bestShared = -1;
+    for (let i = 0; i < this.slotCount; i++) {
+      if (this.#active[i] !== null) continue;
+      const shared = request.cachePrompt === false
+        ? 0
+        : commonPrefix(this.#cached[i]!, request.tokens);
+      if (shared > bestShared) {
+        best = i;
+        bestShared = shared;
+      }
+    }
+    return best;
+  }
+
+  #start(slot: number, job: Job): void {
+    const tokens = Array.from(job.request.tokens);
+    let sampler: Sampler;
+    try {
+      sampler = new Sampler(this.context.model, job.request.sampling, this.slotContext);
+    } catch (error) {
+      job.queue.fail(error);
+      job.reject(error);
+      return;
+    }
+    sampler.acceptPrompt(tokens);
+    const cached = this.#cached[slot]!;
+    let keep = job.request.cachePrompt === false ? 0 : commonPrefix(cached, tokens);
+    if (keep >= tokens.length) keep = tokens.length - 1; // always decode at least one token for logits
+    this.context.forget(slot, keep, -1);
+    this.#cached[slot] = tokens.slice(0, keep);
+    const result = emptySlotResult(slot, tokens.length);
+    result.cachedTokens = keep;
+    this.#active[slot] = {
+      job,
+      sampler,
+      stops: new StopMatcher(job.request.stop ?? []),
+      decoder: new TextDecoder("utf-8"),
+      pending: tokens.slice(keep),
+      pos: keep,
+      row: -1,
+      result,
+      startedAt: performance.now(),
+      promptDoneAt: 0,
+      lastToken: -1,
+    };
+    this.#stats.requestsTotal++;
+  }
+
+  async #loop(): Promise<void> {
+    while (true) {
+      this.#admit();
+      this.#dropAborted();
+      const batch = this.#batch;
+      batch.clear();
+      // One token for every generating slot first, so decode speed is shared fairly.
+      for (let i = 0; i < this.slotCount; i++) {
+        const a = this.#active[i];
+        if (!a || a.pending.length > 0 || a.lastToken < 0) continue;
+        a.row = batch.add(a.lastToken, a.pos++, i, true);
+        this.#cached[i]!.push(a.lastToken);
+      }
+      // Then prompt chunks into the room that is left.
+      for (let i = 0; i < this.slotCount && batch.length < batch.capacity; i++) {
+        const a = this.#active[i];
+        if (!a || a.pending.length === 0) continue;
+        const room = batch.capacity - batch.length;
+        const take = Math.min(room, a.pending.length);
+        const chunk = a.pending.splice(0, take);
+        for (let j = 0; j < chunk.length; j++) {
+          const last = a.pending.length === 0 && j === chunk.length - 1;
+          const row = batch.add(chunk[j]!, a.pos++, i, last);
+          if (last) a.row = row;
+        }
+        this.#cached[i]!.push(...chunk);
+      }
+      if (batch.length === 0) {
+        if (this.#waiting.length === 0) return;
+        await new Promise((r) => setTimeout(r, 1));
+        continue;
+      }
+      try {
+        this.#stats.decodeCalls++;
+        await this.context.decode(batch);
+      } catch (error) {
+        for (let i = 0; i < this.slotCount; i++) if (this.#active[i]) this.#fail(i, error);
+        continue;
+      }
+      for (let i = 0; i < this.slotCount; i++) {
+        const a = this.#active[i];
+        if (!a || a.row < 0 || a.pending.length > 0) continue;
+        if (a.promptDoneAt === 0) {
+          a.promptDoneAt = performance.now();
+          a.result.promptMs = a.promptDoneAt - a.startedAt;
+          this.#stats.promptTokensTotal += a.result.promptTokens - a.result.cachedTokens;
+          this.#stats.promptMsTotal += a.result.promptMs;
+        }
+        this.#step(i, a);
+      }
+    }
+  }
+
+  #dropAborted(): void {
+    for (let i = 0; i < this.slotCount; i++) {
+      const a = this.#active[i];
+      if (a && (this.#closed || a.job.request.signal?.aborted)) this.#finish(i, a, "abort");
+    }
+  }
+
+  #step(slot: number, a: Active): void {
+    const model = this.context.model;
+    const row = a.row;
+    a.row = -1;
+    const request = a.job.request;
+    if (request.maxTokens >= 0 && a.result.completionTokens >= request.maxTokens) {
+      this.#finish(slot, a, "length");
+      return;
+    }
+    let token: number;
+    let probs: { logprob?: TokenLogprob; top?: TokenLogprob[] } = {};
+    try {
+      const wantProbs = (request.topLogprobs ?? 0) > 0 || request.logprobs === true;
+      const logits = wantProbs ? this.context.logits(row) : null;
+      token = this.context.sample(a.sampler, row);
+      if (logits) probs = this.#logprobs(logits, token, request.topLogprobs ?? 0);
+    } catch (error) {
+      this.#fail(slot, error);
+      return;
+    }
+    if (!request.sampling.ignoreEos && model.isEndOfGeneration(token)) {
+      this.#finish(slot, a, "eog");
+      return;
+    }
+    a.result.completionTokens++;
+    this.#stats.generatedTokensTotal++;
+    const piece = a.decoder.decode(model.tokenBytes(token), { stream: true });
+    const step = a.stops.push(piece);
+    a.job.queue.push({ token, text: step.text, ...probs });
+    if (step.stop !== null) {
+      a.result.stopString = step.stop;
+      this.#finish(slot, a, "stop");
+      return;
+    }
+    if (request.maxTokens >= 0 && a.result.completionTokens >= request.maxTokens) {
+      this.#finish(slot, a, "length");
+      return;
+    }
+    if (a.pos >= this.slotContext) {
+      this.#finish(slot, a, "context");
+      return;
+    }
+    a.lastToken = token;
+  }
+
+  #logprobs(
+    logits: Float32Array,
+    chosen: number,
+    topN: number,
+  ): { logprob: TokenLogprob; top?: TokenLogprob[] } {
+    const model = this.context.model;
+    let max = -Infinity;
+    for (const v of logits) if (v > max) max = v;
+    let sum = 0;
+    for (const v of logits) sum += Math.exp(v - max);
+    const logZ = max + Math.log(sum);
+    const entry = (token: number): TokenLogprob => {
+      const bytes = model.tokenBytes(token);
+      return {
+        token,
+        text: new TextDecoder().decode(bytes),
+        bytes: Array.from(bytes),
+        logprob: logits[token]! - logZ,
+      };
+    };
+    const out: { logprob: TokenLogprob; top?: TokenLogprob[] } = { logprob: entry(chosen) };
+    if (topN > 0) {
+      const best: number[] = [];
+      for (let t = 0; t < logits.length; t++) {
+        if (best.length < topN) {
+          best.push(t);
+          best.sort((x, y) => logits[y]! - logits[x]!);
+        } else if (logits[t]! > logits[best[best.length - 1]!]!) {
+          best[best.length - 1] = t;
+          best.sort((x, y) => logits[y]! - logits[x]!);
+        }
+      }
+      out.top = best.map(entry);
+    }
+    return out;
+  }
+
+  #finish(slot: number, a: Active, reason: FinishReason): void {
+    a.result.finishReason = reason;
+    const now = performance.now();
+    a.result.generateMs = a.promptDoneAt > 0 ? now - a.promptDoneAt : 0;
+    this.#stats.generateMsTotal += a.result.generateMs;
+    if (reason !== "stop") {
+      const tail = a.stops.push(a.decoder.decode()).text + a.stops.flush();
+      if (tail) a.job.queue.push({ token: -1, text: tail });
+    }
+    a.sampler.close();
+    this.#active[slot] = null;
+    a.job.queue.end();
+    a.job.resolve(a.result);
+  }
+
+  #fail(slot: number, error: unknown): void {
+    const a = this.#active[slot];
+    if (!a) return;
+    a.sampler.close();
+    this.#active[slot] = null;
+    this.context.forget(slot);
+    this.#cached[slot] = [];
+    a.job.queue.fail(error);
+    a.job.reject(error);
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * Running one request on the scheduler for an endpoint: check the prompt fits, submit,
+ * wait for the first event (so errors such as a bad grammar still answer with a status
+ * code, as llama.cpp does for streams), then stream or collect. Also the shapes every
+ * answer shares: usage, llama.cpp timings, finish reasons, ids.
+ *
+ * @module
+ */
+import {
+  emptySlotResult,
+  type SlotRequest,
+  type SlotResult,
+  type TokenEvent,
+  type TokenLogprob,
+} from "../../engine/slots.ts";
+import type { Deadline } from "./app_env.ts";
+import type { Engine } from "./server_state.ts";
+import { ApiError } from "./errors.ts";
+import { LLAMA_CPP_RELEASE, VERSION } from "../../util/version.ts";
+import type { GenerationParams } from "./generation_params.ts";
+
+/** A submitted request whose first event has arrived. */
+export interface Started {
+  /** The first event, or `done` when generation ended before any. */
+  first: IteratorResult<TokenEvent>;
+  /** The events after the first. */
+  rest: AsyncIterator<TokenEvent>;
+  result: Promise<SlotResult>;
+  /** Aborts this generation (client went away). */
+  abort(): void;
+}
+
+/** Throws a 400 `exceed_context_size_error` when `count` prompt tokens leave no room in a slot. */
+export function checkPromptFits(engine: Engine, count: number): void {
+  const slot = engine.scheduler.slotContext;
+  if (count >= slot) {
+    throw new ApiError(
+      "exceed_context_size_error",
+      `The prompt is ${count} tokens and a slot's context holds ${slot}: shorten it or start the server with a larger --ctx-size`,
+      { param: "messages", extra: { n_prompt_tokens: count, n_ctx: slot } },
+    );
+  }
+  if (count === 0) {
+    throw new ApiError("invalid_request_error", "The prompt is empty", { param: "prompt" });
+  }
+}
+
+/** The scheduler request for `tokens` with `params`. */
+export function slotRequest(
+  tokens: ArrayLike<number>,
+  params: GenerationParams,
+): Omit<SlotRequest, "signal"> {
+  return {
+    tokens,
+    sampling: params.sampling,
+    maxTokens: params.maxTokens,
+    stop: params.stop,
+    topLogprobs: params.topLogprobs,
+    logprobs: params.logprobs,
+    cachePrompt: params.cachePrompt,
+    slot: params.slot,
+  };
+}
+
+/** Submits `request` and waits for its first event. */
+export async function startGeneration(
+  engine: Engine,
+  request: Omit<SlotRequest, "signal">,
+  signal: AbortSignal,
+): Promise<Started> {
+  const local = new AbortController();
+  const stream = engine.scheduler.submit({
+    ...request,
+    signal: AbortSignal.any([signal, local.signal]),
+  });
+  const rest = stream[Symbol.asyncIterator]();
+  const first = await rest.next();
+  return { first, rest, result: stream.result, abort: () => local.abort() };
+}
+
+/** Everything a non-streamed answer needs. */
+export interface Collected {
+  text: string;
+  tokens: number[];
+  probs: { logprob: TokenLogprob; top: TokenLogprob[] }[];
+  result: SlotResult;
+}
+
+/** Reads a started generation to its end. */
+export async function collect(started: Started): Promise<Collected> {
+  const out: Collected = {
+    text: "",
+    tokens: [],
+    probs: [],
+    result: undefined as unknown as SlotResult,
+  };
+  const take = (event: TokenEvent) => {
+    out.text += event.text;
+    if (event.token < 0) return;
+    out.tokens.push(event.token);
+    if (event.logprob) out.probs.push({ logprob: event.logprob, top: event.top ?? [] });
+  };
+  if (!started.first.done) {
+    take(started.first.value);
+    while (true) {
+      const step = await started.rest.next();
+      if (step.done) break;
+      take(step.value);
+    }
+  }
+  out.result = await started.result;
+  return out;
+}
+
+/** The events of a started generation, first included. */
+export async function* events(started: Started): AsyncGenerator<TokenEvent> {
+  if (started.first.done) return;
+  yield started.first.value;
+  while (true) {
+    const step = await started.rest.next();
+    if (step.done) return;
+    yield step.value;
+  }
+}
+
+/** Throws 408 when a generation was cut short by the request's time limit. */
+export function checkTimedOut(result: SlotResult, deadline: Pick<Deadline, "timedOut">): void {
+  if (result.finishReason === "abort" && deadline.timedOut()) {
+    throw new ApiError("timeout_error", "The request took longer than the server's --timeout");
+  }
+}
+
+/** OpenAI's finish reason. */
+export function finishReason(result: SlotResult): "stop" | "length" {
+  return result.finishReason === "eog" || result.finishReason === "stop" ? "stop" : "length";
+}
+
+/** llama.cpp's `stop_type`. */
+export function stopType(result: SlotResult): "eos" | "word" | "limit" | "none" {
+  switch (result.finishReason) {
+    case "eog":
+      return "eos";
+    case "stop":
+      return "word";
+    case "abort":
+      return "none";
+    default:
+      return "limit";
+  }
+}
+
+/** OpenAI `usage`. */
+export function usage(result: SlotResult): Record<string, unknown> {
+  return {
+    prompt_tokens: result.promptTokens,
+    completion_tokens: result.completionTokens,
+    total_tokens: result.promptTokens + result.completionTokens,
+    prompt_tokens_details: { cached_tokens: result.cachedTokens },
+  };
+}
+
+/** llama.cpp `timings`. */
+export function timings(result: SlotResult): Record<string, number> {
+  const promptN = result.promptTokens - result.cachedTokens;
+  const predictedN = result.completionTokens;
+  const perToken = (ms: number, n: number) => (n > 0 ? ms / n : 0);
+  const perSecond = (ms: number, n: number) => (ms > 0 ? (1000 * n) / ms : 0);
+  return {
+    cache_n: result.cachedTokens,
+    prompt_n: promptN,
+    prompt_ms: result.promptMs,
+    prompt_per_token_ms: perToken(result.promptMs, promptN),
+    prompt_per_second: perSecond(result.promptMs, promptN),
+    predicted_n: predictedN,
+    predicted_ms: result.generateMs,
+    predicted_per_token_ms: perToken(result.generateMs, predictedN),
+    predicted_per_second: perSecond(result.generateMs, predictedN),
+  };
+}
+
+/** llama.cpp-style build fingerprint. */
+export const SYSTEM_FINGERPRINT = `llamafile-${VERSION}-llama.cpp-${LLAMA_CPP_RELEASE}`;
+
+const ID_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** A random id with `prefix`, like llama.cpp's `chatcmpl-<32 chars>`. */
+export function completionId(prefix: string): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return prefix + Array.from(bytes, (b) => ID_CHARS[b % ID_CHARS.length]).join("");
+}
+
+/** Unix time in seconds. */
+export function unixTime(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** OpenAI chat-style log-probabilities of one token. */
+export function chatLogprob(
+  p: { logprob: TokenLogprob; top: TokenLogprob[] },
+): Record<string, unknown> {
+  return {
+    token: p.logprob.text,
+    logprob: p.logprob.logprob,
+    bytes: p.logprob.bytes,
+    top_logprobs: p.top.map((t) => ({ token: t.text, logprob: t.logprob, bytes: t.bytes })),
+  };
+}
+
+/** A request that generates nothing (`max_tokens: 0`), shaped like a started one. */
+export function startedEmpty(promptTokens: number): Started {
+  return {
+    first: { done: true, value: undefined },
+    rest: { next: () => Promise.resolve({ done: true, value: undefined }) },
+    // max_tokens 0: nothing is generated and the prompt is not even run.
+    result: Promise.resolve(emptySlotResult(-1, promptTokens)),
+    abort: () => {},
+  };
+}
+
+/** Validation's view of the model's vocabulary. */
+export function vocabInfo(
+  engine: Engine,
+): { vocabSize: number; tokenize(text: string): Int32Array } {
+  const model = engine.model;
+  return {
+    vocabSize: model.vocabSize,
+    tokenize: (text) => model.tokenize(text, { addSpecial: false, parseSpecial: false }),
+  };
+}
+
+/** The `model` to report: the request's when it names one (llama.cpp), else the server's. */
+export function reportedModel(body: Record<string, unknown>, fallback: string): string {
+  return typeof body.model === "string" && body.model !== "" ? body.model : fallback;
+}

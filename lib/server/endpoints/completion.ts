@@ -1,0 +1,171 @@
+/**
+ * `POST /completion`: llama.cpp's native completion (`n_predict`, `n_probs`, `grammar`,
+ * `json_schema`, `cache_prompt`, `id_slot`, `stream`), answered in llama.cpp's shape:
+ * `content`, `stop`, `stop_type`, `tokens_predicted`, `timings`, ... Streamed events
+ * carry one token each and end with the final object; there is no `[DONE]`.
+ *
+ * @module
+ */
+import type { Handler } from "hono";
+import type { AppEnv } from "../api/app_env.ts";
+import type { TokenLogprob } from "../../engine/slots.ts";
+import type { ServerState } from "../api/server_state.ts";
+import { streamErrorEvent } from "../api/errors.ts";
+import {
+  checkPromptFits,
+  checkTimedOut,
+  collect,
+  events,
+  reportedModel,
+  slotRequest,
+  type Started,
+  startedEmpty,
+  startGeneration,
+  stopType,
+  timings,
+  usage,
+  vocabInfo,
+} from "../api/generation.ts";
+import { type GenerationParams, parseGenerationParams } from "../api/generation_params.ts";
+import { promptTokens, singlePrompt } from "../api/prompt.ts";
+import { sseResponse } from "../api/sse.ts";
+import { optionalBoolean, parseJsonBody } from "../api/validate.ts";
+import type { SlotResult } from "../../engine/slots.ts";
+
+/** llama.cpp's `completion_probabilities` entry for one token. */
+export function nativeProbs(
+  p: { logprob: TokenLogprob; top: TokenLogprob[] },
+): Record<string, unknown> {
+  return {
+    id: p.logprob.token,
+    token: p.logprob.text,
+    bytes: p.logprob.bytes,
+    logprob: p.logprob.logprob,
+    top_logprobs: p.top.map((t) => ({
+      id: t.token,
+      token: t.text,
+      bytes: t.bytes,
+      logprob: t.logprob,
+    })),
+  };
+}
+
+function settings(params: GenerationParams, model: string): Record<string, unknown> {
+  const s = params.sampling;
+  return {
+    model,
+    n_predict: params.maxTokens,
+    temperature: s.temperature,
+    top_k: s.topK,
+    top_p: s.topP,
+    min_p: s.minP,
+    typical_p: s.typicalP,
+    repeat_penalty: s.repeatPenalty,
+    repeat_last_n: s.repeatLastN,
+    presence_penalty: s.presencePenalty,
+    frequency_penalty: s.frequencyPenalty,
+    mirostat: s.mirostat,
+    mirostat_tau: s.mirostatTau,
+    mirostat_eta: s.mirostatEta,
+    seed: s.seed ?? -1,
+    ignore_eos: s.ignoreEos ?? false,
+    stop: params.stop,
+    n_probs: params.topLogprobs,
+    grammar: s.grammar ?? "",
+    cache_prompt: params.cachePrompt,
+    id_slot: params.slot,
+  };
+}
+
+function final(
+  result: SlotResult,
+  content: string,
+  extra: { model: string; prompt: unknown; params: GenerationParams; tokens: number[] },
+): Record<string, unknown> {
+  return {
+    index: 0,
+    content,
+    tokens: extra.tokens,
+    id_slot: result.slot,
+    stop: true,
+    model: extra.model,
+    tokens_predicted: result.completionTokens,
+    tokens_evaluated: result.promptTokens,
+    generation_settings: settings(extra.params, extra.model),
+    prompt: extra.prompt,
+    has_new_line: content.includes("\n"),
+    truncated: false,
+    stop_type: stopType(result),
+    stopping_word: result.stopString ?? "",
+    tokens_cached: result.promptTokens + result.completionTokens,
+    timings: timings(result),
+    usage: usage(result),
+  };
+}
+
+/** The handler of `POST /completion`. */
+export function completion(state: ServerState): Handler<AppEnv> {
+  return async function completion(c) {
+    const engine = state.engine();
+    const body = parseJsonBody(await c.req.text());
+    const params = parseGenerationParams(body, "native", vocabInfo(engine), state.config.defaults);
+    const prompt = singlePrompt(body.prompt);
+    const tokens = promptTokens(prompt, engine.model);
+    checkPromptFits(engine, tokens.length);
+    const returnTokens = optionalBoolean(body, "return_tokens") ?? false;
+    const model = reportedModel(body, state.config.modelName);
+    const promptText = typeof prompt === "string" ? prompt : engine.model.detokenize(tokens);
+    const deadline = c.get("deadline");
+    const started = params.maxTokens === 0
+      ? startedEmpty(tokens.length)
+      : await startGeneration(engine, slotRequest(tokens, params), deadline.signal);
+    const extra = { model, prompt: promptText, params };
+    if (!params.stream) {
+      const out = await collect(started);
+      checkTimedOut(out.result, deadline);
+      const answer = final(out.result, out.text, {
+        ...extra,
+        tokens: returnTokens ? out.tokens : [],
+      });
+      if (params.topLogprobs > 0) answer.completion_probabilities = out.probs.map(nativeProbs);
+      return c.json(answer);
+    }
+    const release = deadline.hold();
+    const requestId = c.get("requestId");
+    return sseResponse(chunks(started, extra, deadline), {
+      done: false,
+      onCancel: started.abort,
+      onClose: release,
+      errorEvent: (error) => streamErrorEvent(error, requestId),
+    });
+  };
+}
+
+async function* chunks(
+  started: Started,
+  extra: { model: string; prompt: unknown; params: GenerationParams },
+  deadline: { timedOut(): boolean },
+): AsyncGenerator<unknown> {
+  let predicted = 0;
+  for await (const event of events(started)) {
+    if (event.token >= 0) predicted++;
+    if (event.text === "" && !event.logprob) continue;
+    const chunk: Record<string, unknown> = {
+      index: 0,
+      content: event.text,
+      tokens: event.token >= 0 ? [event.token] : [],
+      stop: false,
+      id_slot: -1,
+      tokens_predicted: predicted,
+    };
+    if (event.logprob) {
+      chunk.completion_probabilities = [
+        nativeProbs({ logprob: event.logprob, top: event.top ?? [] }),
+      ];
+    }
+    yield chunk;
+  }
+  const result = await started.result;
+  checkTimedOut(result, deadline);
+  yield final(result, "", { ...extra, tokens: [] });
+}

@@ -1,0 +1,146 @@
+/**
+ * `POST /v1/completions`: OpenAI's legacy text completion, streamed or not, with the
+ * legacy `logprobs` shape (`tokens`, `token_logprobs`, `top_logprobs`, `text_offset`).
+ *
+ * @module
+ */
+import type { Handler } from "hono";
+import type { AppEnv } from "../api/app_env.ts";
+import type { TokenLogprob } from "../../engine/slots.ts";
+import type { ServerState } from "../api/server_state.ts";
+import { invalidRequest, streamErrorEvent } from "../api/errors.ts";
+import {
+  checkPromptFits,
+  checkTimedOut,
+  collect,
+  completionId,
+  events,
+  finishReason,
+  reportedModel,
+  slotRequest,
+  type Started,
+  startedEmpty,
+  startGeneration,
+  SYSTEM_FINGERPRINT,
+  timings,
+  unixTime,
+  usage,
+  vocabInfo,
+} from "../api/generation.ts";
+import { parseGenerationParams } from "../api/generation_params.ts";
+import { promptTokens, singlePrompt } from "../api/prompt.ts";
+import { sseResponse } from "../api/sse.ts";
+import {
+  type Body,
+  optionalBoolean,
+  optionalNumber,
+  optionalString,
+  parseJsonBody,
+} from "../api/validate.ts";
+
+type Probs = { logprob: TokenLogprob; top: TokenLogprob[] }[];
+
+/** OpenAI's legacy `logprobs` object for `probs`, with offsets counted from `offset`. */
+export function legacyLogprobs(probs: Probs, offset = 0): Record<string, unknown> {
+  const textOffset: number[] = [];
+  let at = offset;
+  for (const p of probs) {
+    textOffset.push(at);
+    at += p.logprob.text.length;
+  }
+  return {
+    tokens: probs.map((p) => p.logprob.text),
+    token_logprobs: probs.map((p) => p.logprob.logprob),
+    top_logprobs: probs.map((p) => Object.fromEntries(p.top.map((t) => [t.text, t.logprob]))),
+    text_offset: textOffset,
+  };
+}
+
+function refuseUnsupported(body: Body): void {
+  if (optionalBoolean(body, "echo")) throw invalidRequest("echo is not supported", "echo");
+  const suffix = optionalString(body, "suffix");
+  if (suffix !== undefined && suffix !== "") {
+    throw invalidRequest("suffix is not supported", "suffix");
+  }
+  const bestOf = optionalNumber(body, "best_of", { integer: true, min: 1 });
+  if (bestOf !== undefined && bestOf !== 1) {
+    throw invalidRequest(`best_of must be 1, got ${bestOf}`, "best_of");
+  }
+}
+
+/** The handler of `POST /v1/completions`. */
+export function completions(state: ServerState): Handler<AppEnv> {
+  return async function completions(c) {
+    const engine = state.engine();
+    const body = parseJsonBody(await c.req.text());
+    refuseUnsupported(body);
+    const params = parseGenerationParams(
+      body,
+      "completions",
+      vocabInfo(engine),
+      state.config.defaults,
+    );
+    const tokens = promptTokens(singlePrompt(body.prompt), engine.model);
+    checkPromptFits(engine, tokens.length);
+    const deadline = c.get("deadline");
+    const started = params.maxTokens === 0
+      ? startedEmpty(tokens.length)
+      : await startGeneration(engine, slotRequest(tokens, params), deadline.signal);
+    const base = {
+      id: completionId("cmpl-"),
+      object: "text_completion",
+      created: unixTime(),
+      model: reportedModel(body, state.config.modelName),
+      system_fingerprint: SYSTEM_FINGERPRINT,
+    };
+    if (!params.stream) {
+      const out = await collect(started);
+      checkTimedOut(out.result, deadline);
+      return c.json({
+        ...base,
+        choices: [{
+          text: out.text,
+          index: 0,
+          logprobs: params.logprobs ? legacyLogprobs(out.probs) : null,
+          finish_reason: finishReason(out.result),
+        }],
+        usage: usage(out.result),
+        timings: timings(out.result),
+      });
+    }
+    const release = deadline.hold();
+    const requestId = c.get("requestId");
+    return sseResponse(chunks(started, base, params.includeUsage, deadline), {
+      done: true,
+      onCancel: started.abort,
+      onClose: release,
+      errorEvent: (error) => streamErrorEvent(error, requestId),
+    });
+  };
+}
+
+async function* chunks(
+  started: Started,
+  base: Record<string, unknown>,
+  includeUsage: boolean,
+  deadline: { timedOut(): boolean },
+): AsyncGenerator<unknown> {
+  let offset = 0;
+  for await (const event of events(started)) {
+    if (event.text === "" && !event.logprob) continue;
+    const logprobs = event.logprob
+      ? legacyLogprobs([{ logprob: event.logprob, top: event.top ?? [] }], offset)
+      : null;
+    offset += event.text.length;
+    yield { ...base, choices: [{ text: event.text, index: 0, logprobs, finish_reason: null }] };
+  }
+  const result = await started.result;
+  checkTimedOut(result, deadline);
+  const stats = { usage: usage(result), timings: timings(result) };
+  yield {
+    ...base,
+    choices: [{ text: "", index: 0, logprobs: null, finish_reason: finishReason(result) }],
+    ...stats,
+  };
+  if (includeUsage) yield { ...base, choices: [], ...stats };
+}

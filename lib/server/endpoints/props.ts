@@ -1,0 +1,57 @@
+/**
+ * `GET /props`: server properties as llama.cpp reports them: default generation
+ * settings, slot count, model alias and path, chat template, BOS/EOS text, build info.
+ *
+ * @module
+ */
+import type { Handler } from "hono";
+import type { AppEnv } from "../api/app_env.ts";
+import { LLAMA_CPP_RELEASE, VERSION } from "../../util/version.ts";
+import type { ServerState } from "../api/server_state.ts";
+
+/** The handler of `GET /props`. */
+export function props(state: ServerState): Handler<AppEnv> {
+  return function props(c) {
+    const engine = state.engine();
+    const model = engine.model;
+    const text = (
+      token: number,
+    ) => (token < 0 ? "" : new TextDecoder().decode(model.tokenBytes(token, true)));
+    const d = state.config.defaults;
+    return c.json({
+      default_generation_settings: {
+        n_ctx: engine.scheduler.slotContext,
+        params: {
+          n_predict: d.maxTokens,
+          temperature: d.temperature,
+          top_k: d.topK,
+          top_p: d.topP,
+          min_p: d.minP,
+          typical_p: d.typicalP,
+          repeat_penalty: d.repeatPenalty,
+          repeat_last_n: d.repeatLastN,
+          presence_penalty: d.presencePenalty,
+          frequency_penalty: d.frequencyPenalty,
+          mirostat: d.mirostat,
+          mirostat_tau: d.mirostatTau,
+          mirostat_eta: d.mirostatEta,
+          seed: d.seed ?? -1,
+        },
+      },
+      total_slots: engine.scheduler.slotCount,
+      model_alias: state.config.modelName,
+      model_path: model.path,
+      modalities: { vision: false, audio: false },
+      endpoint_slots: true,
+      endpoint_props: false,
+      endpoint_metrics: true,
+      chat_template: engine.template.source,
+      chat_template_origin: engine.template.origin,
+      chat_template_caps: { supports_tools: engine.template.supportsTools },
+      bos_token: text(model.bos),
+      eos_token: text(model.eos),
+      build_info: `llamafile ${VERSION} (llama.cpp ${LLAMA_CPP_RELEASE})`,
+      is_sleeping: false,
+    });
+  };
+}
