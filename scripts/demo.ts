@@ -6,7 +6,7 @@
  * @module
  */
 import { checkoutRoot } from "../lib/onefile/app_bundle.ts";
-import { packLlamafile } from "../lib/cli/pack_command.ts";
+import { createLlamafile, parsePackArgs } from "../lib/cli/pack_command.ts";
 
 /** The default arguments stored in the demo llamafile. */
 export const DEMO_ARGS = `# Defaults of the demo llamafile; the user's arguments go at "...".
@@ -29,16 +29,13 @@ export async function demo(): Promise<number> {
   const output = `${root}/dist/${name}.llamafile`;
   await Deno.writeTextFile(`${root}/dist/demo.args`, DEMO_ARGS);
 
-  console.log(
-    `$ deno task llamafile pack -m ${model} --args dist/demo.args -o dist/${name}.llamafile`,
-  );
-  const packed = await packLlamafile({
-    model,
-    argsText: DEMO_ARGS,
-    argsSource: `${root}/dist/demo.args`,
-    output,
-    log: (line) => console.log(line),
-  });
+  const argv = ["-m", model, "--args", `${root}/dist/demo.args`, "-o", output];
+  console.log(`$ deno task llamafile pack ${argv.join(" ")}`);
+  const request = parsePackArgs(argv);
+  if (request.kind !== "create") {
+    throw new Error("Cannot run the demo: pack read no create request");
+  }
+  const packed = await createLlamafile(request, { log: (line) => console.log(line) });
 
   const elsewhere = await Deno.makeTempDir({ prefix: "llamafile-demo-" });
   try {

@@ -10,7 +10,8 @@ import {
   serverPermissionFlags,
   UNSECURE_PERMISSION_FLAGS,
 } from "../lib/sandbox/permissions.ts";
-import { addToLlamafile } from "../lib/cli/pack_command.ts";
+import { addToLlamafile } from "../lib/onefile/pack.ts";
+import { onPath } from "../lib/cli/launch_plan.ts";
 import { readZipDirectory } from "../lib/onefile/zip_reader.ts";
 import { MODELS, ROOT, runCli, STORIES, STORIES_GREEDY } from "./helpers.ts";
 
@@ -258,17 +259,19 @@ Deno.test("the launcher falls back to $TMPDIR when the home cache cannot be writ
 
 Deno.test("the launcher picks each mode's permission flags from .args and the user's arguments", async () => {
   const path = await llamafile();
+  const browser = onPath("xdg-open");
   const cases: [string[], string[]][] = [
     [["-p", PROMPT], cliPermissionFlags()],
     [["-p", "--server"], cliPermissionFlags()],
-    [["--server"], serverPermissionFlags({ host: "127.0.0.1", port: 8080 })],
+    [["--server"], serverPermissionFlags({ host: "127.0.0.1", port: 8080, browser })],
+    [["--server", "--nobrowser"], serverPermissionFlags({ host: "127.0.0.1", port: 8080 })],
     [
       ["--server", "--host", "::1", "--port=9090"],
-      serverPermissionFlags({ host: "::1", port: 9090 }),
+      serverPermissionFlags({ host: "::1", port: 9090, browser }),
     ],
     [
       ["--server", "--host=localhost", "--port", "0"],
-      serverPermissionFlags({ host: "localhost", port: 0 }),
+      serverPermissionFlags({ host: "localhost", port: 0, browser }),
     ],
     [["--server", "--port", "70000"], cliPermissionFlags()],
     [["--prompt-cache", "c.bin", "-p", "x"], cliPermissionFlags({ promptCache: "c.bin" })],

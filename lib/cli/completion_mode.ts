@@ -3,14 +3,14 @@
  *
  * @module
  */
-import { type CliOptions, parseLogitBias, UsageError } from "./options.ts";
+import { type CliOptions, UsageError } from "./options.ts";
 import { commonPrefix } from "../engine/common_prefix.ts";
 import { type ContextOptions, createContext } from "../engine/context.ts";
 import { processEscapes } from "./escapes.ts";
 import { generate, type GenerateResult } from "../engine/generate.ts";
 import { resolveGrammar } from "./grammar_source.ts";
 import type { LlamaModel } from "../engine/model.ts";
-import type { SamplingOptions } from "../engine/sampler.ts";
+import { pickSampling, type SamplingOptions } from "../engine/sampler.ts";
 import { writeStderr, writeStdout } from "../util/stdout_writer.ts";
 import { trace } from "../util/trace.ts";
 
@@ -40,33 +40,16 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** Sampling options from the command line. */
+/** The sampling options of the command line, with the grammar read from where it was named. */
 export async function samplingFromCli(options: CliOptions): Promise<SamplingOptions> {
   const grammar = await resolveGrammar(options);
-  return {
-    temperature: options.temp,
-    topK: options.topK,
-    topP: options.topP,
-    minP: options.minP,
-    typicalP: options.typical,
-    repeatPenalty: options.repeatPenalty,
-    repeatLastN: options.repeatLastN,
-    presencePenalty: options.presencePenalty,
-    frequencyPenalty: options.frequencyPenalty,
-    mirostat: options.mirostat as 0 | 1 | 2,
-    mirostatTau: options.mirostatEnt,
-    mirostatEta: options.mirostatLr,
-    seed: options.seed,
-    logitBias: options.logitBias.map(parseLogitBias),
-    ignoreEos: options.ignoreEos,
-    ...(grammar !== undefined && { grammar }),
-  };
+  return { ...pickSampling({ ...options, grammar }) };
 }
 
 /** The context the command line asks for (CLI and chat modes). */
 export function contextOptionsFromCli(options: CliOptions): ContextOptions {
   return {
-    contextSize: options.ctxSize,
+    contextSize: options.contextSize,
     batchSize: options.batchSize,
     ubatchSize: options.ubatchSize,
     ...(options.threads !== undefined && { threads: options.threads }),

@@ -1,7 +1,8 @@
 /**
- * Which mode a command line asks for, and the Deno permission flags that mode
- * runs with (from `permissions.ts`). Used by the checkout's `deno task
- * llamafile` wrapper (`launch.ts`).
+ * The Deno permission flags a command line runs with, decided from what the option table
+ * parsed (never from a scan of its own): used by the checkout's `deno task llamafile`
+ * wrapper (`launch.ts`) and the tests; the packed llamafile's launcher scans the same words
+ * with the table's list of value options (`launcherArgv()`).
  *
  * @module
  */
@@ -10,6 +11,7 @@ import {
   serverPermissionFlags,
   UNSECURE_PERMISSION_FLAGS,
 } from "../sandbox/permissions.ts";
+import { parseCliArgs } from "./options.ts";
 
 /** A launch decision. */
 export interface LaunchPlan {
@@ -17,20 +19,37 @@ export interface LaunchPlan {
   flags: string[];
 }
 
-function lastValue(args: readonly string[], names: readonly string[]): string | undefined {
-  let value: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const word = args[i]!;
-    for (const name of names) {
-      if (word === name && i + 1 < args.length) value = args[i + 1];
-      else if (word.startsWith(`${name}=`)) value = word.slice(name.length + 1);
-    }
-  }
-  return value;
+/** Options of {@linkcode planLaunch}. */
+export interface PlanOptions {
+  /** Whether a browser opener (`xdg-open`) exists (default: looked up on `PATH`). */
+  browser?: boolean;
 }
 
-/** Decides the mode and flags for `args` (the user's arguments, `.args` already merged). */
-export function planLaunch(args: readonly string[]): LaunchPlan {
+/** True when `name` is an executable file in a folder of `PATH`. */
+export function onPath(name: string): boolean {
+  let path: string | undefined;
+  try {
+    path = Deno.env.get("PATH");
+  } catch {
+    return false;
+  }
+  for (const dir of (path ?? "").split(":")) {
+    if (dir === "") continue;
+    try {
+      const info = Deno.statSync(`${dir}/${name}`);
+      if (info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0) return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
+}
+
+/**
+ * Decides the mode and flags for `args` (the user's arguments, `.args` already merged). A
+ * command line the parser refuses gets the CLI's flags: the app then reports the usage error.
+ */
+export function planLaunch(args: readonly string[], plan: PlanOptions = {}): LaunchPlan {
   const first = args[0];
   if (first === "pack") {
     // Packing writes the output file and runs `deno bundle`.
@@ -49,22 +68,26 @@ export function planLaunch(args: readonly string[]): LaunchPlan {
   if (first === "info") {
     return { mode: "info", flags: cliPermissionFlags() };
   }
-  const server = args.includes("--server");
-  if (args.includes("--unsecure")) {
-    return { mode: server ? "server" : "cli", flags: [...UNSECURE_PERMISSION_FLAGS] };
+  let options;
+  try {
+    options = parseCliArgs(args);
+  } catch {
+    return { mode: "cli", flags: cliPermissionFlags() };
   }
-  if (server) {
-    const host = lastValue(args, ["--host"]) ?? "127.0.0.1";
-    const portText = lastValue(args, ["--port"]) ?? "8080";
-    const port = /^\d+$/.test(portText) ? Number(portText) : 8080;
+  if (options.unsecure) {
+    return { mode: options.server ? "server" : "cli", flags: [...UNSECURE_PERMISSION_FLAGS] };
+  }
+  if (options.server) {
+    const browser = !options.nobrowser && (plan.browser ?? onPath("xdg-open"));
     return {
       mode: "server",
-      flags: serverPermissionFlags({ host, port: port <= 65535 ? port : 8080 }),
+      flags: serverPermissionFlags({ host: options.host, port: options.port, browser }),
     };
   }
-  const promptCache = lastValue(args, ["--prompt-cache"]);
   return {
     mode: "cli",
-    flags: cliPermissionFlags(promptCache === undefined ? {} : { promptCache }),
+    flags: cliPermissionFlags(
+      options.promptCache === undefined ? {} : { promptCache: options.promptCache },
+    ),
   };
 }

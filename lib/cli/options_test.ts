@@ -10,7 +10,7 @@ import {
 
 Deno.test("parseCliArgs() keeps llama.cpp's defaults", () => {
   const o = parseCliArgs([]);
-  assert.equal(o.temp, 0.8);
+  assert.equal(o.temperature, 0.8);
   assert.equal(o.topK, 40);
   assert.equal(o.topP, 0.95);
   assert.equal(o.minP, 0.05);
@@ -38,9 +38,9 @@ Deno.test("parseCliArgs() reads short, long and multi-letter single-dash flags",
   ]);
   assert.equal(o.model, "a.gguf");
   assert.equal(o.gpuLayers, 99);
-  assert.equal(o.temp, 0);
+  assert.equal(o.temperature, 0);
   assert.equal(o.nPredict, 5);
-  assert.equal(o.ctxSize, 0);
+  assert.equal(o.contextSize, 0);
   assert.equal(o.threads, 1);
   assert.equal(o.parallel, 4);
 });
@@ -48,7 +48,7 @@ Deno.test("parseCliArgs() reads short, long and multi-letter single-dash flags",
 Deno.test("parseCliArgs() lets the last occurrence win", () => {
   const o = parseCliArgs(["-n", "5", "--n-predict", "7", "--temp=0.5", "--temp", "0.1"]);
   assert.equal(o.nPredict, 7);
-  assert.equal(o.temp, 0.1);
+  assert.equal(o.temperature, 0.1);
 });
 
 Deno.test("parseCliArgs() accumulates repeatable options", () => {
@@ -63,7 +63,7 @@ Deno.test("parseCliArgs() accumulates repeatable options", () => {
     "http://a,http://b",
   ]);
   assert.deepEqual(o.reversePrompt, ["User:", "\n\n"]);
-  assert.deepEqual(o.logitBias, ["15+1"]);
+  assert.deepEqual(o.logitBias, [{ token: 15, bias: 1 }]);
   assert.deepEqual(o.corsOrigins, ["http://a", "http://b"]);
 });
 

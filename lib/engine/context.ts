@@ -33,6 +33,14 @@ export interface ContextOptions {
   flashAttention?: boolean;
 }
 
+/** llama.cpp's context defaults, under the names of {@linkcode ContextOptions}. */
+export const CONTEXT_DEFAULTS = {
+  contextSize: 4096,
+  batchSize: 2048,
+  ubatchSize: 512,
+  poll: 50,
+} as const;
+
 /** Physical cores, from `/proc/cpuinfo` (logical CPUs when it cannot be read). */
 function physicalCores(): number {
   try {
@@ -87,7 +95,7 @@ export async function createContext(
 ): Promise<LlamaContext> {
   const lib = model.library;
   const trained = model.trainedContext;
-  let nCtx = options.contextSize ?? 4096;
+  let nCtx = options.contextSize ?? CONTEXT_DEFAULTS.contextSize;
   if (nCtx === 0) nCtx = trained;
   else if (options.contextSize === undefined && trained > 0) nCtx = Math.min(nCtx, trained);
   const threads = options.threads ?? defaultThreads();
@@ -105,8 +113,11 @@ export async function createContext(
     }
   }
   const sequences = options.sequences ?? 1;
-  const nBatch = Math.max(1, Math.min(options.batchSize ?? 2048, nCtx * sequences));
-  const nUbatch = Math.max(1, Math.min(options.ubatchSize ?? 512, nBatch));
+  const nBatch = Math.max(
+    1,
+    Math.min(options.batchSize ?? CONTEXT_DEFAULTS.batchSize, nCtx * sequences),
+  );
+  const nUbatch = Math.max(1, Math.min(options.ubatchSize ?? CONTEXT_DEFAULTS.ubatchSize, nBatch));
   const params = contextParams(lib, {
     nCtx,
     nBatch,
@@ -131,7 +142,7 @@ export async function createContext(
     const reason = reasonFromLog(errors, "libllama could not allocate it");
     throw new NativeError(`Cannot create a context of ${nCtx} tokens: ${reason}`);
   }
-  const poll = options.poll ?? 50;
+  const poll = options.poll ?? CONTEXT_DEFAULTS.poll;
   const pool = lib.threadpoolNew.call(threadpoolParams(threads, poll));
   const poolBatch = threadsBatch === threads
     ? null

@@ -31,6 +31,9 @@ export interface LoadModelOptions {
   signal?: AbortSignal;
 }
 
+/** How weights are loaded unless told otherwise, under the names of {@linkcode LoadModelOptions}. */
+export const LOAD_DEFAULTS = { mmap: true, mlock: false, repack: true } as const;
+
 const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 
 async function checkFile(path: string, offset: number): Promise<void> {
@@ -92,9 +95,9 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
     });
   const params = modelParams(lib, {
     ...(options.gpuLayers !== undefined && { nGpuLayers: options.gpuLayers }),
-    mmap: options.mmap ?? true,
-    mlock: options.mlock ?? false,
-    ...(options.repack !== undefined && { repack: options.repack }),
+    mmap: options.mmap ?? LOAD_DEFAULTS.mmap,
+    mlock: options.mlock ?? LOAD_DEFAULTS.mlock,
+    repack: options.repack ?? LOAD_DEFAULTS.repack,
     ...(options.vocabOnly !== undefined && { vocabOnly: options.vocabOnly }),
     ...(progress !== null && { progressCallback: progress.pointer }),
   });

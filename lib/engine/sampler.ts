@@ -45,7 +45,10 @@ export interface SamplingOptions {
   ignoreEos?: boolean;
 }
 
-/** llama.cpp's sampling defaults. */
+/**
+ * llama.cpp's sampling defaults: the one set, under the names of {@linkcode SamplingOptions},
+ * that the command line, `--help` and the server's requests all start from.
+ */
 export const SAMPLING_DEFAULTS = {
   temperature: 0.8,
   topK: 40,
@@ -59,7 +62,25 @@ export const SAMPLING_DEFAULTS = {
   mirostat: 0,
   mirostatTau: 5,
   mirostatEta: 0.1,
+  seed: -1,
 } as const;
+
+const SAMPLING_KEYS: readonly (keyof SamplingOptions)[] = [
+  ...(Object.keys(SAMPLING_DEFAULTS) as (keyof typeof SAMPLING_DEFAULTS)[]),
+  "logitBias",
+  "grammar",
+  "ignoreEos",
+];
+
+/**
+ * The sampling fields of `source` (command-line options, server settings): every
+ * {@linkcode SamplingOptions} field it sets, and nothing else.
+ */
+export function pickSampling(source: SamplingOptions): SamplingOptions {
+  const out: Record<string, unknown> = {};
+  for (const key of SAMPLING_KEYS) if (source[key] !== undefined) out[key] = source[key];
+  return out as SamplingOptions;
+}
 
 /** A native sampler chain owned by this object. */
 export class Sampler {

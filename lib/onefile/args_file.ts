@@ -149,3 +149,33 @@ export function mergeArgs(defaults: readonly string[], user: readonly string[]):
   const after = defaults.slice(at + 1).filter((word) => word !== ARGS_SPLICE);
   return [...defaults.slice(0, at), ...user, ...after];
 }
+
+/** Quotes one word for an `.args` file (see `args_file.ts`). */
+export function argsFileQuote(word: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The `.args` text to store: `argsText` (or nothing), with `-m` and `--mmproj` naming the
+ * packed entries put first when a projector is packed and the text names no model or projector
+ * itself (with two `.gguf` entries the weights cannot be chosen otherwise).
+ */
+export function composeArgsText(
+  argsText: string | undefined,
+  modelEntry: string,
+  mmprojEntry: string | undefined,
+): string {
+  let text = argsText ?? "";
+  if (mmprojEntry === undefined) return text;
+  const words = parseArgsFile(text);
+  const has = (...names: string[]) =>
+    words.some((w) =>
+      names.includes(w) || names.some((n) => n.startsWith("--") && w.startsWith(`${n}=`))
+    );
+  const head: string[] = [];
+  if (!has("-m", "--model")) head.push(`-m ${argsFileQuote(modelEntry)}`);
+  if (!has("--mmproj")) head.push(`--mmproj ${argsFileQuote(mmprojEntry)}`);
+  if (head.length > 0) text = `${head.join("\n")}\n${text}`;
+  return text;
+}

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { ARGS_SPLICE, mergeArgs, parseArgsFile } from "./args_file.ts";
+import {
+  ARGS_SPLICE,
+  argsFileQuote,
+  composeArgsText,
+  mergeArgs,
+  parseArgsFile,
+} from "./args_file.ts";
 
 Deno.test("parseArgsFile() splits on spaces, tabs and newlines", () => {
   assert.deepEqual(parseArgsFile("-m model.gguf\n--temp\t0.7\r\n\n  -n 50  "), [
@@ -148,4 +154,39 @@ Deno.test("mergeArgs() keeps later user flags after the defaults they override",
   const merged = mergeArgs(parseArgsFile("--temp 0.8\n-n 100\n"), ["--temp", "0"]);
   assert.deepEqual(merged, ["--temp", "0.8", "-n", "100", "--temp", "0"]);
   assert.equal(merged.lastIndexOf("--temp"), 4);
+});
+
+Deno.test("argsFileQuote() round-trips through parseArgsFile()", () => {
+  const words = [
+    "-p",
+    "Once upon a time",
+    "it's",
+    "#not a comment",
+    "",
+    "a\\b",
+    'say "hi"',
+    "...",
+    "two\nlines",
+  ];
+  const text = words.map(argsFileQuote).join("\n");
+  assert.deepEqual(parseArgsFile(text), words);
+});
+
+Deno.test("composeArgsText() names the model and projector when a projector is packed", () => {
+  assert.equal(composeArgsText("-n 1\n", "m.gguf", undefined), "-n 1\n");
+  assert.equal(composeArgsText(undefined, "m.gguf", undefined), "");
+  assert.deepEqual(parseArgsFile(composeArgsText("-n 1\n...\n", "m.gguf", "p.gguf")), [
+    "-m",
+    "m.gguf",
+    "--mmproj",
+    "p.gguf",
+    "-n",
+    "1",
+    "...",
+  ]);
+  assert.deepEqual(parseArgsFile(composeArgsText("--model=x.gguf\n", "m.gguf", "p.gguf")), [
+    "--mmproj",
+    "p.gguf",
+    "--model=x.gguf",
+  ]);
 });

@@ -28,7 +28,6 @@
  */
 
 import { ARGS_SPLICE } from "./args_file.ts";
-import { OPTION_TABLE } from "../cli/options.ts";
 import {
   cliPermissionFlags,
   LAUNCH_ENV,
@@ -74,7 +73,18 @@ export interface LauncherSpec {
   libDir: string;
   /** The `.args` words (with at most one {@linkcode ARGS_SPLICE}), for the mode scan. */
   args: readonly string[];
-  /** The server's default listen address (from the option table's defaults). */
+  /** What the script must know of the command line (from the option table). */
+  argv: LauncherArgv;
+}
+
+/**
+ * The command line as the launcher's mode scan sees it, given by the option table (the
+ * launcher reads words the way the app's parser does, without importing it).
+ */
+export interface LauncherArgv {
+  /** Every spelling of the options whose value is the next word. */
+  valueOptions: readonly string[];
+  /** The server's default listen address. */
   defaultHost: string;
   /** The server's default port. */
   defaultPort: number;
@@ -111,11 +121,6 @@ export function gzipTrailerEscapes(crc32: number, size: number): string {
   view.setUint32(0, crc32 >>> 0, true);
   view.setUint32(4, size % 2 ** 32, true);
   return Array.from(bytes, (b) => `\\${b.toString(8).padStart(3, "0")}`).join("");
-}
-
-/** Option names whose value is the next word (from the option table). */
-export function valueOptionNames(): string[] {
-  return OPTION_TABLE.filter((spec) => spec.kind !== "flag").flatMap((spec) => spec.names);
 }
 
 function _check(spec: LauncherSpec): void {
@@ -182,10 +187,22 @@ function _slot(
  * file as placeholders the script fills in at run time; checked to have the shape the script
  * assumes (one `--allow-net=HOST:PORT` word, IPv6 hosts in brackets; one `--allow-write=FILE`).
  */
-function _flags(): { cli: string[]; server: string[]; promptCache: string[]; unsecure: string[] } {
+function _flags(): {
+  cli: string[];
+  server: string[];
+  serverBrowser: string[];
+  promptCache: string[];
+  unsecure: string[];
+} {
   const probe = "llamafile-probe";
   const server = _slot(
     serverPermissionFlags({ host: probe, port: 1 }),
+    `--allow-net=${probe}:1`,
+    _NET,
+    "server",
+  );
+  const serverBrowser = _slot(
+    serverPermissionFlags({ host: probe, port: 1, browser: true }),
     `--allow-net=${probe}:1`,
     _NET,
     "server",
@@ -210,6 +227,7 @@ function _flags(): { cli: string[]; server: string[]; promptCache: string[]; uns
   return {
     cli: cliPermissionFlags(),
     server,
+    serverBrowser,
     promptCache,
     unsecure: [...UNSECURE_PERMISSION_FLAGS],
   };
@@ -238,7 +256,7 @@ export function launcherScript(spec: LauncherSpec): string {
   const splice = spec.args.indexOf(ARGS_SPLICE);
   const before = splice < 0 ? spec.args : spec.args.slice(0, splice);
   const after = splice < 0 ? [] : spec.args.slice(splice + 1).filter((w) => w !== ARGS_SPLICE);
-  const valueOptions = valueOptionNames().filter(
+  const valueOptions = spec.argv.valueOptions.filter(
     (name) => !["--host", "--port", "--prompt-cache"].includes(name),
   );
   const uname = LAUNCHER_PLATFORMS[spec.platform]!;
@@ -277,9 +295,9 @@ export function launcherScript(spec: LauncherSpec): string {
     "esac",
     "",
     "# Which mode: .args words, then the user's, then the .args words after '...'.",
-    `lf_server= lf_unsecure= lf_host=${
-      q(spec.defaultHost)
-    } lf_port=${spec.defaultPort} lf_pcache= lf_has_pcache= lf_skip=`,
+    `lf_server= lf_unsecure= lf_nobrowser= lf_host=${
+      q(spec.argv.defaultHost)
+    } lf_port=${spec.argv.defaultPort} lf_pcache= lf_has_pcache= lf_skip=`,
     "lf_scan() {",
     '  for lf_w in "$@"; do',
     "    case $lf_skip in",
@@ -290,6 +308,7 @@ export function launcherScript(spec: LauncherSpec): string {
     '    if [ -n "$lf_skip" ]; then lf_skip=; continue; fi',
     "    case $lf_w in",
     "      --server) lf_server=1 ;;",
+    "      --nobrowser) lf_nobrowser=1 ;;",
     "      --unsecure) lf_unsecure=1 ;;",
     "      --host) lf_skip=host ;;",
     "      --host=*) lf_host=${lf_w#*=} ;;",
@@ -397,7 +416,13 @@ export function launcherScript(spec: LauncherSpec): string {
     `export LLAMAFILE_SELF LLAMAFILE_LIBDIR DENO_DIR${env.map(([k]) => ` ${k}`).join("")}`,
     "case $lf_mode in",
     `  unsecure) set -- ${words(flags.unsecure)} "$lf_dir/${spec.app}" "$@" ;;`,
-    `  server) set -- ${words(flags.server)} "$lf_dir/${spec.app}" "$@" ;;`,
+    "  server)",
+    "    # xdg-open only where it exists: Deno warns about an --allow-run program it cannot find.",
+    '    if [ -z "$lf_nobrowser" ] && command -v xdg-open >/dev/null 2>&1; then',
+    `      set -- ${words(flags.serverBrowser)} "$lf_dir/${spec.app}" "$@"`,
+    "    else",
+    `      set -- ${words(flags.server)} "$lf_dir/${spec.app}" "$@"`,
+    "    fi ;;",
     `  pcache) set -- ${words(flags.promptCache)} "$lf_dir/${spec.app}" "$@" ;;`,
     `  *) set -- ${words(flags.cli)} "$lf_dir/${spec.app}" "$@" ;;`,
     "esac",

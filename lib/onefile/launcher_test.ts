@@ -6,8 +6,8 @@ import {
   launcherSizeBound,
   type LauncherSpec,
   shellQuote,
-  valueOptionNames,
 } from "./launcher.ts";
+import { launcherArgv } from "../cli/pack_command.ts";
 import {
   cliPermissionFlags,
   serverPermissionFlags,
@@ -46,8 +46,7 @@ function spec(overrides: Partial<LauncherSpec> = {}): LauncherSpec {
     app: "app.js",
     libDir: "lib",
     args: ["-n", "40", "it's", "...", "--port", "9"],
-    defaultHost: "127.0.0.1",
-    defaultPort: 8080,
+    argv: launcherArgv(),
     ...overrides,
   };
 }
@@ -92,9 +91,12 @@ Deno.test("launcherScript() takes its flag sets from permissions.ts, the address
   assert.ok(text.includes(`  *) set -- ${line(cliPermissionFlags(), "", "")}`));
   const server = serverPermissionFlags({ host: "h", port: 1 });
   assert.ok(server.includes("--allow-net=h:1"));
-  assert.ok(
-    text.includes(`  server) set -- ${line(server, "--allow-net=h:1", '"--allow-net=$lf_net"')}`),
-  );
+  const serverLine = (flags: string[]) =>
+    `      set -- ${line(flags, "--allow-net=h:1", '"--allow-net=$lf_net"').slice(0, -3)}\n`;
+  assert.ok(text.includes(serverLine(server)));
+  const browser = serverPermissionFlags({ host: "h", port: 1, browser: true });
+  assert.ok(browser.includes("--allow-run=xdg-open") && !server.includes("--allow-run=xdg-open"));
+  assert.ok(text.includes(serverLine(browser)));
   const cache = cliPermissionFlags({ promptCache: "f" });
   assert.ok(
     text.includes(
@@ -107,7 +109,7 @@ Deno.test("launcherScript() takes its flag sets from permissions.ts, the address
 
 Deno.test("launcherScript() skips the values of every option that takes one", () => {
   const text = launcherScript(spec());
-  const names = valueOptionNames();
+  const names = launcherArgv().valueOptions;
   assert.ok(names.includes("-p") && names.includes("--model") && !names.includes("--server"));
   const line = text.split("\n").find((l) => l.includes("lf_skip=value ;;"))!;
   for (const name of names.filter((n) => !["--host", "--port", "--prompt-cache"].includes(n))) {

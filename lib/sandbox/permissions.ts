@@ -92,24 +92,36 @@ export interface ListenAddress {
   port: number;
 }
 
-/** What the server may additionally do before its lockdown: open the chat page in a browser. */
+/** What the server may additionally do before its lockdown. */
 export const SERVER_START_FLAGS: readonly string[] = [
-  "--allow-run=xdg-open",
   `--allow-env=${[...ENV_ALLOWLIST, "DISPLAY", "WAYLAND_DISPLAY"].join(",")}`,
   // request.signal aborts only when the client goes away, not after every response
   "--unstable-no-legacy-abort",
 ];
 
+/** The flag that lets the server open the chat page in a browser before its lockdown. */
+export const BROWSER_FLAG = "--allow-run=xdg-open";
+
+/** Options of {@linkcode serverPermissionFlags}: where it listens, and whether it opens a browser. */
+export interface ServerPermissionOptions extends ListenAddress {
+  /**
+   * Grant running `xdg-open` to open the chat page: only when it exists and `--nobrowser` was
+   * not given (Deno prints a warning for an `--allow-run` program it cannot find).
+   */
+  browser?: boolean;
+}
+
 /**
  * Deno flags of the server: as the CLI, minus writing, plus network access to its own
- * listen address only, and `xdg-open` to open the chat page. Read, env and run are revoked
- * after start-up by {@linkcode lockdownDenoPermissions}; seccomp forbids exec from then on.
+ * listen address only, and `xdg-open` to open the chat page when asked to. Read, env and run
+ * are revoked after start-up by {@linkcode lockdownDenoPermissions}; seccomp forbids exec from
+ * then on.
  *
  * The host is matched as written: `--host localhost` grants `localhost:PORT`, not
  * `127.0.0.1:PORT`, so pass the same string to `Deno.serve`.
  */
-export function serverPermissionFlags(address: ListenAddress): string[] {
-  const { host, port } = address;
+export function serverPermissionFlags(options: ServerPermissionOptions): string[] {
+  const { host, port } = options;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(
       `Cannot grant network access to port "${port}": not an integer from 0 to 65535`,
@@ -120,7 +132,12 @@ export function serverPermissionFlags(address: ListenAddress): string[] {
     ? `[${name}]:${port}`
     : `${name}:${port}`;
   const common = COMMON_FLAGS.filter((flag) => !flag.startsWith("--allow-env"));
-  return [...common, ...SERVER_START_FLAGS, `--allow-net=${hostPort}`];
+  return [
+    ...common,
+    ...(options.browser ? [BROWSER_FLAG] : []),
+    ...SERVER_START_FLAGS,
+    `--allow-net=${hostPort}`,
+  ];
 }
 
 /** The permissions {@linkcode lockdownDenoPermissions} may revoke. */

@@ -23,7 +23,7 @@ Deno.test("cliPermissionFlags() rejects a path a permission list cannot hold", (
 });
 
 Deno.test("serverPermissionFlags() grants the listen address only", () => {
-  deepStrictEqual(serverPermissionFlags({ host: "127.0.0.1", port: 8080 }), [
+  deepStrictEqual(serverPermissionFlags({ host: "127.0.0.1", port: 8080, browser: true }), [
     "--no-prompt",
     "--allow-read",
     "--allow-ffi",
@@ -32,6 +32,13 @@ Deno.test("serverPermissionFlags() grants the listen address only", () => {
     "--unstable-no-legacy-abort",
     "--allow-net=127.0.0.1:8080",
   ]);
+  deepStrictEqual(
+    serverPermissionFlags({ host: "127.0.0.1", port: 8080 }).filter((f) =>
+      f.startsWith("--allow-run")
+    ),
+    [],
+    "no --allow-run unless a browser is to be opened",
+  );
   deepStrictEqual(serverPermissionFlags({ host: "::1", port: 0 }).at(-1), "--allow-net=[::1]:0");
   deepStrictEqual(serverPermissionFlags({ host: "[::]", port: 80 }).at(-1), "--allow-net=[::]:80");
   deepStrictEqual(

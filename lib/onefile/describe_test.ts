@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { formatCount, formatEntryTable, formatModelSummary } from "./info_command.ts";
+import { formatCount, formatEntryTable, formatModelSummary } from "./describe.ts";
 import type { GgufSummary } from "../engine/gguf_reader.ts";
-import type { ZipEntry } from "../onefile/zip_reader.ts";
+import type { ZipEntry } from "./zip_reader.ts";
 
 Deno.test("formatCount() writes parameter counts like model cards", () => {
   assert.equal(formatCount(999), "999");

@@ -1,0 +1,105 @@
+/**
+ * The program: `.args` merge → option table → mode (cli | chat | server | pack | info).
+ *
+ * @module
+ */
+import { applyLlamafileArgs } from "../onefile/llamafile_archive.ts";
+import { applySandbox, formatSandboxReport } from "../sandbox/apply_sandbox.ts";
+import { StdoutClosed, writeStderr } from "../util/stdout_writer.ts";
+import { trace } from "../util/trace.ts";
+import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
+import { readPrompt, runCompletion, samplingFromCli } from "./completion_mode.ts";
+import { loadModelFromOptions } from "./load_model.ts";
+import { type CliOptions, helpText, parseCliArgs, UsageError } from "./options.ts";
+
+/** Exit codes. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+
+/** The subcommands, chosen by the first word. */
+export const SUBCOMMANDS = ["pack", "info"] as const;
+
+function describe(error: unknown, verbose: boolean): string {
+  if (!(error instanceof Error)) return String(error);
+  let line = error.message;
+  if (verbose) {
+    let cause = error.cause;
+    while (cause instanceof Error) {
+      line += `\n  caused by: ${cause.message}`;
+      cause = cause.cause;
+    }
+    if (error.stack) line += `\n${error.stack.split("\n").slice(1).join("\n")}`;
+  }
+  return line;
+}
+
+async function subcommand(name: string, argv: readonly string[]): Promise<number> {
+  if (name === "pack") return await (await import("./pack_command.ts")).packCommand(argv);
+  return await (await import("./info_command.ts")).infoCommand(argv);
+}
+
+/** Runs the program with `args`; returns the exit code. */
+export async function main(args: readonly string[]): Promise<number> {
+  let options: CliOptions | undefined;
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  try {
+    const first = args[0];
+    if (first === "pack" || first === "info") return await subcommand(first, args.slice(1));
+    trace("main");
+    options = parseCliArgs(await applyLlamafileArgs(args));
+    trace("arguments parsed");
+    if (options.help) {
+      await Deno.stdout.write(new TextEncoder().encode(helpText(VERSION)));
+      return EXIT.ok;
+    }
+    if (options.version) {
+      await Deno.stdout.write(
+        new TextEncoder().encode(`llamafile ${VERSION} (llama.cpp ${LLAMA_CPP_RELEASE})\n`),
+      );
+      return EXIT.ok;
+    }
+    if (options.server) {
+      return await (await import("./server_mode.ts")).runServerMode(options);
+    }
+    const prompt = await readPrompt(options);
+    const sampling = await samplingFromCli(options);
+    const chat = options.chat || (prompt === undefined && !options.cli);
+    if (prompt === undefined && !chat) {
+      throw new UsageError("No prompt given: pass -p TEXT or -f FILE");
+    }
+    // Loaded before the sandbox, and only for chat: module loading may want to write caches.
+    const chatMode = chat ? await import("./chat_mode.ts") : null;
+    Deno.addSignalListener("SIGINT", onSigint);
+    using model = await loadModelFromOptions(options);
+    trace("model loaded");
+    const report = applySandbox("cli", {
+      unsecure: options.unsecure,
+      allowWrite: options.promptCache !== undefined,
+      log: (line) => writeStderr(`llamafile: ${line}`),
+    });
+    if (options.verbose) {
+      for (const line of formatSandboxReport(report)) writeStderr(`llamafile: ${line}`);
+    }
+    if (chat) {
+      Deno.removeSignalListener("SIGINT", onSigint);
+      return await chatMode!.runChatMode(model, options, sampling, prompt);
+    }
+    const result = await runCompletion(model, options, prompt!, sampling, abort.signal);
+    return result.finishReason === "abort" ? EXIT.interrupted : EXIT.ok;
+  } catch (error) {
+    if (error instanceof StdoutClosed) return EXIT.ok;
+    if (error instanceof UsageError) {
+      writeStderr(`llamafile: ${error.message}`);
+      writeStderr("Try 'llamafile --help' for more information.");
+      return EXIT.usage;
+    }
+    writeStderr(`llamafile: ${describe(error, options?.verbose ?? false)}`);
+    return EXIT.failure;
+  } finally {
+    try {
+      Deno.removeSignalListener("SIGINT", onSigint);
+    } catch {
+      // never added
+    }
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * Common options (llama.cpp's "common params"): the model, context, threads, loading, logs.
+ *
+ * @module
+ */
+import { CONTEXT_DEFAULTS } from "../../engine/context.ts";
+import { LOAD_DEFAULTS } from "../../engine/model.ts";
+import type { OptionSection } from "../option_table.ts";
+
+/** What the common options set. */
+export interface CommonOptions {
+  model?: string;
+  /** Tokens to generate; -1 = until end of generation or a full context. */
+  nPredict: number;
+  contextSize: number;
+  batchSize: number;
+  ubatchSize: number;
+  threads?: number;
+  threadsBatch?: number;
+  poll: number;
+  gpuLayers?: number;
+  mmap: boolean;
+  mlock: boolean;
+  repack: boolean;
+  chatTemplate?: string;
+  mmproj?: string;
+  verbose: boolean;
+  logDisable: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+/** The common options. */
+export const COMMON_SECTION: OptionSection<CommonOptions> = {
+  title: "Common",
+  defaults: {
+    nPredict: -1,
+    ...CONTEXT_DEFAULTS,
+    ...LOAD_DEFAULTS,
+    verbose: false,
+    logDisable: false,
+    help: false,
+    version: false,
+  },
+  specs: [
+    { names: ["-h", "--help"], key: "help", kind: "flag", help: "show this help and exit" },
+    { names: ["--version"], key: "version", kind: "flag", help: "show the version and exit" },
+    {
+      names: ["-m", "--model"],
+      key: "model",
+      kind: "string",
+      arg: "FNAME",
+      help: "model path (GGUF or llamafile); inside a llamafile, the default is its own weights",
+    },
+    {
+      names: ["-n", "--n-predict"],
+      key: "nPredict",
+      kind: "int",
+      arg: "N",
+      min: -1,
+      help: "tokens to predict, -1 = until end of text or a full context",
+    },
+    {
+      names: ["-c", "--ctx-size"],
+      key: "contextSize",
+      kind: "int",
+      arg: "N",
+      min: 0,
+      help: "context size in tokens, 0 = the model's trained context",
+    },
+    {
+      names: ["-b", "--batch-size"],
+      key: "batchSize",
+      kind: "int",
+      arg: "N",
+      min: 1,
+      help: "logical batch size for prompt processing",
+    },
+    {
+      names: ["-ub", "--ubatch-size"],
+      key: "ubatchSize",
+      kind: "int",
+      arg: "N",
+      min: 1,
+      help: "physical batch size",
+    },
+    {
+      names: ["-t", "--threads"],
+      key: "threads",
+      kind: "int",
+      arg: "N",
+      min: 1,
+      help: "threads for generation",
+      defaultText: "physical cores not kept busy by other processes",
+    },
+    {
+      names: ["-tb", "--threads-batch"],
+      key: "threadsBatch",
+      kind: "int",
+      arg: "N",
+      min: 1,
+      help: "threads for prompt processing",
+      defaultText: "same as --threads",
+    },
+    {
+      names: ["--poll"],
+      key: "poll",
+      kind: "int",
+      arg: "0..100",
+      min: 0,
+      max: 100,
+      help: "how hard idle worker threads spin, 0 = sleep",
+    },
+    {
+      names: ["-ngl", "--n-gpu-layers", "--gpu-layers"],
+      key: "gpuLayers",
+      kind: "int",
+      arg: "N",
+      min: -1,
+      help: "layers to offload to a GPU (ignored by a CPU-only library)",
+    },
+    {
+      names: ["--no-mmap"],
+      key: "mmap",
+      kind: "flag",
+      value: false,
+      help: "read the weights into memory instead of mapping them",
+    },
+    { names: ["--mlock"], key: "mlock", kind: "flag", help: "lock the weights in RAM" },
+    {
+      names: ["--no-repack"],
+      key: "repack",
+      kind: "flag",
+      value: false,
+      help: "do not repack weights (less memory, slower prompts)",
+    },
+    {
+      names: ["--chat-template"],
+      key: "chatTemplate",
+      kind: "string",
+      arg: "NAME|FILE",
+      help: "override the model's chat template (chatml, llama2, llama3, ... or a Jinja file)",
+    },
+    {
+      names: ["--mmproj"],
+      key: "mmproj",
+      kind: "string",
+      arg: "FNAME",
+      help: "vision projector (accepted; image input is not supported yet)",
+    },
+    {
+      names: ["--verbose", "-v"],
+      key: "verbose",
+      kind: "flag",
+      help: "show libllama's log and, on failure, the cause chain",
+    },
+    {
+      names: ["--log-disable"],
+      key: "logDisable",
+      kind: "flag",
+      help: "print nothing on stderr but errors (no timings line)",
+    },
+  ],
+};

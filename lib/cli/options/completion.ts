@@ -1,0 +1,95 @@
+/**
+ * CLI options (llama.cpp's `llama-cli` params): the prompt, what is echoed, when to stop, the
+ * terminal chat, the prompt cache.
+ *
+ * @module
+ */
+import type { OptionSection } from "../option_table.ts";
+
+/** What the CLI options set. */
+export interface CompletionOptions {
+  prompt?: string;
+  file?: string;
+  escape: boolean;
+  reversePrompt: string[];
+  displayPrompt: boolean;
+  promptCache?: string;
+  cli: boolean;
+  chat: boolean;
+}
+
+/** The CLI options. */
+export const COMPLETION_SECTION: OptionSection<CompletionOptions> = {
+  title: "CLI",
+  defaults: { escape: true, reversePrompt: [], displayPrompt: true, cli: false, chat: false },
+  specs: [
+    {
+      names: ["--cli"],
+      key: "cli",
+      kind: "flag",
+      help: "run one completion from the prompt (default when -p or -f is given)",
+    },
+    {
+      names: ["--chat"],
+      key: "chat",
+      kind: "flag",
+      help: "chat in the terminal (default when neither a prompt nor --server is given)",
+    },
+    {
+      names: ["-p", "--prompt"],
+      key: "prompt",
+      kind: "string",
+      arg: "TEXT",
+      help: "prompt to start generation with",
+    },
+    {
+      names: ["-f", "--file"],
+      key: "file",
+      kind: "string",
+      arg: "FNAME",
+      help: "read the prompt from a file (/dev/stdin works); one trailing newline is dropped",
+    },
+    {
+      names: ["-e", "--escape"],
+      key: "escape",
+      kind: "flag",
+      help: "process escapes \\n \\r \\t \\' \\\" \\\\ \\xNN in prompts (default: on)",
+    },
+    {
+      names: ["--no-escape"],
+      key: "escape",
+      kind: "flag",
+      value: false,
+      help: "do not process escapes",
+    },
+    {
+      names: ["-r", "--reverse-prompt"],
+      key: "reversePrompt",
+      kind: "list",
+      arg: "TEXT",
+      help: "stop generating at TEXT (repeatable)",
+    },
+    {
+      names: ["--no-display-prompt"],
+      key: "displayPrompt",
+      kind: "flag",
+      value: false,
+      help: "do not echo the prompt to stdout",
+    },
+    {
+      names: ["--silent-prompt"],
+      key: "displayPrompt",
+      kind: "flag",
+      value: false,
+      help: "same as --no-display-prompt (llamafile)",
+    },
+    {
+      names: ["--prompt-cache"],
+      key: "promptCache",
+      kind: "string",
+      arg: "FNAME",
+      help:
+        "keep the prompt's state in FNAME and reuse its common prefix next run (the only file the CLI may write)",
+    },
+  ],
+};

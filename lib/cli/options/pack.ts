@@ -1,0 +1,97 @@
+/**
+ * `llamafile pack` options.
+ *
+ * @module
+ */
+import { type OptionTable, UsageError } from "../option_table.ts";
+
+/** Smallest and largest alignment of a `.gguf` entry's data (mmap needs 32; pages want 64 KiB). */
+export const PACK_ALIGN = { min: 32, max: 65536 } as const;
+
+/** What `llamafile pack` reads from its arguments. */
+export interface PackArgs {
+  model?: string;
+  mmproj?: string;
+  argsFile?: string;
+  arg: string[];
+  output?: string;
+  align: number;
+  add: boolean;
+  help: boolean;
+  /** Words that are not options: the files of `--add` and the llamafile to add them to. */
+  files: string[];
+}
+
+function parseAlign(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= PACK_ALIGN.min && n <= PACK_ALIGN.max && (n & (n - 1)) === 0)) {
+    throw new UsageError(
+      `Invalid value "${text}" for --align: must be a power of 2 from ${PACK_ALIGN.min} to ${PACK_ALIGN.max}`,
+    );
+  }
+  return n;
+}
+
+/** The `pack` table. */
+export const PACK_TABLE: OptionTable<PackArgs> = {
+  command: "pack",
+  positional: "files",
+  sections: [{
+    title: "One file: llamafile pack",
+    defaults: { arg: [], align: PACK_ALIGN.max, add: false, help: false },
+    specs: [
+      {
+        names: ["-m", "--model"],
+        key: "model",
+        kind: "string",
+        arg: "FNAME",
+        help: "the weights (GGUF), stored uncompressed and aligned, read in place",
+      },
+      {
+        names: ["--mmproj"],
+        key: "mmproj",
+        kind: "string",
+        arg: "FNAME",
+        help: "a vision projector (GGUF) to store beside them",
+      },
+      {
+        names: ["--args"],
+        key: "argsFile",
+        kind: "string",
+        arg: "FNAME",
+        help:
+          "default arguments, stored as .args (shell-like words, # comments, '...' marks where the user's arguments go)",
+      },
+      {
+        names: ["--arg"],
+        key: "arg",
+        kind: "list",
+        arg: "X",
+        help: "one default argument (repeatable; instead of --args)",
+      },
+      {
+        names: ["-o", "--output"],
+        key: "output",
+        kind: "string",
+        arg: "FNAME",
+        help: "the llamafile to write (replaced only once it is complete)",
+      },
+      {
+        names: ["--align"],
+        key: "align",
+        kind: "string",
+        arg: "N",
+        parse: parseAlign,
+        help:
+          `data alignment of .gguf entries, a power of 2 from ${PACK_ALIGN.min} to ${PACK_ALIGN.max}`,
+      },
+      {
+        names: ["--add"],
+        key: "add",
+        kind: "flag",
+        help: "FILE... TO: append files to an existing llamafile (append-only, like zipalign)",
+      },
+      { names: ["-h", "--help"], key: "help", kind: "flag", help: "show this help" },
+    ],
+  }],
+};

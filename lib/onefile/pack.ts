@@ -1,0 +1,358 @@
+/**
+ * Building a llamafile (llamafile's "create a llamafile" recipe) and appending to one (its
+ * `zipalign`).
+ *
+ * ```
+ * llamafile pack -m MODEL.gguf [--mmproj F] [--args FILE | --arg X ...] [--align N] -o OUT.llamafile
+ * llamafile pack --add FILE... TO.llamafile [--align N]
+ * ```
+ *
+ * A llamafile is the `sh` launcher (`launcher.ts`) followed by a ZIP archive holding, in
+ * order: `.args`, `runtime/version.json`, the runtime payload of this platform under
+ * `runtime/<platform>/` (the running `deno` binary, the app bundled into `app.js`, the
+ * libllama/ggml `.so` set; DEFLATE, extracted by the launcher), the weights (STORED, data on an
+ * `--align` boundary, 64 KiB by default), and `.manifest.sha256` covering every other entry.
+ * The launcher is written last, over a placeholder of a size fixed before the layout, once the
+ * payload's offsets and hashes are known. The same inputs give the same bytes.
+ *
+ * `--add` appends files (STORED; `.gguf` ones aligned) and a new manifest after the archive's
+ * last byte, then a new central directory, rewriting nothing (the newest directory wins). If it
+ * fails, the file is cut back to its old size.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { readGguf } from "../engine/gguf_reader.ts";
+import { writeStderr } from "../util/stdout_writer.ts";
+import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
+import { composeArgsText, parseArgsFile } from "./args_file.ts";
+import {
+  type LauncherArgv,
+  launcherBytes,
+  type LauncherEntry,
+  launcherSizeBound,
+  type LauncherSpec,
+} from "./launcher.ts";
+import { ARGS_ENTRY, llamafileSelf, RUNTIME_FOLDER, VERSION_ENTRY } from "./llamafile_archive.ts";
+import { PackProgress } from "./pack_progress.ts";
+import { runtimeFiles, runtimePlatform } from "./runtime_files.ts";
+import { formatManifest, MANIFEST_NAME, METHOD_DEFLATE, parseManifest } from "./zip_format.ts";
+import { readEntryBytes, readZipDirectory, type ZipEntry } from "./zip_reader.ts";
+import { DEFAULT_ALIGNMENT, ZipWriter } from "./zip_writer.ts";
+import { formatBytes } from "../util/format_bytes.ts";
+
+/** Options of {@linkcode packLlamafile}. */
+export interface PackOptions {
+  /** The weights (GGUF). */
+  model: string;
+  /** A vision projector (GGUF). */
+  mmproj?: string;
+  /** `.args` text (already read from a file or built from words). */
+  argsText?: string;
+  /** Where `argsText` came from, for messages. */
+  argsSource?: string;
+  /** The llamafile to write. */
+  output: string;
+  /** Alignment of the weights' data (default 65536). */
+  align?: number;
+  /** Receives progress lines (default: stderr). */
+  log?: (line: string) => void;
+  /** Draw a progress bar (default: when stderr is a terminal). */
+  progressBar?: boolean;
+  /** What the launcher must know of the command line (from the option table). */
+  argv: LauncherArgv;
+  /**
+   * Turns the `.args` text into words, refusing what the app would refuse (default:
+   * {@linkcode parseArgsFile} alone).
+   */
+  readArgs?: (text: string, source: string) => string[];
+}
+
+/** What {@linkcode packLlamafile} wrote. */
+export interface PackResult {
+  /** The llamafile. */
+  output: string;
+  /** Its size in bytes. */
+  size: number;
+  /** Size of the launcher (where the ZIP data starts). */
+  launcherSize: number;
+  /** The cache folder name of its runtime. */
+  runtimeHash: string;
+  /** The entries, in archive order. */
+  entries: ZipEntry[];
+}
+
+/** The entry name a GGUF is stored under: its base name, ending in `.gguf`. */
+export function weightsEntryName(path: string): string {
+  const base = path.replace(/\/+$/, "").split("/").at(-1) ?? path;
+  return base.toLowerCase().endsWith(".gguf") ? base : `${base}.gguf`;
+}
+
+async function _checkGguf(path: string, what: string): Promise<number> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (cause) {
+    if (cause instanceof Deno.errors.NotFound) {
+      throw new Error(`Cannot pack ${what} "${path}": no such file`, { cause });
+    }
+    throw cause;
+  }
+  if (!info.isFile) throw new Error(`Cannot pack ${what} "${path}": not a regular file`);
+  try {
+    await readGguf(path);
+  } catch (cause) {
+    throw new Error(`Cannot pack ${what} "${path}": ${(cause as Error).message}`, { cause });
+  }
+  return info.size;
+}
+
+/** The cache folder name of a runtime: the first 16 hex digits of the SHA-256 of its manifest lines. */
+export function runtimeHash(hashes: ReadonlyMap<string, string>): string {
+  return createHash("sha256").update(formatManifest(hashes)).digest("hex").slice(0, 16);
+}
+
+/**
+ * Builds a llamafile (see the module documentation). The output is written to a temporary
+ * file beside it and renamed into place when complete.
+ */
+export async function packLlamafile(options: PackOptions): Promise<PackResult> {
+  if (llamafileSelf() !== undefined) {
+    throw new Error(
+      "Cannot pack from inside a llamafile: run llamafile pack from a checkout (deno task llamafile pack)",
+    );
+  }
+  const log = options.log ?? writeStderr;
+  const align = options.align ?? DEFAULT_ALIGNMENT;
+  const modelSize = await _checkGguf(options.model, "model");
+  const mmprojSize = options.mmproj === undefined
+    ? 0
+    : await _checkGguf(options.mmproj, "projector");
+  const modelEntry = weightsEntryName(options.model);
+  const mmprojEntry = options.mmproj === undefined ? undefined : weightsEntryName(options.mmproj);
+  if (mmprojEntry === modelEntry) {
+    throw new Error(
+      `Cannot pack: the model and the projector would both be stored as "${modelEntry}"`,
+    );
+  }
+  const argsText = composeArgsText(options.argsText, modelEntry, mmprojEntry);
+  const argsWords = (options.readArgs ?? parseArgsFile)(argsText, options.argsSource ?? ".args");
+  const inputs = [options.model, ...(options.mmproj ? [options.mmproj] : [])];
+  const outReal = await Deno.realPath(options.output).catch(() => null);
+  for (const input of inputs) {
+    if (outReal !== null && outReal === await Deno.realPath(input)) {
+      throw new Error(`Cannot pack into "${options.output}": it is one of the inputs`);
+    }
+  }
+
+  const platform = runtimePlatform();
+  const work = await Deno.makeTempDir({ prefix: "llamafile-pack-" });
+  const slash = options.output.lastIndexOf("/");
+  const temp = `${slash < 0 ? "." : options.output.slice(0, slash) || "/"}/.${
+    options.output.slice(slash + 1)
+  }.${Deno.pid}.tmp`;
+  let writer: ZipWriter | null = null;
+  try {
+    const runtime = await runtimeFiles(work, platform);
+    const versionJson = JSON.stringify({
+      llamafile: VERSION,
+      "llama.cpp": LLAMA_CPP_RELEASE,
+      deno: Deno.version.deno,
+      platform,
+    }) + "\n";
+    const spec = (entries: LauncherEntry[], hash: string): LauncherSpec => ({
+      version:
+        `llamafile.ts ${VERSION} (deno ${Deno.version.deno}, llama.cpp ${LLAMA_CPP_RELEASE}, ${platform})`,
+      platform,
+      hash,
+      entries,
+      app: "app.js",
+      libDir: "lib",
+      args: argsWords,
+      argv: options.argv,
+    });
+    const placeholders: LauncherEntry[] = runtime.map((file) => ({
+      name: file.name,
+      path: file.path,
+      mode: file.mode,
+      method: METHOD_DEFLATE,
+      dataOffset: 0,
+      compressedSize: 0,
+      size: 0,
+      crc32: 0,
+      sha256: "0".repeat(64),
+    }));
+    const launcherSize = launcherSizeBound(spec(placeholders, "0".repeat(16)));
+
+    let total = modelSize + mmprojSize;
+    for (const file of runtime) total += (await Deno.stat(file.source)).size;
+    const progress = new PackProgress(total, options.progressBar ?? Deno.stderr.isTerminal(), log);
+
+    writer = await ZipWriter.create(temp, {
+      prefix: new Uint8Array(launcherSize).fill(0x0a),
+      sha256: true,
+    });
+    progress.added(await writer.addBytes(ARGS_ENTRY, new TextEncoder().encode(argsText)));
+    await writer.addBytes(VERSION_ENTRY, new TextEncoder().encode(versionJson));
+    const written = new Map<string, ZipEntry>();
+    for (const file of runtime) {
+      const entry = await writer.addFile(file.name, file.source, {
+        method: "deflate",
+        mode: file.mode,
+        onProgress: progress.entry(file.name),
+      });
+      written.set(file.name, entry);
+      progress.added(entry);
+    }
+    progress.added(
+      await writer.addFile(modelEntry, options.model, {
+        align,
+        onProgress: progress.entry(modelEntry),
+      }),
+    );
+    if (options.mmproj !== undefined && mmprojEntry !== undefined) {
+      progress.added(
+        await writer.addFile(mmprojEntry, options.mmproj, {
+          align,
+          onProgress: progress.entry(mmprojEntry),
+        }),
+      );
+    }
+    await writer.addManifest();
+    await writer.finish();
+    writer = null;
+    progress.finish();
+
+    // The launcher, now that the payload's offsets and hashes are known.
+    const directory = await readZipDirectory(temp);
+    const manifestEntry = directory.entries.find((e) => e.name === MANIFEST_NAME)!;
+    const hashes = parseManifest(
+      new TextDecoder().decode(await readEntryBytes(temp, manifestEntry)),
+    );
+    const payloadHashes = new Map(runtime.map((file) => [file.name, hashes.get(file.name)!]));
+    const hash = runtimeHash(payloadHashes);
+    const entries: LauncherEntry[] = runtime.map((file) => {
+      const entry = written.get(file.name)!;
+      return {
+        name: file.name,
+        path: file.path,
+        mode: file.mode,
+        method: entry.method,
+        dataOffset: entry.dataOffset,
+        compressedSize: entry.compressedSize,
+        size: entry.size,
+        crc32: entry.crc32,
+        sha256: payloadHashes.get(file.name)!,
+      };
+    });
+    const launcher = launcherBytes(spec(entries, hash), launcherSize);
+    {
+      using file = await Deno.open(temp, { write: true });
+      let at = 0;
+      while (at < launcher.length) at += await file.write(launcher.subarray(at));
+    }
+    await Deno.chmod(temp, 0o755);
+    await Deno.rename(temp, options.output);
+    log(
+      `llamafile pack: wrote ${options.output} (${
+        formatBytes(directory.fileSize)
+      }, ${directory.entries.length} entries)`,
+    );
+    return {
+      output: options.output,
+      size: directory.fileSize,
+      launcherSize,
+      runtimeHash: hash,
+      entries: directory.entries,
+    };
+  } finally {
+    writer?.close();
+    await Deno.remove(temp).catch(() => {});
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Entry names `--add` refuses: the launcher was built from them. */
+export function reservedEntryReason(name: string): string | null {
+  if (name === ARGS_ENTRY) {
+    return "the launcher's defaults were built from the packed .args; pack again with --args";
+  }
+  if (name === MANIFEST_NAME) return "the manifest is written by pack itself";
+  if (name.startsWith(RUNTIME_FOLDER)) return "the runtime payload cannot be replaced";
+  return null;
+}
+
+/** Options of {@linkcode addToLlamafile}. */
+export interface AddOptions {
+  /** Alignment of `.gguf` entries' data (default 65536). */
+  align?: number;
+  /** Receives progress lines (default: stderr). */
+  log?: (line: string) => void;
+  /** Draw a progress bar (default: when stderr is a terminal). */
+  progressBar?: boolean;
+}
+
+/**
+ * Appends `files` (by base name; `.gguf` ones aligned) and a new manifest to the llamafile
+ * `target`, then a new central directory. Nothing before the old end is rewritten; on failure
+ * the file is cut back to its old size.
+ *
+ * @returns The new entries.
+ */
+export async function addToLlamafile(
+  target: string,
+  files: readonly string[],
+  options: AddOptions = {},
+): Promise<ZipEntry[]> {
+  const log = options.log ?? writeStderr;
+  const align = options.align ?? DEFAULT_ALIGNMENT;
+  const names = files.map((file) => file.replace(/\/+$/, "").split("/").at(-1) ?? file);
+  let total = 0;
+  for (const [i, name] of names.entries()) {
+    const reason = reservedEntryReason(name);
+    if (reason !== null) throw new Error(`Cannot add "${files[i]}" as "${name}": ${reason}`);
+    if (names.indexOf(name) !== i) throw new Error(`Cannot add two files named "${name}"`);
+    const info = await Deno.stat(files[i]!).catch((cause) => {
+      throw new Error(
+        `Cannot add "${files[i]}": ${
+          cause instanceof Deno.errors.NotFound ? "no such file" : cause.message
+        }`,
+        { cause },
+      );
+    });
+    if (!info.isFile) throw new Error(`Cannot add "${files[i]}": not a regular file`);
+    if (name.toLowerCase().endsWith(".gguf")) await _checkGguf(files[i]!, "weights");
+    total += info.size;
+  }
+  const before = await readZipDirectory(target);
+  const progress = new PackProgress(total, options.progressBar ?? Deno.stderr.isTerminal(), log);
+  const writer = await ZipWriter.append(target, { sha256: true });
+  let finished = false;
+  try {
+    const added: ZipEntry[] = [];
+    for (const [i, name] of names.entries()) {
+      const entry = await writer.addFile(name, files[i]!, {
+        align: name.toLowerCase().endsWith(".gguf") ? align : 1,
+        onProgress: progress.entry(name),
+      });
+      progress.added(entry);
+      added.push(entry);
+    }
+    await writer.addManifest();
+    await writer.finish();
+    finished = true;
+    progress.finish();
+    log(
+      `llamafile pack: added ${added.length} ${
+        added.length === 1 ? "entry" : "entries"
+      } to ${target}`,
+    );
+    return added;
+  } finally {
+    if (!finished) {
+      writer.close();
+      await Deno.truncate(target, before.fileSize).catch(() => {});
+    }
+  }
+}
