@@ -24,11 +24,10 @@ import {
   ggmlTensorBytes,
   GgmlType,
   type GgufKv,
-  type GgufTensorSpec,
   GgufType,
   readGguf,
-  writeGguf,
 } from "../lib/engine/gguf_reader.ts";
+import { type GgufTensorSpec, writeGguf } from "./gguf_writer.ts";
 import { cacheDir, exists } from "./cache_dir.ts";
 
 /** Quantized weight types the generator writes. */

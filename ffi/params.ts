@@ -4,7 +4,13 @@
  * @module
  */
 import type { LlamaLibrary } from "./library.ts";
-import { CONTEXT_PARAMS, LOAD_MODE, MODEL_PARAMS, THREADPOOL_PARAMS } from "./structs.ts";
+import {
+  CONTEXT_PARAMS,
+  LOAD_MODE,
+  MODEL_PARAMS,
+  PERF_CONTEXT,
+  THREADPOOL_PARAMS,
+} from "./structs.ts";
 
 /** What `llama_model_params` we set; the rest keep libllama's defaults. */
 export interface ModelParamsInput {
@@ -105,5 +111,43 @@ export function threadpoolParams(threads: number, poll: number): Uint8Array<Arra
   view.setUint32(THREADPOOL_PARAMS.poll, poll, true);
   view.setUint8(THREADPOOL_PARAMS.strict_cpu, 0);
   view.setUint8(THREADPOOL_PARAMS.paused, 0);
+  return bytes;
+}
+
+/** Timings of a context (`struct llama_perf_context_data`, returned by value). */
+export interface PerfContextData {
+  loadMs: number;
+  promptMs: number;
+  promptTokens: number;
+  evalMs: number;
+  evalTokens: number;
+}
+
+/** Decodes the bytes of a `struct llama_perf_context_data`. */
+export function decodePerfContext(bytes: Uint8Array): PerfContextData {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return {
+    loadMs: view.getFloat64(PERF_CONTEXT.t_load_ms, true),
+    promptMs: view.getFloat64(PERF_CONTEXT.t_p_eval_ms, true),
+    promptTokens: view.getInt32(PERF_CONTEXT.n_p_eval, true),
+    evalMs: view.getFloat64(PERF_CONTEXT.t_eval_ms, true),
+    evalTokens: view.getInt32(PERF_CONTEXT.n_eval, true),
+  };
+}
+
+/** One `struct llama_logit_bias`: a token and the bias added to its logit. */
+export interface LogitBias {
+  token: number;
+  bias: number;
+}
+
+/** Packs biases as a `struct llama_logit_bias[]` (token i32, bias f32). */
+export function logitBiasArray(biases: readonly LogitBias[]): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(biases.length * 8);
+  const view = new DataView(bytes.buffer);
+  biases.forEach(({ token, bias }, i) => {
+    view.setInt32(i * 8, token, true);
+    view.setFloat32(i * 8 + 4, bias, true);
+  });
   return bytes;
 }

@@ -159,3 +159,24 @@ export function nativeExecve(path: string): NativeResult {
     libc.execve(file, new Uint8Array(argv.buffer), new Uint8Array(envp.buffer))
   );
 }
+
+/** One `struct sock_filter` instruction. */
+export interface BpfInstruction {
+  code: number;
+  jt: number;
+  jf: number;
+  k: number;
+}
+
+/** Encodes instructions as the `struct sock_filter[]` array (8 bytes each, little-endian). */
+export function encodeBpf(program: readonly BpfInstruction[]): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(program.length * 8);
+  const view = new DataView(bytes.buffer);
+  program.forEach(({ code, jt, jf, k }, i) => {
+    view.setUint16(i * 8, code, true);
+    view.setUint8(i * 8 + 2, jt);
+    view.setUint8(i * 8 + 3, jf);
+    view.setUint32(i * 8 + 4, k, true);
+  });
+  return bytes;
+}

@@ -6,8 +6,7 @@
 import { TokenBatch } from "../../ffi/batch.ts";
 import { cString, viewFloats } from "../../ffi/cstring.ts";
 import type { LlamaLibrary } from "../../ffi/library.ts";
-import { contextParams, threadpoolParams } from "../../ffi/params.ts";
-import { PERF_CONTEXT } from "../../ffi/structs.ts";
+import { contextParams, decodePerfContext, threadpoolParams } from "../../ffi/params.ts";
 import { ClosedError, ContextFullError, NativeError, reasonFromLog } from "./errors.ts";
 import type { LlamaModel } from "./model.ts";
 
@@ -330,15 +329,7 @@ export class LlamaContext {
 
   /** Timings since the last {@linkcode resetPerf}. */
   perf(): PerfData {
-    const bytes = new Uint8Array(this.#lib.llama.llama_perf_context(this.#ctx));
-    const view = new DataView(bytes.buffer);
-    return {
-      loadMs: view.getFloat64(PERF_CONTEXT.t_load_ms, true),
-      promptMs: view.getFloat64(PERF_CONTEXT.t_p_eval_ms, true),
-      promptTokens: view.getInt32(PERF_CONTEXT.n_p_eval, true),
-      evalMs: view.getFloat64(PERF_CONTEXT.t_eval_ms, true),
-      evalTokens: view.getInt32(PERF_CONTEXT.n_eval, true),
-    };
+    return decodePerfContext(new Uint8Array(this.#lib.llama.llama_perf_context(this.#ctx)));
   }
 
   /** Resets the timings. */

@@ -5,6 +5,7 @@
  * @module
  */
 import { cString } from "../../ffi/cstring.ts";
+import { logitBiasArray } from "../../ffi/params.ts";
 import { captureStderr } from "../../ffi/stderr_capture.ts";
 import { GrammarError, reasonFromLog } from "./errors.ts";
 import type { LlamaModel } from "./model.ts";
@@ -118,9 +119,7 @@ export class Sampler {
         }
       }
       if (bias.length > 0) {
-        const bytes = new Uint8Array(bias.length * 8);
-        const view = new DataView(bytes.buffer);
-        bias.forEach(({ token, bias: value }, i) => {
+        for (const { token } of bias) {
           if (!Number.isInteger(token) || token < 0 || token >= model.vocabSize) {
             throw new RangeError(
               `Cannot bias token ${token}: it is outside the vocabulary (0..${
@@ -128,9 +127,8 @@ export class Sampler {
               })`,
             );
           }
-          view.setInt32(i * 8, token, true);
-          view.setFloat32(i * 8 + 4, value, true);
-        });
+        }
+        const bytes = logitBiasArray(bias);
         add(ll.llama_sampler_init_logit_bias(model.vocabSize, bias.length, bytes), "logit bias");
       }
       if (options.grammar !== undefined && options.grammar.trim() !== "") {

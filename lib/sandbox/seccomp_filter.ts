@@ -8,6 +8,9 @@
  *
  * @module
  */
+import { type BpfInstruction, encodeBpf } from "../../ffi/seccomp.ts";
+
+export type { BpfInstruction };
 
 /** CPU architectures the filter knows syscall numbers for (`Deno.build.arch` values). */
 export type SeccompArch = "x86_64" | "aarch64";
@@ -287,14 +290,6 @@ const OFFSET_ARCH = 4;
 /** Offset of the low 32 bits of `args[i]` (both arches are little-endian). */
 const argLow = (i: number) => 16 + 8 * i;
 
-/** One `struct sock_filter` instruction. */
-export interface BpfInstruction {
-  code: number;
-  jt: number;
-  jf: number;
-  k: number;
-}
-
 const ld = (offset: number): BpfInstruction => ({ code: BPF_LD_W_ABS, jt: 0, jf: 0, k: offset });
 const jeq = (k: number, jt: number, jf: number): BpfInstruction => ({
   code: BPF_JMP_JEQ_K,
@@ -378,19 +373,6 @@ export function seccompInstructions(arch: SeccompArch, policy: SeccompPolicy): B
     );
   }
   return program;
-}
-
-/** Encodes instructions as the `struct sock_filter[]` array (8 bytes each, little-endian). */
-export function encodeBpf(program: readonly BpfInstruction[]): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(program.length * 8);
-  const view = new DataView(bytes.buffer);
-  program.forEach(({ code, jt, jf, k }, i) => {
-    view.setUint16(i * 8, code, true);
-    view.setUint8(i * 8 + 2, jt);
-    view.setUint8(i * 8 + 3, jf);
-    view.setUint32(i * 8 + 4, k, true);
-  });
-  return bytes;
 }
 
 /** The filter for `policy` on `arch`, as the bytes of a `struct sock_filter[]`. */

@@ -1,8 +1,8 @@
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import { encodeBpf } from "../../ffi/seccomp.ts";
 import {
   AUDIT_ARCH,
   buildSeccompFilter,
-  encodeBpf,
   ERRNO,
   SECCOMP_RET,
   type SeccompArch,
