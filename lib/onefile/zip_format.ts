@@ -499,6 +499,189 @@ export function encodeDirectoryEnd(
   return concatBytes(parts);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Decoding: the raw fields of each record, beside its encoder. Checks of meaning (sizes that
+// fit, offsets inside the file) are the reader's.
+
+/** The fields of an end of central directory record (APPNOTE 4.3.16), as stored. */
+export interface RawDirectoryEnd {
+  disk: number;
+  directoryDisk: number;
+  countOnDisk: number;
+  count: number;
+  size: number;
+  offset: number;
+  commentLength: number;
+}
+
+/**
+ * Where the end of central directory record is in `tail` (the last bytes of a file): the last
+ * signature whose comment reaches exactly the end, or -1.
+ */
+export function findDirectoryEnd(tail: Uint8Array): number {
+  const view = viewOf(tail);
+  for (let i = tail.length - EOCD_SIZE; i >= 0; i--) {
+    if (
+      tail[i] === 0x50 && view.getUint32(i, true) === EOCD_SIGNATURE &&
+      i + EOCD_SIZE + view.getUint16(i + 20, true) === tail.length
+    ) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+/** Decodes the end of central directory record at the start of `bytes`. */
+export function decodeDirectoryEnd(bytes: Uint8Array): RawDirectoryEnd {
+  const view = viewOf(bytes);
+  return {
+    disk: view.getUint16(4, true),
+    directoryDisk: view.getUint16(6, true),
+    countOnDisk: view.getUint16(8, true),
+    count: view.getUint16(10, true),
+    size: view.getUint32(12, true),
+    offset: view.getUint32(16, true),
+    commentLength: view.getUint16(20, true),
+  };
+}
+
+/** The fields of a ZIP64 end of central directory locator (APPNOTE 4.3.15). */
+export interface Zip64Locator {
+  /** Disk holding the ZIP64 record. */
+  disk: number;
+  /** Stated offset of the ZIP64 record, or `null` beyond 2^53. */
+  recordOffset: number | null;
+  /** Total number of disks. */
+  disks: number;
+}
+
+/** Decodes a ZIP64 locator, or `null` when `bytes` do not start with its signature. */
+export function decodeZip64Locator(bytes: Uint8Array): Zip64Locator | null {
+  const view = viewOf(bytes);
+  if (view.getUint32(0, true) !== ZIP64_LOCATOR_SIGNATURE) return null;
+  return {
+    disk: view.getUint32(4, true),
+    recordOffset: readU64(view, 8),
+    disks: view.getUint32(16, true),
+  };
+}
+
+/** The fields of a ZIP64 end of central directory record (APPNOTE 4.3.14); `null` beyond 2^53. */
+export interface Zip64DirectoryEnd {
+  disk: number;
+  directoryDisk: number;
+  countOnDisk: number | null;
+  count: number | null;
+  size: number | null;
+  offset: number | null;
+}
+
+/** Decodes a ZIP64 end record, or `null` when `bytes` do not start with its signature. */
+export function decodeZip64DirectoryEnd(bytes: Uint8Array): Zip64DirectoryEnd | null {
+  const view = viewOf(bytes);
+  if (view.getUint32(0, true) !== ZIP64_EOCD_SIGNATURE) return null;
+  return {
+    disk: view.getUint32(16, true),
+    directoryDisk: view.getUint32(20, true),
+    countOnDisk: readU64(view, 24),
+    count: readU64(view, 32),
+    size: readU64(view, 40),
+    offset: readU64(view, 48),
+  };
+}
+
+/** The fixed fields of a central directory header, 32-bit values as stored. */
+export interface RawCentralHeader {
+  versionMadeBy: number;
+  versionNeeded: number;
+  flags: number;
+  method: number;
+  dosTime: number;
+  dosDate: number;
+  crc32: number;
+  /** `MAX_32` when the ZIP64 extra field holds the value. */
+  compressedSize32: number;
+  /** `MAX_32` when the ZIP64 extra field holds the value. */
+  size32: number;
+  nameLength: number;
+  extraLength: number;
+  commentLength: number;
+  /** `MAX_16` when the ZIP64 extra field holds the value. */
+  diskStart16: number;
+  internalAttributes: number;
+  externalAttributes: number;
+  /** `MAX_32` when the ZIP64 extra field holds the value. */
+  localHeaderOffset32: number;
+}
+
+/**
+ * Decodes the fixed part of the central directory header at `at` in `directory`, or `null`
+ * when its signature is wrong (the caller checks that 46 bytes are there).
+ */
+export function decodeCentralHeader(directory: Uint8Array, at: number): RawCentralHeader | null {
+  const view = viewOf(directory);
+  if (view.getUint32(at, true) !== CENTRAL_HEADER_SIGNATURE) return null;
+  return {
+    versionMadeBy: view.getUint16(at + 4, true),
+    versionNeeded: view.getUint16(at + 6, true),
+    flags: view.getUint16(at + 8, true),
+    method: view.getUint16(at + 10, true),
+    dosTime: view.getUint16(at + 12, true),
+    dosDate: view.getUint16(at + 14, true),
+    crc32: view.getUint32(at + 16, true),
+    compressedSize32: view.getUint32(at + 20, true),
+    size32: view.getUint32(at + 24, true),
+    nameLength: view.getUint16(at + 28, true),
+    extraLength: view.getUint16(at + 30, true),
+    commentLength: view.getUint16(at + 32, true),
+    diskStart16: view.getUint16(at + 34, true),
+    internalAttributes: view.getUint16(at + 36, true),
+    externalAttributes: view.getUint32(at + 38, true),
+    localHeaderOffset32: view.getUint32(at + 42, true),
+  };
+}
+
+/**
+ * The 64-bit values a ZIP64 extra field holds for the 32-bit fields that overflowed, in the
+ * order APPNOTE 4.5.3 gives (size, compressed size, local header offset, disk start).
+ *
+ * @returns The values, or why the field cannot hold them.
+ */
+export function readZip64Values(
+  data: Uint8Array,
+  wanted: { size: boolean; compressedSize: boolean; localHeaderOffset: boolean; disk: boolean },
+):
+  | { size?: number; compressedSize?: number; localHeaderOffset?: number; disk?: number }
+  | "too short"
+  | "beyond 2^53" {
+  const view = viewOf(data);
+  const out: { size?: number; compressedSize?: number; localHeaderOffset?: number; disk?: number } =
+    {};
+  let at = 0;
+  for (const key of ["size", "compressedSize", "localHeaderOffset"] as const) {
+    if (!wanted[key]) continue;
+    if (at + 8 > data.length) return "too short";
+    const value = readU64(view, at);
+    if (value === null) return "beyond 2^53";
+    out[key] = value;
+    at += 8;
+  }
+  if (wanted.disk) {
+    if (at + 4 > data.length) return "too short";
+    out.disk = view.getUint32(at, true);
+  }
+  return out;
+}
+
+/** The name and extra lengths of a local file header, or `null` when its signature is wrong. */
+export function decodeLocalHeader(
+  bytes: Uint8Array,
+): { nameLength: number; extraLength: number } | null {
+  const view = viewOf(bytes);
+  if (view.getUint32(0, true) !== LOCAL_HEADER_SIGNATURE) return null;
+  return { nameLength: view.getUint16(26, true), extraLength: view.getUint16(28, true) };
+}
+
 /** Concatenates byte arrays. */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;

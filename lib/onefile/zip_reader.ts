@@ -27,28 +27,28 @@
 
 import {
   alignmentOf,
-  CENTRAL_HEADER_SIGNATURE,
   CENTRAL_HEADER_SIZE,
   crc32,
+  decodeCentralHeader,
+  decodeDirectoryEnd,
+  decodeLocalHeader,
+  decodeZip64DirectoryEnd,
+  decodeZip64Locator,
   encodeExtra,
-  EOCD_SIGNATURE,
   EOCD_SIZE,
   EXTRA_ZIP64,
+  findDirectoryEnd,
   FLAG_ENCRYPTED,
   FLAG_UTF8,
-  LOCAL_HEADER_SIGNATURE,
   LOCAL_HEADER_SIZE,
   MAX_16,
   MAX_32,
   METHOD_DEFLATE,
   METHOD_STORE,
   parseExtra,
-  readU64,
+  readZip64Values,
   unsafeNameReason,
-  viewOf,
-  ZIP64_EOCD_SIGNATURE,
   ZIP64_EOCD_SIZE,
-  ZIP64_LOCATOR_SIGNATURE,
   ZIP64_LOCATOR_SIZE,
   ZipError,
 } from "./zip_format.ts";
@@ -257,156 +257,190 @@ async function _readDirectory(file: Deno.FsFile, label: string | null): Promise<
   const fail = (why: string) => _error(label, why);
   const fileSize = (await file.stat()).size;
   if (fileSize < EOCD_SIZE) throw fail(`file is too small to be a ZIP archive (${fileSize} bytes)`);
+  const end = await _directoryEnd(file, fileSize, label, fail);
+  const offsetBase = await _offsetBase(file, end, label, fail);
+  const directoryStart = end.offset + offsetBase;
+  const directory = await _readAt(file, directoryStart, end.size, label, "central directory");
+  const entries = _centralEntries(directory, end.count, directoryStart, offsetBase, fail);
+  await _readLocalHeaders(new _Window(file, fileSize, label), entries, directoryStart, fail);
+  return {
+    entries,
+    fileSize,
+    centralDirectoryOffset: directoryStart,
+    centralDirectorySize: end.size,
+    offsetBase,
+    zip64: end.zip64,
+    comment: end.comment,
+  };
+}
 
-  // End of central directory record: the last signature whose comment reaches the file end.
+/** The end of the central directory, ZIP64 values resolved. */
+interface _End {
+  /** Where the (ZIP64) end record starts: the directory ends there. */
+  recordOffset: number;
+  count: number;
+  size: number;
+  /** The directory's offset as stated (relative to the archive start). */
+  offset: number;
+  comment: Uint8Array;
+  zip64: boolean;
+}
+
+/** Finds and checks the end records: the classic one, then the ZIP64 locator and record. */
+async function _directoryEnd(
+  file: Deno.FsFile,
+  fileSize: number,
+  label: string | null,
+  fail: (why: string) => ZipError,
+): Promise<_End> {
   const tailLength = Math.min(fileSize, EOCD_SIZE + MAX_16);
   const tailStart = fileSize - tailLength;
   const tail = await _readAt(file, tailStart, tailLength, label, "file");
-  const tailView = viewOf(tail);
-  let eocdAt = -1;
-  for (let i = tailLength - EOCD_SIZE; i >= 0; i--) {
-    if (
-      tail[i] === 0x50 && tailView.getUint32(i, true) === EOCD_SIGNATURE &&
-      i + EOCD_SIZE + tailView.getUint16(i + 20, true) === tailLength
-    ) {
-      eocdAt = i;
-      break;
-    }
-  }
-  if (eocdAt < 0) {
+  const at = findDirectoryEnd(tail);
+  if (at < 0) {
     throw fail("end of central directory record not found (not a ZIP archive, or truncated)");
   }
-  const eocdOffset = tailStart + eocdAt;
-  const disk = tailView.getUint16(eocdAt + 4, true);
-  const directoryDisk = tailView.getUint16(eocdAt + 6, true);
-  let countOnDisk = tailView.getUint16(eocdAt + 8, true);
-  let count = tailView.getUint16(eocdAt + 10, true);
-  let directorySize = tailView.getUint32(eocdAt + 12, true);
-  let directoryOffset = tailView.getUint32(eocdAt + 16, true);
-  const comment = tail.slice(eocdAt + EOCD_SIZE);
-
-  // ZIP64 locator right before the end record, then the ZIP64 end record it points to.
-  let endOffset = eocdOffset;
-  let zip64 = false;
+  const classic = decodeDirectoryEnd(tail.subarray(at));
+  const eocdOffset = tailStart + at;
+  const end: _End = {
+    recordOffset: eocdOffset,
+    count: classic.count,
+    size: classic.size,
+    offset: classic.offset,
+    comment: tail.slice(at + EOCD_SIZE),
+    zip64: false,
+  };
+  let countOnDisk = classic.countOnDisk;
   if (eocdOffset >= ZIP64_LOCATOR_SIZE + ZIP64_EOCD_SIZE) {
     const locatorOffset = eocdOffset - ZIP64_LOCATOR_SIZE;
-    const locator = await _readAt(file, locatorOffset, ZIP64_LOCATOR_SIZE, label, "ZIP64 locator");
-    const lview = viewOf(locator);
-    if (lview.getUint32(0, true) === ZIP64_LOCATOR_SIGNATURE) {
-      zip64 = true;
-      if (lview.getUint32(4, true) !== 0 || lview.getUint32(16, true) > 1) {
+    const locator = decodeZip64Locator(
+      await _readAt(file, locatorOffset, ZIP64_LOCATOR_SIZE, label, "ZIP64 locator"),
+    );
+    if (locator !== null) {
+      end.zip64 = true;
+      if (locator.disk !== 0 || locator.disks > 1) {
         throw fail("multi-disk archives are not supported");
       }
-      const stated = readU64(lview, 8);
       // The stated offset is relative to the archive start; with an unknown prefix it is off
       // by the prefix length, and the record (without extensible data) sits right before.
-      const candidates = [stated, locatorOffset - ZIP64_EOCD_SIZE];
-      let record: DataView | null = null;
-      for (const at of candidates) {
-        if (at === null || at < 0 || at + ZIP64_EOCD_SIZE > locatorOffset) continue;
-        const bytes = await _readAt(
-          file,
-          at,
-          ZIP64_EOCD_SIZE,
-          label,
-          "ZIP64 end of central directory record",
+      let record = null;
+      for (const candidate of [locator.recordOffset, locatorOffset - ZIP64_EOCD_SIZE]) {
+        if (candidate === null || candidate < 0 || candidate + ZIP64_EOCD_SIZE > locatorOffset) {
+          continue;
+        }
+        record = decodeZip64DirectoryEnd(
+          await _readAt(
+            file,
+            candidate,
+            ZIP64_EOCD_SIZE,
+            label,
+            "ZIP64 end of central directory record",
+          ),
         );
-        const view = viewOf(bytes);
-        if (view.getUint32(0, true) === ZIP64_EOCD_SIGNATURE) {
-          record = view;
-          endOffset = at;
+        if (record !== null) {
+          end.recordOffset = candidate;
           break;
         }
       }
       if (record === null) {
         throw fail("ZIP64 end of central directory record not found where its locator points");
       }
-      if (record.getUint32(16, true) !== 0 || record.getUint32(20, true) !== 0) {
+      if (record.disk !== 0 || record.directoryDisk !== 0) {
         throw fail("multi-disk archives are not supported");
       }
-      const value = (at: number): number => {
-        const v = readU64(record!, at);
+      const value = (v: number | null): number => {
         if (v === null) {
           throw fail("ZIP64 end of central directory record holds values beyond 2^53");
         }
         return v;
       };
-      countOnDisk = value(24);
-      count = value(32);
-      directorySize = value(40);
-      directoryOffset = value(48);
+      countOnDisk = value(record.countOnDisk);
+      end.count = value(record.count);
+      end.size = value(record.size);
+      end.offset = value(record.offset);
     }
   }
-  if (!zip64 && (disk !== 0 || directoryDisk !== 0)) {
+  if (!end.zip64 && (classic.disk !== 0 || classic.directoryDisk !== 0)) {
     throw fail("multi-disk archives are not supported");
   }
-  if (countOnDisk !== count) throw fail("multi-disk archives are not supported");
-
-  if (directorySize > endOffset) {
+  if (countOnDisk !== end.count) throw fail("multi-disk archives are not supported");
+  if (end.size > end.recordOffset) {
     throw fail(
-      `central directory is truncated (${directorySize} bytes declared, ${endOffset} before its end record)`,
+      `central directory is truncated (${end.size} bytes declared, ${end.recordOffset} before its end record)`,
     );
   }
-  if (directorySize > _MAX_DIRECTORY_SIZE) {
-    throw fail(`central directory is too large (${directorySize} bytes)`);
+  if (end.size > _MAX_DIRECTORY_SIZE) {
+    throw fail(`central directory is too large (${end.size} bytes)`);
   }
-  if (count * CENTRAL_HEADER_SIZE > directorySize) {
+  if (end.count * CENTRAL_HEADER_SIZE > end.size) {
     throw fail(
-      `central directory is truncated (${count} entries cannot fit in ${directorySize} bytes)`,
+      `central directory is truncated (${end.count} entries cannot fit in ${end.size} bytes)`,
     );
   }
+  return end;
+}
 
-  // Where the directory really is: at its stated offset (absolute offsets, as we write), or
-  // right before its end record with every offset shifted by an unknown prefix.
-  const actualStart = endOffset - directorySize;
-  let offsetBase = 0;
-  if (directoryOffset !== actualStart) {
-    const signatureAt = async (at: number) =>
-      at >= 0 && at + 4 <= endOffset &&
-      viewOf(await _readAt(file, at, 4, label, "central directory")).getUint32(0, true) ===
-        CENTRAL_HEADER_SIGNATURE;
-    if (
-      count > 0 && directoryOffset + directorySize <= endOffset &&
-      await signatureAt(directoryOffset)
-    ) {
-      offsetBase = 0;
-    } else if (directoryOffset < actualStart && (count === 0 || await signatureAt(actualStart))) {
-      offsetBase = actualStart - directoryOffset;
-    } else if (directoryOffset > actualStart) {
-      throw fail(
-        `central directory offset ${directoryOffset} is beyond the space before its end record`,
-      );
-    } else {
-      throw fail(`central directory is corrupt: no header signature at offset ${actualStart}`);
-    }
+/**
+ * How far every stated offset is off: 0 when the directory is at its stated offset (absolute
+ * offsets, as we write), else the length of an unknown prefix (the directory then sits right
+ * before its end record).
+ */
+async function _offsetBase(
+  file: Deno.FsFile,
+  end: _End,
+  label: string | null,
+  fail: (why: string) => ZipError,
+): Promise<number> {
+  const actualStart = end.recordOffset - end.size;
+  if (end.offset === actualStart) return 0;
+  const signatureAt = async (at: number) =>
+    at >= 0 && at + 4 <= end.recordOffset &&
+    decodeCentralHeader(
+        await _readAt(file, at, CENTRAL_HEADER_SIZE, label, "central directory"),
+        0,
+      ) !==
+      null;
+  if (
+    end.count > 0 && end.offset + end.size <= end.recordOffset && await signatureAt(end.offset)
+  ) {
+    return 0;
   }
-  const directoryStart = directoryOffset + offsetBase;
-  const directory = await _readAt(file, directoryStart, directorySize, label, "central directory");
-  const view = viewOf(directory);
+  if (end.offset < actualStart && (end.count === 0 || await signatureAt(actualStart))) {
+    return actualStart - end.offset;
+  }
+  if (end.offset > actualStart) {
+    throw fail(`central directory offset ${end.offset} is beyond the space before its end record`);
+  }
+  throw fail(`central directory is corrupt: no header signature at offset ${actualStart}`);
+}
 
+/** Decodes and checks the `count` headers of the central directory. */
+function _centralEntries(
+  directory: Uint8Array<ArrayBuffer>,
+  count: number,
+  directoryStart: number,
+  offsetBase: number,
+  fail: (why: string) => ZipError,
+): ZipEntry[] {
   const entries: ZipEntry[] = [];
   const names = new Set<string>();
   let at = 0;
   for (let index = 0; index < count; index++) {
-    if (at + CENTRAL_HEADER_SIZE > directorySize) throw fail("central directory is truncated");
-    if (view.getUint32(at, true) !== CENTRAL_HEADER_SIGNATURE) {
+    if (at + CENTRAL_HEADER_SIZE > directory.length) throw fail("central directory is truncated");
+    const h = decodeCentralHeader(directory, at);
+    if (h === null) {
       throw fail(
         `central directory is corrupt: bad signature of entry ${index + 1} at offset ${
           directoryStart + at
         }`,
       );
     }
-    const nameLength = view.getUint16(at + 28, true);
-    const extraLength = view.getUint16(at + 30, true);
-    const commentLength = view.getUint16(at + 32, true);
-    const recordEnd = at + CENTRAL_HEADER_SIZE + nameLength + extraLength + commentLength;
-    if (recordEnd > directorySize) throw fail("central directory is truncated");
-    const rawName = directory.subarray(
-      at + CENTRAL_HEADER_SIZE,
-      at + CENTRAL_HEADER_SIZE + nameLength,
-    );
-    const flags = view.getUint16(at + 8, true);
-    const name = _decodeName(rawName, flags);
+    const nameAt = at + CENTRAL_HEADER_SIZE;
+    const extraAt = nameAt + h.nameLength;
+    const recordEnd = extraAt + h.extraLength + h.commentLength;
+    if (recordEnd > directory.length) throw fail("central directory is truncated");
+    const rawName = directory.subarray(nameAt, extraAt);
+    const name = _decodeName(rawName, h.flags);
     if (name === null) throw fail(`entry ${index + 1} has a name that is not valid UTF-8`);
     const quoted = JSON.stringify(name);
     const unsafe = unsafeNameReason(name);
@@ -414,53 +448,40 @@ async function _readDirectory(file: Deno.FsFile, label: string | null): Promise<
     if (names.has(name)) throw fail(`entry name ${quoted} appears twice in the central directory`);
     names.add(name);
 
-    const extraBytes = directory.subarray(
-      at + CENTRAL_HEADER_SIZE + nameLength,
-      at + CENTRAL_HEADER_SIZE + nameLength + extraLength,
-    );
+    const extraBytes = directory.subarray(extraAt, extraAt + h.extraLength);
     const fields = parseExtra(extraBytes);
     if (fields === null) {
       throw fail(`central directory is corrupt: bad extra field of entry ${quoted}`);
     }
-    let compressedSize = view.getUint32(at + 20, true);
-    let size = view.getUint32(at + 24, true);
-    let localOffset = view.getUint32(at + 42, true);
-    let diskStart = view.getUint16(at + 34, true);
+    let { compressedSize32: compressedSize, size32: size, localHeaderOffset32: localOffset } = h;
+    let diskStart = h.diskStart16;
     const zip64Field = fields.find((f) => f.id === EXTRA_ZIP64);
-    if (
-      size === MAX_32 || compressedSize === MAX_32 || localOffset === MAX_32 || diskStart === MAX_16
-    ) {
+    const wanted = {
+      size: size === MAX_32,
+      compressedSize: compressedSize === MAX_32,
+      localHeaderOffset: localOffset === MAX_32,
+      disk: diskStart === MAX_16,
+    };
+    if (wanted.size || wanted.compressedSize || wanted.localHeaderOffset || wanted.disk) {
       if (zip64Field === undefined) {
         throw fail(`central directory is corrupt: entry ${quoted} lacks its ZIP64 extra field`);
       }
-      const zview = viewOf(zip64Field.data);
-      let z = 0;
-      const next = (): number => {
-        if (z + 8 > zip64Field.data.length) {
-          throw fail(
-            `central directory is corrupt: ZIP64 extra field of entry ${quoted} is too short`,
-          );
-        }
-        const value = readU64(zview, z);
-        z += 8;
-        if (value === null) throw fail(`entry ${quoted} has a size or offset beyond 2^53`);
-        return value;
-      };
-      if (size === MAX_32) size = next();
-      if (compressedSize === MAX_32) compressedSize = next();
-      if (localOffset === MAX_32) localOffset = next();
-      if (diskStart === MAX_16) {
-        if (z + 4 > zip64Field.data.length) {
-          throw fail(
-            `central directory is corrupt: ZIP64 extra field of entry ${quoted} is too short`,
-          );
-        }
-        diskStart = zview.getUint32(z, true);
+      const values = readZip64Values(zip64Field.data, wanted);
+      if (values === "too short") {
+        throw fail(
+          `central directory is corrupt: ZIP64 extra field of entry ${quoted} is too short`,
+        );
       }
+      if (values === "beyond 2^53") {
+        throw fail(`entry ${quoted} has a size or offset beyond 2^53`);
+      }
+      size = values.size ?? size;
+      compressedSize = values.compressedSize ?? compressedSize;
+      localOffset = values.localHeaderOffset ?? localOffset;
+      diskStart = values.disk ?? diskStart;
     }
     if (diskStart !== 0) throw fail("multi-disk archives are not supported");
-    const method = view.getUint16(at + 10, true);
-    if (method === METHOD_STORE && compressedSize !== size && !(flags & FLAG_ENCRYPTED)) {
+    if (h.method === METHOD_STORE && compressedSize !== size && !(h.flags & FLAG_ENCRYPTED)) {
       throw fail(
         `stored entry ${quoted} has a compressed size (${compressedSize}) unlike its size (${size})`,
       );
@@ -471,43 +492,48 @@ async function _readDirectory(file: Deno.FsFile, label: string | null): Promise<
         `entry ${quoted} has a local header offset (${localHeaderOffset}) beyond the archive data`,
       );
     }
-    const versionMadeBy = view.getUint16(at + 4, true);
-    const externalAttributes = view.getUint32(at + 38, true);
-    const unixMode = (externalAttributes >>> 16) & 0o7777;
+    const unixMode = (h.externalAttributes >>> 16) & 0o7777;
     entries.push({
       name,
-      method,
+      method: h.method,
       compressedSize,
       size,
-      crc32: view.getUint32(at + 16, true),
+      crc32: h.crc32,
       localHeaderOffset,
       dataOffset: 0,
       alignment: 1,
-      mode: versionMadeBy >> 8 === 3 && unixMode !== 0 ? unixMode : null,
+      mode: h.versionMadeBy >> 8 === 3 && unixMode !== 0 ? unixMode : null,
       isDirectory: name.endsWith("/"),
-      flags,
-      versionMadeBy,
-      versionNeeded: view.getUint16(at + 6, true),
-      dosTime: view.getUint16(at + 12, true),
-      dosDate: view.getUint16(at + 14, true),
-      internalAttributes: view.getUint16(at + 36, true),
-      externalAttributes,
+      flags: h.flags,
+      versionMadeBy: h.versionMadeBy,
+      versionNeeded: h.versionNeeded,
+      dosTime: h.dosTime,
+      dosDate: h.dosDate,
+      internalAttributes: h.internalAttributes,
+      externalAttributes: h.externalAttributes,
       rawName,
       extra: zip64Field === undefined
         ? extraBytes
         : encodeExtra(fields.filter((f) => f.id !== EXTRA_ZIP64)),
-      comment: directory.subarray(recordEnd - commentLength, recordEnd),
+      comment: directory.subarray(recordEnd - h.commentLength, recordEnd),
     });
     at = recordEnd;
   }
-  if (at !== directorySize) {
+  if (at !== directory.length) {
     throw fail(
-      `central directory is corrupt: ${count} entries use ${at} of its ${directorySize} bytes`,
+      `central directory is corrupt: ${count} entries use ${at} of its ${directory.length} bytes`,
     );
   }
+  return entries;
+}
 
-  // Local headers, in file order: the data offset, and no entry overlapping the next one.
-  const window = new _Window(file, fileSize, label);
+/** Reads the local headers in file order: each entry's data offset, and no overlaps. */
+async function _readLocalHeaders(
+  window: _Window,
+  entries: ZipEntry[],
+  directoryStart: number,
+  fail: (why: string) => ZipError,
+): Promise<void> {
   const byOffset = [...entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
   let previous: ZipEntry | null = null;
   for (const entry of byOffset) {
@@ -518,21 +544,25 @@ async function _readDirectory(file: Deno.FsFile, label: string | null): Promise<
       throw fail(`entries ${JSON.stringify(previous.name)} and ${quoted} overlap`);
     }
     const what = `local header of entry ${quoted}`;
-    const header = viewOf(await window.get(entry.localHeaderOffset, LOCAL_HEADER_SIZE, what));
-    if (header.getUint32(0, true) !== LOCAL_HEADER_SIGNATURE) {
+    const header = decodeLocalHeader(
+      await window.get(entry.localHeaderOffset, LOCAL_HEADER_SIZE, what),
+    );
+    if (header === null) {
       throw fail(`${what} is missing at offset ${entry.localHeaderOffset} (bad signature)`);
     }
-    const nameLength = header.getUint16(26, true);
-    const extraLength = header.getUint16(28, true);
     const localName = await window.get(
       entry.localHeaderOffset + LOCAL_HEADER_SIZE,
-      nameLength,
+      header.nameLength,
       what,
     );
-    if (nameLength !== entry.rawName.length || !localName.every((b, i) => b === entry.rawName[i])) {
+    if (
+      header.nameLength !== entry.rawName.length ||
+      !localName.every((b, i) => b === entry.rawName[i])
+    ) {
       throw fail(`${what} does not match the central directory (different name)`);
     }
-    entry.dataOffset = entry.localHeaderOffset + LOCAL_HEADER_SIZE + nameLength + extraLength;
+    entry.dataOffset = entry.localHeaderOffset + LOCAL_HEADER_SIZE + header.nameLength +
+      header.extraLength;
     entry.alignment = alignmentOf(entry.dataOffset);
     if (entry.dataOffset + entry.compressedSize > directoryStart) {
       throw fail(
@@ -541,16 +571,6 @@ async function _readDirectory(file: Deno.FsFile, label: string | null): Promise<
     }
     previous = entry;
   }
-
-  return {
-    entries,
-    fileSize,
-    centralDirectoryOffset: directoryStart,
-    centralDirectorySize: directorySize,
-    offsetBase,
-    zip64,
-    comment,
-  };
 }
 
 /**
