@@ -7,8 +7,8 @@
 import { TokenBatch } from "../../ffi/batch.ts";
 import type { LlamaContext } from "./context.ts";
 import { ContextFullError } from "./errors.ts";
-import { Sampler, type SamplingOptions } from "./sampler.ts";
-import { StopMatcher } from "./stop_matcher.ts";
+import type { SamplingOptions } from "./sampler.ts";
+import { TokenLoop } from "./token_loop.ts";
 
 /** Options for {@linkcode generate}. */
 export interface GenerateOptions extends SamplingOptions {
@@ -99,10 +99,13 @@ export async function* generate(
       `Cannot fit the prompt: it is ${tokens.length} tokens and the context holds ${context.size}`,
     );
   }
-  using sampler = new Sampler(model, options, context.size);
-  sampler.acceptPrompt(tokens);
-  const stops = new StopMatcher(options.stop ?? []);
-  const decoder = new TextDecoder("utf-8");
+  using loop = new TokenLoop(context, {
+    sampling: options,
+    maxTokens,
+    stop: options.stop ?? [],
+    positions: context.size,
+  });
+  loop.acceptPrompt(tokens);
   const batch = new TokenBatch(Math.max(1, Math.min(context.batchSize, tokens.length)));
   const result: GenerateResult = {
     finishReason: "length",
@@ -110,7 +113,7 @@ export async function* generate(
     promptTokens: tokens.length,
     cachedTokens: 0,
     completionTokens: 0,
-    tokens: [],
+    tokens: loop.tokens,
     promptMs: 0,
     generateMs: 0,
   };
@@ -139,41 +142,21 @@ export async function* generate(
         result.finishReason = "abort";
         break;
       }
-      if (maxTokens >= 0 && result.completionTokens >= maxTokens) {
-        result.finishReason = "length";
-        break;
-      }
-      const token = context.sample(sampler, row);
-      if (!options.ignoreEos && model.isEndOfGeneration(token)) {
-        result.finishReason = "eog";
-        break;
-      }
-      result.tokens.push(token);
-      result.completionTokens++;
-      const text = decoder.decode(model.tokenBytes(token), { stream: true });
-      const step = stops.push(text);
+      const step = loop.next(row, pos);
+      result.completionTokens = loop.tokens.length;
       if (step.text) yield step.text;
-      if (step.stop !== null) {
-        result.finishReason = "stop";
-        result.stopString = step.stop;
-        break;
-      }
-      if (maxTokens >= 0 && result.completionTokens >= maxTokens) {
-        result.finishReason = "length";
-        break;
-      }
-      if (pos >= context.size) {
-        result.finishReason = "context";
+      if (step.finish !== null) {
+        result.finishReason = step.finish;
+        result.stopString = loop.stopString;
         break;
       }
       batch.clear();
-      row = batch.add(token, pos++, seq, true);
+      row = batch.add(step.token, pos++, seq, true);
       if (options.syncDecode) context.decodeSync(batch);
       else await context.decode(batch);
     }
     if (result.finishReason !== "stop") {
-      const rest = stops.push(decoder.decode());
-      const tail = rest.text + stops.flush();
+      const tail = loop.flush();
       if (tail) yield tail;
     }
   } finally {

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  ggmlTensorBytes,
   GgmlType,
   ggmlTypeName,
   GgufError,

@@ -11,8 +11,8 @@ import { commonPrefix } from "./common_prefix.ts";
 import type { LlamaContext } from "./context.ts";
 import { ContextFullError } from "./errors.ts";
 import type { FinishReason } from "./generate.ts";
-import { Sampler, type SamplingOptions } from "./sampler.ts";
-import { StopMatcher } from "./stop_matcher.ts";
+import type { SamplingOptions } from "./sampler.ts";
+import { type TokenLogprob, TokenLoop } from "./token_loop.ts";
 
 /** A completion request for a slot. */
 export interface SlotRequest {
@@ -34,13 +34,7 @@ export interface SlotRequest {
   slot?: number;
 }
 
-/** A log-probability of one token. */
-export interface TokenLogprob {
-  token: number;
-  text: string;
-  bytes: number[];
-  logprob: number;
-}
+export type { TokenLogprob };
 
 /** One generated token, as streamed. */
 export interface TokenEvent {
@@ -98,9 +92,7 @@ interface Job {
 
 interface Active {
   job: Job;
-  sampler: Sampler;
-  stops: StopMatcher;
-  decoder: TextDecoder;
+  loop: TokenLoop;
   /** Prompt tokens still to decode. */
   pending: number[];
   /** Next position in the sequence. */
@@ -278,15 +270,23 @@ export class SlotScheduler {
 
   #start(slot: number, job: Job): void {
     const tokens = Array.from(job.request.tokens);
-    let sampler: Sampler;
+    const request = job.request;
+    let loop: TokenLoop;
     try {
-      sampler = new Sampler(this.context.model, job.request.sampling, this.slotContext);
+      loop = new TokenLoop(this.context, {
+        sampling: request.sampling,
+        maxTokens: request.maxTokens,
+        stop: request.stop ?? [],
+        positions: this.slotContext,
+        topLogprobs: request.topLogprobs ?? 0,
+        logprobs: request.logprobs ?? false,
+      }, this.slotContext);
     } catch (error) {
       job.queue.fail(error);
       job.reject(error);
       return;
     }
-    sampler.acceptPrompt(tokens);
+    loop.acceptPrompt(tokens);
     const cached = this.#cached[slot]!;
     let keep = job.request.cachePrompt === false ? 0 : commonPrefix(cached, tokens);
     if (keep >= tokens.length) keep = tokens.length - 1; // always decode at least one token for logits
@@ -296,9 +296,7 @@ export class SlotScheduler {
     result.cachedTokens = keep;
     this.#active[slot] = {
       job,
-      sampler,
-      stops: new StopMatcher(job.request.stop ?? []),
-      decoder: new TextDecoder("utf-8"),
+      loop,
       pending: tokens.slice(keep),
       pos: keep,
       row: -1,
@@ -371,85 +369,27 @@ export class SlotScheduler {
   }
 
   #step(slot: number, a: Active): void {
-    const model = this.context.model;
     const row = a.row;
     a.row = -1;
-    const request = a.job.request;
-    if (request.maxTokens >= 0 && a.result.completionTokens >= request.maxTokens) {
-      this.#finish(slot, a, "length");
-      return;
-    }
-    let token: number;
-    let probs: { logprob?: TokenLogprob; top?: TokenLogprob[] } = {};
+    let step;
     try {
-      const wantProbs = (request.topLogprobs ?? 0) > 0 || request.logprobs === true;
-      const logits = wantProbs ? this.context.logits(row) : null;
-      token = this.context.sample(a.sampler, row);
-      if (logits) probs = this.#logprobs(logits, token, request.topLogprobs ?? 0);
+      step = a.loop.next(row, a.pos);
     } catch (error) {
       this.#fail(slot, error);
       return;
     }
-    if (!request.sampling.ignoreEos && model.isEndOfGeneration(token)) {
-      this.#finish(slot, a, "eog");
+    a.result.completionTokens = a.loop.tokens.length;
+    if (step.token >= 0) {
+      this.#stats.generatedTokensTotal++;
+      const { finish: _, ...event } = step;
+      a.job.queue.push(event);
+    }
+    if (step.finish !== null) {
+      a.result.stopString = a.loop.stopString;
+      this.#finish(slot, a, step.finish);
       return;
     }
-    a.result.completionTokens++;
-    this.#stats.generatedTokensTotal++;
-    const piece = a.decoder.decode(model.tokenBytes(token), { stream: true });
-    const step = a.stops.push(piece);
-    a.job.queue.push({ token, text: step.text, ...probs });
-    if (step.stop !== null) {
-      a.result.stopString = step.stop;
-      this.#finish(slot, a, "stop");
-      return;
-    }
-    if (request.maxTokens >= 0 && a.result.completionTokens >= request.maxTokens) {
-      this.#finish(slot, a, "length");
-      return;
-    }
-    if (a.pos >= this.slotContext) {
-      this.#finish(slot, a, "context");
-      return;
-    }
-    a.lastToken = token;
-  }
-
-  #logprobs(
-    logits: Float32Array,
-    chosen: number,
-    topN: number,
-  ): { logprob: TokenLogprob; top?: TokenLogprob[] } {
-    const model = this.context.model;
-    let max = -Infinity;
-    for (const v of logits) if (v > max) max = v;
-    let sum = 0;
-    for (const v of logits) sum += Math.exp(v - max);
-    const logZ = max + Math.log(sum);
-    const entry = (token: number): TokenLogprob => {
-      const bytes = model.tokenBytes(token);
-      return {
-        token,
-        text: new TextDecoder().decode(bytes),
-        bytes: Array.from(bytes),
-        logprob: logits[token]! - logZ,
-      };
-    };
-    const out: { logprob: TokenLogprob; top?: TokenLogprob[] } = { logprob: entry(chosen) };
-    if (topN > 0) {
-      const best: number[] = [];
-      for (let t = 0; t < logits.length; t++) {
-        if (best.length < topN) {
-          best.push(t);
-          best.sort((x, y) => logits[y]! - logits[x]!);
-        } else if (logits[t]! > logits[best[best.length - 1]!]!) {
-          best[best.length - 1] = t;
-          best.sort((x, y) => logits[y]! - logits[x]!);
-        }
-      }
-      out.top = best.map(entry);
-    }
-    return out;
+    a.lastToken = step.token;
   }
 
   #finish(slot: number, a: Active, reason: FinishReason): void {
@@ -458,10 +398,10 @@ export class SlotScheduler {
     a.result.generateMs = a.promptDoneAt > 0 ? now - a.promptDoneAt : 0;
     this.#stats.generateMsTotal += a.result.generateMs;
     if (reason !== "stop") {
-      const tail = a.stops.push(a.decoder.decode()).text + a.stops.flush();
+      const tail = a.loop.flush();
       if (tail) a.job.queue.push({ token: -1, text: tail });
     }
-    a.sampler.close();
+    a.loop.close();
     this.#active[slot] = null;
     a.job.queue.end();
     a.job.resolve(a.result);
@@ -470,7 +410,7 @@ export class SlotScheduler {
   #fail(slot: number, error: unknown): void {
     const a = this.#active[slot];
     if (!a) return;
-    a.sampler.close();
+    a.loop.close();
     this.#active[slot] = null;
     this.context.forget(slot);
     this.#cached[slot] = [];

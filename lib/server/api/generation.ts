@@ -1,8 +1,9 @@
 /**
- * Running one request on the scheduler for an endpoint: check the prompt fits, submit,
- * wait for the first event (so errors such as a bad grammar still answer with a status
- * code, as llama.cpp does for streams), then stream or collect. Also the shapes every
- * answer shares: usage, llama.cpp timings, finish reasons, ids.
+ * The one respond path of the generation endpoints ({@linkcode respond}): check the prompt
+ * fits, submit it to the scheduler, wait for the first event (so errors such as a bad grammar
+ * still answer with a status code, as llama.cpp does for streams), then collect the answer or
+ * stream it as SSE, in the shape the endpoint's {@linkcode AnswerFormat} gives. Also the
+ * fields every answer shares: usage, llama.cpp timings, finish reasons, ids.
  *
  * @module
  */
@@ -13,9 +14,11 @@ import {
   type TokenEvent,
   type TokenLogprob,
 } from "../../engine/slots.ts";
-import type { Deadline } from "./app_env.ts";
+import type { Context } from "hono";
+import type { AppEnv, Deadline } from "./app_env.ts";
+import { sseResponse } from "./sse.ts";
 import type { Engine } from "./server_state.ts";
-import { ApiError } from "./errors.ts";
+import { ApiError, streamErrorEvent } from "./errors.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../../util/version.ts";
 import type { GenerationParams } from "./generation_params.ts";
 
@@ -46,7 +49,7 @@ export function checkPromptFits(engine: Engine, count: number): void {
 }
 
 /** The scheduler request for `tokens` with `params`. */
-export function slotRequest(
+function slotRequest(
   tokens: ArrayLike<number>,
   params: GenerationParams,
 ): Omit<SlotRequest, "signal"> {
@@ -63,7 +66,7 @@ export function slotRequest(
 }
 
 /** Submits `request` and waits for its first event. */
-export async function startGeneration(
+async function startGeneration(
   engine: Engine,
   request: Omit<SlotRequest, "signal">,
   signal: AbortSignal,
@@ -87,7 +90,7 @@ export interface Collected {
 }
 
 /** Reads a started generation to its end. */
-export async function collect(started: Started): Promise<Collected> {
+async function collect(started: Started): Promise<Collected> {
   const out: Collected = {
     text: "",
     tokens: [],
@@ -113,7 +116,7 @@ export async function collect(started: Started): Promise<Collected> {
 }
 
 /** The events of a started generation, first included. */
-export async function* events(started: Started): AsyncGenerator<TokenEvent> {
+async function* events(started: Started): AsyncGenerator<TokenEvent> {
   if (started.first.done) return;
   yield started.first.value;
   while (true) {
@@ -124,10 +127,62 @@ export async function* events(started: Started): AsyncGenerator<TokenEvent> {
 }
 
 /** Throws 408 when a generation was cut short by the request's time limit. */
-export function checkTimedOut(result: SlotResult, deadline: Pick<Deadline, "timedOut">): void {
+function checkTimedOut(result: SlotResult, deadline: Pick<Deadline, "timedOut">): void {
   if (result.finishReason === "abort" && deadline.timedOut()) {
     throw new ApiError("timeout_error", "The request took longer than the server's --timeout");
   }
+}
+
+/** How an endpoint shapes its answer, whole or streamed; made per request (it may keep state). */
+export interface AnswerFormat {
+  /** The JSON body of a non-streamed answer. */
+  whole(out: Collected): unknown;
+  /** Events sent before the first token (chat's role delta). */
+  opening?(): Iterable<unknown>;
+  /** Events for one generated token event (none to skip or hold it). */
+  chunks(event: TokenEvent): Iterable<unknown>;
+  /** Events once generation has ended. */
+  closing(result: SlotResult): Iterable<unknown>;
+  /** End the stream with `data: [DONE]` (OpenAI endpoints; llama.cpp's `/completion` does not). */
+  done: boolean;
+}
+
+/**
+ * Runs `tokens` with `params` on the engine's scheduler and answers in `format`: a JSON body,
+ * or SSE when `params.stream`. A request that ran past `--timeout` answers 408.
+ */
+export async function respond(
+  c: Context<AppEnv>,
+  engine: Engine,
+  tokens: ArrayLike<number>,
+  params: GenerationParams,
+  format: AnswerFormat,
+): Promise<Response> {
+  checkPromptFits(engine, tokens.length);
+  const deadline = c.get("deadline");
+  const started = params.maxTokens === 0
+    ? startedEmpty(tokens.length)
+    : await startGeneration(engine, slotRequest(tokens, params), deadline.signal);
+  if (!params.stream) {
+    const out = await collect(started);
+    checkTimedOut(out.result, deadline);
+    return c.json(format.whole(out));
+  }
+  const release = deadline.hold();
+  const requestId = c.get("requestId");
+  async function* stream(): AsyncGenerator<unknown> {
+    yield* format.opening?.() ?? [];
+    for await (const event of events(started)) yield* format.chunks(event);
+    const result = await started.result;
+    checkTimedOut(result, deadline);
+    yield* format.closing(result);
+  }
+  return sseResponse(stream(), {
+    done: format.done,
+    onCancel: started.abort,
+    onClose: release,
+    errorEvent: (error) => streamErrorEvent(error, requestId),
+  });
 }
 
 /** OpenAI's finish reason. */
@@ -207,7 +262,7 @@ export function chatLogprob(
 }
 
 /** A request that generates nothing (`max_tokens: 0`), shaped like a started one. */
-export function startedEmpty(promptTokens: number): Started {
+function startedEmpty(promptTokens: number): Started {
   return {
     first: { done: true, value: undefined },
     rest: { next: () => Promise.resolve({ done: true, value: undefined }) },

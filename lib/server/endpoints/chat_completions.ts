@@ -10,29 +10,22 @@ import type { Handler } from "hono";
 import { chatPrompt } from "../../engine/chat_template.ts";
 import type { AppEnv } from "../api/app_env.ts";
 import type { ServerState } from "../api/server_state.ts";
-import { invalidRequest, streamErrorEvent } from "../api/errors.ts";
+import { invalidRequest } from "../api/errors.ts";
 import {
+  type AnswerFormat,
   chatLogprob,
-  checkPromptFits,
-  checkTimedOut,
-  collect,
   completionId,
-  events,
   finishReason,
   reportedModel,
-  slotRequest,
-  type Started,
-  startedEmpty,
-  startGeneration,
+  respond,
   SYSTEM_FINGERPRINT,
   timings,
   unixTime,
   usage,
   vocabInfo,
 } from "../api/generation.ts";
-import { parseGenerationParams } from "../api/generation_params.ts";
+import { type GenerationParams, parseGenerationParams } from "../api/generation_params.ts";
 import { parseMessages, parseTools } from "../api/messages.ts";
-import { sseResponse } from "../api/sse.ts";
 import { parseToolCalls } from "../api/tool_calls.ts";
 import { optionalBoolean, optionalObject, parseJsonBody } from "../api/validate.ts";
 
@@ -66,11 +59,6 @@ export function chatCompletions(state: ServerState): Handler<AppEnv> {
       if (error instanceof RangeError) throw invalidRequest(error.message, "messages");
       throw error;
     }
-    checkPromptFits(engine, prompt.tokens.length);
-    const deadline = c.get("deadline");
-    const started = params.maxTokens === 0
-      ? startedEmpty(prompt.tokens.length)
-      : await startGeneration(engine, slotRequest(prompt.tokens, params), deadline.signal);
     const base = {
       id: completionId("chatcmpl-"),
       object: "chat.completion",
@@ -78,13 +66,33 @@ export function chatCompletions(state: ServerState): Handler<AppEnv> {
       model: reportedModel(body, state.config.modelName),
       system_fingerprint: SYSTEM_FINGERPRINT,
     };
-    if (!params.stream) {
-      const out = await collect(started);
-      checkTimedOut(out.result, deadline);
+    return await respond(c, engine, prompt.tokens, params, chatFormat(base, params, callTools));
+  };
+}
+
+/** The chat completion shapes: `choices[0].message`, or `chat.completion.chunk` deltas. */
+function chatFormat(
+  base: Record<string, unknown>,
+  params: GenerationParams,
+  callTools: boolean,
+): AnswerFormat {
+  const chunkBase = { ...base, object: "chat.completion.chunk" };
+  const chunk = (
+    delta: Record<string, unknown>,
+    extra: Record<string, unknown> = {},
+    finish: string | null = null,
+  ) => ({
+    ...chunkBase,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish, ...extra }],
+  });
+  let held = "";
+  return {
+    done: true,
+    whole(out) {
       const parsed = callTools ? parseToolCalls(out.text) : { content: out.text, toolCalls: [] };
       const message: Record<string, unknown> = { role: "assistant", content: parsed.content };
       if (parsed.toolCalls.length > 0) message.tool_calls = parsed.toolCalls;
-      return c.json({
+      return {
         ...base,
         choices: [{
           index: 0,
@@ -94,68 +102,38 @@ export function chatCompletions(state: ServerState): Handler<AppEnv> {
         }],
         usage: usage(out.result),
         timings: timings(out.result),
-      });
-    }
-    const release = deadline.hold();
-    const requestId = c.get("requestId");
-    return sseResponse(
-      chunks(
-        started,
-        { ...base, object: "chat.completion.chunk" },
-        callTools,
-        params.includeUsage,
-        deadline,
-      ),
-      {
-        done: true,
-        onCancel: started.abort,
-        onClose: release,
-        errorEvent: (error) => streamErrorEvent(error, requestId),
-      },
-    );
+      };
+    },
+    opening: () => [chunk({ role: "assistant", content: null })],
+    chunks(event) {
+      // With tools, the answer is held back until it can be told apart from text.
+      if (callTools) {
+        held += event.text;
+        return [];
+      }
+      if (event.text === "" && !event.logprob) return [];
+      const logprobs = event.logprob
+        ? { content: [chatLogprob({ logprob: event.logprob, top: event.top ?? [] })] }
+        : null;
+      return [chunk({ content: event.text }, { logprobs })];
+    },
+    closing(result) {
+      const out: unknown[] = [];
+      let finish: string = finishReason(result);
+      if (callTools) {
+        const parsed = parseToolCalls(held);
+        if (parsed.content !== null) out.push(chunk({ content: parsed.content }));
+        if (parsed.toolCalls.length > 0) {
+          finish = "tool_calls";
+          out.push(
+            chunk({ tool_calls: parsed.toolCalls.map((call, index) => ({ index, ...call })) }),
+          );
+        }
+      }
+      const stats = { usage: usage(result), timings: timings(result) };
+      out.push({ ...chunk({}, {}, finish), ...stats });
+      if (params.includeUsage) out.push({ ...chunkBase, choices: [], ...stats });
+      return out;
+    },
   };
-}
-
-async function* chunks(
-  started: Started,
-  base: Record<string, unknown>,
-  callTools: boolean,
-  includeUsage: boolean,
-  deadline: { timedOut(): boolean },
-): AsyncGenerator<unknown> {
-  const chunk = (
-    delta: Record<string, unknown>,
-    extra: Record<string, unknown> = {},
-    finish: string | null = null,
-  ) => ({
-    ...base,
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish, ...extra }],
-  });
-  yield chunk({ role: "assistant", content: null });
-  let held = "";
-  for await (const event of events(started)) {
-    if (callTools) {
-      held += event.text;
-      continue;
-    }
-    if (event.text === "" && !event.logprob) continue;
-    const logprobs = event.logprob
-      ? { content: [chatLogprob({ logprob: event.logprob, top: event.top ?? [] })] }
-      : null;
-    yield chunk({ content: event.text }, { logprobs });
-  }
-  const result = await started.result;
-  checkTimedOut(result, deadline);
-  let finish: string = finishReason(result);
-  if (callTools) {
-    const parsed = parseToolCalls(held);
-    if (parsed.content !== null) yield chunk({ content: parsed.content });
-    if (parsed.toolCalls.length > 0) {
-      finish = "tool_calls";
-      yield chunk({ tool_calls: parsed.toolCalls.map((call, index) => ({ index, ...call })) });
-    }
-  }
-  const stats = { usage: usage(result), timings: timings(result) };
-  yield { ...chunk({}, {}, finish), ...stats };
-  if (includeUsage) yield { ...base, choices: [], ...stats };
 }

@@ -10,17 +10,11 @@ import type { Handler } from "hono";
 import type { AppEnv } from "../api/app_env.ts";
 import type { TokenLogprob } from "../../engine/slots.ts";
 import type { ServerState } from "../api/server_state.ts";
-import { streamErrorEvent } from "../api/errors.ts";
 import {
+  type AnswerFormat,
   checkPromptFits,
-  checkTimedOut,
-  collect,
-  events,
   reportedModel,
-  slotRequest,
-  type Started,
-  startedEmpty,
-  startGeneration,
+  respond,
   stopType,
   timings,
   usage,
@@ -28,7 +22,6 @@ import {
 } from "../api/generation.ts";
 import { type GenerationParams, parseGenerationParams } from "../api/generation_params.ts";
 import { promptTokens, singlePrompt } from "../api/prompt.ts";
-import { sseResponse } from "../api/sse.ts";
 import { optionalBoolean, parseJsonBody } from "../api/validate.ts";
 import type { SlotResult } from "../../engine/slots.ts";
 
@@ -111,61 +104,57 @@ export function completion(state: ServerState): Handler<AppEnv> {
     const params = parseGenerationParams(body, "native", vocabInfo(engine), state.config.defaults);
     const prompt = singlePrompt(body.prompt);
     const tokens = promptTokens(prompt, engine.model);
-    checkPromptFits(engine, tokens.length);
     const returnTokens = optionalBoolean(body, "return_tokens") ?? false;
     const model = reportedModel(body, state.config.modelName);
+    // Checked first: detokenizing a prompt that cannot fit would be work for nothing.
+    checkPromptFits(engine, tokens.length);
     const promptText = typeof prompt === "string" ? prompt : engine.model.detokenize(tokens);
-    const deadline = c.get("deadline");
-    const started = params.maxTokens === 0
-      ? startedEmpty(tokens.length)
-      : await startGeneration(engine, slotRequest(tokens, params), deadline.signal);
-    const extra = { model, prompt: promptText, params };
-    if (!params.stream) {
-      const out = await collect(started);
-      checkTimedOut(out.result, deadline);
+    return await respond(
+      c,
+      engine,
+      tokens,
+      params,
+      nativeFormat({ model, prompt: promptText, params }, returnTokens),
+    );
+  };
+}
+
+/** llama.cpp's shapes: one object with `content`, or one event per token and the final object. */
+function nativeFormat(
+  extra: { model: string; prompt: unknown; params: GenerationParams },
+  returnTokens: boolean,
+): AnswerFormat {
+  let predicted = 0;
+  return {
+    done: false,
+    whole(out) {
       const answer = final(out.result, out.text, {
         ...extra,
         tokens: returnTokens ? out.tokens : [],
       });
-      if (params.topLogprobs > 0) answer.completion_probabilities = out.probs.map(nativeProbs);
-      return c.json(answer);
-    }
-    const release = deadline.hold();
-    const requestId = c.get("requestId");
-    return sseResponse(chunks(started, extra, deadline), {
-      done: false,
-      onCancel: started.abort,
-      onClose: release,
-      errorEvent: (error) => streamErrorEvent(error, requestId),
-    });
+      if (extra.params.topLogprobs > 0) {
+        answer.completion_probabilities = out.probs.map(nativeProbs);
+      }
+      return answer;
+    },
+    chunks(event) {
+      if (event.token >= 0) predicted++;
+      if (event.text === "" && !event.logprob) return [];
+      const chunk: Record<string, unknown> = {
+        index: 0,
+        content: event.text,
+        tokens: event.token >= 0 ? [event.token] : [],
+        stop: false,
+        id_slot: -1,
+        tokens_predicted: predicted,
+      };
+      if (event.logprob) {
+        chunk.completion_probabilities = [
+          nativeProbs({ logprob: event.logprob, top: event.top ?? [] }),
+        ];
+      }
+      return [chunk];
+    },
+    closing: (result) => [final(result, "", { ...extra, tokens: [] })],
   };
-}
-
-async function* chunks(
-  started: Started,
-  extra: { model: string; prompt: unknown; params: GenerationParams },
-  deadline: { timedOut(): boolean },
-): AsyncGenerator<unknown> {
-  let predicted = 0;
-  for await (const event of events(started)) {
-    if (event.token >= 0) predicted++;
-    if (event.text === "" && !event.logprob) continue;
-    const chunk: Record<string, unknown> = {
-      index: 0,
-      content: event.text,
-      tokens: event.token >= 0 ? [event.token] : [],
-      stop: false,
-      id_slot: -1,
-      tokens_predicted: predicted,
-    };
-    if (event.logprob) {
-      chunk.completion_probabilities = [
-        nativeProbs({ logprob: event.logprob, top: event.top ?? [] }),
-      ];
-    }
-    yield chunk;
-  }
-  const result = await started.result;
-  checkTimedOut(result, deadline);
-  yield final(result, "", { ...extra, tokens: [] });
 }

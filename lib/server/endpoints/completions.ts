@@ -8,28 +8,21 @@ import type { Handler } from "hono";
 import type { AppEnv } from "../api/app_env.ts";
 import type { TokenLogprob } from "../../engine/slots.ts";
 import type { ServerState } from "../api/server_state.ts";
-import { invalidRequest, streamErrorEvent } from "../api/errors.ts";
+import { invalidRequest } from "../api/errors.ts";
 import {
-  checkPromptFits,
-  checkTimedOut,
-  collect,
+  type AnswerFormat,
   completionId,
-  events,
   finishReason,
   reportedModel,
-  slotRequest,
-  type Started,
-  startedEmpty,
-  startGeneration,
+  respond,
   SYSTEM_FINGERPRINT,
   timings,
   unixTime,
   usage,
   vocabInfo,
 } from "../api/generation.ts";
-import { parseGenerationParams } from "../api/generation_params.ts";
+import { type GenerationParams, parseGenerationParams } from "../api/generation_params.ts";
 import { promptTokens, singlePrompt } from "../api/prompt.ts";
-import { sseResponse } from "../api/sse.ts";
 import {
   type Body,
   optionalBoolean,
@@ -81,11 +74,6 @@ export function completions(state: ServerState): Handler<AppEnv> {
       state.config.defaults,
     );
     const tokens = promptTokens(singlePrompt(body.prompt), engine.model);
-    checkPromptFits(engine, tokens.length);
-    const deadline = c.get("deadline");
-    const started = params.maxTokens === 0
-      ? startedEmpty(tokens.length)
-      : await startGeneration(engine, slotRequest(tokens, params), deadline.signal);
     const base = {
       id: completionId("cmpl-"),
       object: "text_completion",
@@ -93,54 +81,45 @@ export function completions(state: ServerState): Handler<AppEnv> {
       model: reportedModel(body, state.config.modelName),
       system_fingerprint: SYSTEM_FINGERPRINT,
     };
-    if (!params.stream) {
-      const out = await collect(started);
-      checkTimedOut(out.result, deadline);
-      return c.json({
-        ...base,
-        choices: [{
-          text: out.text,
-          index: 0,
-          logprobs: params.logprobs ? legacyLogprobs(out.probs) : null,
-          finish_reason: finishReason(out.result),
-        }],
-        usage: usage(out.result),
-        timings: timings(out.result),
-      });
-    }
-    const release = deadline.hold();
-    const requestId = c.get("requestId");
-    return sseResponse(chunks(started, base, params.includeUsage, deadline), {
-      done: true,
-      onCancel: started.abort,
-      onClose: release,
-      errorEvent: (error) => streamErrorEvent(error, requestId),
-    });
+    return await respond(c, engine, tokens, params, completionsFormat(base, params));
   };
 }
 
-async function* chunks(
-  started: Started,
-  base: Record<string, unknown>,
-  includeUsage: boolean,
-  deadline: { timedOut(): boolean },
-): AsyncGenerator<unknown> {
+/** The legacy completion shapes: `choices[0].text`, streamed as `text_completion` chunks. */
+function completionsFormat(base: Record<string, unknown>, params: GenerationParams): AnswerFormat {
   let offset = 0;
-  for await (const event of events(started)) {
-    if (event.text === "" && !event.logprob) continue;
-    const logprobs = event.logprob
-      ? legacyLogprobs([{ logprob: event.logprob, top: event.top ?? [] }], offset)
-      : null;
-    offset += event.text.length;
-    yield { ...base, choices: [{ text: event.text, index: 0, logprobs, finish_reason: null }] };
-  }
-  const result = await started.result;
-  checkTimedOut(result, deadline);
-  const stats = { usage: usage(result), timings: timings(result) };
-  yield {
-    ...base,
-    choices: [{ text: "", index: 0, logprobs: null, finish_reason: finishReason(result) }],
-    ...stats,
+  return {
+    done: true,
+    whole: (out) => ({
+      ...base,
+      choices: [{
+        text: out.text,
+        index: 0,
+        logprobs: params.logprobs ? legacyLogprobs(out.probs) : null,
+        finish_reason: finishReason(out.result),
+      }],
+      usage: usage(out.result),
+      timings: timings(out.result),
+    }),
+    chunks(event) {
+      if (event.text === "" && !event.logprob) return [];
+      const logprobs = event.logprob
+        ? legacyLogprobs([{ logprob: event.logprob, top: event.top ?? [] }], offset)
+        : null;
+      offset += event.text.length;
+      return [{
+        ...base,
+        choices: [{ text: event.text, index: 0, logprobs, finish_reason: null }],
+      }];
+    },
+    closing(result) {
+      const stats = { usage: usage(result), timings: timings(result) };
+      const last = {
+        ...base,
+        choices: [{ text: "", index: 0, logprobs: null, finish_reason: finishReason(result) }],
+        ...stats,
+      };
+      return params.includeUsage ? [last, { ...base, choices: [], ...stats }] : [last];
+    },
   };
-  if (includeUsage) yield { ...base, choices: [], ...stats };
 }

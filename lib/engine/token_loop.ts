@@ -1,0 +1,165 @@
+/**
+ * The token loop's step, the one both {@linkcode generate} and the slot scheduler run for each
+ * token: sample from a batch row (with log-probabilities when asked), end of generation, the
+ * token's text (UTF-8-safe), stop strings, then the length and context limits.
+ *
+ * @module
+ */
+import type { LlamaContext } from "./context.ts";
+import type { FinishReason } from "./generate.ts";
+import { Sampler, type SamplingOptions } from "./sampler.ts";
+import { StopMatcher } from "./stop_matcher.ts";
+
+/** A log-probability of one token. */
+export interface TokenLogprob {
+  token: number;
+  text: string;
+  bytes: number[];
+  logprob: number;
+}
+
+/** Options of a {@linkcode TokenLoop}. */
+export interface TokenLoopOptions {
+  sampling: SamplingOptions;
+  /** Tokens to generate at most; -1 = no limit. */
+  maxTokens: number;
+  /** Stop before any of these strings; they are not part of the output. */
+  stop?: readonly string[];
+  /** Positions the sequence may use: generation ends once the next one is past them. */
+  positions: number;
+  /** Report the top N alternatives with log-probabilities for each token (0 = none). */
+  topLogprobs?: number;
+  /** Report the chosen token's log-probability. */
+  logprobs?: boolean;
+}
+
+/** What one step produced. */
+export interface TokenStep {
+  /** The token sampled and kept, or -1 when none was (a limit, or end of generation). */
+  token: number;
+  /** Text to emit now (UTF-8-safe, with stop strings held back); may be empty. */
+  text: string;
+  logprob?: TokenLogprob;
+  top?: TokenLogprob[];
+  /** Why generation ends with this step, or `null` to decode the token and go on. */
+  finish: FinishReason | null;
+}
+
+/** One sequence's generation state: its sampler chain, stop matcher and UTF-8 decoder. */
+export class TokenLoop {
+  readonly #context: LlamaContext;
+  readonly #sampler: Sampler;
+  readonly #stops: StopMatcher;
+  readonly #decoder = new TextDecoder("utf-8");
+  readonly #options: TokenLoopOptions;
+  /** The tokens generated so far, in order. */
+  readonly tokens: number[] = [];
+  /** The stop string that ended generation, if one did. */
+  stopString: string | null = null;
+
+  /**
+   * Builds the sampler chain for `options.sampling` (throws `GrammarError` on a bad grammar).
+   * `contextSize` is what a `repeat_last_n` of -1 stands for.
+   */
+  constructor(context: LlamaContext, options: TokenLoopOptions, contextSize = context.size) {
+    this.#context = context;
+    this.#options = options;
+    this.#sampler = new Sampler(context.model, options.sampling, contextSize);
+    this.#stops = new StopMatcher(options.stop ?? []);
+  }
+
+  /** Feeds the prompt to the penalties, as llama.cpp does. */
+  acceptPrompt(tokens: ArrayLike<number>): void {
+    this.#sampler.acceptPrompt(tokens);
+  }
+
+  /**
+   * Samples the next token from the logits of batch row `row`; `position` is where that token
+   * would go in the sequence.
+   */
+  next(row: number, position: number): TokenStep {
+    const { maxTokens } = this.#options;
+    if (maxTokens >= 0 && this.tokens.length >= maxTokens) {
+      return { token: -1, text: "", finish: "length" };
+    }
+    const model = this.#context.model;
+    const topN = this.#options.topLogprobs ?? 0;
+    const logits = topN > 0 || this.#options.logprobs ? this.#context.logits(row) : null;
+    const token = this.#context.sample(this.#sampler, row);
+    if (!this.#options.sampling.ignoreEos && model.isEndOfGeneration(token)) {
+      return { token: -1, text: "", finish: "eog" };
+    }
+    this.tokens.push(token);
+    const step = this.#stops.push(this.#decoder.decode(model.tokenBytes(token), { stream: true }));
+    const out: TokenStep = {
+      token,
+      text: step.text,
+      ...(logits && logprobsOf(this.#context, logits, token, topN)),
+      finish: null,
+    };
+    if (step.stop !== null) {
+      this.stopString = step.stop;
+      out.finish = "stop";
+    } else if (maxTokens >= 0 && this.tokens.length >= maxTokens) {
+      out.finish = "length";
+    } else if (position >= this.#options.positions) {
+      out.finish = "context";
+    }
+    return out;
+  }
+
+  /**
+   * The text still held back (a partial UTF-8 character, a prefix of a stop string): emit it
+   * when generation ends other than at a stop string.
+   */
+  flush(): string {
+    return this.#stops.push(this.#decoder.decode()).text + this.#stops.flush();
+  }
+
+  /** Frees the sampler chain; safe to call twice. */
+  close(): void {
+    this.#sampler.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function logprobsOf(
+  context: LlamaContext,
+  logits: Float32Array,
+  chosen: number,
+  topN: number,
+): { logprob: TokenLogprob; top?: TokenLogprob[] } {
+  const model = context.model;
+  let max = -Infinity;
+  for (const v of logits) if (v > max) max = v;
+  let sum = 0;
+  for (const v of logits) sum += Math.exp(v - max);
+  const logZ = max + Math.log(sum);
+  const entry = (token: number): TokenLogprob => {
+    const bytes = model.tokenBytes(token);
+    return {
+      token,
+      text: new TextDecoder().decode(bytes),
+      bytes: Array.from(bytes),
+      logprob: logits[token]! - logZ,
+    };
+  };
+  const out: { logprob: TokenLogprob; top?: TokenLogprob[] } = { logprob: entry(chosen) };
+  if (topN > 0) {
+    const best: number[] = [];
+    for (let t = 0; t < logits.length; t++) {
+      if (best.length < topN) {
+        best.push(t);
+        best.sort((x, y) => logits[y]! - logits[x]!);
+      } else if (logits[t]! > logits[best[best.length - 1]!]!) {
+        best[best.length - 1] = t;
+        best.sort((x, y) => logits[y]! - logits[x]!);
+      }
+    }
+    out.top = best.map(entry);
+  }
+  return out;
+}
