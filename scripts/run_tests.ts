@@ -1,0 +1,89 @@
+/**
+ * `deno task test`: makes sure the system tools the tests drive are installed (as root it
+ * installs them with apt-get; otherwise it stops with the one `apt-get install` line to run),
+ * then runs `deno test` on the whole tree with the arguments given.
+ *
+ * @module
+ */
+
+/** A program some tests run, and the Debian package that brings it. */
+export interface SystemTool {
+  command: string;
+  debianPackage: string;
+  /** What the tests use it for. */
+  why: string;
+}
+
+/** Every program the test suite drives that a fresh Debian with Node/npm may lack. */
+export const SYSTEM_TOOLS: readonly SystemTool[] = [
+  { command: "unzip", debianPackage: "unzip", why: "Info-ZIP reads our archives" },
+  { command: "zipinfo", debianPackage: "unzip", why: "Info-ZIP lists our archives" },
+  { command: "chromium", debianPackage: "chromium", why: "the chat page in a real browser" },
+  { command: "busybox", debianPackage: "busybox", why: "the launcher under busybox sh" },
+  { command: "zsh", debianPackage: "zsh", why: "the launcher under zsh" },
+];
+
+/** True when `command` is an executable in a folder of `PATH`. */
+export function found(command: string, path = Deno.env.get("PATH") ?? ""): boolean {
+  for (const dir of path.split(":")) {
+    if (dir === "") continue;
+    try {
+      const info = Deno.statSync(`${dir}/${command}`);
+      if (info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0) return true;
+    } catch {
+      // not in this folder
+    }
+  }
+  return false;
+}
+
+/** The Debian packages of the tools missing from `PATH`, each once, in table order. */
+export function missingPackages(path?: string): string[] {
+  const missing = SYSTEM_TOOLS.filter((tool) => !found(tool.command, path));
+  return [...new Set(missing.map((tool) => tool.debianPackage))];
+}
+
+async function run(command: string, args: string[]): Promise<boolean> {
+  const status = await new Deno.Command(command, {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+    env: { DEBIAN_FRONTEND: "noninteractive" },
+  }).spawn().status;
+  return status.success;
+}
+
+/** Installs `packages` with apt-get as root (or through passwordless sudo); false when it cannot. */
+async function install(packages: string[]): Promise<boolean> {
+  const root = Deno.uid() === 0;
+  const sudo = !root && found("sudo") && await run("sudo", ["-n", "true"]);
+  if (!root && !sudo) return false;
+  const apt = (args: string[]) => root ? run("apt-get", args) : run("sudo", ["-n", "apt-get", ...args]);
+  console.error(`llamafile tests: installing ${packages.join(", ")} with apt-get`);
+  return await apt(["update", "-qq"]) &&
+    await apt(["install", "-y", "-qq", "--no-install-recommends", ...packages]);
+}
+
+async function main(args: string[]): Promise<number> {
+  const packages = missingPackages();
+  if (packages.length > 0 && !(await install(packages) && missingPackages().length === 0)) {
+    console.error(
+      `llamafile tests: missing system packages; run "sudo apt-get install -y ${
+        missingPackages().join(" ")
+      }" and try again`,
+    );
+    return 1;
+  }
+  const status = await new Deno.Command(Deno.execPath(), {
+    args: ["test", "--no-prompt", "--allow-all", "--doc", ...args],
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn().status;
+  return status.code;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
