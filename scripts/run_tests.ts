@@ -59,7 +59,8 @@ async function install(packages: string[]): Promise<boolean> {
   const root = Deno.uid() === 0;
   const sudo = !root && found("sudo") && await run("sudo", ["-n", "true"]);
   if (!root && !sudo) return false;
-  const apt = (args: string[]) => root ? run("apt-get", args) : run("sudo", ["-n", "apt-get", ...args]);
+  const apt = (args: string[]) =>
+    root ? run("apt-get", args) : run("sudo", ["-n", "apt-get", ...args]);
   console.error(`llamafile tests: installing ${packages.join(", ")} with apt-get`);
   return await apt(["update", "-qq"]) &&
     await apt(["install", "-y", "-qq", "--no-install-recommends", ...packages]);

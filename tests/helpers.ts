@@ -54,3 +54,60 @@ export async function runCli(
   const decoder = new TextDecoder();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
+
+/** What a running process looks like from `/proc`. */
+export interface ProcessView {
+  /** Its command line, word by word. */
+  cmdline: string[];
+  /** The `Seccomp:` mode of each of its threads (2 = filter). */
+  seccomp: number[];
+}
+
+/** The children of `pid` (from `/proc/PID/task/*\/children`). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      const text = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/children`).trim();
+      if (text) out.push(...text.split(/\s+/).map(Number));
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}
+
+/** Reads `/proc/PID`, or `null` when the process is gone. */
+export function viewProcess(pid: number): ProcessView | null {
+  try {
+    const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").slice(0, -1);
+    const seccomp: number[] = [];
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      const status = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/status`);
+      seccomp.push(Number(/^Seccomp:\s*(\d+)/m.exec(status)?.[1] ?? -1));
+    }
+    return { cmdline, seccomp };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Waits until the `deno` process at `pid` (or, when `pid` runs `launch.ts`, its child) has its
+ * sandbox on, and returns how it looked then; `null` when it ended first.
+ */
+export async function watchSandboxed(pid: number, timeoutMs = 20_000): Promise<ProcessView | null> {
+  const until = performance.now() + timeoutMs;
+  while (performance.now() < until) {
+    const self = viewProcess(pid);
+    if (self === null) return null;
+    const target = self.cmdline.some((w) => w.endsWith("/launch.ts"))
+      ? childrenOf(pid).map(viewProcess).find((v) => v !== null) ?? null
+      : self;
+    if (target !== null && target.seccomp.length > 0 && target.seccomp.every((m) => m === 2)) {
+      return target;
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  throw new Error(`Process ${pid} did not turn its sandbox on within ${timeoutMs} ms`);
+}

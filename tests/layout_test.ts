@@ -102,7 +102,6 @@ const BINARY_FORMATS = new Set([
   "lib/engine/model.ts",
   "lib/onefile/launcher.ts",
   "lib/onefile/zip_format.ts",
-  "lib/onefile/zip_reader.ts",
   "lib/server/endpoints/embeddings.ts",
 ]);
 

@@ -13,7 +13,7 @@ import {
 import { addToLlamafile } from "../lib/onefile/pack.ts";
 import { onPath } from "../lib/cli/launch_plan.ts";
 import { readZipDirectory } from "../lib/onefile/zip_reader.ts";
-import { MODELS, ROOT, runCli, STORIES, STORIES_GREEDY } from "./helpers.ts";
+import { MODELS, ROOT, runCli, STORIES, STORIES_GREEDY, watchSandboxed } from "./helpers.ts";
 
 const decoder = new TextDecoder();
 const PROMPT = "Once upon a time";
@@ -263,6 +263,10 @@ Deno.test("the launcher picks each mode's permission flags from .args and the us
   const cases: [string[], string[]][] = [
     [["-p", PROMPT], cliPermissionFlags()],
     [["-p", "--server"], cliPermissionFlags()],
+    [["-p", "--unsecure"], cliPermissionFlags()],
+    [["--prompt", "--server"], cliPermissionFlags()],
+    [["-f", "--server"], cliPermissionFlags()],
+    [["-p=--server"], cliPermissionFlags()],
     [["--server"], serverPermissionFlags({ host: "127.0.0.1", port: 8080, browser })],
     [["--server", "--nobrowser"], serverPermissionFlags({ host: "127.0.0.1", port: 8080 })],
     [
@@ -302,6 +306,32 @@ Deno.test("the launcher picks each mode's permission flags from .args and the us
       bad.stderr,
       'llamafile: Cannot grant access to host "a,b": Deno permission lists cannot hold an empty name or a comma\n',
     );
+  }
+});
+
+Deno.test("a packed llamafile runs -p --server and friends as the CLI, sandboxed, without --allow-net or --allow-all", async () => {
+  const path = await llamafile();
+  const cache = await freshCache();
+  await run(path, ["--version"], { cache }); // extract first: the launcher's pid becomes deno's
+  await Deno.writeTextFile(`${work}/--server`, PROMPT); // what `-f --server` reads
+  try {
+    for (
+      const words of [["-p", "--server"], ["-p", "--unsecure"], ["--prompt", "--server"], [
+        "-f",
+        "--server",
+      ]]
+    ) {
+      const child = spawn(path, [...words, "-n", "3000", "--ignore-eos", "-c", "4096"], { cache });
+      const seen = await watchSandboxed(child.pid);
+      child.kill("SIGTERM");
+      const out = await child.output();
+      assert.ok(seen !== null, `${words.join(" ")} ended early: ${decoder.decode(out.stderr)}`);
+      const flags = seen.cmdline.filter((w) => w.startsWith("--allow") || w === "--no-prompt");
+      assert.deepEqual(flags, cliPermissionFlags(), words.join(" "));
+      assert.ok(seen.seccomp.every((m) => m === 2), `${words.join(" ")}: ${seen.seccomp}`);
+    }
+  } finally {
+    await Deno.remove(`${work}/--server`);
   }
 });
 
