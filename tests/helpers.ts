@@ -24,6 +24,13 @@ export function cliCommandArgs(args: string[]): string[] {
   return ["run", ...planLaunch(args).flags, `${ROOT}/cli.ts`, ...args];
 }
 
+/** The `deno` arguments of `deno task llamafile ARGS` (deno.json's task, run from any folder). */
+export function taskArgs(args: readonly string[]): string[] {
+  const task = JSON.parse(Deno.readTextFileSync(`${ROOT}/deno.json`)).tasks.llamafile as string;
+  const words = task.split(/\s+/).slice(1); // drop "deno"
+  return words.map((w) => (w === "launch.ts" ? `${ROOT}/launch.ts` : w)).concat(args);
+}
+
 /** The output of a finished subprocess. */
 export interface RunOutput {
   code: number;

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { planLaunch } from "../lib/cli/launch_plan.ts";
 import { cliPermissionFlags } from "../lib/sandbox/permissions.ts";
-import { ROOT, STORIES, watchSandboxed } from "./helpers.ts";
+import { STORIES, taskArgs, watchSandboxed } from "./helpers.ts";
 
 /** The CLI's flags whatever the prompt says. */
 const LOOKALIKES: string[][] = [
@@ -30,15 +30,7 @@ Deno.test("planLaunch() gives a prompt that reads like a mode flag the CLI's fla
 /** Starts `deno task llamafile ARGS` as the task does, in `cwd`. */
 function launch(args: string[], cwd: string): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-read",
-      "--allow-env",
-      "--allow-run",
-      `${ROOT}/launch.ts`,
-      ...args,
-    ],
+    args: taskArgs(args),
     cwd,
     stdin: "null",
     stdout: "null",

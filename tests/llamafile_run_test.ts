@@ -13,7 +13,15 @@ import {
 import { addToLlamafile } from "../lib/onefile/pack.ts";
 import { onPath } from "../lib/cli/launch_plan.ts";
 import { readZipDirectory } from "../lib/onefile/zip_reader.ts";
-import { MODELS, ROOT, runCli, STORIES, STORIES_GREEDY, watchSandboxed } from "./helpers.ts";
+import {
+  MODELS,
+  ROOT,
+  runCli,
+  STORIES,
+  STORIES_GREEDY,
+  taskArgs,
+  watchSandboxed,
+} from "./helpers.ts";
 
 const decoder = new TextDecoder();
 const PROMPT = "Once upon a time";
@@ -39,21 +47,7 @@ function llamafile(): Promise<string> {
     await Deno.writeTextFile(`${dir}/A`, "-n 40 --temp 0 -t 1 --no-display-prompt ...\n");
     const path = `${dir}/s.llamafile`;
     const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        "--allow-read",
-        "--allow-env",
-        "--allow-run",
-        `${ROOT}/launch.ts`,
-        "pack",
-        "-m",
-        STORIES,
-        "--args",
-        `${dir}/A`,
-        "-o",
-        path,
-      ],
+      args: taskArgs(["pack", "-m", STORIES, "--args", `${dir}/A`, "-o", path]),
       stdin: "null",
     }).output();
     assert.equal(out.code, 0, decoder.decode(out.stderr));

@@ -13,7 +13,7 @@ import { cliPermissionFlags } from "../lib/sandbox/permissions.ts";
 import { resolveWeights } from "../lib/onefile/llamafile_archive.ts";
 import { MANIFEST_NAME, parseManifest } from "../lib/onefile/zip_format.ts";
 import { readEntryBytes, readEntryChunks, readZipDirectory } from "../lib/onefile/zip_reader.ts";
-import { MODELS, ROOT, STORIES, STORIES_GREEDY } from "./helpers.ts";
+import { MODELS, ROOT, STORIES, STORIES_GREEDY, taskArgs } from "./helpers.ts";
 
 const decoder = new TextDecoder();
 const ARGS = "-n 40 --temp 0 -t 1 --no-display-prompt ...\n";
@@ -27,15 +27,7 @@ interface Run {
 /** Runs `deno task llamafile ARGS` the way the task does (launch.ts picks the flags). */
 async function llamafile(args: string[], cwd = ROOT): Promise<Run> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-read",
-      "--allow-env",
-      "--allow-run",
-      `${ROOT}/launch.ts`,
-      ...args,
-    ],
+    args: taskArgs(args),
     cwd,
     stdin: "null",
     env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
