@@ -41,11 +41,37 @@ export interface LlamaLibrary {
   /** Replaces where log lines go; `null` drops them. */
   setLogSink(sink: LogSink | null): void;
   /**
+   * Replaces what happens when ggml aborts (a failed `GGML_ASSERT` in libllama or a backend):
+   * `report` gets the assertion (`src/llama-vocab.cpp:2539: GGML_ASSERT(...) failed`) and what
+   * was running (see {@linkcode during}), then the process exits with status 1. The default
+   * writes one line to stderr. No debugger is ever started.
+   */
+  setAbortReporter(report: AbortReporter | null): void;
+  /**
+   * Runs `fn`, naming what it does for an abort that happens meanwhile (`Cannot load model
+   * "x.gguf"`).
+   */
+  during<T>(what: string, fn: () => Promise<T>): Promise<T>;
+  /**
    * Runs `fn` with libllama's log routed to JS so that {@linkcode errorsSince} sees what
    * it logs. Without a sink the log goes to a native no-op instead: a JS callback costs a
    * thread hop per line (a model load logs hundreds), which made small loads 5x slower.
    */
   captureLog<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** Reports a native abort: ggml's message, and what was running (or `null`). */
+export type AbortReporter = (message: string, during: string | null) => void;
+
+/** Exit status of the process after a native abort has been reported. */
+export const NATIVE_ABORT_EXIT = 1;
+
+/**
+ * ggml's abort message without the build machine's source path
+ * (`/home/runner/.../llama.cpp/src/x.cpp:12: ...` → `src/x.cpp:12: ...`).
+ */
+export function shortAbortMessage(message: string): string {
+  return message.replace(/^\S*?\/llama\.cpp\//, "").trim();
 }
 
 /** The native libraries could not be opened. */
@@ -54,6 +80,30 @@ export class LibraryLoadError extends Error {
 }
 
 let opened: LlamaLibrary | null = null;
+
+function defaultAbortReporter(message: string, during: string | null): void {
+  const line = `${
+    during === null ? "libllama aborted" : `${during}: libllama aborted`
+  }: ${message}\n`;
+  try {
+    Deno.stderr.writeSync(new TextEncoder().encode(line));
+  } catch {
+    // stderr closed
+  }
+}
+
+/**
+ * Asks ggml not to fork a debugger on this process when C++ code terminates (its terminate
+ * handler reads `GGML_NO_BACKTRACE` when libggml loads). The launchers set it; this covers
+ * library use where the environment may be written.
+ */
+function noBacktrace(): void {
+  try {
+    if (Deno.env.get("GGML_NO_BACKTRACE") === undefined) Deno.env.set("GGML_NO_BACKTRACE", "1");
+  } catch {
+    // no --allow-env for it: the launcher's environment decides
+  }
+}
 
 /** Loads the best CPU backend: the variant the flags point at, else every one, scored by ggml. */
 function loadCpuBackend(ggml: GgmlSymbols, dir: string): void {
@@ -73,6 +123,7 @@ function loadCpuBackend(ggml: GgmlSymbols, dir: string): void {
 export function openLibrary(): LlamaLibrary {
   if (opened) return opened;
   const dir = libraryDir();
+  noBacktrace();
   let ggml: Deno.DynamicLibrary<typeof GGML_SYMBOLS>;
   let llama: Deno.DynamicLibrary<typeof LLAMA_SYMBOLS>;
   try {
@@ -133,6 +184,25 @@ export function openLibrary(): LlamaLibrary {
   };
   route();
 
+  // A failed GGML_ASSERT calls ggml_abort, which by default prints and forks a debugger on
+  // this process (gdb or lldb) before abort(). Ours reports one line and exits. It runs on the
+  // JS thread: a call from another thread (a load, a decode off the event loop) waits for it.
+  let reporter: AbortReporter | null = null;
+  let running: string | null = null;
+  const abortCallback = new Deno.UnsafeCallback(
+    { parameters: ["pointer"], result: "void" } as const,
+    (text) => {
+      const message = shortAbortMessage(readCString(text) ?? "");
+      try {
+        (reporter ?? defaultAbortReporter)(message, running);
+      } finally {
+        Deno.exit(NATIVE_ABORT_EXIT);
+      }
+    },
+  );
+  abortCallback.unref();
+  ggml.symbols.ggml_set_abort_callback(abortCallback.pointer);
+
   loadCpuBackend(ggml.symbols, dir);
   llama.symbols.llama_backend_init();
 
@@ -182,6 +252,18 @@ export function openLibrary(): LlamaLibrary {
     setLogSink(next) {
       sink = next;
       route();
+    },
+    setAbortReporter(next) {
+      reporter = next;
+    },
+    async during(what, fn) {
+      const before = running;
+      running = what;
+      try {
+        return await fn();
+      } finally {
+        running = before;
+      }
     },
     async captureLog(fn) {
       capturing++;

@@ -26,7 +26,18 @@ const LIBC_SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   // int execve(const char *pathname, char *const argv[], char *const envp[])
   execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
+  // ssize_t read(int fd, void *buf, size_t count)
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  // DIR *opendir(const char *name)
+  opendir: { parameters: ["buffer"], result: "pointer" },
+  // struct dirent *readdir(DIR *dirp)
+  readdir: { parameters: ["pointer"], result: "pointer" },
+  // int closedir(DIR *dirp)
+  closedir: { parameters: ["pointer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+/** Offset of `d_name` in glibc's `struct dirent` on 64-bit Linux (d_ino, d_off, d_reclen, d_type). */
+const DIRENT_NAME = 19;
 
 type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
 
@@ -179,4 +190,47 @@ export function encodeBpf(program: readonly BpfInstruction[]): Uint8Array<ArrayB
     view.setUint32(i * 8 + 4, k, true);
   });
   return bytes;
+}
+
+/** Reads a small file with libc (`/proc` files Deno refuses to open without `--allow-all`). */
+function nativeReadText(path: string): string | null {
+  const { symbols } = openLibc();
+  const fd = symbols.open(cString(path), 0, 0);
+  if (fd < 0) return null;
+  try {
+    const buffer = new Uint8Array(8192);
+    let length = 0;
+    while (length < buffer.length) {
+      const n = Number(symbols.read(fd, buffer.subarray(length), BigInt(buffer.length - length)));
+      if (n <= 0) break;
+      length += n;
+    }
+    return new TextDecoder().decode(buffer.subarray(0, length));
+  } finally {
+    symbols.close(fd);
+  }
+}
+
+/**
+ * The `Seccomp:` mode (0 off, 2 filter) of every thread of this process, read from
+ * `/proc/self/task/<tid>/status` with libc; empty when `/proc` cannot be read.
+ */
+export function threadSeccompModes(): number[] {
+  const { symbols } = openLibc();
+  const dir = symbols.opendir(cString("/proc/self/task"));
+  if (dir === null) return [];
+  const tids: string[] = [];
+  try {
+    for (let entry = symbols.readdir(dir); entry !== null; entry = symbols.readdir(dir)) {
+      const name = new Deno.UnsafePointerView(entry).getCString(DIRENT_NAME);
+      if (/^\d+$/.test(name)) tids.push(name);
+    }
+  } finally {
+    symbols.closedir(dir);
+  }
+  return tids.flatMap((tid) => {
+    const status = nativeReadText(`/proc/self/task/${tid}/status`);
+    const mode = status === null ? null : /^Seccomp:\s*(\d+)/m.exec(status)?.[1];
+    return mode === undefined || mode === null ? [] : [Number(mode)];
+  });
 }

@@ -15,6 +15,9 @@ import {
 
 /** Symbols of `libggml.v0.5.0.so` (backend registry). */
 export const GGML_SYMBOLS = {
+  // ggml_abort_callback_t ggml_set_abort_callback(ggml_abort_callback_t callback)
+  // (in libggml-base, found through libggml's dependencies)
+  ggml_set_abort_callback: { parameters: ["function"], result: "function" },
   // void ggml_backend_load_all_from_path(const char * dir_path)
   ggml_backend_load_all_from_path: { parameters: ["buffer"], result: "void" },
   // ggml_backend_reg_t ggml_backend_load(const char * path)
@@ -159,19 +162,19 @@ export const LLAMA_SYMBOLS = {
   // llama_pos llama_memory_seq_pos_max(llama_memory_t mem, llama_seq_id seq_id)
   llama_memory_seq_pos_max: { parameters: ["pointer", "i32"], result: "i32" },
 
-  // --- state files (the CLI's --prompt-cache) ---
-  // bool llama_state_load_file(struct llama_context * ctx, const char * path_session,
-  //                            llama_token * tokens_out, size_t n_token_capacity, size_t * n_token_count_out)
-  llama_state_load_file: {
-    parameters: ["pointer", "buffer", "buffer", "usize", "buffer"],
-    result: "bool",
+  // --- state (the CLI's --prompt-cache, written through a file opened before the sandbox) ---
+  // size_t llama_state_get_size(struct llama_context * ctx)
+  llama_state_get_size: { parameters: ["pointer"], result: "usize" },
+  // size_t llama_state_get_data(struct llama_context * ctx, uint8_t * dst, size_t size)
+  llama_state_get_data: {
+    parameters: ["pointer", "buffer", "usize"],
+    result: "usize",
     nonblocking: true,
   },
-  // bool llama_state_save_file(struct llama_context * ctx, const char * path_session,
-  //                            const llama_token * tokens, size_t n_token_count)
-  llama_state_save_file: {
-    parameters: ["pointer", "buffer", "buffer", "usize"],
-    result: "bool",
+  // size_t llama_state_set_data(struct llama_context * ctx, const uint8_t * src, size_t size)
+  llama_state_set_data: {
+    parameters: ["pointer", "buffer", "usize"],
+    result: "usize",
     nonblocking: true,
   },
 

@@ -100,6 +100,7 @@ Deno.test("layout: lib/server's parts import no sibling above them", async () =>
 const BINARY_FORMATS = new Set([
   "lib/engine/gguf_reader.ts",
   "lib/engine/model.ts",
+  "lib/engine/state_file.ts",
   "lib/onefile/launcher.ts",
   "lib/onefile/zip_format.ts",
   "lib/server/endpoints/embeddings.ts",

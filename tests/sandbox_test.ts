@@ -167,14 +167,16 @@ Deno.test("applySandbox() with unsecure installs nothing", async () => {
   });
 });
 
-Deno.test('applySandbox("cli") with allowWrite lets the prompt-cache file be written', async () => {
+Deno.test('applySandbox("cli") with a prompt cache: its file, opened before, is written; no open for writing passes', async () => {
   await withScratch(async (scratch) => {
-    const flags = cliPermissionFlags({ promptCache: `${scratch}/written` });
-    const out = await runCli(flags, [scratch, "--allow-write"]);
+    const flags = cliPermissionFlags({ promptCache: `${scratch}/cache.bin` });
+    const out = await runCli(flags, [scratch, "--prompt-cache"]);
     deepStrictEqual(out.modes.filter((mode) => mode !== 2), []);
-    strictEqual(out.report.kernel.open, "any");
-    ok((out.probes.openWrite as NativeResult).result >= 0, JSON.stringify(out.probes.openWrite));
-    await Deno.stat(`${scratch}/written`);
+    strictEqual(out.report.kernel.open, "read-only");
+    deepStrictEqual(out.probes.openWrite, REFUSED);
+    await rejects(Deno.stat(`${scratch}/written`), Deno.errors.NotFound);
+    strictEqual(await Deno.readTextFile(`${scratch}/cache.bin`), "state after the sandbox");
+    deepStrictEqual(out.report.deno.granted, ["read", "ffi"], "write is revoked once it is open");
     deepStrictEqual(out.probes.socketInet, REFUSED);
     deepStrictEqual(out.probes.execve, REFUSED);
   });

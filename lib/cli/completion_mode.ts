@@ -7,6 +7,7 @@ import { type CliOptions, UsageError } from "./options.ts";
 import { commonPrefix } from "../engine/common_prefix.ts";
 import { type ContextOptions, createContext } from "../engine/context.ts";
 import { processEscapes } from "./escapes.ts";
+import type { PromptCacheFile } from "./prompt_cache.ts";
 import { generate, type GenerateResult } from "../engine/generate.ts";
 import { resolveGrammar } from "./grammar_source.ts";
 import type { LlamaModel } from "../engine/model.ts";
@@ -65,26 +66,32 @@ export async function runCompletion(
   prompt: string,
   sampling: SamplingOptions,
   signal: AbortSignal,
+  cache: PromptCacheFile | null = null,
 ): Promise<GenerateResult> {
   const context = await createContext(model, contextOptionsFromCli(options));
   try {
     const stops = options.reversePrompt.map((r) => (options.escape ? processEscapes(r) : r));
     const tokens = model.tokenize(prompt, { addSpecial: true, parseSpecial: true });
-    const cache = options.promptCache;
-    const cachedTokens = cache === undefined
+    const cachedTokens = cache === null
       ? 0
-      : commonPrefix((await context.loadState(cache)) ?? [], tokens);
+      : commonPrefix((await context.loadState(await cache.read())) ?? [], tokens);
     const run = generate(context, tokens, {
       ...sampling,
       maxTokens: options.nPredict,
       stop: stops,
       signal,
       cachedTokens,
-      ...(cache !== undefined && {
+      ...(cache !== null && {
         // Like llama.cpp's --prompt-cache: the state after the prompt, for the next run.
         onPromptDone: async (prompt: ArrayLike<number>) => {
-          if (!(await context.saveState(cache, prompt))) {
-            writeStderr(`llamafile: warning: cannot write the prompt cache "${cache}"`);
+          try {
+            await cache.write(await context.saveState(prompt));
+          } catch (error) {
+            writeStderr(
+              `llamafile: warning: cannot write the prompt cache "${cache.path}": ${
+                (error as Error).message
+              }`,
+            );
           }
         },
       }),

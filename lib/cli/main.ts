@@ -9,7 +9,8 @@ import { StdoutClosed, writeStderr } from "../util/stdout_writer.ts";
 import { trace } from "../util/trace.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
 import { readPrompt, runCompletion, samplingFromCli } from "./completion_mode.ts";
-import { loadModelFromOptions } from "./load_model.ts";
+import { loadModelFromOptions, openLibraryFor } from "./load_model.ts";
+import { PromptCacheFile } from "./prompt_cache.ts";
 import { type CliOptions, helpText, parseCliArgs, UsageError } from "./options.ts";
 
 /** Exit codes. */
@@ -61,30 +62,37 @@ export async function main(args: readonly string[]): Promise<number> {
     if (options.server) {
       return await (await import("./server_mode.ts")).runServerMode(options);
     }
-    const prompt = await readPrompt(options);
-    const sampling = await samplingFromCli(options);
-    const chat = options.chat || (prompt === undefined && !options.cli);
-    if (prompt === undefined && !chat) {
+    const hasPrompt = options.prompt !== undefined || options.file !== undefined;
+    const chat = options.chat || (!hasPrompt && !options.cli);
+    if (!hasPrompt && !chat) {
       throw new UsageError("No prompt given: pass -p TEXT or -f FILE");
     }
-    // Loaded before the sandbox, and only for chat: module loading may want to write caches.
+    // First what the sandbox will forbid: modules (loading one may write Deno's caches), the
+    // libraries and their devices, the prompt cache file, the signal listener.
     const chatMode = chat ? await import("./chat_mode.ts") : null;
+    openLibraryFor(options);
+    using cache = options.promptCache === undefined
+      ? null
+      : await PromptCacheFile.open(options.promptCache);
     Deno.addSignalListener("SIGINT", onSigint);
-    using model = await loadModelFromOptions(options);
-    trace("model loaded");
+    // Then the sandbox, before any untrusted byte (model, grammar, template, prompt) is parsed.
     const report = applySandbox("cli", {
       unsecure: options.unsecure,
-      allowWrite: options.promptCache !== undefined,
       log: (line) => writeStderr(`llamafile: ${line}`),
     });
+    trace("sandbox on");
     if (options.verbose) {
       for (const line of formatSandboxReport(report)) writeStderr(`llamafile: ${line}`);
     }
+    const prompt = await readPrompt(options);
+    const sampling = await samplingFromCli(options);
+    using model = await loadModelFromOptions(options);
+    trace("model loaded");
     if (chat) {
       Deno.removeSignalListener("SIGINT", onSigint);
       return await chatMode!.runChatMode(model, options, sampling, prompt);
     }
-    const result = await runCompletion(model, options, prompt!, sampling, abort.signal);
+    const result = await runCompletion(model, options, prompt!, sampling, abort.signal, cache);
     return result.finishReason === "abort" ? EXIT.interrupted : EXIT.ok;
   } catch (error) {
     if (error instanceof StdoutClosed) return EXIT.ok;

@@ -1,34 +1,39 @@
 /**
- * `--server`: listens at once, loads the model, sandboxes once ready, serves until a signal.
+ * `--server`: listens at once, then goes into the sandbox in two stages: before the model is
+ * loaded (no new sockets, no exec, no writing files), and once ready (no opening files at all).
  *
  * @module
  */
-import { applySandbox, formatSandboxReport } from "../sandbox/apply_sandbox.ts";
+import { applySandbox, formatSandboxReport, type SandboxStage } from "../sandbox/apply_sandbox.ts";
 import { writeStderr } from "../util/stdout_writer.ts";
+import { trace } from "../util/trace.ts";
 import { samplingFromCli } from "./completion_mode.ts";
-import { loadModelFromOptions } from "./load_model.ts";
+import { loadModelFromOptions, openLibraryFor } from "./load_model.ts";
 import type { CliOptions } from "./options.ts";
 
 /** Runs the server mode; returns the exit code (130 after SIGINT). */
 export async function runServerMode(options: CliOptions): Promise<number> {
-  const sampling = await samplingFromCli(options);
-  const loading = loadModelFromOptions(options);
-  try {
-    // Loaded on demand: the server's modules (Hono, Jinja, endpoints) would slow every CLI start.
-    const { runServer } = await import("../server/run_server.ts");
-    const exit = await runServer(loading, { ...options, ...sampling }, {
-      onReady() {
-        const report = applySandbox("server", {
-          unsecure: options.unsecure,
-          log: (line) => writeStderr(`llamafile: ${line}`),
-        });
-        if (options.verbose) {
-          for (const line of formatSandboxReport(report)) writeStderr(`llamafile: ${line}`);
-        }
-      },
+  // Loaded on demand (Hono, Jinja, endpoints would slow every CLI start), and before the
+  // sandbox: loading a module may write Deno's caches.
+  const { runServer } = await import("../server/run_server.ts");
+  const lib = openLibraryFor(options);
+  lib.setAbortReporter((message, during) =>
+    writeStderr(`llamafile: ${during ?? "libllama aborted while serving"}: ${message}`)
+  );
+  const sandbox = (stage: SandboxStage) => {
+    const report = applySandbox(stage, {
+      unsecure: options.unsecure,
+      log: (line) => writeStderr(`llamafile: ${line}`),
     });
-    return exit.reason === "SIGINT" ? 130 : 0;
-  } finally {
-    (await loading.catch(() => null))?.close();
-  }
+    trace(`sandbox stage ${stage} on`);
+    if (options.verbose) {
+      for (const line of formatSandboxReport(report)) writeStderr(`llamafile: ${line}`);
+    }
+  };
+  const exit = await runServer(() => loadModelFromOptions(options), options, {
+    onListening: () => sandbox("server-start"),
+    sampling: () => samplingFromCli(options),
+    onReady: () => sandbox("server"),
+  });
+  return exit.reason === "SIGINT" ? 130 : 0;
 }

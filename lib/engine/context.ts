@@ -4,10 +4,11 @@
  * @module
  */
 import { TokenBatch } from "../../ffi/batch.ts";
-import { cString, viewFloats } from "../../ffi/cstring.ts";
+import { viewFloats } from "../../ffi/cstring.ts";
 import type { LlamaLibrary } from "../../ffi/library.ts";
 import { contextParams, decodePerfContext, threadpoolParams } from "../../ffi/params.ts";
 import { ClosedError, ContextFullError, NativeError, reasonFromLog } from "./errors.ts";
+import { decodeSessionFile, encodeSessionFile } from "./state_file.ts";
 import type { LlamaModel } from "./model.ts";
 
 /** Options for {@linkcode createContext}. */
@@ -278,46 +279,41 @@ export class LlamaContext {
   }
 
   /**
-   * Restores the KV cache and its tokens from a state file written by {@linkcode saveState}
-   * (llama.cpp's session format). Returns the tokens, or `null` when the file is missing or
-   * does not fit this model and context (the cache is then left empty).
+   * The KV cache and the tokens it holds, as the bytes of llama.cpp's session file (what
+   * `--prompt-cache` keeps).
    */
-  async loadState(path: string): Promise<Int32Array | null> {
-    try {
-      if (!(await Deno.stat(path)).isFile) return null;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return null;
-      throw error;
-    }
-    const tokens = new Int32Array(this.size);
-    const count = new BigUint64Array(1);
-    const ok = await this.#serial(() =>
-      this.#lib.llama.llama_state_load_file(
-        this.#ctx,
-        cString(path),
-        new Uint8Array(tokens.buffer),
-        BigInt(tokens.length),
-        new Uint8Array(count.buffer),
-      )
+  async saveState(tokens: ArrayLike<number>): Promise<Uint8Array> {
+    const state = await this.#serial(async () => {
+      const size = Number(this.#lib.llama.llama_state_get_size(this.#ctx));
+      const bytes = new Uint8Array(size);
+      const written = Number(
+        await this.#lib.llama.llama_state_get_data(this.#ctx, bytes, BigInt(size)),
+      );
+      if (written !== size) {
+        throw new NativeError(`Cannot save the context state: ${written} of ${size} bytes written`);
+      }
+      return bytes;
+    });
+    return encodeSessionFile(tokens, state);
+  }
+
+  /**
+   * Restores the KV cache from session file bytes written by {@linkcode saveState} (or by
+   * llama.cpp); returns its tokens, or `null` when the bytes are no session file of this model
+   * and context (the cache is then left empty).
+   */
+  async loadState(bytes: Uint8Array): Promise<Int32Array | null> {
+    const file = decodeSessionFile(bytes, this.size);
+    if (file === null) return null;
+    const state = file.state.slice();
+    const read = await this.#serial(async () =>
+      Number(await this.#lib.llama.llama_state_set_data(this.#ctx, state, BigInt(state.length)))
     );
-    if (!ok) {
+    if (read !== state.length) {
       this.clear();
       return null;
     }
-    return tokens.slice(0, Number(count[0]));
-  }
-
-  /** Writes the KV cache and the tokens it holds to `path`; false when it cannot. */
-  saveState(path: string, tokens: ArrayLike<number>): Promise<boolean> {
-    const list = Int32Array.from(tokens);
-    return this.#serial(() =>
-      this.#lib.llama.llama_state_save_file(
-        this.#ctx,
-        cString(path),
-        new Uint8Array(list.buffer),
-        BigInt(list.length),
-      )
-    );
+    return file.tokens;
   }
 
   /** Runs a native call after any pending decode, and before the next one. */

@@ -112,12 +112,14 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   };
   let handle: Deno.PointerValue;
   let errors: string[] = [];
+  const what =
+    `Cannot load model "${path}": the model is corrupt or unsupported (libllama aborted)`;
   try {
-    handle = await load();
+    handle = await lib.during(what, load);
     if (handle === null && !signal?.aborted) {
       // The log goes nowhere by default (it is slow to route); load again to hear why it failed.
       const mark = lib.errorMark();
-      handle = await lib.captureLog(load);
+      handle = await lib.during(what, () => lib.captureLog(load));
       errors = lib.errorsSince(mark);
     }
   } finally {

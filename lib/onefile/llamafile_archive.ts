@@ -52,14 +52,21 @@ export interface WeightsSource {
   entry: string | null;
 }
 
-/** The llamafile this process runs from (`$LLAMAFILE_SELF`), or undefined. */
+let _self: { path: string | undefined } | null = null;
+
+/**
+ * The llamafile this process runs from (`$LLAMAFILE_SELF`), or undefined. Read once: the
+ * sandbox revokes access to the environment later.
+ */
 export function llamafileSelf(): string | undefined {
+  if (_self !== null) return _self.path;
   try {
-    return Deno.env.get(SELF_ENV) || undefined;
+    _self = { path: Deno.env.get(SELF_ENV) || undefined };
   } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) return undefined;
-    throw error;
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+    _self = { path: undefined };
   }
+  return _self.path;
 }
 
 const _directories = new Map<string, Promise<ZipDirectory>>();

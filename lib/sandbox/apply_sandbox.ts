@@ -5,10 +5,11 @@
  * @module
  */
 import { errnoName, installSeccompFilter } from "../../ffi/seccomp.ts";
-import { lockdownDenoPermissions, type RevocablePermission } from "./permissions.ts";
+import { type RevocablePermission, revokeDenoPermissions } from "./permissions.ts";
 import {
   buildSeccompFilter,
   type OpenPolicy,
+  type SandboxStage,
   type SeccompArch,
   type SeccompPolicy,
   seccompPolicy,
@@ -18,15 +19,12 @@ import {
   syscallNumber,
 } from "./seccomp_filter.ts";
 
-/** What the process is about to do: run a prompt, or serve HTTP. */
-export type SandboxMode = "cli" | "server";
+export type { SandboxStage };
 
 /** Options of {@linkcode applySandbox}. */
 export interface SandboxOptions {
   /** `--unsecure`: apply nothing. */
   unsecure?: boolean;
-  /** Allow writing files (an explicit `--prompt-cache` file). */
-  allowWrite?: boolean;
   /** Receives one warning line when the kernel layer cannot be installed. */
   log?: (line: string) => void;
 }
@@ -36,7 +34,7 @@ export type DenoPermissionName = RevocablePermission | "ffi";
 
 /** Which layers are active and what they forbid (for `info --sandbox` and `--verbose`). */
 export interface SandboxReport {
-  mode: SandboxMode;
+  stage: SandboxStage;
   /** True when `--unsecure` turned both layers off. */
   unsecure: boolean;
   /** Layer 1: Deno permissions. */
@@ -66,32 +64,41 @@ function grantedInFull(): DenoPermissionName[] {
   return QUERIED.filter((name) => Deno.permissions.querySync({ name }).state === "granted");
 }
 
+/** The Deno permissions each stage revokes (FFI cannot be revoked). */
+export const STAGE_REVOKES: Readonly<Record<SandboxStage, readonly RevocablePermission[]>> = {
+  cli: ["write", "env", "run", "net", "sys"],
+  "server-start": ["write", "env", "run", "net", "sys"],
+  server: ["read", "write", "env", "run", "net", "sys"],
+};
+
 /**
- * Applies the sandbox of `mode` to this process, for good.
+ * Applies the sandbox of `stage` to this process, for good; a later stage adds to an earlier.
  *
- * - `"cli"`: call before generating. The kernel refuses sockets, exec and (unless
- *   `allowWrite`) writing files; reading stays allowed. Deno permissions are left as the
- *   launch flags set them (`cliPermissionFlags`).
- * - `"server"`: call after the model and contexts are loaded and the listener is open.
- *   Deno's read, write, env, run, net and sys are revoked; the kernel refuses new sockets
- *   (accepting on the listener still works), exec, and every `open` (unless `allowWrite`).
+ * - `"cli"`: call once the libraries are open (and the `--prompt-cache` file), before anything
+ *   untrusted is parsed. Deno keeps read and FFI; the kernel refuses sockets, exec, writing
+ *   files and changing the file system.
+ * - `"server-start"`: call once the listener is open (and the browser started), before the
+ *   model loads. Deno keeps read and FFI (the listener keeps accepting); the kernel refuses
+ *   new sockets (accepting still works), exec, writing files.
+ * - `"server"`: call once the model and contexts are loaded. Deno keeps FFI only; the kernel
+ *   also refuses every `open`.
  *
  * The filter reaches every thread (TSYNC). On another OS or architecture, or a kernel
  * without seccomp, it logs one warning and keeps layer 1 only. Other failures throw.
  */
-export function applySandbox(mode: SandboxMode, options: SandboxOptions = {}): SandboxReport {
+export function applySandbox(stage: SandboxStage, options: SandboxOptions = {}): SandboxReport {
   const { os, arch } = Deno.build;
-  const policy = seccompPolicy(mode, { allowWrite: options.allowWrite ?? false });
+  const policy = seccompPolicy(stage);
   const report: SandboxReport = {
-    mode,
+    stage,
     unsecure: options.unsecure ?? false,
     deno: { granted: [], revoked: [] },
     kernel: { active: false, arch, denied: [], open: "any" },
   };
-  if (mode === "server" && !options.unsecure) {
+  if (!options.unsecure) {
     // Load the time zone now: with every open refused, a later first use could not read it.
-    new Date().getTimezoneOffset();
-    report.deno.revoked = lockdownDenoPermissions({ keepWrite: options.allowWrite ?? false });
+    if (stage === "server") new Date().getTimezoneOffset();
+    report.deno.revoked = revokeDenoPermissions(STAGE_REVOKES[stage]);
   }
   report.deno.granted = grantedInFull();
   if (options.unsecure) {
@@ -148,7 +155,7 @@ export function formatSandboxReport(report: SandboxReport): string[] {
   const { deno, kernel } = report;
   const revoked = deno.revoked.length ? `; revoked ${deno.revoked.join(", ")}` : "";
   const lines = [
-    `sandbox: deno permissions (${report.mode}): granted ${
+    `sandbox: deno permissions (${report.stage}): granted ${
       deno.granted.join(", ") || "nothing"
     } in full${revoked}`,
   ];

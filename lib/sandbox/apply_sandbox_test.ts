@@ -26,7 +26,7 @@ Deno.test("_kernelLayerUnsupported() names why seccomp cannot apply", () => {
 Deno.test("formatSandboxReport() summarizes both layers", () => {
   const policy = seccompPolicy("server");
   const report: SandboxReport = {
-    mode: "server",
+    stage: "server",
     unsecure: false,
     deno: { granted: ["ffi"], revoked: ["read", "write", "env", "run", "net", "sys"] },
     kernel: { active: true, arch: "aarch64", denied: [...policy.deny], open: policy.open },

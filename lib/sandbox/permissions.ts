@@ -33,9 +33,14 @@ export const ENV_ALLOWLIST: readonly string[] = [
 
 /**
  * Environment for the `deno` process the launcher starts: no background update check
- * (it resolves a host name, opens sockets and reads CA files from a thread of our process).
+ * (it resolves a host name, opens sockets and reads CA files from a thread of our process),
+ * and no debugger forked by ggml when native code terminates (`GGML_NO_BACKTRACE`, read when
+ * libggml loads).
  */
-export const LAUNCH_ENV: Readonly<Record<string, string>> = { DENO_NO_UPDATE_CHECK: "1" };
+export const LAUNCH_ENV: Readonly<Record<string, string>> = {
+  DENO_NO_UPDATE_CHECK: "1",
+  GGML_NO_BACKTRACE: "1",
+};
 
 /** `--unsecure`: both layers off, like llamafile. */
 export const UNSECURE_PERMISSION_FLAGS: readonly string[] = ["--no-prompt", "--allow-all"];
@@ -114,7 +119,7 @@ export interface ServerPermissionOptions extends ListenAddress {
 /**
  * Deno flags of the server: as the CLI, minus writing, plus network access to its own
  * listen address only, and `xdg-open` to open the chat page when asked to. Read, env and run
- * are revoked after start-up by {@linkcode lockdownDenoPermissions}; seccomp forbids exec from
+ * are revoked in two steps by `applySandbox` (before the model loads, then once ready); seccomp forbids exec from
  * then on.
  *
  * The host is matched as written: `--host localhost` grants `localhost:PORT`, not
@@ -140,25 +145,18 @@ export function serverPermissionFlags(options: ServerPermissionOptions): string[
   ];
 }
 
-/** The permissions {@linkcode lockdownDenoPermissions} may revoke. */
+/** The permissions {@linkcode revokeDenoPermissions} may revoke. */
 export type RevocablePermission = "read" | "write" | "env" | "run" | "net" | "sys";
 
-/** Options of {@linkcode lockdownDenoPermissions}. */
-export interface LockdownOptions {
-  /** Keep the write grant (a prompt-cache file still to be written). */
-  keepWrite?: boolean;
-}
-
 /**
- * Revokes read, write, env, run, net and sys for the rest of the process: call it once
- * start-up is over (model loaded, listener open). FFI stays (see the module notes).
+ * Revokes `names` for the rest of the process. FFI cannot be revoked (see the module notes).
  * Needs `--no-prompt`, or a later access turns into a prompt instead of `NotCapable`.
  *
  * @returns the permissions revoked, in order
  */
-export function lockdownDenoPermissions(options: LockdownOptions = {}): RevocablePermission[] {
-  const names: RevocablePermission[] = ["read", "write", "env", "run", "net", "sys"];
-  const revoked = names.filter((name) => !(name === "write" && options.keepWrite));
-  for (const name of revoked) Deno.permissions.revokeSync({ name });
-  return revoked;
+export function revokeDenoPermissions(
+  names: readonly RevocablePermission[],
+): RevocablePermission[] {
+  for (const name of names) Deno.permissions.revokeSync({ name });
+  return [...names];
 }

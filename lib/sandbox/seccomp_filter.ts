@@ -159,7 +159,7 @@ export interface SeccompPolicy {
 
 /**
  * The syscalls policies refuse, by what they do. `network` is refused whole in the CLI;
- * the server keeps `accept`/`accept4` for its listener. `fileChanges` is lifted by `allowWrite`.
+ * the server keeps `accept`/`accept4` for its listener.
  */
 export const SYSCALL_GROUPS = {
   network: ["socket", "connect", "bind", "listen", "accept", "accept4"],
@@ -238,40 +238,34 @@ export const SYSCALL_GROUPS = {
   ],
 } as const satisfies Record<string, readonly SyscallName[]>;
 
-/** Options of {@linkcode seccompPolicy}. */
-export interface SeccompPolicyOptions {
-  /** Allow writing files (for an explicit `--prompt-cache` file); Deno's `--allow-write` scopes the path. */
-  readonly allowWrite?: boolean;
-}
+/**
+ * When a filter is installed: the CLI's one stage, or the server's two.
+ *
+ * - `"cli"`: before anything untrusted is parsed (model, grammar, template, prompt file).
+ * - `"server-start"`: once the listener exists, before the model is loaded.
+ * - `"server"`: once the model is loaded and the server is ready (stacked on the first).
+ */
+export type SandboxStage = "cli" | "server-start" | "server";
 
 /**
- * The policy of a sandbox mode.
+ * The policy of a sandbox stage.
  *
  * - `"cli"`: no sockets at all (`socket`, `connect`, `bind`, `listen`, `accept*`), no exec,
- *   files open read-only unless `allowWrite`.
- * - `"server"` (installed after the listener exists): accepting on the existing listener
- *   still works; no new sockets, no `connect`/`bind`/`listen`, no exec, and no `open` at all
- *   unless `allowWrite` (then opens are unrestricted).
+ *   no other process's memory, files open read-only and the file system unchanged (the
+ *   `--prompt-cache` file is opened before, and written through that handle).
+ * - `"server-start"`: the same, except that accepting on the existing listener still works.
+ * - `"server"`: as `"server-start"`, and no `open` at all.
  *
  * Socketpair stays allowed: it creates an unnamed, connected pair that reaches nothing
  * outside the process, and tokio's signal driver makes one when a signal listener is added.
+ * `seccomp` itself stays allowed: a later stage can only add restrictions.
  */
-export function seccompPolicy(
-  mode: "cli" | "server",
-  options: SeccompPolicyOptions = {},
-): SeccompPolicy {
+export function seccompPolicy(stage: SandboxStage): SeccompPolicy {
   const { network, exec, otherProcesses, kernel, fileChanges } = SYSCALL_GROUPS;
-  const sockets = mode === "cli" ? network : network.filter((name) => !name.startsWith("accept"));
-  const open: OpenPolicy = options.allowWrite ? "any" : mode === "cli" ? "read-only" : "none";
+  const sockets = stage === "cli" ? network : network.filter((name) => !name.startsWith("accept"));
   return {
-    deny: [
-      ...sockets,
-      ...exec,
-      ...otherProcesses,
-      ...kernel,
-      ...(options.allowWrite ? [] : fileChanges),
-    ],
-    open,
+    deny: [...sockets, ...exec, ...otherProcesses, ...kernel, ...fileChanges],
+    open: stage === "server" ? "none" : "read-only",
   };
 }
 

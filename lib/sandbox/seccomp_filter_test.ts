@@ -125,15 +125,13 @@ Deno.test("buildSeccompFilter() kills x32 syscalls on x86-64 but lets -1 through
 });
 
 Deno.test("buildSeccompFilter() answers every denied syscall with EPERM on both arches", () => {
-  for (const mode of ["cli", "server"] as const) {
-    for (const allowWrite of [false, true]) {
-      const policy = seccompPolicy(mode, { allowWrite });
-      for (const arch of ["x86_64", "aarch64"] as const) {
-        const filter = filterFor(arch, policy);
-        for (const name of policy.deny) {
-          if (syscallNumber(arch, name) === null) continue;
-          strictEqual(filter(name), EPERM, `${mode} ${arch} ${name}`);
-        }
+  for (const stage of ["cli", "server-start", "server"] as const) {
+    const policy = seccompPolicy(stage);
+    for (const arch of ["x86_64", "aarch64"] as const) {
+      const filter = filterFor(arch, policy);
+      for (const name of policy.deny) {
+        if (syscallNumber(arch, name) === null) continue;
+        strictEqual(filter(name), EPERM, `${stage} ${arch} ${name}`);
       }
     }
   }
@@ -142,7 +140,9 @@ Deno.test("buildSeccompFilter() answers every denied syscall with EPERM on both 
 Deno.test("buildSeccompFilter() allows what Deno, V8 and ggml use", () => {
   // x86-64: read, write, close, mmap, mprotect, futex, clone, clone3, epoll_wait, eventfd2,
   // socketpair, sched_yield, getrandom, io_uring-free tokio: all arg-independent ALLOW.
-  for (const policy of [seccompPolicy("cli"), seccompPolicy("server")]) {
+  for (
+    const policy of [seccompPolicy("cli"), seccompPolicy("server-start"), seccompPolicy("server")]
+  ) {
     const x86 = filterFor("x86_64", policy);
     for (const number of [0, 1, 3, 9, 10, 202, 56, 435, 232, 290, 53, 24, 318]) {
       strictEqual(x86(number), ALLOW, `x86_64 syscall ${number}`);
@@ -154,27 +154,37 @@ Deno.test("buildSeccompFilter() allows what Deno, V8 and ggml use", () => {
   }
 });
 
-Deno.test("seccompPolicy() refuses sockets and exec in both modes, accept only in cli", () => {
+Deno.test("seccompPolicy() refuses sockets and exec in every stage, accept only in cli", () => {
   const cli = filterFor("x86_64", seccompPolicy("cli"));
-  const server = filterFor("x86_64", seccompPolicy("server"));
-  for (
-    const name of ["socket", "connect", "bind", "listen", "execve", "execveat", "ptrace"] as const
-  ) {
-    strictEqual(cli(name), EPERM, `cli ${name}`);
-    strictEqual(server(name), EPERM, `server ${name}`);
+  for (const stage of ["server-start", "server"] as const) {
+    const server = filterFor("x86_64", seccompPolicy(stage));
+    for (
+      const name of ["socket", "connect", "bind", "listen", "execve", "execveat", "ptrace"] as const
+    ) {
+      strictEqual(cli(name), EPERM, `cli ${name}`);
+      strictEqual(server(name), EPERM, `${stage} ${name}`);
+    }
+    strictEqual(server("accept4"), ALLOW);
+    strictEqual(server("accept"), ALLOW);
+    strictEqual(server(53), ALLOW); // socketpair
+    strictEqual(server(317), ALLOW, "seccomp: a later stage can only add restrictions");
   }
   strictEqual(cli("accept4"), EPERM);
   strictEqual(cli("accept"), EPERM);
-  strictEqual(server("accept4"), ALLOW);
-  strictEqual(server("accept"), ALLOW);
-  strictEqual(server(53), ALLOW); // socketpair
   strictEqual(filterFor("aarch64", seccompPolicy("server"))("accept4"), ALLOW);
   strictEqual(filterFor("aarch64", seccompPolicy("cli"))("socket"), EPERM);
 });
 
-Deno.test('seccompPolicy("cli") opens files read-only', () => {
-  for (const arch of ["x86_64", "aarch64"] as const) {
-    const filter = filterFor(arch, seccompPolicy("cli"));
+Deno.test('seccompPolicy("cli") and ("server-start") open files read-only', () => {
+  for (
+    const [arch, stage] of [
+      ["x86_64", "cli"],
+      ["aarch64", "cli"],
+      ["x86_64", "server-start"],
+      ["aarch64", "server-start"],
+    ] as const
+  ) {
+    const filter = filterFor(arch, seccompPolicy(stage));
     const openat = (flags: bigint) => filter("openat", [AT_FDCWD, PATH, flags, 0o644n]);
     strictEqual(openat(O_RDONLY), ALLOW);
     strictEqual(openat(O_RDONLY | O_CLOEXEC), ALLOW);
@@ -210,17 +220,19 @@ Deno.test('seccompPolicy("server") refuses every open', () => {
   strictEqual(filterFor("x86_64", seccompPolicy("server"))("open", [PATH, O_RDONLY]), EPERM);
 });
 
-Deno.test("seccompPolicy() with allowWrite lets files be written", () => {
-  for (const mode of ["cli", "server"] as const) {
-    const policy = seccompPolicy(mode, { allowWrite: true });
-    strictEqual(policy.open, "any");
-    const x86 = filterFor("x86_64", policy);
-    strictEqual(x86("openat", [AT_FDCWD, PATH, O_WRONLY | O_CREAT | O_TRUNC]), ALLOW);
-    strictEqual(x86("openat2"), ALLOW);
-    strictEqual(x86("creat"), ALLOW);
-    strictEqual(x86("rename"), ALLOW);
-    strictEqual(x86("execve"), EPERM);
-    strictEqual(x86("socket"), EPERM);
+Deno.test("seccompPolicy() never lets a file be opened for writing or the file system change", () => {
+  for (const stage of ["cli", "server-start", "server"] as const) {
+    const policy = seccompPolicy(stage);
+    for (const arch of ["x86_64", "aarch64"] as const) {
+      const filter = filterFor(arch, policy);
+      strictEqual(filter("openat", [AT_FDCWD, PATH, O_WRONLY | O_CREAT | O_TRUNC]), EPERM);
+      strictEqual(filter("openat", [AT_FDCWD, PATH, O_RDWR]), EPERM);
+      strictEqual(filter("renameat2"), EPERM);
+      strictEqual(filter("unlinkat"), EPERM);
+      strictEqual(filter("execve"), EPERM);
+    }
+    strictEqual(filterFor("x86_64", policy)("creat"), EPERM);
+    strictEqual(filterFor("x86_64", policy)("rename"), EPERM);
   }
 });
 

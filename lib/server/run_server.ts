@@ -44,6 +44,17 @@ export interface ServerSettings extends SamplingOptions {
 /** Hooks of {@linkcode runServer}. */
 export interface RunServerHooks {
   /**
+   * Called once the listener is open and the browser was started, before the model is loaded
+   * (a loader function is called only after it): the place for the sandbox's first stage. A
+   * throw shuts the server down.
+   */
+  onListening?: (info: { url: string; port: number }) => void | Promise<void>;
+  /**
+   * The sampling defaults, resolved after `onListening` (a grammar file or JSON schema is read
+   * and converted inside the sandbox); default: the sampling fields of the settings.
+   */
+  sampling?: () => Promise<SamplingOptions>;
+  /**
    * Called once the model is loaded, the contexts exist and the browser was started:
    * the place to apply the sandbox. A throw shuts the server down.
    */
@@ -69,14 +80,16 @@ function urlHost(host: string): string {
 }
 
 /**
- * Listens on `--host`/`--port`, loads the engine on `model` (a model or the promise of
- * one: the server answers `/health` with 503 until it resolves), opens the browser
- * unless `--nobrowser`, then serves until SIGINT/SIGTERM (or `hooks.signal`): in-flight
- * generations are aborted, the listener drains, the contexts are freed. The model is the
- * caller's to close. A failed load or engine start shuts down and rethrows.
+ * Listens on `--host`/`--port`, opens the browser unless `--nobrowser`, calls
+ * `hooks.onListening`, then builds the engine on `model` (a model, the promise of one, or a
+ * loader called now; the server answers `/health` with 503 until it is ready) and calls
+ * `hooks.onReady`; serves until SIGINT/SIGTERM (or `hooks.signal`): in-flight generations are
+ * aborted, the listener drains, the contexts are freed. A model passed in is the caller's to
+ * close; one a loader made is closed here. A failed load or engine start shuts down and
+ * rethrows.
  */
 export async function runServer(
-  model: LlamaModel | Promise<LlamaModel>,
+  model: LlamaModel | Promise<LlamaModel> | (() => Promise<LlamaModel>),
   options: ServerSettings,
   hooks: RunServerHooks = {},
 ): Promise<ServerExit> {
@@ -138,8 +151,17 @@ export async function runServer(
 
   let engine: Engine | null = null;
   let failure: unknown = null;
+  let owned: Promise<LlamaModel> | null = null;
   try {
-    const loaded = await Promise.race([model, stopped.then(() => null)]);
+    // Before the sandbox forbids starting processes.
+    if (!options.nobrowser) openBrowser(url);
+    await hooks.onListening?.({ url, port: server.addr.port });
+    if (hooks.sampling) {
+      state.config.defaults = { ...(await hooks.sampling()), maxTokens: options.nPredict };
+    }
+    if (typeof model === "function") owned = model();
+    const given = typeof model === "function" ? owned! : model;
+    const loaded = await Promise.race([given, stopped.then(() => null)]);
     if (loaded !== null && !shutdown.signal.aborted) {
       if (options.alias === undefined) state.config.modelName = baseName(loaded.path);
       engine = await createEngine(loaded, {
@@ -162,7 +184,6 @@ export async function runServer(
         log(
           `llamafile: model loaded (${engine.scheduler.slotCount} slots of ${engine.scheduler.slotContext} tokens); chat at ${url}`,
         );
-        if (!options.nobrowser) openBrowser(url);
         await hooks.onReady?.({ url, port: server.addr.port });
       }
     }
@@ -184,6 +205,7 @@ export async function runServer(
     }
   }
   hooks.signal?.removeEventListener("abort", onAbort);
+  (await owned?.catch(() => null))?.close();
   if (failure !== null) throw failure;
   return { reason };
 }

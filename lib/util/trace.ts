@@ -7,8 +7,8 @@
 
 let enabled: boolean | null = null;
 
-/** Prints `llamafile: trace <ms> <label>` on stderr when `LLAMAFILE_TRACE` is set. */
-export function trace(label: string): void {
+/** True when `LLAMAFILE_TRACE=1` (read once: the sandbox revokes the environment later). */
+export function tracing(): boolean {
   if (enabled === null) {
     try {
       enabled = Deno.env.get("LLAMAFILE_TRACE") === "1";
@@ -16,7 +16,12 @@ export function trace(label: string): void {
       enabled = false;
     }
   }
-  if (!enabled) return;
+  return enabled;
+}
+
+/** Prints `llamafile: trace <ms> <label>` on stderr when `LLAMAFILE_TRACE` is set. */
+export function trace(label: string): void {
+  if (!tracing()) return;
   const line = `llamafile: trace ${performance.now().toFixed(1)} ms ${label}\n`;
   try {
     Deno.stderr.writeSync(new TextEncoder().encode(line));
