@@ -6,14 +6,23 @@
  * @module
  */
 import { planLaunch } from "./lib/cli/launch_plan.ts";
+import { prepareSandboxDenoDir } from "./lib/sandbox/deno_dir.ts";
 import { LAUNCH_ENV } from "./lib/sandbox/permissions.ts";
+
+/** The Deno directory of sandboxed runs from a checkout (see `lib/sandbox/deno_dir.ts`). */
+function sandboxDenoDir(): string {
+  const cache = Deno.env.get("XDG_CACHE_HOME") || `${Deno.env.get("HOME") ?? "/tmp"}/.cache`;
+  const dir = `${cache}/llamafile/deno-dir`;
+  prepareSandboxDenoDir(dir);
+  return dir;
+}
 
 if (import.meta.main) {
   const plan = planLaunch(Deno.args);
   const cli = new URL("./cli.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...plan.flags, cli, ...Deno.args],
-    env: { ...LAUNCH_ENV },
+    env: { ...LAUNCH_ENV, ...(plan.mode !== "pack" && { DENO_DIR: sandboxDenoDir() }) },
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

@@ -68,6 +68,8 @@ export interface ProcessView {
   cmdline: string[];
   /** The `Seccomp:` mode of each of its threads (2 = filter). */
   seccomp: number[];
+  /** Files (not sockets or pipes) it holds open for writing, beside stdin, stdout and stderr. */
+  writableFiles: string[];
 }
 
 /** The children of `pid` (from `/proc/PID/task/*\/children`). */
@@ -93,7 +95,21 @@ export function viewProcess(pid: number): ProcessView | null {
       const status = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/status`);
       seccomp.push(Number(/^Seccomp:\s*(\d+)/m.exec(status)?.[1] ?? -1));
     }
-    return { cmdline, seccomp };
+    const writableFiles: string[] = [];
+    for (const fd of Deno.readDirSync(`/proc/${pid}/fd`)) {
+      if (Number(fd.name) <= 2) continue;
+      try {
+        const target = Deno.readLinkSync(`/proc/${pid}/fd/${fd.name}`);
+        const flags = /^flags:\s*(\d+)/m.exec(
+          Deno.readTextFileSync(`/proc/${pid}/fdinfo/${fd.name}`),
+        )?.[1];
+        const writes = (parseInt(flags ?? "0", 8) & 0o3) !== 0; // O_WRONLY or O_RDWR
+        if (writes && target.startsWith("/") && target !== "/dev/null") writableFiles.push(target);
+      } catch {
+        // closed while we looked
+      }
+    }
+    return { cmdline, seccomp, writableFiles };
   } catch {
     return null;
   }

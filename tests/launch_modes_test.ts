@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { planLaunch } from "../lib/cli/launch_plan.ts";
 import { cliPermissionFlags } from "../lib/sandbox/permissions.ts";
-import { STORIES, taskArgs, watchSandboxed } from "./helpers.ts";
+import { ROOT, STORIES, taskArgs, watchSandboxed } from "./helpers.ts";
 
 /** The CLI's flags whatever the prompt says. */
 const LOOKALIKES: string[][] = [
@@ -67,4 +67,46 @@ Deno.test("deno task llamafile: -p --server and friends run the CLI sandboxed, w
   } finally {
     await Deno.remove(cwd, { recursive: true });
   }
+});
+
+Deno.test("deno task llamafile: the sandboxed CLI holds no writable file handle, Deno's cache databases included", async () => {
+  const child = launch(["-m", STORIES, "-p", "x", "-n", "3000", "--ignore-eos", "-t", "1"], ROOT);
+  const seen = await watchSandboxed(child.pid);
+  child.kill("SIGTERM");
+  await child.output();
+  assert.ok(seen !== null);
+  assert.deepEqual(seen.writableFiles, []);
+});
+
+Deno.test("deno task llamafile --server: the sandboxed server holds no writable file handle", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: taskArgs([
+      "--server",
+      "--nobrowser",
+      "--port",
+      "0",
+      "-m",
+      STORIES,
+      "-t",
+      "1",
+      "-c",
+      "256",
+    ]),
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let stderr = "";
+  while (!stderr.includes("model loaded")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stderr += value;
+  }
+  const seen = await watchSandboxed(child.pid);
+  child.kill("SIGTERM");
+  while (!(await reader.read()).done);
+  await child.status;
+  assert.ok(seen !== null, stderr);
+  assert.deepEqual(seen.writableFiles, []);
 });

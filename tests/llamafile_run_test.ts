@@ -15,7 +15,6 @@ import { onPath } from "../lib/cli/launch_plan.ts";
 import { readZipDirectory } from "../lib/onefile/zip_reader.ts";
 import {
   MODELS,
-  ROOT,
   runCli,
   STORIES,
   STORIES_GREEDY,
@@ -323,6 +322,8 @@ Deno.test("a packed llamafile runs -p --server and friends as the CLI, sandboxed
       const flags = seen.cmdline.filter((w) => w.startsWith("--allow") || w === "--no-prompt");
       assert.deepEqual(flags, cliPermissionFlags(), words.join(" "));
       assert.ok(seen.seccomp.every((m) => m === 2), `${words.join(" ")}: ${seen.seccomp}`);
+      // Not even Deno's cache databases: the llamafile's Deno directory has them as folders.
+      assert.deepEqual(seen.writableFiles, [], words.join(" "));
     }
   } finally {
     await Deno.remove(`${work}/--server`);

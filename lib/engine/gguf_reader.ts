@@ -105,12 +105,15 @@ export interface ReadGgufOptions extends GgufLimits {
 export class GgufError extends Error {
   /** The file (or the name given) that could not be read. */
   readonly file: string;
+  /** Why, without the file (`file is truncated: ...`). */
+  readonly reason: string;
 
   /** Builds `Cannot read GGUF "<file>": <reason>`. */
   constructor(file: string, reason: string, options?: ErrorOptions) {
     super(`Cannot read GGUF "${file}": ${reason}`, options);
     this.name = "GgufError";
     this.file = file;
+    this.reason = reason;
   }
 }
 
@@ -404,6 +407,31 @@ class _Reader {
     this.pos += size;
     return _getScalar(this.#view, i, type);
   }
+  /**
+   * The next string when its bytes are already buffered (and within the limits), else
+   * `undefined` without moving: arrays of 100k tokens then cost no await per item.
+   */
+  stringNow(max: number): string | undefined {
+    const at = this.pos - this.#bufStart;
+    if (at < 0 || at + 8 > this.#buf.length) return undefined;
+    const len = this.#view.getBigUint64(at, true);
+    if (len > BigInt(max)) return undefined;
+    const n = Number(len);
+    if (at + 8 + n > this.#buf.length || this.pos + 8 + n - this.#start > this.#maxBytes) {
+      return undefined;
+    }
+    this.pos += 8 + n;
+    return _utf8.decode(this.#buf.subarray(at + 8, at + 8 + n));
+  }
+  /** The next scalar when its bytes are already buffered, else `undefined` without moving. */
+  scalarNow(type: GgufScalarTypeId): GgufScalar | undefined {
+    const size = GGUF_SCALAR_SIZE[type];
+    const at = this.pos - this.#bufStart;
+    if (size === 0 || at < 0 || at + size > this.#buf.length) return undefined;
+    if (this.pos + size - this.#start > this.#maxBytes) return undefined;
+    this.pos += size;
+    return _getScalar(this.#view, at, type);
+  }
   maxString = DEFAULT_MAX_STRING;
   async string(what: string, max = this.maxString): Promise<string> {
     const len = await this.u64(`length of ${what}`);
@@ -417,8 +445,7 @@ class _Reader {
 
 const _utf8 = new TextDecoder("utf-8");
 
-/** Byte size of each scalar type (0 for strings). */
-/** Bytes of each scalar GGUF value type. */
+/** Bytes of each scalar GGUF value type (0 for strings). */
 export const GGUF_SCALAR_SIZE: Readonly<Record<GgufScalarTypeId, number>> = {
   0: 1,
   1: 1,
@@ -540,29 +567,32 @@ async function _read(
   const metadata = new Map<string, GgufKv>();
   for (let i = 0; i < kvCount; i++) {
     const key = await r.string(`key ${i}`);
-    if (metadata.has(key)) r.fail(`duplicate metadata key "${key}"`);
-    const type = await r.u32(`type of "${key}"`);
+    const qk = _quote(key);
+    if (metadata.has(key)) r.fail(`duplicate metadata key ${qk}`);
+    const type = await r.u32(`type of ${qk}`);
     if (type === GgufType.ARRAY) {
-      const itemType = await r.u32(`item type of "${key}"`);
-      if (itemType === GgufType.ARRAY) r.fail(`metadata "${key}" is a nested array`);
-      if (!_isScalarType(itemType)) r.fail(`metadata "${key}" has invalid item type ${itemType}`);
+      const itemType = await r.u32(`item type of ${qk}`);
+      if (itemType === GgufType.ARRAY) r.fail(`metadata ${qk} is a nested array`);
+      if (!_isScalarType(itemType)) r.fail(`metadata ${qk} has invalid item type ${itemType}`);
       const minItem = GGUF_SCALAR_SIZE[itemType] || 8;
-      const n = await r.count(`length of "${key}"`, 2 ** 31, minItem);
+      const n = await r.count(`length of ${qk}`, 2 ** 31, minItem);
       const items: GgufScalar[] = new Array(n);
-      const what = `item of "${key}"`;
+      const what = `item of ${qk}`;
       for (let j = 0; j < n; j++) {
-        items[j] = itemType === GgufType.STRING
-          ? await r.string(what, maxString)
-          : await r.scalar(itemType, what);
+        const now = itemType === GgufType.STRING ? r.stringNow(maxString) : r.scalarNow(itemType);
+        items[j] = now ??
+          (itemType === GgufType.STRING
+            ? await r.string(what, maxString)
+            : await r.scalar(itemType, what));
       }
       metadata.set(key, { type: GgufType.ARRAY, itemType, value: items });
     } else if (_isScalarType(type)) {
       const value = type === GgufType.STRING
-        ? await r.string(`value of "${key}"`, maxString)
-        : await r.scalar(type, `value of "${key}"`);
+        ? await r.string(`value of ${qk}`, maxString)
+        : await r.scalar(type, `value of ${qk}`);
       metadata.set(key, { type, value });
     } else {
-      r.fail(`metadata "${key}" has invalid type ${type}`);
+      r.fail(`metadata ${qk} has invalid type ${type}`);
     }
   }
 
@@ -582,34 +612,35 @@ async function _read(
   let expected = 0;
   for (let i = 0; i < tensorCount; i++) {
     const tname = await r.string(`name of tensor ${i}`, GGUF_MAX_NAME - 1);
-    if (names.has(tname)) r.fail(`duplicate tensor name "${tname}"`);
+    const qt = _quote(tname);
+    if (names.has(tname)) r.fail(`duplicate tensor name ${qt}`);
     names.add(tname);
-    const nDims = await r.u32(`dimension count of "${tname}"`);
-    if (nDims > GGUF_MAX_DIMS) r.fail(`tensor "${tname}" has ${nDims} dimensions (at most 4)`);
+    const nDims = await r.u32(`dimension count of ${qt}`);
+    if (nDims > GGUF_MAX_DIMS) r.fail(`tensor ${qt} has ${nDims} dimensions (at most 4)`);
     const dims: number[] = [];
     let elements = 1;
     for (let j = 0; j < nDims; j++) {
-      const d = await r.count(`dimension ${j} of "${tname}"`, Number.MAX_SAFE_INTEGER);
+      const d = await r.count(`dimension ${j} of ${qt}`, Number.MAX_SAFE_INTEGER);
       dims.push(d);
       elements *= d;
     }
-    if (!Number.isSafeInteger(elements)) r.fail(`tensor "${tname}" has an absurd shape`);
-    const type = await r.u32(`type of "${tname}"`);
+    if (!Number.isSafeInteger(elements)) r.fail(`tensor ${qt} has an absurd shape`);
+    const type = await r.u32(`type of ${qt}`);
     const layout = GGML_TYPES[type];
-    if (!layout) r.fail(`tensor "${tname}" has invalid ggml type ${type}`);
+    if (!layout) r.fail(`tensor ${qt} has invalid ggml type ${type}`);
     if ((dims[0] ?? 1) % layout[1] !== 0) {
       r.fail(
-        `tensor "${tname}" of type ${layout[0]} has rows of ${dims[0]} elements, ` +
+        `tensor ${qt} of type ${layout[0]} has rows of ${dims[0]} elements, ` +
           `not a multiple of its block size ${layout[1]}`,
       );
     }
     const byteSize = (elements / layout[1]) * layout[2];
-    const offset = await r.count(`offset of "${tname}"`, Number.MAX_SAFE_INTEGER);
+    const offset = await r.count(`offset of ${qt}`, Number.MAX_SAFE_INTEGER);
     if (offset !== expected) {
-      r.fail(`tensor "${tname}" has data offset ${offset}, expected ${expected}`);
+      r.fail(`tensor ${qt} has data offset ${offset}, expected ${expected}`);
     }
     expected += alignUp(byteSize, alignment);
-    if (!Number.isSafeInteger(expected)) r.fail(`tensor "${tname}" has an absurd size`);
+    if (!Number.isSafeInteger(expected)) r.fail(`tensor ${qt} has an absurd size`);
     tensors.push({ name: tname, dims, type, offset, elements, byteSize });
   }
 
@@ -626,6 +657,11 @@ async function _read(
     }
   }
   return { version, metadata, tensors, alignment, baseOffset: base, dataOffset, dataSize };
+}
+
+/** A key or name as messages show it: quoted, escaped, at most 64 characters. */
+function _quote(text: string): string {
+  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
 }
 
 function _magicValue(b: Uint8Array): number {

@@ -10,6 +10,8 @@ import { CFile } from "../../ffi/file.ts";
 import { type LlamaLibrary, openLibrary } from "../../ffi/library.ts";
 import { modelParams } from "../../ffi/params.ts";
 import { ClosedError, ModelLoadError, reasonFromLog } from "./errors.ts";
+import { GgufError, readGguf } from "./gguf_reader.ts";
+import { checkModelMetadata, ModelCheckError } from "./model_check.ts";
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadModelOptions {
@@ -25,6 +27,11 @@ export interface LoadModelOptions {
   repack?: boolean;
   /** Load only the vocabulary. */
   vocabOnly?: boolean;
+  /**
+   * Check the metadata with our own reader first, refusing values libllama aborts on (default
+   * true; see `model_check.ts`). Only tests of the sandbox's containment turn it off.
+   */
+  checkMetadata?: boolean;
   /** Called with load progress in [0, 1]. */
   onProgress?: (fraction: number) => void;
   /** Aborts the load. */
@@ -67,6 +74,23 @@ async function checkFile(path: string, offset: number): Promise<void> {
   }
 }
 
+/** Reads the metadata with our bounded reader and refuses what libllama would abort on. */
+async function checkMetadata(path: string, offset: number): Promise<void> {
+  let gguf;
+  try {
+    gguf = await readGguf(path, { offset });
+    checkModelMetadata(gguf);
+  } catch (cause) {
+    if (cause instanceof GgufError) {
+      throw new ModelLoadError(`Cannot load model "${path}": ${cause.reason}`, { cause });
+    }
+    if (cause instanceof ModelCheckError) {
+      throw new ModelLoadError(`Cannot load model "${path}": ${cause.message}`, { cause });
+    }
+    throw cause;
+  }
+}
+
 /**
  * Loads a GGUF model from `path` (optionally at a byte offset inside a bigger
  * file, read in place through `llama_model_load_from_file_ptr`).
@@ -82,6 +106,7 @@ async function checkFile(path: string, offset: number): Promise<void> {
 export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<LlamaModel> {
   const offset = options.offset ?? 0;
   await checkFile(path, offset);
+  if (options.checkMetadata ?? true) await checkMetadata(path, offset);
   options.signal?.throwIfAborted();
   const lib = openLibrary();
   const signal = options.signal;

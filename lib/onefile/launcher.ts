@@ -28,6 +28,7 @@
  */
 
 import { ARGS_SPLICE } from "./args_file.ts";
+import { BLOCKED_DENO_CACHES } from "../sandbox/deno_dir.ts";
 import {
   cliPermissionFlags,
   LAUNCH_ENV,
@@ -261,7 +262,14 @@ export function launcherScript(spec: LauncherSpec): string {
   );
   const uname = LAUNCHER_PLATFORMS[spec.platform]!;
   const env = Object.entries(LAUNCH_ENV).sort(([a], [b]) => (a < b ? -1 : 1));
-  const dirs = [...new Set(spec.entries.map((e) => e.path.split("/").slice(0, -1).join("/")))]
+  // The Deno directory's SQLite caches are folders, so the sandboxed process holds no
+  // writable handle on them (see lib/sandbox/deno_dir.ts).
+  const dirs = [
+    ...new Set([
+      ...spec.entries.map((e) => e.path.split("/").slice(0, -1).join("/")),
+      ...BLOCKED_DENO_CACHES.map((name) => `deno_dir/${name}`),
+    ]),
+  ]
     .filter((d) => d !== "")
     .flatMap((d) => d.split("/").map((_, i, parts) => parts.slice(0, i + 1).join("/")));
   const mkdirs = [...new Set(dirs)].map((d) => `"$lf_tmp/${d}"`).join(" ");

@@ -1,0 +1,228 @@
+/**
+ * Checks a GGUF's metadata, with our bounded reader, for the values on which libllama's
+ * loader or its kernels abort (`GGML_ASSERT`) or read out of bounds instead of returning an
+ * error: so a corrupt or hostile model is refused with one line naming the key and the value
+ * before libllama sees it. Each rule cites the llama.cpp code it mirrors (release v0.5.0);
+ * the GGUF fuzzer (`deno task fuzz --target gguf`) finds what is still missing.
+ *
+ * @module
+ */
+import {
+  ggmlTypeName,
+  type GgufFile,
+  type GgufKv,
+  type GgufTensorInfo,
+  GgufType,
+} from "./gguf_reader.ts";
+
+/** `LLAMA_MAX_LAYERS` (src/llama-hparams.h). */
+export const LLAMA_MAX_LAYERS = 512;
+/** `LLAMA_MAX_EXPERTS` (src/llama-hparams.h). */
+export const LLAMA_MAX_EXPERTS = 1024;
+/** The values `<arch>.rope.scaling.type` may take (`LLAMA_ROPE_SCALING_TYPES`, src/llama-model.cpp). */
+export const ROPE_SCALING_TYPES: readonly string[] = ["none", "linear", "yarn", "longrope"];
+/** Tokenizers whose byte tokens (`<0xNN>`) libllama can decode (`token_to_byte`, src/llama-vocab.cpp). */
+export const BYTE_TOKENIZERS: readonly string[] = ["llama", "gpt2", "t5"];
+/** `LLAMA_TOKEN_ATTR`/`token_type` of a byte token (`LLAMA_TOKEN_TYPE_BYTE`). */
+const TOKEN_TYPE_BYTE = 6;
+
+/**
+ * ggml types without a CPU dot product (`vec_dot` is NULL in ggml-cpu.c's `type_traits_cpu`):
+ * a weight matrix of one of them makes `ggml_mul_mat` call through a null pointer.
+ */
+const NO_MATMUL_TYPES: ReadonlySet<number> = new Set([9, 15, 24, 25, 26, 27, 28]);
+/** `GGML_TYPE_F32`. */
+const F32 = 0;
+
+/** A model whose metadata libllama cannot load safely. */
+export class ModelCheckError extends Error {
+  override name = "ModelCheckError";
+}
+
+function shown(value: unknown): string {
+  if (typeof value === "string") {
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  }
+  if (typeof value === "number" && Number.isNaN(value)) return "NaN";
+  return String(value);
+}
+
+function fail(key: string, value: unknown, why: string): never {
+  throw new ModelCheckError(`${key} is ${shown(value)}: ${why}`);
+}
+
+/** A scalar number, or `undefined` when absent or not a number. */
+function numberOf(kv: GgufKv | undefined): number | undefined {
+  if (kv === undefined || kv.type === GgufType.ARRAY) return undefined;
+  const v = kv.value;
+  if (typeof v === "number") return v;
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "boolean") return v ? 1 : 0;
+  return undefined;
+}
+
+/** The largest of a scalar or per-layer array value (llama.cpp's `get_key_or_arr`). */
+function maxOf(kv: GgufKv | undefined): number | undefined {
+  if (kv === undefined) return undefined;
+  if (kv.type !== GgufType.ARRAY) return numberOf(kv);
+  let max = 0;
+  for (const item of kv.value) {
+    const n = typeof item === "bigint" ? Number(item) : typeof item === "number" ? item : 0;
+    if (n > max) max = n;
+  }
+  return max;
+}
+
+function checkLayers(meta: Map<string, GgufKv>, arch: string): number | undefined {
+  // src/llama-model.cpp load_hparams: GGML_ASSERT(n_layer_all > 0 && n_layer_all <= LLAMA_MAX_LAYERS)
+  const key = `${arch}.block_count`;
+  const layers = numberOf(meta.get(key));
+  if (layers === undefined) return undefined;
+  if (!(layers >= 1 && layers <= LLAMA_MAX_LAYERS)) {
+    fail(key, layers, `a model has 1 to ${LLAMA_MAX_LAYERS} layers`);
+  }
+  // GGML_ASSERT(hparams.n_layer_nextn <= hparams.n_layer_all)
+  const nextnKey = `${arch}.nextn_predict_layers`;
+  const nextn = numberOf(meta.get(nextnKey));
+  if (nextn !== undefined && nextn > layers) {
+    fail(nextnKey, nextn, `more than the model's ${layers} layers`);
+  }
+  return layers;
+}
+
+function checkExperts(meta: Map<string, GgufKv>, arch: string): void {
+  // src/llama-model.cpp load_hparams, the n_expert / n_expert_used / groups asserts.
+  const experts = numberOf(meta.get(`${arch}.expert_count`)) ?? 0;
+  const usedKey = `${arch}.expert_used_count`;
+  const used = maxOf(meta.get(usedKey)) ?? 0;
+  const groupsKey = `${arch}.expert_group_count`;
+  const groups = numberOf(meta.get(groupsKey)) ?? 0;
+  const groupUsedKey = `${arch}.expert_group_used_count`;
+  const groupUsed = numberOf(meta.get(groupUsedKey)) ?? 0;
+  if (experts > LLAMA_MAX_EXPERTS) {
+    fail(
+      `${arch}.expert_count`,
+      experts,
+      `more than the ${LLAMA_MAX_EXPERTS} experts llama.cpp supports`,
+    );
+  }
+  if (used > experts) fail(usedKey, used, `more than the model's ${experts} experts`);
+  if (experts > 0) {
+    if (used === 0) fail(usedKey, used, `a model with ${experts} experts uses at least one`);
+    if (groups >= experts) fail(groupsKey, groups, `not fewer than the ${experts} experts`);
+    if (groups > 1) {
+      if (experts % groups !== 0) fail(groupsKey, groups, `does not divide the ${experts} experts`);
+      if (!(groupUsed > 0 && groupUsed < groups)) {
+        fail(groupUsedKey, groupUsed, `must be between 1 and ${groups - 1}`);
+      }
+    }
+  } else if (groups !== 0) {
+    fail(groupsKey, groups, "a model without experts has no expert groups");
+  }
+}
+
+function checkFloats(meta: Map<string, GgufKv>, arch: string): void {
+  for (const [key, kv] of meta) {
+    if (!key.startsWith(`${arch}.`)) continue;
+    if (kv.type !== GgufType.FLOAT32 && kv.type !== GgufType.FLOAT64) continue;
+    const value = kv.value as number;
+    // ggml's norm kernels: GGML_ASSERT(eps >= 0.0f) (ggml-cpu/ops.cpp), checked at decode time.
+    if (/epsilon|_eps$/.test(key) && !(value >= 0 && Number.isFinite(value))) {
+      fail(key, value, "an epsilon is a finite number of at least 0");
+    }
+    if (!Number.isFinite(value) && !/clamp|softcap|scale/.test(key)) {
+      fail(key, value, "a hyperparameter must be a finite number");
+    }
+  }
+  // src/llama-model.cpp: GGML_ASSERT(rope_scaling_type_train != LLAMA_ROPE_SCALING_TYPE_UNSPECIFIED)
+  const ropeKey = `${arch}.rope.scaling.type`;
+  const rope = meta.get(ropeKey);
+  if (
+    rope !== undefined && rope.type === GgufType.STRING &&
+    !ROPE_SCALING_TYPES.includes(rope.value as string)
+  ) {
+    fail(ropeKey, rope.value, `not one of ${ROPE_SCALING_TYPES.join(", ")}`);
+  }
+}
+
+function checkVocab(meta: Map<string, GgufKv>): void {
+  const tokensKv = meta.get("tokenizer.ggml.tokens");
+  if (tokensKv === undefined || tokensKv.type !== GgufType.ARRAY) return;
+  const tokens = tokensKv.value;
+  // src/llama-vocab.cpp load: reads scores[i] and toktypes[i] for every token without a
+  // length check (an out-of-bounds read when the arrays are shorter).
+  for (const key of ["tokenizer.ggml.scores", "tokenizer.ggml.token_type"]) {
+    const kv = meta.get(key);
+    if (kv === undefined) continue;
+    if (kv.type !== GgufType.ARRAY) {
+      fail(key, kv.value, "must be an array beside tokenizer.ggml.tokens");
+    }
+    if (kv.value.length !== tokens.length) {
+      fail(key, `${kv.value.length} entries`, `tokenizer.ggml.tokens has ${tokens.length}`);
+    }
+  }
+  // GGML_ASSERT(id_to_token.size() == token_to_id.size()): every token text appears once.
+  const seen = new Map<string, number>();
+  tokens.forEach((token, i) => {
+    const text = String(token);
+    const first = seen.get(text);
+    if (first !== undefined) {
+      fail(
+        "tokenizer.ggml.tokens",
+        `${tokens.length} entries`,
+        `token ${i} repeats token ${first} (${shown(text)})`,
+      );
+    }
+    seen.set(text, i);
+  });
+  // token_to_byte(): GGML_ABORT for byte tokens of a tokenizer without byte fallback.
+  const model = meta.get("tokenizer.ggml.model");
+  const types = meta.get("tokenizer.ggml.token_type");
+  if (model?.type === GgufType.STRING && types?.type === GgufType.ARRAY) {
+    const name = model.value as string;
+    if (!BYTE_TOKENIZERS.includes(name) && types.value.some((t) => Number(t) === TOKEN_TYPE_BYTE)) {
+      fail(
+        "tokenizer.ggml.model",
+        name,
+        "this tokenizer has no byte tokens, and the vocabulary has some",
+      );
+    }
+  }
+}
+
+function checkTensors(tensors: readonly GgufTensorInfo[]): void {
+  for (const tensor of tensors) {
+    const name = `tensor ${shown(tensor.name)}`;
+    const type = ggmlTypeName(tensor.type);
+    const dims = tensor.dims.filter((d) => d !== 1).length;
+    if (dims >= 2 && NO_MATMUL_TYPES.has(tensor.type)) {
+      throw new ModelCheckError(
+        `${name} has type ${type}: libllama has no matrix product for it (weights are float or quantized)`,
+      );
+    }
+    // ggml-cpu binary-ops.cpp: GGML_ABORT("unsupported types") for an F32 activation times a
+    // norm or bias of another type; converters always write 1-D tensors as F32.
+    if (tensor.dims.length === 1 && tensor.type !== F32) {
+      throw new ModelCheckError(
+        `${name} has type ${type}: a one-dimensional tensor (a norm or a bias) is F32`,
+      );
+    }
+  }
+}
+
+/**
+ * Throws a {@linkcode ModelCheckError} naming the key and the value (or the tensor) when
+ * `gguf` holds what libllama aborts on, crashes on, or reads out of bounds for.
+ */
+export function checkModelMetadata(gguf: GgufFile): void {
+  const meta = gguf.metadata;
+  const archKv = meta.get("general.architecture");
+  const arch = archKv?.type === GgufType.STRING ? String(archKv.value) : "";
+  if (arch !== "") {
+    checkLayers(meta, arch);
+    checkExperts(meta, arch);
+    checkFloats(meta, arch);
+  }
+  checkVocab(meta);
+  checkTensors(gguf.tensors);
+}

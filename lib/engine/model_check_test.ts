@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import type { GgufFile, GgufKv, GgufTensorInfo } from "./gguf_reader.ts";
+import { GgufType } from "./gguf_reader.ts";
+import { checkModelMetadata, ModelCheckError } from "./model_check.ts";
+
+const u32 = (value: number): GgufKv => ({ type: GgufType.UINT32, value });
+const f32 = (value: number): GgufKv => ({ type: GgufType.FLOAT32, value });
+const str = (value: string): GgufKv => ({ type: GgufType.STRING, value });
+const strings = (value: string[]): GgufKv => ({
+  type: GgufType.ARRAY,
+  itemType: GgufType.STRING,
+  value,
+});
+const ints = (value: number[]): GgufKv => ({
+  type: GgufType.ARRAY,
+  itemType: GgufType.INT32,
+  value,
+});
+
+const tensor = (name: string, dims: number[], type = 0): GgufTensorInfo => ({
+  name,
+  dims,
+  type,
+  offset: 0,
+  elements: dims.reduce((a, b) => a * b, 1),
+  byteSize: 0,
+});
+
+/** A small well-formed llama model's metadata, with `extra` set (or `undefined` to drop). */
+function model(
+  extra: Record<string, GgufKv | undefined> = {},
+  tensors = [tensor("blk.0.attn_norm.weight", [8]), tensor("blk.0.attn_q.weight", [8, 8], 8)],
+): GgufFile {
+  const metadata = new Map<string, GgufKv>([
+    ["general.architecture", str("llama")],
+    ["llama.block_count", u32(1)],
+    ["llama.attention.layer_norm_rms_epsilon", f32(1e-5)],
+    ["tokenizer.ggml.model", str("llama")],
+    ["tokenizer.ggml.tokens", strings(["<unk>", "<s>", "</s>", "<0x0A>", "a"])],
+    ["tokenizer.ggml.scores", {
+      type: GgufType.ARRAY,
+      itemType: GgufType.FLOAT32,
+      value: [0, 0, 0, 0, 0],
+    }],
+    ["tokenizer.ggml.token_type", ints([2, 3, 3, 6, 1])],
+  ]);
+  for (const [key, kv] of Object.entries(extra)) {
+    if (kv === undefined) metadata.delete(key);
+    else metadata.set(key, kv);
+  }
+  return {
+    version: 3,
+    metadata,
+    tensors,
+    alignment: 32,
+    baseOffset: 0,
+    dataOffset: 0,
+    dataSize: 0,
+  };
+}
+
+function refused(file: GgufFile, pattern: RegExp): void {
+  assert.throws(
+    () => checkModelMetadata(file),
+    (e: unknown) => e instanceof ModelCheckError && pattern.test(e.message),
+  );
+}
+
+Deno.test("checkModelMetadata() accepts a well-formed model", () => {
+  checkModelMetadata(model());
+});
+
+Deno.test("checkModelMetadata() refuses a layer count libllama asserts on (0, 513, 0xffff)", () => {
+  refused(
+    model({ "llama.block_count": u32(0xffff) }),
+    /^llama\.block_count is 65535: a model has 1 to 512 layers$/,
+  );
+  refused(model({ "llama.block_count": u32(0) }), /block_count is 0/);
+  refused(model({ "llama.block_count": u32(513) }), /block_count is 513/);
+  refused(
+    model({ "llama.nextn_predict_layers": u32(2) }),
+    /nextn_predict_layers is 2: more than the model's 1 layers/,
+  );
+});
+
+Deno.test("checkModelMetadata() refuses negative, NaN and infinite epsilons", () => {
+  for (const value of [-1e-5, NaN, Infinity, -Infinity]) {
+    refused(
+      model({ "llama.attention.layer_norm_rms_epsilon": f32(value) }),
+      /^llama\.attention\.layer_norm_rms_epsilon is .*: an epsilon is a finite number of at least 0$/,
+    );
+  }
+  refused(model({ "llama.rope.freq_base": f32(NaN) }), /rope\.freq_base is NaN: .* finite/);
+});
+
+Deno.test("checkModelMetadata() refuses expert counts libllama asserts on", () => {
+  refused(
+    model({ "llama.expert_used_count": u32(2) }),
+    /expert_used_count is 2: more than the model's 0 experts/,
+  );
+  refused(
+    model({ "llama.expert_count": u32(2000), "llama.expert_used_count": u32(2) }),
+    /expert_count is 2000/,
+  );
+  refused(
+    model({ "llama.expert_count": u32(8), "llama.expert_used_count": u32(0) }),
+    /uses at least one/,
+  );
+  refused(
+    model({
+      "llama.expert_count": u32(8),
+      "llama.expert_used_count": u32(2),
+      "llama.expert_group_count": u32(3),
+    }),
+    /expert_group_count is 3: does not divide/,
+  );
+  checkModelMetadata(model({ "llama.expert_count": u32(8), "llama.expert_used_count": u32(2) }));
+});
+
+Deno.test("checkModelMetadata() refuses an unknown rope scaling type", () => {
+  refused(
+    model({ "llama.rope.scaling.type": str("") }),
+    /rope\.scaling\.type is "": not one of none, linear, yarn, longrope/,
+  );
+  checkModelMetadata(model({ "llama.rope.scaling.type": str("yarn") }));
+});
+
+Deno.test("checkModelMetadata() refuses duplicate tokens and vocab arrays of unequal lengths", () => {
+  refused(
+    model({ "tokenizer.ggml.tokens": strings(["<unk>", "<s>", "</s>", "<0x0A>", "<s>"]) }),
+    /token 4 repeats token 1 \("<s>"\)/,
+  );
+  refused(
+    model({ "tokenizer.ggml.token_type": ints([2, 3, 3]) }),
+    /token_type is "3 entries": tokenizer\.ggml\.tokens has 5/,
+  );
+});
+
+Deno.test("checkModelMetadata() refuses byte tokens for a tokenizer that has none", () => {
+  refused(
+    model({ "tokenizer.ggml.model": str("bert") }),
+    /tokenizer\.ggml\.model is "bert": .* byte tokens/,
+  );
+  checkModelMetadata(model({ "tokenizer.ggml.model": str("gpt2") }));
+});
+
+Deno.test("checkModelMetadata() refuses tensor types the kernels cannot take", () => {
+  refused(
+    model({}, [tensor("blk.0.attn_q.weight", [8, 8], 26)]),
+    /"blk\.0\.attn_q\.weight" has type I32: .* no matrix product/,
+  );
+  refused(model({}, [tensor("blk.0.attn_q.weight", [8, 8], 28)]), /has type F64/);
+  refused(
+    model({}, [tensor("blk.0.ffn_norm.weight", [32], 8)]),
+    /"blk\.0\.ffn_norm\.weight" has type Q8_0: a one-dimensional tensor/,
+  );
+});

@@ -1,0 +1,67 @@
+/**
+ * Corrupt models end in one clean line, not an abort dump: the mutated GGUFs of the
+ * reliability reports (block count 0xffff, a negative `norm_rms_eps`, duplicate vocab tokens)
+ * are refused by our own reader before libllama sees them: exit 1, one line naming the key and
+ * the value, nothing else on stderr.
+ */
+import assert from "node:assert/strict";
+import { type GgufKv, GgufType, readGguf } from "../lib/engine/gguf_reader.ts";
+import { writeGguf } from "../bench/gguf_writer.ts";
+import { runCli, STORIES } from "./helpers.ts";
+
+/** Writes stories260K with `edit` applied to its metadata. */
+async function mutated(path: string, edit: (meta: Map<string, GgufKv>) => void): Promise<void> {
+  const gguf = await readGguf(STORIES);
+  const data = await Deno.readFile(STORIES);
+  const metadata = new Map(gguf.metadata);
+  edit(metadata);
+  await writeGguf(path, {
+    metadata,
+    tensors: gguf.tensors.map((t) => ({
+      ...t,
+      data: data.subarray(gguf.dataOffset + t.offset, gguf.dataOffset + t.offset + t.byteSize),
+    })),
+  });
+}
+
+const CASES: [string, (meta: Map<string, GgufKv>) => void, RegExp][] = [
+  [
+    "block count 0xffff",
+    (m) => m.set("llama.block_count", { type: GgufType.UINT32, value: 0xffff }),
+    /llama\.block_count is 65535: a model has 1 to 512 layers$/,
+  ],
+  [
+    "negative norm_rms_eps",
+    (m) =>
+      m.set("llama.attention.layer_norm_rms_epsilon", { type: GgufType.FLOAT32, value: -1e-5 }),
+    /llama\.attention\.layer_norm_rms_epsilon is -0\.0000\d+: an epsilon is a finite number of at least 0$/,
+  ],
+  [
+    "duplicate vocab tokens",
+    (m) => {
+      const tokens = m.get("tokenizer.ggml.tokens") as { value: string[] };
+      const value = [...tokens.value];
+      value[300] = value[301]!;
+      m.set("tokenizer.ggml.tokens", { type: GgufType.ARRAY, itemType: GgufType.STRING, value });
+    },
+    /tokenizer\.ggml\.tokens is "512 entries": token 301 repeats token 300 \(".*"\)$/,
+  ],
+];
+
+for (const [name, edit, message] of CASES) {
+  Deno.test(`a GGUF with ${name} exits 1 with one line naming the problem`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "corrupt_model_test_" });
+    try {
+      await mutated(`${dir}/m.gguf`, edit);
+      const out = await runCli(["-m", `${dir}/m.gguf`, "-p", "Once", "-n", "4", "-t", "1"]);
+      assert.equal(out.code, 1);
+      assert.equal(out.stdout, "");
+      const lines = out.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 1, out.stderr);
+      assert.match(lines[0]!, /^llamafile: Cannot load model ".*m\.gguf": /);
+      assert.match(lines[0]!, message);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
