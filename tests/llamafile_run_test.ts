@@ -13,14 +13,7 @@ import {
 import { addToLlamafile } from "../lib/onefile/pack.ts";
 import { onPath } from "../lib/cli/launch_plan.ts";
 import { readZipDirectory } from "../lib/onefile/zip_reader.ts";
-import {
-  MODELS,
-  runCli,
-  STORIES,
-  STORIES_GREEDY,
-  taskArgs,
-  watchSandboxed,
-} from "./helpers.ts";
+import { MODELS, runCli, STORIES, STORIES_GREEDY, taskArgs, watchSandboxed } from "./helpers.ts";
 
 const decoder = new TextDecoder();
 const PROMPT = "Once upon a time";
