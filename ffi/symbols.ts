@@ -209,6 +209,8 @@ export const LLAMA_SYMBOLS = {
   llama_sampler_reset: { parameters: ["pointer"], result: "void" },
   // void llama_sampler_accept(struct llama_sampler * smpl, llama_token token)
   llama_sampler_accept: { parameters: ["pointer", "i32"], result: "void" },
+  // void llama_sampler_apply(struct llama_sampler * smpl, llama_token_data_array * cur_p)
+  llama_sampler_apply: { parameters: ["pointer", "buffer"], result: "void" },
   // llama_token llama_sampler_sample(struct llama_sampler * smpl, struct llama_context * ctx, int32_t idx)
   llama_sampler_sample: { parameters: ["pointer", "pointer", "i32"], result: "i32" },
   // struct llama_sampler * llama_sampler_init_greedy(void)

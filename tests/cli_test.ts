@@ -127,7 +127,7 @@ Deno.test("CLI reports a missing model, a directory, a truncated and a non-GGUF 
       [dir, /^llamafile: Cannot load model ".*": it is a directory$/],
       [
         `${dir}/truncated.gguf`,
-        /^llamafile: Cannot load model ".*truncated.gguf": .*(corrupted|incomplete|bounds)/,
+        /^llamafile: Cannot load model ".*truncated.gguf": .*(corrupted|incomplete|bounds|file is truncated: tensor data ends at byte \d+ but the file has only 600000 bytes)/,
       ],
       [`${dir}/header-only.gguf`, /^llamafile: Cannot load model ".*header-only.gguf": /],
       [`${dir}/magic.gguf`, /^llamafile: Cannot load model ".*magic.gguf": bad GGUF magic "GGUX"$/],

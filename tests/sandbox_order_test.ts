@@ -57,7 +57,7 @@ Deno.test("server: every thread is under seccomp (first stage) while libllama's 
   }).spawn();
   const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let stderr = "";
-  while (!stderr.includes("model loaded")) {
+  while (!stderr.includes("sandbox stage server on")) {
     const { value, done } = await reader.read();
     if (done) break;
     stderr += value;

@@ -7,6 +7,7 @@ import { TokenBatch } from "../../ffi/batch.ts";
 import { viewFloats } from "../../ffi/cstring.ts";
 import type { LlamaLibrary } from "../../ffi/library.ts";
 import { contextParams, decodePerfContext, threadpoolParams } from "../../ffi/params.ts";
+import type { TokenDataArray } from "../../ffi/token_data.ts";
 import { ClosedError, ContextFullError, NativeError, reasonFromLog } from "./errors.ts";
 import { decodeSessionFile, encodeSessionFile } from "./state_file.ts";
 import type { LlamaModel } from "./model.ts";
@@ -237,9 +238,28 @@ export class LlamaContext {
     throw new NativeError(`Cannot decode ${count} tokens: ${reason}`);
   }
 
-  /** Samples a token from the logits of batch row `index` (the sampler accepts it). */
-  sample(sampler: { handle: Deno.PointerObject }, index: number): number {
-    return this.#lib.llama.llama_sampler_sample(sampler.handle, this.#ctx, index);
+  /**
+   * Samples a token from the logits of batch row `index` (the sampler accepts it); -1 when a
+   * grammar allows no token there.
+   */
+  sample(
+    sampler: { handle: Deno.PointerObject; candidates: TokenDataArray | null },
+    index: number,
+  ): number {
+    const candidates = sampler.candidates;
+    if (candidates === null) {
+      return this.#lib.llama.llama_sampler_sample(sampler.handle, this.#ctx, index);
+    }
+    // A chain with a grammar: look at what it selected before accepting it. A grammar that
+    // allows no token selects one at -inf, and accepting that makes libllama throw.
+    const logits = this.#lib.llama.llama_get_logits_ith(this.#ctx, index);
+    if (logits === null) {
+      throw new RangeError(`Cannot sample from batch row ${index}: no logits were computed`);
+    }
+    const picked = candidates.select(this.#lib, sampler.handle, logits);
+    if (picked === null || !Number.isFinite(picked.logit)) return -1;
+    this.#lib.llama.llama_sampler_accept(sampler.handle, picked.token);
+    return picked.token;
   }
 
   /** The logits of batch row `index` (a copy). */

@@ -6,8 +6,10 @@
  */
 import { cString } from "../../ffi/cstring.ts";
 import { logitBiasArray } from "../../ffi/params.ts";
+import { TokenDataArray } from "../../ffi/token_data.ts";
 import { captureStderr } from "../../ffi/stderr_capture.ts";
 import { GrammarError, reasonFromLog } from "./errors.ts";
+import { checkGrammar, GrammarCheckError } from "./grammar_check.ts";
 import type { LlamaModel } from "./model.ts";
 
 /** Sampling settings, with llama.cpp's defaults. */
@@ -91,6 +93,8 @@ export class Sampler {
   #penaltyWindow: number;
   /** The seed in use. */
   readonly seed: number;
+  /** With a grammar, the candidates {@linkcode LlamaContext.sample} checks before accepting. */
+  readonly candidates: TokenDataArray | null = null;
 
   constructor(model: LlamaModel, options: SamplingOptions = {}, contextSize = 0) {
     this.#model = model;
@@ -113,7 +117,10 @@ export class Sampler {
     };
     try {
       const bias = [...(options.logitBias ?? [])];
-      if (options.ignoreEos) {
+      // With a grammar, end of generation is the only token a completed grammar allows: banning
+      // it (ignore_eos) would leave no token to accept, which libllama answers by throwing.
+      const hasGrammar = options.grammar !== undefined && options.grammar.trim() !== "";
+      if (options.ignoreEos && !hasGrammar) {
         for (let t = 0; t < model.vocabSize; t++) {
           if (model.isEndOfGeneration(t)) bias.push({ token: t, bias: -Infinity });
         }
@@ -132,6 +139,12 @@ export class Sampler {
         add(ll.llama_sampler_init_logit_bias(model.vocabSize, bias.length, bytes), "logit bias");
       }
       if (options.grammar !== undefined && options.grammar.trim() !== "") {
+        try {
+          checkGrammar(options.grammar, { vocabSize: model.vocabSize });
+        } catch (error) {
+          if (!(error instanceof GrammarCheckError)) throw error;
+          throw new GrammarError(`Cannot parse grammar: ${error.message}`, { cause: error });
+        }
         const mark = lib.errorMark();
         const source = cString(options.grammar);
         const { value: grammar, text } = captureStderr(
@@ -145,6 +158,7 @@ export class Sampler {
           throw new GrammarError(`Cannot parse grammar: ${reason}`);
         }
         add(grammar, "grammar");
+        this.candidates = new TokenDataArray(model.vocabSize);
       }
       const lastN = o.repeatLastN < 0 ? contextSize : o.repeatLastN;
       this.#penaltyWindow = lastN;

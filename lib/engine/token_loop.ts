@@ -86,7 +86,10 @@ export class TokenLoop {
     const topN = this.#options.topLogprobs ?? 0;
     const logits = topN > 0 || this.#options.logprobs ? this.#context.logits(row) : null;
     const token = this.#context.sample(this.#sampler, row);
-    if (!this.#options.sampling.ignoreEos && model.isEndOfGeneration(token)) {
+    // -1: the grammar allows no token here; generation ends as if at end of generation.
+    if (token < 0) return { token: -1, text: "", finish: "eog" };
+    const grammar = (this.#options.sampling.grammar ?? "").trim() !== "";
+    if ((!this.#options.sampling.ignoreEos || grammar) && model.isEndOfGeneration(token)) {
       return { token: -1, text: "", finish: "eog" };
     }
     this.tokens.push(token);

@@ -1,0 +1,70 @@
+/**
+ * `llama_token_data_array`: the candidates a sampler chain works on. Filled from a batch row's
+ * logits and run through `llama_sampler_apply`, it shows which token the chain selected and
+ * with what logit, before anything is accepted: a chain with a grammar that allows no token
+ * selects one with a logit of -inf, and accepting it makes libllama's grammar throw.
+ *
+ * @module
+ */
+import type { LlamaLibrary } from "./library.ts";
+
+/** `sizeof(llama_token_data)`: id (i32), logit (f32), p (f32). */
+const ENTRY = 12;
+/** `sizeof(llama_token_data_array)` on 64-bit: data pointer, size, selected (i64), sorted (bool). */
+const HEADER = 32;
+
+/** A candidate array for a vocabulary of `n` tokens, reused across calls. */
+export class TokenDataArray {
+  readonly #n: number;
+  readonly #data: Uint8Array<ArrayBuffer>;
+  readonly #floats: Float32Array;
+  readonly #header = new Uint8Array(HEADER);
+
+  constructor(vocabSize: number) {
+    this.#n = vocabSize;
+    this.#data = new Uint8Array(vocabSize * ENTRY);
+    this.#floats = new Float32Array(this.#data.buffer);
+    const ids = new Int32Array(this.#data.buffer);
+    for (let i = 0; i < vocabSize; i++) ids[i * 3] = i;
+  }
+
+  /**
+   * Fills the candidates from the logits at `logits` and runs `sampler`'s chain on them.
+   * Returns the selected token and its logit, or `null` when the chain selected none.
+   */
+  select(
+    lib: LlamaLibrary,
+    sampler: Deno.PointerObject,
+    logits: Deno.PointerObject,
+  ): { token: number; logit: number } | null {
+    const source = new Float32Array(
+      Deno.UnsafePointerView.getArrayBuffer(logits, this.#n * 4),
+    );
+    const floats = this.#floats;
+    const ids = new Int32Array(this.#data.buffer);
+    for (let i = 0; i < this.#n; i++) {
+      ids[i * 3] = i;
+      floats[i * 3 + 1] = source[i]!;
+      floats[i * 3 + 2] = 0;
+    }
+    const header = new DataView(this.#header.buffer);
+    header.setBigUint64(
+      0,
+      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(this.#data))),
+      true,
+    );
+    header.setBigUint64(8, BigInt(this.#n), true);
+    header.setBigInt64(16, -1n, true);
+    header.setUint8(24, 0);
+    lib.llama.llama_sampler_apply(sampler, this.#header);
+    const data = Deno.UnsafePointer.create(header.getBigUint64(0, true));
+    const size = Number(header.getBigUint64(8, true));
+    const selected = Number(header.getBigInt64(16, true));
+    if (data === null || selected < 0 || selected >= size) return null;
+    const view = new Deno.UnsafePointerView(data);
+    return {
+      token: view.getInt32(selected * ENTRY),
+      logit: view.getFloat32(selected * ENTRY + 4),
+    };
+  }
+}
