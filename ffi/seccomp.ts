@@ -8,6 +8,7 @@
  * @module
  */
 import { cString } from "./cstring.ts";
+import { readProcText } from "./proc.ts";
 
 const LIBC = "libc.so.6";
 
@@ -26,8 +27,6 @@ const LIBC_SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   // int execve(const char *pathname, char *const argv[], char *const envp[])
   execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
-  // ssize_t read(int fd, void *buf, size_t count)
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   // DIR *opendir(const char *name)
   opendir: { parameters: ["buffer"], result: "pointer" },
   // struct dirent *readdir(DIR *dirp)
@@ -192,25 +191,6 @@ export function encodeBpf(program: readonly BpfInstruction[]): Uint8Array<ArrayB
   return bytes;
 }
 
-/** Reads a small file with libc (`/proc` files Deno refuses to open without `--allow-all`). */
-function nativeReadText(path: string): string | null {
-  const { symbols } = openLibc();
-  const fd = symbols.open(cString(path), 0, 0);
-  if (fd < 0) return null;
-  try {
-    const buffer = new Uint8Array(8192);
-    let length = 0;
-    while (length < buffer.length) {
-      const n = Number(symbols.read(fd, buffer.subarray(length), BigInt(buffer.length - length)));
-      if (n <= 0) break;
-      length += n;
-    }
-    return new TextDecoder().decode(buffer.subarray(0, length));
-  } finally {
-    symbols.close(fd);
-  }
-}
-
 /**
  * The `Seccomp:` mode (0 off, 2 filter) of every thread of this process, read from
  * `/proc/self/task/<tid>/status` with libc; empty when `/proc` cannot be read.
@@ -229,7 +209,7 @@ export function threadSeccompModes(): number[] {
     symbols.closedir(dir);
   }
   return tids.flatMap((tid) => {
-    const status = nativeReadText(`/proc/self/task/${tid}/status`);
+    const status = readProcText(`/proc/self/task/${tid}/status`);
     const mode = status === null ? null : /^Seccomp:\s*(\d+)/m.exec(status)?.[1];
     return mode === undefined || mode === null ? [] : [Number(mode)];
   });

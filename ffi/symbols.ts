@@ -79,6 +79,8 @@ export const LLAMA_SYMBOLS = {
   llama_model_n_layer: { parameters: ["pointer"], result: "i32" },
   // int32_t llama_model_n_head(const struct llama_model * model)
   llama_model_n_head: { parameters: ["pointer"], result: "i32" },
+  // int32_t llama_model_n_head_kv(const struct llama_model * model)
+  llama_model_n_head_kv: { parameters: ["pointer"], result: "i32" },
   // uint64_t llama_model_n_params(const struct llama_model * model)
   llama_model_n_params: { parameters: ["pointer"], result: "u64" },
   // uint64_t llama_model_size(const struct llama_model * model)

@@ -2,11 +2,13 @@
  * Corrupt models end in one clean line, not an abort dump: the mutated GGUFs of the
  * reliability reports (block count 0xffff, a negative `norm_rms_eps`, duplicate vocab tokens)
  * are refused by our own reader before libllama sees them: exit 1, one line naming the key and
- * the value, nothing else on stderr.
+ * the value, nothing else on stderr. Sizes and reads the machine cannot hold end in one line
+ * too.
  */
 import assert from "node:assert/strict";
 import { type GgufKv, GgufType, readGguf } from "../lib/engine/gguf_reader.ts";
 import { writeGguf } from "../bench/gguf_writer.ts";
+import { synthSpec, writeSynthModel } from "../bench/synth_model.ts";
 import { runCli, STORIES } from "./helpers.ts";
 
 /** Writes stories260K with `edit` applied to its metadata. */
@@ -65,3 +67,53 @@ for (const [name, edit, message] of CASES) {
     }
   });
 }
+
+Deno.test("-c 16777216 on a model whose KV cache cannot fit in memory exits 1 with one line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "corrupt_model_test_" });
+  try {
+    // 4 layers of width 512, one KV head: 16 KiB of KV cache per token, 256 GiB for 16M.
+    const path = `${dir}/wide.gguf`;
+    await writeSynthModel(
+      path,
+      synthSpec({
+        type: "q8_0",
+        layers: 4,
+        embd: 512,
+        ff: 512,
+        heads: 1,
+        kvHeads: 1,
+        vocabFrom: STORIES,
+      }),
+    );
+    const out = await runCli(["-m", path, "-p", "Once", "-n", "1", "-t", "1", "-c", "16777216"]);
+    assert.equal(out.code, 1, out.stderr);
+    const lines = out.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, out.stderr);
+    assert.match(
+      lines[0]!,
+      /^llamafile: Cannot create a context of 16777216 tokens: its KV cache needs \d+\.\d GiB and this machine has \d+\.\d GiB of memory left$/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("-c past 2^24 and integers past int32 are usage errors, never wrapped", async () => {
+  for (const [flag, value] of [["-c", "99999999999"], ["-c", "4294967296"], ["-n", "4294967296"]]) {
+    const out = await runCli(["-m", STORIES, "-p", "Once", flag!, value!]);
+    assert.equal(out.code, 2, `${flag} ${value}`);
+    assert.match(
+      out.stderr,
+      new RegExp(`^llamafile: Invalid value "${value}" for ${flag}: must be at most \\d+\\n`),
+    );
+  }
+});
+
+Deno.test("-f /dev/zero is refused past 64 MiB instead of being read forever", async () => {
+  const out = await runCli(["-m", STORIES, "-f", "/dev/zero", "-n", "1", "-t", "1"]);
+  assert.equal(out.code, 2);
+  assert.match(
+    out.stderr,
+    /^llamafile: Cannot read prompt file "\/dev\/zero": it is larger than 64 MiB\n/,
+  );
+});

@@ -13,7 +13,11 @@ import { resolveGrammar } from "./grammar_source.ts";
 import type { LlamaModel } from "../engine/model.ts";
 import { pickSampling, type SamplingOptions } from "../engine/sampler.ts";
 import { writeStderr, writeStdout } from "../util/stdout_writer.ts";
+import { readLimited } from "../util/read_limited.ts";
 import { trace } from "../util/trace.ts";
+
+/** The largest prompt file `-f` reads (far more than any context holds). */
+export const MAX_PROMPT_FILE = 64 << 20;
 
 /** Reads the prompt from `-p` or `-f` (dropping one trailing newline from a file, like llama.cpp). */
 export async function readPrompt(options: CliOptions): Promise<string | undefined> {
@@ -21,10 +25,10 @@ export async function readPrompt(options: CliOptions): Promise<string | undefine
   if (options.file !== undefined) {
     try {
       // Deno asks for --allow-all to open /dev/stdin by path; read the stream instead.
-      const bytes = options.file === "/dev/stdin" || options.file === "-"
-        ? await readAll(Deno.stdin.readable)
-        : await Deno.readFile(options.file);
-      prompt = new TextDecoder().decode(bytes);
+      const source = options.file === "/dev/stdin" || options.file === "-"
+        ? Deno.stdin.readable
+        : options.file;
+      prompt = new TextDecoder().decode(await readLimited(source, MAX_PROMPT_FILE));
     } catch (cause) {
       if (cause instanceof Deno.errors.NotCapable) throw cause;
       throw new UsageError(
@@ -35,10 +39,6 @@ export async function readPrompt(options: CliOptions): Promise<string | undefine
   }
   if (prompt !== undefined && options.escape) prompt = processEscapes(prompt);
   return prompt;
-}
-
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 /** The sampling options of the command line, with the grammar read from where it was named. */

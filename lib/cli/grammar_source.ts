@@ -4,6 +4,8 @@
  * @module
  */
 import { UsageError } from "./options.ts";
+import { MAX_GRAMMAR_LENGTH } from "../engine/grammar_check.ts";
+import { readTextLimited } from "../util/read_limited.ts";
 import { jsonSchemaToGrammar, parseJsonSchemaArg } from "../engine/json_schema_to_grammar.ts";
 
 /** Where a grammar can come from on the command line. */
@@ -26,7 +28,7 @@ export async function resolveGrammar(inputs: GrammarInputs): Promise<string | un
   }
   if (inputs.grammarFile !== undefined) {
     try {
-      return await Deno.readTextFile(inputs.grammarFile);
+      return await readTextLimited(inputs.grammarFile, MAX_GRAMMAR_LENGTH * 4);
     } catch (cause) {
       if (cause instanceof Deno.errors.NotCapable) throw cause;
       throw new UsageError(

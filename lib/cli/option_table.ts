@@ -94,6 +94,15 @@ function parseNumber<T>(spec: OptionSpec<T>, name: string, raw: string): number 
       }`,
     );
   }
+  // Every integer becomes a C int32 unless its spec says otherwise.
+  const min = spec.min ?? (spec.kind === "int" ? -(2 ** 31) : undefined);
+  const max = spec.max ?? (spec.kind === "int" ? 2 ** 31 - 1 : undefined);
+  if (min !== undefined && value < min) {
+    throw new UsageError(`Invalid value "${raw}" for ${name}: must be at least ${min}`);
+  }
+  if (max !== undefined && value > max) {
+    throw new UsageError(`Invalid value "${raw}" for ${name}: must be at most ${max}`);
+  }
   if (spec.min !== undefined && value < spec.min) {
     throw new UsageError(`Invalid value "${raw}" for ${name}: must be at least ${spec.min}`);
   }

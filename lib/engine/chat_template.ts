@@ -15,6 +15,7 @@
  * @module
  */
 import { Template } from "@huggingface/jinja";
+import { readTextLimited } from "../util/read_limited.ts";
 
 /** Built-in templates for `--chat-template NAME`, as Jinja. */
 export const BUILTIN_TEMPLATES: Readonly<Record<string, string>> = {
@@ -76,6 +77,9 @@ export interface ChatMessage {
   tool_calls?: ChatToolCall[];
   tool_call_id?: string;
 }
+
+/** The largest chat template file `--chat-template FILE` reads. */
+export const MAX_TEMPLATE_FILE = 1 << 20;
 
 /** Options of {@linkcode ChatTemplate.render} and {@linkcode chatPrompt}. */
 export interface RenderOptions {
@@ -183,7 +187,7 @@ export async function resolveChatTemplate(
     const builtin = BUILTIN_TEMPLATES[spec];
     if (builtin !== undefined) return new ChatTemplate(builtin, spec);
     if (spec.includes("{%") || spec.includes("{{")) return new ChatTemplate(spec, "inline");
-    const read = options.readFile ?? Deno.readTextFile;
+    const read = options.readFile ?? ((path: string) => readTextLimited(path, MAX_TEMPLATE_FILE));
     let source: string;
     try {
       source = await read(spec);
@@ -349,12 +353,14 @@ export function chatPrompt(
   const tokens: number[] = [];
   if (vocab.addsBos && vocab.bos >= 0) tokens.push(vocab.bos);
   for (const piece of partition(rendered, controls)) {
-    if (typeof piece === "number") tokens.push(piece);
-    else {tokens.push(
-        ...Array.from(
-          vocab.tokenize(shield.reveal(piece), { addSpecial: false, parseSpecial: false }),
-        ),
-      );}
+    if (typeof piece === "number") {
+      tokens.push(piece);
+      continue;
+    }
+    // A loop, not push(...tokens): a spread of 200k arguments overflows the stack.
+    const text = shield.reveal(piece);
+    const pieceTokens = vocab.tokenize(text, { addSpecial: false, parseSpecial: false });
+    for (let i = 0; i < pieceTokens.length; i++) tokens.push(pieceTokens[i]!);
   }
   return { text: shield.reveal(rendered), tokens };
 }

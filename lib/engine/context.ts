@@ -7,6 +7,7 @@ import { TokenBatch } from "../../ffi/batch.ts";
 import { viewFloats } from "../../ffi/cstring.ts";
 import type { LlamaLibrary } from "../../ffi/library.ts";
 import { contextParams, decodePerfContext, threadpoolParams } from "../../ffi/params.ts";
+import { availableMemory } from "../../ffi/proc.ts";
 import type { TokenDataArray } from "../../ffi/token_data.ts";
 import { ClosedError, ContextFullError, NativeError, reasonFromLog } from "./errors.ts";
 import { decodeSessionFile, encodeSessionFile } from "./state_file.ts";
@@ -89,6 +90,24 @@ export interface PerfData {
   evalTokens: number;
 }
 
+/** GiB, one decimal. */
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
+/** Refuses a context whose KV cache cannot fit in the memory this machine has left. */
+function checkMemory(model: LlamaModel, nCtx: number): void {
+  const need = model.kvBytesPerToken * nCtx;
+  const available = availableMemory();
+  if (available !== null && need > available) {
+    throw new RangeError(
+      `Cannot create a context of ${nCtx} tokens: its KV cache needs ${
+        gib(need)
+      } and this machine has ${gib(available)} of memory left`,
+    );
+  }
+}
+
 /** Creates a context for `model`. */
 export async function createContext(
   model: LlamaModel,
@@ -113,6 +132,7 @@ export async function createContext(
       );
     }
   }
+  checkMemory(model, nCtx);
   const sequences = options.sequences ?? 1;
   const nBatch = Math.max(
     1,

@@ -1045,27 +1045,28 @@ class _Converter {
     if (optionalProps.length > 0) {
       rule += " (";
       if (requiredProps.length > 0) rule += ` "," space ( `;
-      const recursiveRefs = (
-        keys: (string | typeof _ADDITIONAL)[],
-        firstIsOptional: boolean,
-      ): string => {
-        const [k] = keys;
-        if (k === undefined) return "";
-        const kvRuleName = kvRuleNames.get(k) as string;
-        const commaRef = `( "," space ${kvRuleName} )`;
-        const isAdditional = k === _ADDITIONAL;
-        let res = firstIsOptional
-          ? commaRef + (isAdditional ? "*" : "?")
-          : kvRuleName + (isAdditional ? ` ${commaRef}*` : "");
-        if (keys.length > 1) {
-          const restName = `${prefix}${isAdditional ? "*" : k}-rest`;
-          res += " " + this.#addRule(restName, recursiveRefs(keys.slice(1), true));
-        }
-        return res;
-      };
-      optionalProps.forEach((_, i) => {
+      // Upstream builds the `-rest` rules recursively, once per alternative (depth and work
+      // grow with the number of optional properties); the same rules, in the same order, are
+      // built here from the last one back, once.
+      const keys = optionalProps;
+      const kvName = (k: string | typeof _ADDITIONAL) => kvRuleNames.get(k) as string;
+      const restNames: string[] = [];
+      // restNames[j] holds keys[j..] after a key; upstream names it after keys[j - 1].
+      for (let j = keys.length - 1; j >= 1; j--) {
+        const k = keys[j]!;
+        const before = keys[j - 1]!;
+        let body = `( "," space ${kvName(k)} )${k === _ADDITIONAL ? "*" : "?"}`;
+        if (j + 1 < keys.length) body += " " + restNames[j + 1];
+        restNames[j] = this.#addRule(
+          `${prefix}${before === _ADDITIONAL ? "*" : before}-rest`,
+          body,
+        );
+      }
+      keys.forEach((k, i) => {
         if (i > 0) rule += " | ";
-        rule += recursiveRefs(optionalProps.slice(i), false);
+        const isAdditional = k === _ADDITIONAL;
+        rule += kvName(k) + (isAdditional ? ` ( "," space ${kvName(k)} )*` : "");
+        if (i + 1 < keys.length) rule += " " + restNames[i + 1];
       });
       if (requiredProps.length > 0) rule += " )";
       rule += " )?";

@@ -237,6 +237,18 @@ export class LlamaModel {
     return this.#lib.llama.llama_model_n_layer(this.handle);
   }
 
+  /**
+   * Bytes the KV cache needs per token of context: K and V (F16) for every layer. An upper
+   * bound for models whose layers share or skip the cache.
+   */
+  get kvBytesPerToken(): number {
+    const ll = this.#lib.llama;
+    const head = Math.max(1, ll.llama_model_n_head(this.handle));
+    const headKv = Math.max(1, ll.llama_model_n_head_kv(this.handle));
+    const embdHead = Math.ceil(this.embeddingSize / head);
+    return this.layerCount * 2 * headKv * embdHead * 2;
+  }
+
   /** Number of parameters. */
   get parameterCount(): number {
     return Number(this.#lib.llama.llama_model_n_params(this.handle));
@@ -332,6 +344,21 @@ export class LlamaModel {
       );
     }
     return tokens.slice(0, n);
+  }
+
+  #maxTokenBytes = -1;
+
+  /**
+   * The longest text any one token stands for, in bytes (special tokens included): a text of
+   * `n` bytes is at least `n / maxTokenBytes` tokens long, known without tokenizing it.
+   */
+  get maxTokenBytes(): number {
+    if (this.#maxTokenBytes < 0) {
+      let max = 1;
+      for (let t = 0; t < this.vocabSize; t++) max = Math.max(max, this.tokenBytes(t, true).length);
+      this.#maxTokenBytes = max;
+    }
+    return this.#maxTokenBytes;
   }
 
   /** The bytes of one token's piece (may be part of a UTF-8 character). */

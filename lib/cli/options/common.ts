@@ -66,6 +66,7 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       kind: "int",
       arg: "N",
       min: 0,
+      max: 1 << 24,
       help: "context size in tokens, 0 = the model's trained context",
     },
     {
@@ -74,6 +75,7 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       kind: "int",
       arg: "N",
       min: 1,
+      max: 1 << 24,
       help: "logical batch size for prompt processing",
     },
     {
@@ -82,6 +84,7 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       kind: "int",
       arg: "N",
       min: 1,
+      max: 1 << 24,
       help: "physical batch size",
     },
     {
@@ -90,6 +93,7 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       kind: "int",
       arg: "N",
       min: 1,
+      max: 512,
       help: "threads for generation",
       defaultText: "physical cores not kept busy by other processes",
     },
@@ -99,6 +103,7 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       kind: "int",
       arg: "N",
       min: 1,
+      max: 512,
       help: "threads for prompt processing",
       defaultText: "same as --threads",
     },

@@ -43,6 +43,8 @@ export const SAMPLING_SECTION: OptionSection<SamplingCliOptions> = {
       key: "seed",
       kind: "int",
       arg: "N",
+      min: -1,
+      max: 0xffffffff,
       help: "random seed, -1 = random",
     },
     {

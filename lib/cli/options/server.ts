@@ -83,6 +83,7 @@ export const SERVER_SECTION: OptionSection<ServerCliOptions> = {
       kind: "int",
       arg: "SECONDS",
       min: 1,
+      max: 2_147_483,
       help: "request timeout",
     },
     {

@@ -16,6 +16,7 @@ import {
 } from "../../engine/slots.ts";
 import type { Context } from "hono";
 import type { AppEnv, Deadline } from "./app_env.ts";
+import { utf8Length } from "./prompt.ts";
 import { sseResponse } from "./sse.ts";
 import type { Engine } from "./server_state.ts";
 import { ApiError, streamErrorEvent } from "./errors.ts";
@@ -45,6 +46,25 @@ export function checkPromptFits(engine: Engine, count: number): void {
   }
   if (count === 0) {
     throw new ApiError("invalid_request_error", "The prompt is empty", { param: "prompt" });
+  }
+}
+
+/**
+ * Throws the 400 `exceed_context_size_error` when `texts` cannot fit in a slot whatever their
+ * tokens: a text of `n` bytes is at least `n / maxTokenBytes` tokens. Checked before
+ * tokenizing, so a 9 MB prompt is refused at once instead of holding the event loop.
+ */
+export function checkTextFits(engine: Engine, texts: readonly string[], param: string): void {
+  const slot = engine.scheduler.slotContext;
+  let bytes = 0;
+  for (const text of texts) bytes += utf8Length(text);
+  const least = Math.ceil(bytes / engine.model.maxTokenBytes);
+  if (least >= slot) {
+    throw new ApiError(
+      "exceed_context_size_error",
+      `The prompt is at least ${least} tokens (${bytes} bytes) and a slot's context holds ${slot}: shorten it or start the server with a larger --ctx-size`,
+      { param, extra: { n_prompt_tokens: least, n_ctx: slot } },
+    );
   }
 }
 

@@ -41,9 +41,9 @@ export function promptTokens(
   const out: number[] = [];
   value.forEach((item, i) => {
     if (typeof item === "string") {
-      out.push(
-        ...Array.from(vocab.tokenize(item, { addSpecial: addSpecial && i === 0, parseSpecial })),
-      );
+      // A loop, not push(...tokens): a spread of 200k arguments overflows the stack.
+      const tokens = vocab.tokenize(item, { addSpecial: addSpecial && i === 0, parseSpecial });
+      for (let j = 0; j < tokens.length; j++) out.push(tokens[j]!);
     } else if (typeof item === "number") {
       out.push(checkToken(item, `${name}[${i}]`, vocab.vocabSize));
     } else {
@@ -71,4 +71,37 @@ export function singlePrompt(value: unknown, name = "prompt"): unknown {
     return value[0];
   }
   return value;
+}
+
+/** Bytes of `text` in UTF-8, without encoding it. */
+export function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/**
+ * The text (strings only) of a prompt value, for a size check before tokenizing: a string, or
+ * the strings of an array or of an array of arrays (a batch). Deeper values are not prompts,
+ * and their validation reports them.
+ */
+export function promptTexts(value: unknown): string[] {
+  if (typeof value === "string") return [value];
+  if (!Array.isArray(value)) return [];
+  const out: string[] = [];
+  for (const item of value) {
+    if (typeof item === "string") out.push(item);
+    else if (Array.isArray(item)) {
+      for (const inner of item) if (typeof inner === "string") out.push(inner);
+    }
+  }
+  return out;
 }

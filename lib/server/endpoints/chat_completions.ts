@@ -14,6 +14,7 @@ import { invalidRequest } from "../api/errors.ts";
 import {
   type AnswerFormat,
   chatLogprob,
+  checkTextFits,
   completionId,
   finishReason,
   reportedModel,
@@ -47,6 +48,7 @@ export function chatCompletions(state: ServerState): Handler<AppEnv> {
     if (callTools && params.sampling.grammar !== undefined) {
       throw invalidRequest("grammar and response_format cannot be combined with tools", "tools");
     }
+    checkTextFits(engine, messages.map((m) => m.content ?? ""), "messages");
     let prompt;
     try {
       prompt = chatPrompt(engine.model, engine.template, messages, {

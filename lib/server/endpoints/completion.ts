@@ -13,6 +13,7 @@ import type { ServerState } from "../api/server_state.ts";
 import {
   type AnswerFormat,
   checkPromptFits,
+  checkTextFits,
   reportedModel,
   respond,
   stopType,
@@ -21,7 +22,7 @@ import {
   vocabInfo,
 } from "../api/generation.ts";
 import { type GenerationParams, parseGenerationParams } from "../api/generation_params.ts";
-import { promptTokens, singlePrompt } from "../api/prompt.ts";
+import { promptTexts, promptTokens, singlePrompt } from "../api/prompt.ts";
 import { optionalBoolean, parseJsonBody } from "../api/validate.ts";
 import type { SlotResult } from "../../engine/slots.ts";
 
@@ -103,6 +104,7 @@ export function completion(state: ServerState): Handler<AppEnv> {
     const body = parseJsonBody(await c.req.text());
     const params = parseGenerationParams(body, "native", vocabInfo(engine), state.config.defaults);
     const prompt = singlePrompt(body.prompt);
+    checkTextFits(engine, promptTexts(prompt), "prompt");
     const tokens = promptTokens(prompt, engine.model);
     const returnTokens = optionalBoolean(body, "return_tokens") ?? false;
     const model = reportedModel(body, state.config.modelName);

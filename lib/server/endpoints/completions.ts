@@ -11,6 +11,7 @@ import type { ServerState } from "../api/server_state.ts";
 import { invalidRequest } from "../api/errors.ts";
 import {
   type AnswerFormat,
+  checkTextFits,
   completionId,
   finishReason,
   reportedModel,
@@ -22,7 +23,7 @@ import {
   vocabInfo,
 } from "../api/generation.ts";
 import { type GenerationParams, parseGenerationParams } from "../api/generation_params.ts";
-import { promptTokens, singlePrompt } from "../api/prompt.ts";
+import { promptTexts, promptTokens, singlePrompt } from "../api/prompt.ts";
 import {
   type Body,
   optionalBoolean,
@@ -73,7 +74,9 @@ export function completions(state: ServerState): Handler<AppEnv> {
       vocabInfo(engine),
       state.config.defaults,
     );
-    const tokens = promptTokens(singlePrompt(body.prompt), engine.model);
+    const prompt = singlePrompt(body.prompt);
+    checkTextFits(engine, promptTexts(prompt), "prompt");
+    const tokens = promptTokens(prompt, engine.model);
     const base = {
       id: completionId("cmpl-"),
       object: "text_completion",

@@ -1,0 +1,47 @@
+/**
+ * Small `/proc` files read with libc: Deno refuses `/proc/self`, `/proc/<pid>` and
+ * `/proc/meminfo` to anything but `--allow-all`, whatever `--allow-read` says.
+ *
+ * @module
+ */
+import { cString } from "./cstring.ts";
+
+const LIBC_SYMBOLS = {
+  // int open(const char *pathname, int flags)
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  // ssize_t read(int fd, void *buf, size_t count)
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  // int close(int fd)
+  close: { parameters: ["i32"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+let libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] | null = null;
+
+/** The text of `path` (up to 64 KiB), or `null` when it cannot be opened. */
+export function readProcText(path: string): string | null {
+  libc ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
+  const fd = libc.open(cString(path), 0);
+  if (fd < 0) return null;
+  try {
+    const buffer = new Uint8Array(64 * 1024);
+    let length = 0;
+    while (length < buffer.length) {
+      const n = Number(libc.read(fd, buffer.subarray(length), BigInt(buffer.length - length)));
+      if (n <= 0) break;
+      length += n;
+    }
+    return new TextDecoder().decode(buffer.subarray(0, length));
+  } finally {
+    libc.close(fd);
+  }
+}
+
+/** Bytes of memory the kernel says a new allocation can still get (MemAvailable + SwapFree). */
+export function availableMemory(): number | null {
+  const text = readProcText("/proc/meminfo");
+  if (text === null) return null;
+  const kib = (key: string) =>
+    Number(new RegExp(`^${key}:\\s*(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
+  const available = kib("MemAvailable") + (kib("SwapFree") || 0);
+  return Number.isFinite(available) ? available * 1024 : null;
+}
