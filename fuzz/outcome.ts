@@ -30,7 +30,10 @@ export function classifyCli(run: CaseRun): Outcome {
   if (run.signal !== null || (run.code !== 0 && run.code !== 1 && run.code !== 2)) return "crash";
   if (/libllama aborted/.test(run.stderr)) return "crash";
   if (run.code === 0) return "ok";
-  const lines = run.stderr.split("\n").filter((line) => line.trim() !== "");
+  // A usage error's hint line ("Try 'llamafile --help' ...") belongs to its one message.
+  const lines = run.stderr.split("\n").filter((line) =>
+    line.trim() !== "" && !/^Try 'llamafile( \w+)? --help' for more information\.$/.test(line)
+  );
   const errors = lines.filter((line) => !/^llamafile: warning: /.test(line));
   if (errors.length === 1 && errors[0]!.startsWith("llamafile: ")) {
     return lines.every((line) => line.startsWith("llamafile: ")) ? "clean" : "stack";

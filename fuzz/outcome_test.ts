@@ -18,6 +18,13 @@ Deno.test("classifyCli() tells ok, clean errors, stack traces, crashes and hangs
   );
   assert.equal(classifyCli(run(1, "llamafile: a\nllamafile: b\n")), "stack", "two errors");
   assert.equal(
+    classifyCli(
+      run(2, "llamafile: Unknown option \"-x\"\nTry 'llamafile --help' for more information.\n"),
+    ),
+    "clean",
+    "a usage error and its hint",
+  );
+  assert.equal(
     classifyCli(run(1, "error: Uncaught TypeError: x\n    at f (file.ts:1:1)\n")),
     "stack",
   );

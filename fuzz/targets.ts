@@ -5,10 +5,17 @@
  */
 import type { FuzzCounts, FuzzOptions } from "./counts.ts";
 import { fuzzGguf } from "./gguf_target.ts";
+import { fuzzGrammar, fuzzSchema } from "./grammar_target.ts";
+import { fuzzHttp } from "./http_target.ts";
+import { fuzzLlamafile } from "./llamafile_target.ts";
 
 /** Every target `deno task fuzz --target` takes. */
 export const TARGETS = {
   gguf: fuzzGguf,
+  llamafile: fuzzLlamafile,
+  grammar: fuzzGrammar,
+  schema: fuzzSchema,
+  http: fuzzHttp,
 } as const satisfies Record<string, (options: FuzzOptions) => Promise<FuzzCounts>>;
 
 /** A target name. */

@@ -13,28 +13,40 @@ export interface GrammarInputs {
   grammar?: string | undefined;
   grammarFile?: string | undefined;
   jsonSchema?: string | undefined;
+  jsonSchemaFile?: string | undefined;
 }
 
-/** Returns the GBNF text to use, or `undefined` for none. JSON schema wins, then the file, then the text. */
+/** The largest JSON schema file `-jf` reads. */
+export const MAX_SCHEMA_FILE = 4 << 20;
+
+async function readFileArg(path: string, limit: number, what: string): Promise<string> {
+  try {
+    return await readTextLimited(path, limit);
+  } catch (cause) {
+    if (cause instanceof Deno.errors.NotCapable) throw cause;
+    throw new UsageError(`Cannot read ${what} "${path}": ${(cause as Error).message}`);
+  }
+}
+
+/**
+ * Returns the GBNF text to use, or `undefined` for none. A JSON schema (`-j`, then `-jf`) wins,
+ * then the grammar file, then the grammar text.
+ */
 export async function resolveGrammar(inputs: GrammarInputs): Promise<string | undefined> {
-  if (inputs.jsonSchema !== undefined) {
-    let schema: unknown;
+  const schemaText = inputs.jsonSchema ??
+    (inputs.jsonSchemaFile === undefined
+      ? undefined
+      : await readFileArg(inputs.jsonSchemaFile, MAX_SCHEMA_FILE, "JSON schema file"));
+  if (schemaText !== undefined) {
+    const flag = inputs.jsonSchema !== undefined ? "--json-schema" : "--json-schema-file";
     try {
-      schema = parseJsonSchemaArg(inputs.jsonSchema);
-      return jsonSchemaToGrammar(schema);
+      return jsonSchemaToGrammar(parseJsonSchemaArg(schemaText));
     } catch (error) {
-      throw new UsageError(`Invalid value for --json-schema: ${(error as Error).message}`);
+      throw new UsageError(`Invalid value for ${flag}: ${(error as Error).message}`);
     }
   }
   if (inputs.grammarFile !== undefined) {
-    try {
-      return await readTextLimited(inputs.grammarFile, MAX_GRAMMAR_LENGTH * 4);
-    } catch (cause) {
-      if (cause instanceof Deno.errors.NotCapable) throw cause;
-      throw new UsageError(
-        `Cannot read grammar file "${inputs.grammarFile}": ${(cause as Error).message}`,
-      );
-    }
+    return await readFileArg(inputs.grammarFile, MAX_GRAMMAR_LENGTH * 4, "grammar file");
   }
   return inputs.grammar;
 }

@@ -19,6 +19,7 @@ export interface SamplingCliOptions extends
   grammar?: string;
   grammarFile?: string;
   jsonSchema?: string;
+  jsonSchemaFile?: string;
 }
 
 /** One logit bias entry from `-l TOKEN(+|-)BIAS`. */
@@ -178,6 +179,13 @@ export const SAMPLING_SECTION: OptionSection<SamplingCliOptions> = {
       kind: "string",
       arg: "SCHEMA",
       help: "constrain output to JSON matching a JSON Schema (e.g. '{}' for any object)",
+    },
+    {
+      names: ["-jf", "--json-schema-file"],
+      key: "jsonSchemaFile",
+      kind: "string",
+      arg: "FNAME",
+      help: "read the JSON Schema from a file",
     },
   ],
 };
