@@ -343,9 +343,7 @@ Deno.test("a corrupt runtime payload fails its hash check and nothing is extract
   const path = await llamafile();
   const bad = `${dir}/bad-payload.llamafile`;
   await Deno.copyFile(path, bad);
-  const app = (await readZipDirectory(bad)).entries.find((e) =>
-    e.name === "runtime/linux-x64/app.js"
-  )!;
+  const app = (await readZipDirectory(bad)).entries.find((e) => e.name === "runtime/app.js")!;
   const at = app.dataOffset + Math.floor(app.compressedSize / 2);
   const original = (await Deno.readFile(bad)).subarray(at, at + 1);
   await patch(bad, at, new Uint8Array([original[0]! ^ 0x55]));
@@ -353,7 +351,7 @@ Deno.test("a corrupt runtime payload fails its hash check and nothing is extract
   const r = await run(bad, ["-p", PROMPT], { cache });
   assertOneLineError(
     r,
-    /^llamafile: Cannot extract the runtime from ".*bad-payload\.llamafile": entry "runtime\/linux-x64\/app\.js" fails its SHA-256 check \(the file is corrupt or truncated\)$/,
+    /^llamafile: Cannot extract the runtime from ".*bad-payload\.llamafile": entry "runtime\/app\.js" fails its SHA-256 check \(the file is corrupt or truncated\)$/,
   );
   assert.deepEqual(await listTree(cache), ["llamafile"], "nothing extracted");
   await Deno.remove(bad);
@@ -465,4 +463,49 @@ Deno.test("two .gguf entries work with -m NAME", async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, STORIES_GREEDY);
   await Deno.remove(copy);
+});
+
+Deno.test("a llamafile run on a platform it lacks says so in one line, naming the one it holds", async () => {
+  const path = await llamafile();
+  const fake = `${dir}/fake-uname`;
+  await Deno.mkdir(fake, { recursive: true });
+  const cases: [string | null, Record<string, string>, string][] = [
+    [
+      "Linux aarch64",
+      {},
+      "Cannot run on Linux aarch64 (linux-arm64): this llamafile holds a runtime for linux-x64 only",
+    ],
+    [
+      "Darwin arm64",
+      {},
+      "Cannot run on Darwin arm64: this llamafile holds a runtime for linux-x64 only",
+    ],
+    ["", {}, "Cannot run on this system: this llamafile holds a runtime for linux-x64 only"],
+    [
+      null,
+      { LLAMAFILE_PLATFORM: "linux-arm64" },
+      "Cannot run on LLAMAFILE_PLATFORM=linux-arm64: this llamafile holds a runtime for linux-x64 only",
+    ],
+    [
+      "Linux x86_64",
+      { LLAMAFILE_PLATFORM: "bogus" },
+      "Cannot run on LLAMAFILE_PLATFORM=bogus: this llamafile holds a runtime for linux-x64 only",
+    ],
+  ];
+  for (const shell of SHELLS) {
+    for (const [uname, env, message] of cases) {
+      // `uname -sm` answers what a machine of that kind answers.
+      await Deno.writeTextFile(`${fake}/uname`, `#!/bin/sh\necho '${uname}'\n`, { mode: 0o755 });
+      const cache = await freshCache();
+      const r = await run(path, ["-p", PROMPT], {
+        shell,
+        cache,
+        env: { ...(uname !== null && { PATH: `${fake}:${Deno.env.get("PATH")}` }), ...env },
+      });
+      assert.equal(r.code, 1, `${shell} ${uname}: ${r.stderr}`);
+      assert.equal(r.stdout, "");
+      assert.equal(r.stderr, `llamafile: ${message}\n`, `${shell} ${uname}`);
+      assert.deepEqual(await listTree(cache), [], "nothing extracted");
+    }
+  }
 });

@@ -52,9 +52,10 @@ export function onPath(name: string): boolean {
 export function planLaunch(args: readonly string[], plan: PlanOptions = {}): LaunchPlan {
   const first = args[0];
   if (first === "pack") {
-    // Packing writes the output file and runs `deno bundle`.
+    // Packing writes the output file and runs `deno bundle` (and `npm pack`, `tar` to fetch
+    // another platform's runtime).
     return {
-      mode: "pack",
+      mode: first,
       flags: [
         "--no-prompt",
         "--allow-read",

@@ -23,6 +23,9 @@ import { SERVER_SECTION, type ServerCliOptions } from "./options/server.ts";
 export { UsageError };
 export { parseLogitBias } from "./options/sampling.ts";
 
+/** The subcommands, chosen by the first word. */
+export const SUBCOMMANDS = ["pack", "info"] as const;
+
 /** Everything the command line can say. */
 export type CliOptions =
   & CommonOptions
@@ -72,6 +75,7 @@ export function helpText(version: string): string {
     "  llamafile -m MODEL.gguf --server [--port N]         OpenAI-compatible server + chat page",
   );
   lines.push("  llamafile pack -m MODEL.gguf [--args FILE | --arg X ...] -o OUT.llamafile");
+  lines.push("  llamafile pack ... --platform all                   one file for every platform");
   lines.push("  llamafile pack --add FILE... TO.llamafile           append files to a llamafile");
   lines.push(
     "  llamafile info FILE [--sandbox]                     describe a GGUF or a llamafile",
@@ -104,5 +108,10 @@ export function helpText(version: string): string {
   lines.push("  LLAMAFILE_LIBDIR   folder holding libllama.v0.5.0.so and the ggml backends");
   lines.push("  LLAMAFILE_MODEL    default model for the demo task");
   lines.push("  LLAMAFILE_TRACE=1  print where start-up time goes (ms since the process started)");
+  lines.push(
+    "  LLAMAFILE_PLATFORM (packed llamafile) run this platform's runtime, e.g. linux-arm64",
+  );
+  lines.push("  LLAMAFILE_EMULATOR (packed llamafile) start the runtime under this program, e.g.");
+  lines.push("                     qemu-aarch64-static where binfmt_misc does not know arm64");
   return lines.join("\n") + "\n";
 }
