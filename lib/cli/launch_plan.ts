@@ -15,7 +15,7 @@ import { parseCliArgs } from "./options.ts";
 
 /** A launch decision. */
 export interface LaunchPlan {
-  mode: "cli" | "server" | "pack" | "info";
+  mode: "cli" | "server" | "pack" | "upgrade" | "info";
   flags: string[];
 }
 
@@ -51,7 +51,7 @@ export function onPath(name: string): boolean {
  */
 export function planLaunch(args: readonly string[], plan: PlanOptions = {}): LaunchPlan {
   const first = args[0];
-  if (first === "pack") {
+  if (first === "pack" || first === "upgrade") {
     // Packing writes the output file and runs `deno bundle` (and `npm pack`, `tar` to fetch
     // another platform's runtime).
     return {

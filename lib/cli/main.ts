@@ -1,5 +1,6 @@
 /**
- * The program: `.args` merge → option table → mode (cli | chat | server | pack | info).
+ * The program: `.args` merge → option table → mode (cli | chat | server | pack | info |
+ * upgrade).
  *
  * @module
  */
@@ -40,6 +41,9 @@ function describe(error: unknown, verbose: boolean): string {
 
 async function subcommand(name: Subcommand, argv: readonly string[]): Promise<number> {
   if (name === "pack") return await (await import("./pack_command.ts")).packCommand(argv);
+  if (name === "upgrade") {
+    return await (await import("./upgrade_command.ts")).upgradeCommand(argv);
+  }
   return await (await import("./info_command.ts")).infoCommand(argv);
 }
 

@@ -1,6 +1,6 @@
 /**
  * The main command's option table (one section per file under `options/`), its parser, and the
- * `--help` text generated from it and from the `pack` and `info` tables.
+ * `--help` text generated from it and from the `pack`, `upgrade` and `info` tables.
  *
  * @module
  */
@@ -16,6 +16,7 @@ import { COMMON_SECTION, type CommonOptions } from "./options/common.ts";
 import { COMPLETION_SECTION, type CompletionOptions } from "./options/completion.ts";
 import { INFO_TABLE } from "./options/info.ts";
 import { PACK_TABLE } from "./options/pack.ts";
+import { UPGRADE_TABLE } from "./options/upgrade.ts";
 import { SAMPLING_SECTION, type SamplingCliOptions } from "./options/sampling.ts";
 import { SANDBOX_SECTION, type SandboxCliOptions } from "./options/sandbox.ts";
 import { SERVER_SECTION, type ServerCliOptions } from "./options/server.ts";
@@ -24,7 +25,7 @@ export { UsageError };
 export { parseLogitBias } from "./options/sampling.ts";
 
 /** The subcommands, chosen by the first word. */
-export const SUBCOMMANDS = ["pack", "info"] as const;
+export const SUBCOMMANDS = ["pack", "info", "upgrade"] as const;
 
 /** Everything the command line can say. */
 export type CliOptions =
@@ -78,6 +79,9 @@ export function helpText(version: string): string {
   lines.push("  llamafile pack ... --platform all                   one file for every platform");
   lines.push("  llamafile pack --add FILE... TO.llamafile           append files to a llamafile");
   lines.push(
+    "  llamafile upgrade OLD.llamafile -o NEW.llamafile    new runtime, same weights and .args",
+  );
+  lines.push(
     "  llamafile info FILE [--sandbox]                     describe a GGUF or a llamafile",
   );
   lines.push("");
@@ -85,6 +89,7 @@ export function helpText(version: string): string {
   lines.push("generated text; logs and the timings line go to stderr.");
   lines.push(...formatOptionHelp(CLI_TABLE));
   lines.push(...formatOptionHelp(PACK_TABLE));
+  lines.push(...formatOptionHelp(UPGRADE_TABLE));
   lines.push(...formatOptionHelp(INFO_TABLE));
   lines.push("");
   lines.push("EXIT STATUS");
