@@ -1,9 +1,15 @@
 /**
  * The POSIX `sh` launcher: the first bytes of a llamafile (DESIGN.md §5).
  *
- * What the generated script does, with nothing but the tools of a stock Debian (`sh`,
+ * What the generated script does, with nothing but the tools of a stock Debian (`sh`, `ls`,
  * `tail`, `head`, `gzip`, `sha256sum`, `mkdir`, `mv`, `rm`, `chmod`, `id`, `uname`):
  *
+ * 0. checks that the file is at least as long as the launcher (the size `ls -lnL` reports, a
+ *    `stat`: `wc -c` reads the whole file where it is busybox's): a llamafile cut short inside
+ *    its launcher would otherwise run the part of the script that is left and could end with
+ *    status 0 and no output. The check is the second line, one compound command, so a cut
+ *    inside it is a syntax error that runs nothing; only a file cut inside its first line
+ *    (`#!/bin/sh`) is an empty script to `sh`;
  * 1. finds itself (`$0` made absolute) and picks the runtime: `$LLAMAFILE_PLATFORM` when set,
  *    else the platform `uname -sm` names; one line naming the platforms it holds when it holds
  *    none for this machine;
@@ -267,8 +273,8 @@ function _flags(): {
 }
 
 /**
- * The launcher script for `spec`, for a launcher of `size` bytes once padded. Deterministic:
- * the same spec gives the same text.
+ * The launcher script for `spec`, for a launcher of `size` bytes once padded (the script checks
+ * that its file is at least that long). Deterministic: the same spec gives the same text.
  *
  * @throws {RangeError} On no runtime, an unknown platform, a bad hash or an unsafe path.
  */
@@ -330,6 +336,9 @@ export function launcherScript(spec: LauncherSpec, size: number): string {
 
   const lines = [
     "#!/bin/sh",
+    // First, before anything else can run: is the whole launcher here? One compound command,
+    // so that a file cut inside it is a syntax error and runs nothing (see the module doc).
+    `{ lf_size() { lf_n=\${5-}; }; lf_size $(ls -lnL -- "$0" 2>/dev/null); [ "\${lf_n:-0}" -ge ${size} ] 2>/dev/null || { printf 'llamafile: Cannot run "%s": the file is truncated (shorter than its ${size}-byte launcher)\\n' "$0" >&2; exit 1; }; }`,
     '[ -n "${ZSH_VERSION-}" ] && emulate sh',
     `# ${spec.version}`,
     "# This is a llamafile: a POSIX sh launcher followed by a ZIP archive (unzip -l lists it).",

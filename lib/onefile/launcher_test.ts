@@ -102,6 +102,11 @@ Deno.test("launcherScript() writes offsets, sizes, hashes and the mode scan of .
     text,
     /exec \$\{LLAMAFILE_EMULATOR:\+"\$LLAMAFILE_EMULATOR"\} "\$lf_dir\/deno" run --no-config --cached-only "\$@"/,
   );
+  // The size check comes first, before any other command.
+  assert.equal(
+    text.split("\n")[1],
+    `{ lf_size() { lf_n=\${5-}; }; lf_size $(ls -lnL -- "$0" 2>/dev/null); [ "\${lf_n:-0}" -ge 8192 ] 2>/dev/null || { printf 'llamafile: Cannot run "%s": the file is truncated (shorter than its 8192-byte launcher)\\n' "$0" >&2; exit 1; }; }`,
+  );
 });
 
 Deno.test("launcherScript() takes its flag sets from permissions.ts, the address and file filled in by sh", () => {
