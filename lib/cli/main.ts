@@ -17,6 +17,7 @@ import { type CliOptions, helpText, parseCliArgs, SUBCOMMANDS, UsageError } from
 /** Exit codes. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
+/** The subcommands, chosen by the first word (declared beside the option tables). */
 export { SUBCOMMANDS };
 
 type Subcommand = (typeof SUBCOMMANDS)[number];
