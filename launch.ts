@@ -22,7 +22,11 @@ if (import.meta.main) {
   const cli = new URL("./cli.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...plan.flags, cli, ...Deno.args],
-    env: { ...LAUNCH_ENV, ...(plan.mode !== "pack" && { DENO_DIR: sandboxDenoDir() }) },
+    // Packing bundles the app with the user's Deno directory (esbuild is cached there).
+    env: {
+      ...LAUNCH_ENV,
+      ...(plan.mode !== "pack" && plan.mode !== "upgrade" && { DENO_DIR: sandboxDenoDir() }),
+    },
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

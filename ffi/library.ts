@@ -109,7 +109,10 @@ function noBacktrace(): void {
 function loadCpuBackend(ggml: GgmlSymbols, dir: string): void {
   let variant: string | null = null;
   try {
-    variant = pickCpuVariant(cpuFlags(Deno.readTextFileSync("/proc/cpuinfo")));
+    // The variants are x86-64's (an emulator may show the host's flags to an arm64 process).
+    if (Deno.build.arch === "x86_64") {
+      variant = pickCpuVariant(cpuFlags(Deno.readTextFileSync("/proc/cpuinfo")));
+    }
   } catch {
     // no /proc/cpuinfo, or no permission: let ggml score them all
   }

@@ -55,7 +55,9 @@ export async function demo(): Promise<number> {
     if (stderr) console.error(stderr);
     console.log(
       `\n(${packed.size} bytes in one file; ran in ${ms.toFixed(0)} ms; the runtime is cached in ` +
-        `\${XDG_CACHE_HOME:-~/.cache}/llamafile/${packed.runtimeHash}/, the weights are read in place)`,
+        `\${XDG_CACHE_HOME:-~/.cache}/llamafile/${
+          [...packed.runtimeHashes.values()].join(",")
+        }/, the weights are read in place)`,
     );
     return run.code;
   } finally {

@@ -6,8 +6,9 @@
  * @module
  */
 
-/** A program some tests run, and the Debian package that brings it. */
+/** A program some tests run (or a file they need, by absolute path), and its Debian package. */
 export interface SystemTool {
+  /** A command looked up on `PATH`, or an absolute path that must exist. */
   command: string;
   debianPackage: string;
   /** What the tests use it for. */
@@ -21,10 +22,32 @@ export const SYSTEM_TOOLS: readonly SystemTool[] = [
   { command: "chromium", debianPackage: "chromium", why: "the chat page in a real browser" },
   { command: "busybox", debianPackage: "busybox", why: "the launcher under busybox sh" },
   { command: "zsh", debianPackage: "zsh", why: "the launcher under zsh" },
+  {
+    command: "qemu-aarch64-static",
+    debianPackage: "qemu-user-static",
+    why: "a packed llamafile's arm64 runtime, run under emulation",
+  },
+  {
+    command: "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1",
+    debianPackage: "libc6-arm64-cross",
+    why: "the arm64 C library the arm64 deno and libllama link against (QEMU_LD_PREFIX)",
+  },
+  {
+    command: "/usr/aarch64-linux-gnu/lib/libstdc++.so.6",
+    debianPackage: "libstdc++6-arm64-cross",
+    why: "the arm64 C++ library libllama links against",
+  },
 ];
 
-/** True when `command` is an executable in a folder of `PATH`. */
+/** True when `command` is an executable in a folder of `PATH` (or, absolute, a file that exists). */
 export function found(command: string, path = Deno.env.get("PATH") ?? ""): boolean {
+  if (command.startsWith("/")) {
+    try {
+      return Deno.statSync(command).isFile;
+    } catch {
+      return false;
+    }
+  }
   for (const dir of path.split(":")) {
     if (dir === "") continue;
     try {

@@ -343,9 +343,7 @@ Deno.test("a corrupt runtime payload fails its hash check and nothing is extract
   const path = await llamafile();
   const bad = `${dir}/bad-payload.llamafile`;
   await Deno.copyFile(path, bad);
-  const app = (await readZipDirectory(bad)).entries.find((e) =>
-    e.name === "runtime/linux-x64/app.js"
-  )!;
+  const app = (await readZipDirectory(bad)).entries.find((e) => e.name === "runtime/app.js")!;
   const at = app.dataOffset + Math.floor(app.compressedSize / 2);
   const original = (await Deno.readFile(bad)).subarray(at, at + 1);
   await patch(bad, at, new Uint8Array([original[0]! ^ 0x55]));
@@ -353,7 +351,7 @@ Deno.test("a corrupt runtime payload fails its hash check and nothing is extract
   const r = await run(bad, ["-p", PROMPT], { cache });
   assertOneLineError(
     r,
-    /^llamafile: Cannot extract the runtime from ".*bad-payload\.llamafile": entry "runtime\/linux-x64\/app\.js" fails its SHA-256 check \(the file is corrupt or truncated\)$/,
+    /^llamafile: Cannot extract the runtime from ".*bad-payload\.llamafile": entry "runtime\/app\.js" fails its SHA-256 check \(the file is corrupt or truncated\)$/,
   );
   assert.deepEqual(await listTree(cache), ["llamafile"], "nothing extracted");
   await Deno.remove(bad);
@@ -465,4 +463,113 @@ Deno.test("two .gguf entries work with -m NAME", async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, STORIES_GREEDY);
   await Deno.remove(copy);
+});
+
+Deno.test("a llamafile run on a platform it lacks says so in one line, naming the one it holds", async () => {
+  const path = await llamafile();
+  const fake = `${dir}/fake-uname`;
+  await Deno.mkdir(fake, { recursive: true });
+  const cases: [string | null, Record<string, string>, string][] = [
+    [
+      "Linux aarch64",
+      {},
+      "Cannot run on Linux aarch64 (linux-arm64): this llamafile holds a runtime for linux-x64 only",
+    ],
+    [
+      "Darwin arm64",
+      {},
+      "Cannot run on Darwin arm64: this llamafile holds a runtime for linux-x64 only",
+    ],
+    ["", {}, "Cannot run on this system: this llamafile holds a runtime for linux-x64 only"],
+    [
+      null,
+      { LLAMAFILE_PLATFORM: "linux-arm64" },
+      "Cannot run on LLAMAFILE_PLATFORM=linux-arm64: this llamafile holds a runtime for linux-x64 only",
+    ],
+    [
+      "Linux x86_64",
+      { LLAMAFILE_PLATFORM: "bogus" },
+      "Cannot run on LLAMAFILE_PLATFORM=bogus: this llamafile holds a runtime for linux-x64 only",
+    ],
+  ];
+  for (const shell of SHELLS) {
+    for (const [uname, env, message] of cases) {
+      // `uname -sm` answers what a machine of that kind answers.
+      await Deno.writeTextFile(`${fake}/uname`, `#!/bin/sh\necho '${uname}'\n`, { mode: 0o755 });
+      const cache = await freshCache();
+      const r = await run(path, ["-p", PROMPT], {
+        shell,
+        cache,
+        env: { ...(uname !== null && { PATH: `${fake}:${Deno.env.get("PATH")}` }), ...env },
+      });
+      assert.equal(r.code, 1, `${shell} ${uname}: ${r.stderr}`);
+      assert.equal(r.stdout, "");
+      assert.equal(r.stderr, `llamafile: ${message}\n`, `${shell} ${uname}`);
+      assert.deepEqual(await listTree(cache), [], "nothing extracted");
+    }
+  }
+});
+
+Deno.test("a llamafile truncated inside its launcher fails with one line, never exit 0", async () => {
+  const path = await llamafile();
+  const cache = await freshCache();
+  // A warm cache: the truncated copies have the same runtime hash, so a launcher that ran on
+  // would go straight to its exec.
+  assert.equal((await run(path, ["--version"], { cache })).code, 0);
+  const bytes = await Deno.readFile(path);
+  const directory = await readZipDirectory(path);
+  const launcherSize = Math.min(...directory.entries.map((e) => e.localHeaderOffset));
+  const text = bytes.subarray(0, launcherSize);
+  const shebangEnd = text.indexOf(0x0a) + 1; // "#!/bin/sh\n": a file cut there is an empty script
+  // The check is whole once its closing brace is there (its newline need not be).
+  const checkEnd = text.indexOf(0x0a, shebangEnd);
+  const scriptEnd = text.findLastIndex((b) => b !== 0x0a) + 1;
+  // Line ends of the script (where a cut leaves whole commands: every third one), the
+  // padding, and the very end of the launcher; then points inside the check line itself.
+  const cuts = new Set<number>([checkEnd, scriptEnd, scriptEnd + 1, launcherSize - 1]);
+  let line = 0;
+  text.forEach((b, i) => {
+    if (b === 0x0a && i > checkEnd && i < scriptEnd && line++ % 3 === 0) cuts.add(i + 1);
+  });
+  const inCheck: number[] = [];
+  for (let at = shebangEnd + 1; at < checkEnd; at += 9) inCheck.push(at);
+  const cut = `${work}/cut.llamafile`;
+  const before = await listTree(work);
+  const start = performance.now();
+  const expected =
+    `llamafile: Cannot run "${cut}": the file is truncated (shorter than its ${launcherSize}-byte launcher)\n`;
+  let runs = 0;
+  for (const at of [...[...cuts].sort((a, b) => a - b), ...inCheck]) {
+    await Deno.writeFile(cut, bytes.subarray(0, at), { mode: 0o755 });
+    for (const shell of SHELLS) {
+      const r = await run(cut, ["-p", PROMPT], { shell, cache });
+      runs++;
+      const where = `${shell}, cut at byte ${at} of ${launcherSize}`;
+      assert.notEqual(r.code, 0, where);
+      assert.equal(r.stdout, "", where);
+      if (at >= checkEnd) {
+        assert.equal(r.code, 1, `${where}: ${r.stderr}`);
+        assert.equal(r.stderr, expected, where);
+      } else {
+        // Inside the check itself: one compound command, so the shell's own syntax error
+        // (one line; two for zsh inside a quote) and nothing ran.
+        assert.ok(r.stderr.trimEnd().split("\n").length <= 2, `${where}: ${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /^llamafile: /m, where);
+      }
+    }
+  }
+  assert.deepEqual(await listTree(work), [...before, "cut.llamafile"].sort(), "no file created");
+  // Cut just past the launcher: the script runs whole and the archive's reader reports it.
+  await Deno.writeFile(cut, bytes.subarray(0, launcherSize), { mode: 0o755 });
+  const past = await run(cut, ["-p", PROMPT], { cache });
+  assertOneLineError(
+    past,
+    /Cannot read archive ".*cut\.llamafile": end of central directory record not found/,
+  );
+  await Deno.remove(cut);
+  console.log(
+    `${cuts.size + inCheck.length} cut points, ${runs} runs under ${SHELLS.length} shells in ${
+      (performance.now() - start).toFixed(0)
+    } ms`,
+  );
 });

@@ -124,8 +124,8 @@ Deno.test("pack writes a sh launcher and a ZIP that unzip -t accepts, weights st
   assert.deepEqual(names.slice(0, 4), [
     ".args",
     "runtime/version.json",
+    "runtime/app.js",
     "runtime/linux-x64/deno",
-    "runtime/linux-x64/app.js",
   ]);
   assert.ok(names.includes("runtime/linux-x64/lib/libllama.v0.5.0.so"));
   assert.ok(names.includes("runtime/linux-x64/lib/libggml-base.so"));
@@ -149,7 +149,7 @@ Deno.test("pack writes a sh launcher and a ZIP that unzip -t accepts, weights st
     llamafile: version.llamafile,
     "llama.cpp": "v0.5.0",
     deno: Deno.version.deno,
-    platform: "linux-x64",
+    platforms: ["linux-x64"],
   });
 });
 
@@ -204,7 +204,7 @@ Deno.test("pack is deterministic: the same inputs give the same bytes", async ()
   );
   assert.match(
     again.stderr,
-    /^llamafile pack: wrote .*third\.llamafile \(\d+\.\d MB, 23 entries\)$/m,
+    /^llamafile pack: wrote .*third\.llamafile \(\d+\.\d MB, 23 entries; runtimes for linux-x64\)$/m,
   );
   assert.ok(!again.stderr.includes("\r"));
   await Deno.remove(second);
@@ -252,9 +252,10 @@ Deno.test("pack --add appends without rewriting a byte, and the newest central d
     /weights: +mmproj-tinygemma3\.gguf at offset \d+\n +architecture: +clip/,
   );
   assert.match(info.stdout, /weights: +stories260K\.gguf at offset \d+\n +architecture: +llama/);
+  assert.match(info.stdout, /^runtime: +llamafile\.ts \S+, deno \S+, llama\.cpp v0\.5\.0$/m);
   assert.match(
     info.stdout,
-    /^runtime: +llamafile\.ts \S+, deno \S+, llama\.cpp v0\.5\.0 \(linux-x64\)$/m,
+    /^platforms: +linux-x64\n {2}linux-x64: +18 files, [\d.]+ MB \([\d.]+ MB stored\)\n {2}shared: +1 file, /m,
   );
   assert.match(info.stdout, /^\.args: +-n 40 --temp 0 -t 1 --no-display-prompt \.\.\.$/m);
   assert.match(info.stdout, /^ +\d+ +1185376 +1185376 +65536\+? +store +stories260K\.gguf$/m);

@@ -37,7 +37,7 @@ export async function infoCommand(argv: readonly string[]): Promise<number> {
   }
   writeStdout((await describeFile(args.files[0]!)).join("\n") + "\n");
   if (args.sandbox) {
-    const report = applySandbox("cli", { log: writeStderr });
+    const report = applySandbox("cli", { log: (line) => writeStderr(`llamafile: ${line}`) });
     writeStdout(formatSandboxReport(report).join("\n") + "\n");
   }
   return 0;

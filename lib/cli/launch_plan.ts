@@ -15,7 +15,7 @@ import { parseCliArgs } from "./options.ts";
 
 /** A launch decision. */
 export interface LaunchPlan {
-  mode: "cli" | "server" | "pack" | "info";
+  mode: "cli" | "server" | "pack" | "upgrade" | "info";
   flags: string[];
 }
 
@@ -51,10 +51,11 @@ export function onPath(name: string): boolean {
  */
 export function planLaunch(args: readonly string[], plan: PlanOptions = {}): LaunchPlan {
   const first = args[0];
-  if (first === "pack") {
-    // Packing writes the output file and runs `deno bundle`.
+  if (first === "pack" || first === "upgrade") {
+    // Packing writes the output file and runs `deno bundle` (and `npm pack`, `tar` to fetch
+    // another platform's runtime).
     return {
-      mode: "pack",
+      mode: first,
       flags: [
         "--no-prompt",
         "--allow-read",

@@ -1,5 +1,6 @@
 /**
- * The program: `.args` merge → option table → mode (cli | chat | server | pack | info).
+ * The program: `.args` merge → option table → mode (cli | chat | server | pack | info |
+ * upgrade).
  *
  * @module
  */
@@ -11,13 +12,19 @@ import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
 import { readPrompt, runCompletion, samplingFromCli } from "./completion_mode.ts";
 import { loadModelFromOptions, openLibraryFor } from "./load_model.ts";
 import { PromptCacheFile } from "./prompt_cache.ts";
-import { type CliOptions, helpText, parseCliArgs, UsageError } from "./options.ts";
+import { type CliOptions, helpText, parseCliArgs, SUBCOMMANDS, UsageError } from "./options.ts";
 
 /** Exit codes. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
-/** The subcommands, chosen by the first word. */
-export const SUBCOMMANDS = ["pack", "info"] as const;
+/** The subcommands, chosen by the first word (declared beside the option tables). */
+export { SUBCOMMANDS };
+
+type Subcommand = (typeof SUBCOMMANDS)[number];
+
+function isSubcommand(word: string | undefined): word is Subcommand {
+  return (SUBCOMMANDS as readonly (string | undefined)[]).includes(word);
+}
 
 function describe(error: unknown, verbose: boolean): string {
   if (!(error instanceof Error)) return String(error);
@@ -33,8 +40,11 @@ function describe(error: unknown, verbose: boolean): string {
   return line;
 }
 
-async function subcommand(name: string, argv: readonly string[]): Promise<number> {
+async function subcommand(name: Subcommand, argv: readonly string[]): Promise<number> {
   if (name === "pack") return await (await import("./pack_command.ts")).packCommand(argv);
+  if (name === "upgrade") {
+    return await (await import("./upgrade_command.ts")).upgradeCommand(argv);
+  }
   return await (await import("./info_command.ts")).infoCommand(argv);
 }
 
@@ -45,7 +55,7 @@ export async function main(args: readonly string[]): Promise<number> {
   const onSigint = () => abort.abort();
   try {
     const first = args[0];
-    if (first === "pack" || first === "info") return await subcommand(first, args.slice(1));
+    if (isSubcommand(first)) return await subcommand(first, args.slice(1));
     trace("main");
     options = parseCliArgs(await applyLlamafileArgs(args));
     trace("arguments parsed");

@@ -1,6 +1,6 @@
 /**
  * The main command's option table (one section per file under `options/`), its parser, and the
- * `--help` text generated from it and from the `pack` and `info` tables.
+ * `--help` text generated from it and from the `pack`, `upgrade` and `info` tables.
  *
  * @module
  */
@@ -16,12 +16,16 @@ import { COMMON_SECTION, type CommonOptions } from "./options/common.ts";
 import { COMPLETION_SECTION, type CompletionOptions } from "./options/completion.ts";
 import { INFO_TABLE } from "./options/info.ts";
 import { PACK_TABLE } from "./options/pack.ts";
+import { UPGRADE_TABLE } from "./options/upgrade.ts";
 import { SAMPLING_SECTION, type SamplingCliOptions } from "./options/sampling.ts";
 import { SANDBOX_SECTION, type SandboxCliOptions } from "./options/sandbox.ts";
 import { SERVER_SECTION, type ServerCliOptions } from "./options/server.ts";
 
 export { UsageError };
 export { parseLogitBias } from "./options/sampling.ts";
+
+/** The subcommands, chosen by the first word. */
+export const SUBCOMMANDS = ["pack", "info", "upgrade"] as const;
 
 /** Everything the command line can say. */
 export type CliOptions =
@@ -72,7 +76,11 @@ export function helpText(version: string): string {
     "  llamafile -m MODEL.gguf --server [--port N]         OpenAI-compatible server + chat page",
   );
   lines.push("  llamafile pack -m MODEL.gguf [--args FILE | --arg X ...] -o OUT.llamafile");
+  lines.push("  llamafile pack ... --platform all                   one file for every platform");
   lines.push("  llamafile pack --add FILE... TO.llamafile           append files to a llamafile");
+  lines.push(
+    "  llamafile upgrade OLD.llamafile -o NEW.llamafile    new runtime, same weights and .args",
+  );
   lines.push(
     "  llamafile info FILE [--sandbox]                     describe a GGUF or a llamafile",
   );
@@ -81,6 +89,7 @@ export function helpText(version: string): string {
   lines.push("generated text; logs and the timings line go to stderr.");
   lines.push(...formatOptionHelp(CLI_TABLE));
   lines.push(...formatOptionHelp(PACK_TABLE));
+  lines.push(...formatOptionHelp(UPGRADE_TABLE));
   lines.push(...formatOptionHelp(INFO_TABLE));
   lines.push("");
   lines.push("EXIT STATUS");
@@ -104,5 +113,10 @@ export function helpText(version: string): string {
   lines.push("  LLAMAFILE_LIBDIR   folder holding libllama.v0.5.0.so and the ggml backends");
   lines.push("  LLAMAFILE_MODEL    default model for the demo task");
   lines.push("  LLAMAFILE_TRACE=1  print where start-up time goes (ms since the process started)");
+  lines.push(
+    "  LLAMAFILE_PLATFORM (packed llamafile) run this platform's runtime, e.g. linux-arm64",
+  );
+  lines.push("  LLAMAFILE_EMULATOR (packed llamafile) start the runtime under this program, e.g.");
+  lines.push("                     qemu-aarch64-static where binfmt_misc does not know arm64");
   return lines.join("\n") + "\n";
 }

@@ -3,7 +3,8 @@
  * `lib/onefile/pack.ts`.
  *
  * ```
- * llamafile pack -m MODEL.gguf [--mmproj F] [--args FILE | --arg X ...] [--align N] -o OUT.llamafile
+ * llamafile pack -m MODEL.gguf [--mmproj F] [--args FILE | --arg X ...] [--align N]
+ *                [--platform P,...|all] -o OUT.llamafile
  * llamafile pack --add FILE... TO.llamafile [--align N]
  * ```
  *
@@ -13,7 +14,7 @@ import { ARGS_SPLICE, argsFileQuote, parseArgsFile } from "../onefile/args_file.
 import type { LauncherArgv } from "../onefile/launcher.ts";
 import { addToLlamafile, packLlamafile, type PackResult } from "../onefile/pack.ts";
 import { formatOptionHelp, parseArgs, UsageError, valueOptionNames } from "./option_table.ts";
-import { CLI_TABLE, defaultOptions, parseCliArgs } from "./options.ts";
+import { CLI_TABLE, defaultOptions, parseCliArgs, SUBCOMMANDS } from "./options.ts";
 import { PACK_TABLE } from "./options/pack.ts";
 
 /** What `llamafile pack ...` asks for. */
@@ -28,6 +29,8 @@ export type PackRequest =
     args: string[];
     output: string;
     align: number;
+    /** `--platform`: the runtimes to carry (absent: this machine's). */
+    platforms?: string[];
   }
   | { kind: "add"; files: string[]; target: string; align: number }
   | { kind: "help" };
@@ -38,7 +41,8 @@ export function packHelp(): string {
     "llamafile pack: build a llamafile (one file: launcher, runtime, weights, defaults)",
     "",
     "USAGE",
-    "  llamafile pack -m MODEL.gguf [--mmproj F] [--args FILE | --arg X ...] -o OUT.llamafile",
+    "  llamafile pack -m MODEL.gguf [--mmproj F] [--args FILE | --arg X ...]",
+    "                 [--platform P,...|all] -o OUT.llamafile",
     "  llamafile pack --add FILE... TO.llamafile",
     ...formatOptionHelp(PACK_TABLE),
   ].join("\n") + "\n";
@@ -55,7 +59,7 @@ export function parsePackArgs(argv: readonly string[]): PackRequest {
   if (a.add) {
     if (
       a.model !== undefined || a.mmproj !== undefined || a.argsFile !== undefined ||
-      a.arg.length > 0 || a.output !== undefined
+      a.arg.length > 0 || a.output !== undefined || a.platforms !== undefined
     ) {
       throw new UsageError(
         "pack --add takes only files and the llamafile to add them to (and --align)",
@@ -80,6 +84,7 @@ export function parsePackArgs(argv: readonly string[]): PackRequest {
     args: a.arg,
     output: a.output,
     align: a.align,
+    ...(a.platforms !== undefined && { platforms: a.platforms }),
   };
 }
 
@@ -90,6 +95,7 @@ export function launcherArgv(): LauncherArgv {
     valueOptions: valueOptionNames(CLI_TABLE),
     defaultHost: defaults.host,
     defaultPort: defaults.port,
+    subcommands: SUBCOMMANDS,
   };
 }
 
@@ -143,6 +149,7 @@ export async function createLlamafile(
     ...(argsSource !== undefined && { argsSource }),
     output: request.output,
     align: request.align,
+    ...(request.platforms !== undefined && { platforms: request.platforms }),
     argv: launcherArgv(),
     readArgs: readArgsText,
     ...(options.log && { log: options.log }),

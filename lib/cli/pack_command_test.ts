@@ -36,6 +36,17 @@ Deno.test("parsePackArgs() reads the create form with defaults", () => {
   assert.deepEqual(parsePackArgs(["--help"]), { kind: "help" });
 });
 
+Deno.test("parsePackArgs() reads --platform names and all", () => {
+  const base = ["-m", "a.gguf", "-o", "o"];
+  assert.deepEqual(parsePackArgs([...base, "--platform", "linux-x64,linux-arm64"]).kind, "create");
+  const two = parsePackArgs([...base, "--platform=linux-arm64,linux-x64"]);
+  assert.deepEqual(two.kind === "create" && two.platforms, ["linux-arm64", "linux-x64"]);
+  const all = parsePackArgs([...base, "--platform", "all"]);
+  assert.deepEqual(all.kind === "create" && all.platforms, ["linux-x64", "linux-arm64"]);
+  const none = parsePackArgs(base);
+  assert.ok(none.kind === "create" && !("platforms" in none));
+});
+
 Deno.test("parsePackArgs() reads --add FILE... TO", () => {
   assert.deepEqual(parsePackArgs(["--add", "x.gguf", "y.txt", "to.llamafile"]), {
     kind: "add",
@@ -58,6 +69,12 @@ Deno.test("parsePackArgs() rejects bad usage with a UsageError", () => {
     [["--add", "only.llamafile"], /at least one FILE/],
     [["--add", "a", "b", "-m", "c"], /takes only files/],
     [["-m"], /needs a value/],
+    [
+      ["-m", "a.gguf", "-o", "x", "--platform", "win-x64"],
+      /--platform: Unknown platform "win-x64"/,
+    ],
+    [["-m", "a.gguf", "-o", "x", "--platform", "linux-x64,linux-x64"], /named twice/],
+    [["--add", "a", "b", "--platform", "all"], /takes only files/],
   ];
   for (const [argv, pattern] of bad) {
     assert.throws(

@@ -2,9 +2,9 @@
  * What a `.gguf` or a `.llamafile` holds, as `llamafile info` prints it.
  *
  * For a GGUF: architecture, parameters, quant type, context length, chat template, vocab size.
- * For a llamafile, also: the runtime version, the `.args`, and every entry with its data
- * offset, size, alignment and compression; the model lines for each `.gguf` entry (read in
- * place at its offset).
+ * For a llamafile, also: the runtime version, the platforms it holds a runtime for and their
+ * sizes, the `.args`, and every entry with its data offset, size, alignment and compression;
+ * the model lines for each `.gguf` entry (read in place at its offset).
  *
  * @module
  */
@@ -16,7 +16,9 @@ import { argsFileQuote } from "./args_file.ts";
 import {
   ARGS_ENTRY,
   isWeightsEntry,
+  llamafilePlatforms,
   readLlamafileArgs,
+  RUNTIME_FOLDER,
   VERSION_ENTRY,
 } from "./llamafile_archive.ts";
 import { METHOD_DEFLATE, METHOD_STORE } from "./zip_format.ts";
@@ -90,6 +92,32 @@ export function formatEntryTable(entries: readonly ZipEntry[]): string[] {
   );
 }
 
+/**
+ * One line per platform the llamafile holds: its runtime's files and sizes (inflated and
+ * stored), then the runtime entries every platform shares (the app).
+ */
+export function formatPlatformSizes(
+  platforms: readonly string[],
+  entries: readonly ZipEntry[],
+): string[] {
+  const runtime = entries.filter((e) => e.name.startsWith(RUNTIME_FOLDER) && !e.isDirectory);
+  const line = (label: string, files: readonly ZipEntry[]) => {
+    const size = files.reduce((n, e) => n + e.size, 0);
+    const stored = files.reduce((n, e) => n + e.compressedSize, 0);
+    return `  ${`${label}:`.padEnd(14)}${files.length} ${files.length === 1 ? "file" : "files"}, ${
+      formatBytes(size)
+    } (${formatBytes(stored)} stored)`;
+  };
+  const lines = platforms.map((p) =>
+    line(p, runtime.filter((e) => e.name.startsWith(`${RUNTIME_FOLDER}${p}/`)))
+  );
+  const shared = runtime.filter((e) =>
+    e.name !== VERSION_ENTRY && !e.name.slice(RUNTIME_FOLDER.length).includes("/")
+  );
+  if (shared.length > 0) lines.push(line("shared", shared));
+  return lines;
+}
+
 async function _isArchive(path: string): Promise<ZipDirectory | null> {
   using file = await Deno.open(path, { read: true });
   const head = await readHead(file, 4);
@@ -128,13 +156,16 @@ export async function describeFile(path: string): Promise<string[]> {
       new TextDecoder().decode(await readEntryBytes(path, version, { maxSize: 1 << 16 })),
     );
     lines.push(
-      `runtime:        llamafile.ts ${v.llamafile}, deno ${v.deno}, llama.cpp ${
-        v["llama.cpp"]
-      } (${v.platform})`,
+      `runtime:        llamafile.ts ${v.llamafile}, deno ${v.deno}, llama.cpp ${v["llama.cpp"]}`,
     );
   } else {
     lines.push("runtime:        none (no runtime/version.json entry)");
   }
+  const platforms = await llamafilePlatforms(path, directory);
+  lines.push(
+    `platforms:      ${platforms.join(", ") || "none"}`,
+    ...formatPlatformSizes(platforms, directory.entries),
+  );
   if (directory.entries.some((e) => e.name === ARGS_ENTRY)) {
     const words = await readLlamafileArgs(path);
     lines.push(`.args:          ${(words ?? []).map(argsFileQuote).join(" ") || "(empty)"}`);

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { formatCount, formatEntryTable, formatModelSummary } from "./describe.ts";
+import {
+  formatCount,
+  formatEntryTable,
+  formatModelSummary,
+  formatPlatformSizes,
+} from "./describe.ts";
 import type { GgufSummary } from "../engine/gguf_reader.ts";
 import type { ZipEntry } from "./zip_reader.ts";
 
@@ -61,4 +66,23 @@ Deno.test("formatEntryTable() lists entries by offset with size, alignment and m
   assert.match(lines[0]!, /offset +size +stored +align +method +name/);
   assert.match(lines[1]!, /4131 +5 +3 +1 +deflate +\.args$/);
   assert.match(lines[2]!, /131072 +5 +5 +65536\+ +store +m\.gguf$/);
+});
+
+Deno.test("formatPlatformSizes() gives each platform's runtime files and sizes, then the shared app", () => {
+  const entry = (name: string, size: number, stored: number) =>
+    ({ name, size, compressedSize: stored, isDirectory: false }) as ZipEntry;
+  const lines = formatPlatformSizes(["linux-x64", "linux-arm64"], [
+    entry(".args", 10, 10),
+    entry("runtime/version.json", 90, 90),
+    entry("runtime/app.js", 2_000_000, 500_000),
+    entry("runtime/linux-x64/deno", 100_000_000, 40_000_000),
+    entry("runtime/linux-x64/lib/libllama.v0.5.0.so", 4_000_000, 1_500_000),
+    entry("runtime/linux-arm64/deno", 90_000_000, 38_000_000),
+    entry("m.gguf", 1000, 1000),
+  ]);
+  assert.deepEqual(lines, [
+    "  linux-x64:    2 files, 104.0 MB (41.5 MB stored)",
+    "  linux-arm64:  1 file, 90.0 MB (38.0 MB stored)",
+    "  shared:       1 file, 2.0 MB (500.0 KB stored)",
+  ]);
 });

@@ -1,24 +1,34 @@
 /**
  * The POSIX `sh` launcher: the first bytes of a llamafile (DESIGN.md §5).
  *
- * What the generated script does, with nothing but the tools of a stock Debian (`sh`,
+ * What the generated script does, with nothing but the tools of a stock Debian (`sh`, `ls`,
  * `tail`, `head`, `gzip`, `sha256sum`, `mkdir`, `mv`, `rm`, `chmod`, `id`, `uname`):
  *
- * 1. finds itself (`$0` made absolute) and checks the platform (`uname -s`/`-m`);
+ * 0. checks that the file is at least as long as the launcher (the size `ls -lnL` reports, a
+ *    `stat`: `wc -c` reads the whole file where it is busybox's): a llamafile cut short inside
+ *    its launcher would otherwise run the part of the script that is left and could end with
+ *    status 0 and no output. The check is the second line, one compound command, so a cut
+ *    inside it is a syntax error that runs nothing; only a file cut inside its first line
+ *    (`#!/bin/sh`) is an empty script to `sh`;
+ * 1. finds itself (`$0` made absolute) and picks the runtime: `$LLAMAFILE_PLATFORM` when set,
+ *    else the platform `uname -sm` names; one line naming the platforms it holds when it holds
+ *    none for this machine;
  * 2. works out the mode from the `.args` words baked in at pack time and the user's arguments
  *    (`--server`, `--host`, `--port`, `--prompt-cache`, `--unsecure`), skipping the values of
  *    options that take one, so `-p --server` is a prompt;
  * 3. uses `${XDG_CACHE_HOME:-$HOME/.cache}/llamafile/<hash>/` when it exists (a warm start is a
  *    `test -d` and an `exec`), or `${TMPDIR:-/tmp}/llamafile-<uid>/<hash>/`; otherwise extracts
- *    the runtime entries (never the weights) into a temporary folder beside it, then renames
- *    it into place. A DEFLATE entry is cut out of the file at the offset the packer wrote here
- *    (`tail -c +N | head -c M`), framed as a gzip member (10-byte header, then the entry's
- *    CRC-32 and size as the trailer) and inflated by `gzip -dc`, which checks the CRC; each file
- *    is then checked against its SHA-256 (the manifest's) with `sha256sum`. Two first runs at
- *    once each extract their own folder; the loser's is removed. When the home cache is not
- *    writable the `$TMPDIR` one is used;
+ *    the platform's runtime entries (never the weights) into a temporary folder beside it, then
+ *    renames it into place. A DEFLATE entry is cut out of the file at the offset the packer
+ *    wrote here (`tail -c +N | head -c M`), framed as a gzip member (10-byte header, then the
+ *    entry's CRC-32 and size as the trailer) and inflated by `gzip -dc`, which checks the CRC;
+ *    each file is then checked against its SHA-256 (the manifest's) with `sha256sum`. Two
+ *    first runs at once each extract their own folder; the loser's is removed. When the home
+ *    cache is not writable the `$TMPDIR` one is used;
  * 4. `exec`s `deno run --no-config --cached-only` with the mode's permission flags (from
- *    `permissions.ts`), `LLAMAFILE_SELF` (this file), `LLAMAFILE_LIBDIR` and `DENO_DIR` set.
+ *    `permissions.ts`), `LLAMAFILE_SELF` (this file), `LLAMAFILE_LIBDIR` and `DENO_DIR` set;
+ *    under `$LLAMAFILE_EMULATOR` when set (e.g. `qemu-aarch64-static`, to run another
+ *    platform's runtime where the kernel has no `binfmt_misc` entry for it).
  *
  * Every number the script needs is written into it after the archive's layout is known, and
  * the script is padded to a size fixed before the layout (see {@linkcode launcherSizeBound}),
@@ -29,6 +39,7 @@
 
 import { ARGS_SPLICE } from "./args_file.ts";
 import { BLOCKED_DENO_CACHES } from "../sandbox/deno_dir.ts";
+import { PLATFORMS } from "./platforms.ts";
 import {
   cliPermissionFlags,
   LAUNCH_ENV,
@@ -58,16 +69,22 @@ export interface LauncherEntry {
   sha256: string;
 }
 
+/** The runtime of one platform, as the launcher extracts it. */
+export interface LauncherRuntime {
+  /** A key of {@linkcode PLATFORMS}, e.g. `linux-arm64`. */
+  platform: string;
+  /** Name of its cache folder (hex digits). */
+  hash: string;
+  /** Its files (the shared app included), in extraction order. */
+  entries: readonly LauncherEntry[];
+}
+
 /** Everything the launcher text depends on. */
 export interface LauncherSpec {
   /** One line naming the versions, e.g. `llamafile.ts 0.1.0 (deno 2.9.6, llama.cpp v0.5.0)`. */
   version: string;
-  /** The runtime's platform, a key of {@linkcode LAUNCHER_PLATFORMS}. */
-  platform: string;
-  /** Name of the cache folder (hex digits). */
-  hash: string;
-  /** The runtime files, in extraction order. */
-  entries: readonly LauncherEntry[];
+  /** The runtimes it holds, one per platform. */
+  runtimes: readonly LauncherRuntime[];
   /** Path of the bundled app inside the cache folder. */
   app: string;
   /** Folder of the shared libraries inside the cache folder. */
@@ -89,13 +106,15 @@ export interface LauncherArgv {
   defaultHost: string;
   /** The server's default port. */
   defaultPort: number;
+  /** The first words that name a subcommand (`pack`, `info`, ...): no mode scan for those. */
+  subcommands: readonly string[];
 }
 
-/** `uname -s`/`uname -m` of each runtime platform we can pack. */
-export const LAUNCHER_PLATFORMS: Readonly<Record<string, string>> = {
-  "linux-x64": "Linux/x86_64",
-  "linux-arm64": "Linux/aarch64",
-};
+/** Environment variable that names the platform whose runtime to run, whatever `uname` says. */
+export const PLATFORM_ENV = "LLAMAFILE_PLATFORM";
+
+/** Environment variable naming a program the runtime is started under (an emulator). */
+export const EMULATOR_ENV = "LLAMAFILE_EMULATOR";
 
 /** Environment variable that makes the launcher print the deno command line instead of running it. */
 export const LAUNCHER_DRY_RUN_ENV = "LLAMAFILE_LAUNCHER_DRY_RUN";
@@ -125,36 +144,55 @@ export function gzipTrailerEscapes(crc32: number, size: number): string {
 }
 
 function _check(spec: LauncherSpec): void {
-  if (!Object.hasOwn(LAUNCHER_PLATFORMS, spec.platform)) {
-    throw new RangeError(
-      `Cannot build a launcher for platform "${spec.platform}": unknown platform`,
-    );
-  }
-  if (!/^[0-9a-f]{8,64}$/.test(spec.hash)) {
-    throw new RangeError(
-      `Cannot build a launcher with hash "${spec.hash}": not 8 to 64 hex digits`,
-    );
+  if (spec.runtimes.length === 0) {
+    throw new RangeError("Cannot build a launcher that holds no runtime");
   }
   const safe = /^[A-Za-z0-9_.+-]+(\/[A-Za-z0-9_.+-]+)*$/;
-  for (const path of [spec.app, spec.libDir, ...spec.entries.map((e) => e.path)]) {
-    if (!safe.test(path) || path.split("/").some((s) => s === "." || s === "..")) {
+  const plain = (path: string) =>
+    safe.test(path) && !path.split("/").some((s) => s === "." || s === "..");
+  for (const path of [spec.app, spec.libDir]) {
+    if (!plain(path)) {
       throw new RangeError(
-        `Cannot build a launcher that extracts "${path}": not a plain relative path`,
+        `Cannot build a launcher that runs "${path}": not a plain relative path`,
       );
     }
   }
-  for (const entry of spec.entries) {
-    if (entry.method !== 0 && entry.method !== 8) {
+  const seen = new Set<string>();
+  for (const runtime of spec.runtimes) {
+    if (!Object.hasOwn(PLATFORMS, runtime.platform) || seen.has(runtime.platform)) {
       throw new RangeError(
-        `Cannot build a launcher that extracts "${entry.name}": method ${entry.method} is not STORED or DEFLATE`,
+        `Cannot build a launcher for platform "${runtime.platform}": unknown or repeated platform`,
       );
     }
-    if (!/^[0-9a-f]{64}$/.test(entry.sha256)) {
+    seen.add(runtime.platform);
+    if (!/^[0-9a-f]{8,64}$/.test(runtime.hash)) {
       throw new RangeError(
-        `Cannot build a launcher for "${entry.name}": bad SHA-256 "${entry.sha256}"`,
+        `Cannot build a launcher with hash "${runtime.hash}": not 8 to 64 hex digits`,
       );
+    }
+    for (const entry of runtime.entries) {
+      if (!plain(entry.path)) {
+        throw new RangeError(
+          `Cannot build a launcher that extracts "${entry.path}": not a plain relative path`,
+        );
+      }
+      if (entry.method !== 0 && entry.method !== 8) {
+        throw new RangeError(
+          `Cannot build a launcher that extracts "${entry.name}": method ${entry.method} is not STORED or DEFLATE`,
+        );
+      }
+      if (!/^[0-9a-f]{64}$/.test(entry.sha256)) {
+        throw new RangeError(
+          `Cannot build a launcher for "${entry.name}": bad SHA-256 "${entry.sha256}"`,
+        );
+      }
     }
   }
+}
+
+/** `a runtime for linux-x64 only`, `runtimes for linux-x64, linux-arm64 only`. */
+export function heldRuntimes(platforms: readonly string[]): string {
+  return `${platforms.length === 1 ? "a runtime" : "runtimes"} for ${platforms.join(", ")} only`;
 }
 
 /** Placeholder words the mode's flag lists carry until the script fills them in. */
@@ -235,13 +273,16 @@ function _flags(): {
 }
 
 /**
- * The launcher script for `spec` (not padded). Deterministic: the same spec gives the same
- * text.
+ * The launcher script for `spec`, for a launcher of `size` bytes once padded (the script checks
+ * that its file is at least that long). Deterministic: the same spec gives the same text.
  *
- * @throws {RangeError} On an unknown platform, a bad hash or an unsafe path.
+ * @throws {RangeError} On no runtime, an unknown platform, a bad hash or an unsafe path.
  */
-export function launcherScript(spec: LauncherSpec): string {
+export function launcherScript(spec: LauncherSpec, size: number): string {
   _check(spec);
+  if (!Number.isSafeInteger(size) || size < 1) {
+    throw new RangeError(`Cannot build a launcher of ${size} bytes: not a positive integer`);
+  }
   const q = shellQuote;
   const flags = _flags();
   const words = (list: readonly string[]) =>
@@ -260,35 +301,51 @@ export function launcherScript(spec: LauncherSpec): string {
   const valueOptions = spec.argv.valueOptions.filter(
     (name) => !["--host", "--port", "--prompt-cache"].includes(name),
   );
-  const uname = LAUNCHER_PLATFORMS[spec.platform]!;
+  const held = spec.runtimes.map((r) => r.platform);
+  const holds = heldRuntimes(held);
   const env = Object.entries(LAUNCH_ENV).sort(([a], [b]) => (a < b ? -1 : 1));
-  // The Deno directory's SQLite caches are folders, so the sandboxed process holds no
-  // writable handle on them (see lib/sandbox/deno_dir.ts).
-  const dirs = [
-    ...new Set([
-      ...spec.entries.map((e) => e.path.split("/").slice(0, -1).join("/")),
-      ...BLOCKED_DENO_CACHES.map((name) => `deno_dir/${name}`),
-    ]),
-  ]
-    .filter((d) => d !== "")
-    .flatMap((d) => d.split("/").map((_, i, parts) => parts.slice(0, i + 1).join("/")));
-  const mkdirs = [...new Set(dirs)].map((d) => `"$lf_tmp/${d}"`).join(" ");
-  const puts = spec.entries.map((e) =>
-    `  lf_put ${q(e.path)} ${e.mode.toString(8)} ${e.method} ${
-      e.dataOffset + 1
-    } ${e.compressedSize} ` +
-    `'${gzipTrailerEscapes(e.crc32, e.size)}' ${e.sha256} ${q(e.name)} || return 2`
+  const unames = Object.values(PLATFORMS).map((p) =>
+    `    ${p.uname.map(q).join(" | ")}) lf_platform=${p.name} ;;`
   );
+  const hashes = spec.runtimes.map((r) => `  ${r.platform}) lf_hash=${r.hash} ;;`);
+  const payloads = spec.runtimes.flatMap((runtime) => {
+    // The Deno directory's SQLite caches are folders, so the sandboxed process holds no
+    // writable handle on them (see lib/sandbox/deno_dir.ts).
+    const dirs = [
+      ...new Set([
+        ...runtime.entries.map((e) => e.path.split("/").slice(0, -1).join("/")),
+        ...BLOCKED_DENO_CACHES.map((name) => `deno_dir/${name}`),
+      ]),
+    ]
+      .filter((d) => d !== "")
+      .flatMap((d) => d.split("/").map((_, i, parts) => parts.slice(0, i + 1).join("/")));
+    const mkdirs = [...new Set(dirs)].map((d) => `"$lf_tmp/${d}"`).join(" ");
+    return [
+      `    ${runtime.platform})`,
+      ...(mkdirs ? [`      mkdir ${mkdirs} 2>/dev/null || return 1`] : []),
+      ...runtime.entries.map((e) =>
+        `      lf_put ${q(e.path)} ${e.mode.toString(8)} ${e.method} ${
+          e.dataOffset + 1
+        } ${e.compressedSize} ` +
+        `'${gzipTrailerEscapes(e.crc32, e.size)}' ${e.sha256} ${q(e.name)} || return 2`
+      ),
+      "      ;;",
+    ];
+  });
+  const emulator = `\${${EMULATOR_ENV}:+"$${EMULATOR_ENV}"}`;
 
   const lines = [
     "#!/bin/sh",
+    // First, before anything else can run: is the whole launcher here? One compound command,
+    // so that a file cut inside it is a syntax error and runs nothing (see the module doc).
+    `{ lf_size() { lf_n=\${5-}; }; lf_size $(ls -lnL -- "$0" 2>/dev/null); [ "\${lf_n:-0}" -ge ${size} ] 2>/dev/null || { printf 'llamafile: Cannot run "%s": the file is truncated (shorter than its ${size}-byte launcher)\\n' "$0" >&2; exit 1; }; }`,
+    '[ -n "${ZSH_VERSION-}" ] && emulate sh',
     `# ${spec.version}`,
     "# This is a llamafile: a POSIX sh launcher followed by a ZIP archive (unzip -l lists it).",
-    "# Run it: ./THIS_FILE --help. On first run it extracts its runtime (never the weights) to",
-    `# \${XDG_CACHE_HOME:-~/.cache}/llamafile/${spec.hash}/ and then reads the weights in place.`,
-    '[ -n "${ZSH_VERSION-}" ] && emulate sh',
+    "# Run it: ./THIS_FILE --help. On first run it extracts the runtime of this platform (never",
+    "# the weights) to ${XDG_CACHE_HOME:-~/.cache}/llamafile/<hash>/ and reads the weights in place.",
+    `# Runtimes: ${held.join(", ")}.`,
     'lf_fail() { printf \'llamafile: %s\\n\' "$1" >&2; exit "${2:-1}"; }',
-    `lf_hash=${spec.hash}`,
     "",
     "# Where am I?",
     "lf_self=$0",
@@ -297,9 +354,22 @@ export function launcherScript(spec: LauncherSpec): string {
     '  lf_fail "Cannot find this llamafile: cannot enter the folder of \\"$0\\""',
     "lf_self=${lf_d%/}/${lf_self##*/}",
     '[ -f "$lf_self" ] || lf_fail "Cannot find this llamafile: \\"$lf_self\\" is not a file"',
-    `case $(uname -s 2>/dev/null)/$(uname -m 2>/dev/null) in`,
-    `  ${q(uname)}) ;;`,
-    `  *) lf_fail "Cannot run on $(uname -s) $(uname -m): this llamafile holds a runtime for ${spec.platform} only" ;;`,
+    "",
+    `# Which runtime: $${PLATFORM_ENV}, else the one uname names.`,
+    `lf_platform=\${${PLATFORM_ENV}-}`,
+    'if [ -z "$lf_platform" ]; then',
+    "  lf_uname=$(uname -sm 2>/dev/null)",
+    "  case $lf_uname in",
+    ...unames,
+    `    *) lf_fail "Cannot run on \${lf_uname:-this system}: this llamafile holds ${holds}" ;;`,
+    "  esac",
+    `  lf_why="$lf_uname ($lf_platform)"`,
+    "else",
+    `  lf_why="${PLATFORM_ENV}=$lf_platform"`,
+    "fi",
+    "case $lf_platform in",
+    ...hashes,
+    `  *) lf_fail "Cannot run on $lf_why: this llamafile holds ${holds}" ;;`,
     "esac",
     "",
     "# Which mode: .args words, then the user's, then the .args words after '...'.",
@@ -329,7 +399,7 @@ export function launcherScript(spec: LauncherSpec): string {
     "  done",
     "}",
     "case ${1-} in",
-    "  pack|info) ;;",
+    `  ${spec.argv.subcommands.map(q).join("|")}) ;;`,
     `  *) lf_scan${before.length ? " " + words(before) : ""}; lf_scan "$@"${
       after.length ? `; lf_scan ${words(after)}` : ""
     } ;;`,
@@ -372,14 +442,17 @@ export function launcherScript(spec: LauncherSpec): string {
     `    *) lf_bad=$8; return 1 ;;`,
     "  esac",
     "}",
+    "lf_payload() {  # the files of this platform's runtime into $lf_tmp",
+    "  case $lf_platform in",
+    ...payloads,
+    "  esac",
+    "}",
     "lf_extract() {  # parent folder; returns 1 when it cannot be written, 2 on a bad payload",
     "  lf_parent=$1",
     '  mkdir -p -- "$lf_parent" 2>/dev/null && [ -w "$lf_parent" ] || return 1',
     "  lf_tmp=$lf_parent/.$lf_hash.tmp.$$",
-    `  rm -rf -- "$lf_tmp" && mkdir -- "$lf_tmp"${
-      mkdirs ? " " + mkdirs : ""
-    } 2>/dev/null || return 1`,
-    ...puts,
+    '  rm -rf -- "$lf_tmp" && mkdir -- "$lf_tmp" 2>/dev/null || return 1',
+    "  lf_payload || return $?",
     '  [ -d "$lf_parent/$lf_hash" ] && ! lf_ok "$lf_parent/$lf_hash" && rm -rf -- "$lf_parent/$lf_hash"',
     '  mv -- "$lf_tmp" "$lf_parent/$lf_hash" 2>/dev/null',
     '  rm -rf -- "$lf_parent/$lf_hash/${lf_tmp##*/}" "$lf_tmp"',
@@ -435,10 +508,10 @@ export function launcherScript(spec: LauncherSpec): string {
     `  *) set -- ${words(flags.cli)} "$lf_dir/${spec.app}" "$@" ;;`,
     "esac",
     `if [ -n "\${${LAUNCHER_DRY_RUN_ENV}-}" ]; then`,
-    `  printf '%s\\n' "$lf_dir/deno" run --no-config --cached-only "$@"`,
+    `  printf '%s\\n' ${emulator} "$lf_dir/deno" run --no-config --cached-only "$@"`,
     "  exit 0",
     "fi",
-    'exec "$lf_dir/deno" run --no-config --cached-only "$@"',
+    `exec ${emulator} "$lf_dir/deno" run --no-config --cached-only "$@"`,
     'lf_fail "Cannot start \\"$lf_dir/deno\\""',
     "exit 1",
     "",
@@ -454,14 +527,17 @@ export function launcherSizeBound(spec: LauncherSpec): number {
   const big = Number.MAX_SAFE_INTEGER;
   const widest = launcherScript({
     ...spec,
-    entries: spec.entries.map((e) => ({
-      ...e,
-      dataOffset: big - 1,
-      compressedSize: big,
-      size: big,
-      crc32: 0xffffffff,
+    runtimes: spec.runtimes.map((runtime) => ({
+      ...runtime,
+      entries: runtime.entries.map((e) => ({
+        ...e,
+        dataOffset: big - 1,
+        compressedSize: big,
+        size: big,
+        crc32: 0xffffffff,
+      })),
     })),
-  });
+  }, big);
   const length = new TextEncoder().encode(widest).length;
   return Math.ceil((length + 1) / LAUNCHER_BLOCK) * LAUNCHER_BLOCK;
 }
@@ -472,7 +548,7 @@ export function launcherSizeBound(spec: LauncherSpec): number {
  * @throws {RangeError} When the script is longer than `size`.
  */
 export function launcherBytes(spec: LauncherSpec, size: number): Uint8Array {
-  const text = new TextEncoder().encode(launcherScript(spec));
+  const text = new TextEncoder().encode(launcherScript(spec, size));
   if (text.length > size) {
     throw new RangeError(`Cannot fit the launcher in ${size} bytes: it takes ${text.length}`);
   }

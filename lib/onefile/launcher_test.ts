@@ -14,41 +14,55 @@ import {
   UNSECURE_PERMISSION_FLAGS,
 } from "../sandbox/permissions.ts";
 
+const DENO = {
+  name: "runtime/linux-x64/deno",
+  path: "deno",
+  mode: 0o755,
+  method: 8,
+  dataOffset: 8192,
+  compressedSize: 100,
+  size: 300,
+  crc32: 0xdeadbeef,
+  sha256: "a".repeat(64),
+};
+const LIBLLAMA = {
+  name: "runtime/linux-x64/lib/libllama.v0.5.0.so",
+  path: "lib/libllama.v0.5.0.so",
+  mode: 0o755,
+  method: 0,
+  dataOffset: 9000,
+  compressedSize: 50,
+  size: 50,
+  crc32: 1,
+  sha256: "b".repeat(64),
+};
+
 function spec(overrides: Partial<LauncherSpec> = {}): LauncherSpec {
   return {
     version: "llamafile.ts test",
-    platform: "linux-x64",
-    hash: "0123456789abcdef",
-    entries: [
-      {
-        name: "runtime/linux-x64/deno",
-        path: "deno",
-        mode: 0o755,
-        method: 8,
-        dataOffset: 8192,
-        compressedSize: 100,
-        size: 300,
-        crc32: 0xdeadbeef,
-        sha256: "a".repeat(64),
-      },
-      {
-        name: "runtime/linux-x64/lib/libllama.v0.5.0.so",
-        path: "lib/libllama.v0.5.0.so",
-        mode: 0o755,
-        method: 0,
-        dataOffset: 9000,
-        compressedSize: 50,
-        size: 50,
-        crc32: 1,
-        sha256: "b".repeat(64),
-      },
-    ],
+    runtimes: [{ platform: "linux-x64", hash: "0123456789abcdef", entries: [DENO, LIBLLAMA] }],
     app: "app.js",
     libDir: "lib",
     args: ["-n", "40", "it's", "...", "--port", "9"],
     argv: launcherArgv(),
     ...overrides,
   };
+}
+
+/** Two runtimes, the second at other offsets. */
+function twoPlatforms(): LauncherSpec {
+  return spec({
+    runtimes: [
+      ...spec().runtimes,
+      {
+        platform: "linux-arm64",
+        hash: "fedcba9876543210",
+        entries: [
+          { ...DENO, name: "runtime/linux-arm64/deno", dataOffset: 20000, sha256: "c".repeat(64) },
+        ],
+      },
+    ],
+  });
 }
 
 Deno.test("shellQuote() leaves plain words and quotes the rest for sh", () => {
@@ -70,9 +84,9 @@ Deno.test("gzipTrailerEscapes() writes the CRC-32 and size little-endian as octa
 });
 
 Deno.test("launcherScript() writes offsets, sizes, hashes and the mode scan of .args", () => {
-  const text = launcherScript(spec());
+  const text = launcherScript(spec(), 8192);
   assert.ok(text.startsWith("#!/bin/sh\n"));
-  assert.match(text, /lf_hash=0123456789abcdef\n/);
+  assert.ok(text.includes("  linux-x64) lf_hash=0123456789abcdef ;;\n"));
   // tail -c +N counts from 1.
   assert.match(
     text,
@@ -80,12 +94,23 @@ Deno.test("launcherScript() writes offsets, sizes, hashes and the mode scan of .
   );
   assert.match(text, /lf_put lib\/libllama\.v0\.5\.0\.so 755 0 9001 50 /);
   assert.match(text, /lf_scan -n 40 'it'\\''s'; lf_scan "\$@"; lf_scan --port 9 ;;/);
-  assert.match(text, /mkdir -- "\$lf_tmp" "\$lf_tmp\/lib"/);
-  assert.match(text, /exec "\$lf_dir\/deno" run --no-config --cached-only "\$@"/);
+  assert.match(
+    text,
+    /mkdir "\$lf_tmp\/lib" "\$lf_tmp\/deno_dir" "\$lf_tmp\/deno_dir\/dep_analysis_cache_v2" .* 2>\/dev\/null \|\| return 1/,
+  );
+  assert.match(
+    text,
+    /exec \$\{LLAMAFILE_EMULATOR:\+"\$LLAMAFILE_EMULATOR"\} "\$lf_dir\/deno" run --no-config --cached-only "\$@"/,
+  );
+  // The size check comes first, before any other command.
+  assert.equal(
+    text.split("\n")[1],
+    `{ lf_size() { lf_n=\${5-}; }; lf_size $(ls -lnL -- "$0" 2>/dev/null); [ "\${lf_n:-0}" -ge 8192 ] 2>/dev/null || { printf 'llamafile: Cannot run "%s": the file is truncated (shorter than its 8192-byte launcher)\\n' "$0" >&2; exit 1; }; }`,
+  );
 });
 
 Deno.test("launcherScript() takes its flag sets from permissions.ts, the address and file filled in by sh", () => {
-  const text = launcherScript(spec());
+  const text = launcherScript(spec(), 8192);
   const line = (flags: string[], word: string, shell: string) =>
     flags.map((f) => (f === word ? shell : shellQuote(f))).join(" ") + ' "$lf_dir/app.js" "$@" ;;';
   assert.ok(text.includes(`  *) set -- ${line(cliPermissionFlags(), "", "")}`));
@@ -108,7 +133,7 @@ Deno.test("launcherScript() takes its flag sets from permissions.ts, the address
 });
 
 Deno.test("launcherScript() skips the values of every option that takes one", () => {
-  const text = launcherScript(spec());
+  const text = launcherScript(spec(), 8192);
   const names = launcherArgv().valueOptions;
   assert.ok(names.includes("-p") && names.includes("--model") && !names.includes("--server"));
   const line = text.split("\n").find((l) => l.includes("lf_skip=value ;;"))!;
@@ -118,25 +143,57 @@ Deno.test("launcherScript() skips the values of every option that takes one", ()
 });
 
 Deno.test("launcherScript() is deterministic and refuses unsafe paths, hashes and platforms", () => {
-  assert.equal(launcherScript(spec()), launcherScript(spec()));
-  assert.throws(() => launcherScript(spec({ platform: "plan9-x64" })), RangeError);
-  assert.throws(() => launcherScript(spec({ hash: "ABC; rm -rf /" })), RangeError);
-  assert.throws(() => launcherScript(spec({ app: "../app.js" })), RangeError);
-  const [deno] = spec().entries;
-  assert.throws(() => launcherScript(spec({ entries: [{ ...deno!, path: "a b" }] })), RangeError);
-  assert.throws(() => launcherScript(spec({ entries: [{ ...deno!, method: 12 }] })), RangeError);
+  assert.equal(launcherScript(spec(), 8192), launcherScript(spec(), 8192));
+  const runtime = spec().runtimes[0]!;
+  const bad = (overrides: Partial<LauncherSpec>) => () => launcherScript(spec(overrides), 8192);
+  assert.throws(bad({ runtimes: [] }), RangeError);
+  assert.throws(bad({ runtimes: [{ ...runtime, platform: "plan9-x64" }] }), RangeError);
+  assert.throws(bad({ runtimes: [runtime, runtime] }), RangeError);
+  assert.throws(bad({ runtimes: [{ ...runtime, hash: "ABC; rm -rf /" }] }), RangeError);
+  assert.throws(bad({ app: "../app.js" }), RangeError);
+  assert.throws(
+    bad({ runtimes: [{ ...runtime, entries: [{ ...DENO, path: "a b" }] }] }),
+    RangeError,
+  );
+  assert.throws(
+    bad({ runtimes: [{ ...runtime, entries: [{ ...DENO, method: 12 }] }] }),
+    RangeError,
+  );
+  assert.throws(() => launcherScript(spec(), 0), RangeError);
+});
+
+Deno.test("launcherScript() picks a runtime by uname or LLAMAFILE_PLATFORM and names what it holds", () => {
+  const text = launcherScript(twoPlatforms(), 8192);
+  assert.match(text, /lf_platform=\$\{LLAMAFILE_PLATFORM-\}\n/);
+  assert.match(text, /lf_uname=\$\(uname -sm 2>\/dev\/null\)/);
+  // Every platform we know is named by uname, held or not.
+  assert.ok(text.includes("    'Linux x86_64') lf_platform=linux-x64 ;;"));
+  assert.ok(text.includes("    'Linux aarch64' | 'Linux arm64') lf_platform=linux-arm64 ;;"));
+  assert.ok(text.includes("  linux-arm64) lf_hash=fedcba9876543210 ;;"));
+  assert.match(
+    text,
+    /lf_fail "Cannot run on \$lf_why: this llamafile holds runtimes for linux-x64, linux-arm64 only"/,
+  );
+  // Each runtime extracts its own entries.
+  assert.match(text, / {4}linux-arm64\)\n {6}mkdir [^\n]*\n {6}lf_put deno 755 8 20001 100 /);
+  const one = launcherScript(spec(), 8192);
+  assert.match(one, /this llamafile holds a runtime for linux-x64 only/);
+  assert.ok(!one.includes("linux-arm64) lf_hash="));
 });
 
 Deno.test("launcherSizeBound() holds the script whatever its numbers, in 4 KiB blocks", () => {
   const bound = launcherSizeBound(spec());
   assert.equal(bound % 4096, 0);
   const huge = spec({
-    entries: spec().entries.map((e) => ({
-      ...e,
-      dataOffset: 2 ** 52,
-      compressedSize: 2 ** 52,
-      size: 2 ** 52,
-      crc32: 0xffffffff,
+    runtimes: spec().runtimes.map((r) => ({
+      ...r,
+      entries: r.entries.map((e) => ({
+        ...e,
+        dataOffset: 2 ** 52,
+        compressedSize: 2 ** 52,
+        size: 2 ** 52,
+        crc32: 0xffffffff,
+      })),
     })),
   });
   const bytes = launcherBytes(huge, bound);

@@ -234,3 +234,29 @@ async function _fromArchive(archive: string): Promise<WeightsSource> {
   const entry = chooseWeightsEntry((await _directory(archive)).entries, archive)!;
   return { path: archive, offset: entry.dataOffset, entry: entry.name };
 }
+
+/**
+ * The platforms the llamafile at `path` holds runtimes for: its version entry's list (or the
+ * one `platform` of files packed before there could be several), else its runtime folders.
+ */
+export async function llamafilePlatforms(path: string, directory: ZipDirectory): Promise<string[]> {
+  const version = directory.entries.find((e) => e.name === VERSION_ENTRY);
+  if (version !== undefined) {
+    try {
+      const v = JSON.parse(
+        new TextDecoder().decode(await readEntryBytes(path, version, { maxSize: 1 << 16 })),
+      );
+      const list = Array.isArray(v.platforms) ? v.platforms : [v.platform];
+      const names = list.filter((p: unknown): p is string => typeof p === "string");
+      if (names.length > 0) return names;
+    } catch {
+      // an unreadable version entry: fall back to the folders
+    }
+  }
+  const folders = new Set<string>();
+  for (const entry of directory.entries) {
+    const match = /^runtime\/([^/]+)\/./.exec(entry.name);
+    if (match) folders.add(match[1]!);
+  }
+  return [...folders];
+}

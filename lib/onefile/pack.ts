@@ -1,19 +1,22 @@
 /**
- * Building a llamafile (llamafile's "create a llamafile" recipe) and appending to one (its
- * `zipalign`).
+ * Building a llamafile (llamafile's "create a llamafile" recipe), appending to one (its
+ * `zipalign`), and the part both share with `upgrade.ts`: writing a llamafile from a runtime,
+ * `.args` and content entries.
  *
  * ```
- * llamafile pack -m MODEL.gguf [--mmproj F] [--args FILE | --arg X ...] [--align N] -o OUT.llamafile
+ * llamafile pack -m MODEL.gguf [--mmproj F] [--args FILE | --arg X ...] [--align N]
+ *                [--platform P,...|all] -o OUT.llamafile
  * llamafile pack --add FILE... TO.llamafile [--align N]
  * ```
  *
  * A llamafile is the `sh` launcher (`launcher.ts`) followed by a ZIP archive holding, in
- * order: `.args`, `runtime/version.json`, the runtime payload of this platform under
- * `runtime/<platform>/` (the running `deno` binary, the app bundled into `app.js`, the
- * libllama/ggml `.so` set; DEFLATE, extracted by the launcher), the weights (STORED, data on an
- * `--align` boundary, 64 KiB by default), and `.manifest.sha256` covering every other entry.
- * The launcher is written last, over a placeholder of a size fixed before the layout, once the
- * payload's offsets and hashes are known. The same inputs give the same bytes.
+ * order: `.args`, `runtime/version.json`, the bundled app `runtime/app.js`, then for each
+ * platform its runtime under `runtime/<platform>/` (the `deno` binary and the libllama/ggml
+ * `.so` set; DEFLATE, extracted by the launcher), the weights (STORED, data on an `--align`
+ * boundary, 64 KiB by default; one copy whatever the platforms), and `.manifest.sha256`
+ * covering every other entry. The launcher is written last, over a placeholder of a size fixed
+ * before the layout, once the payload's offsets and hashes are known. The same inputs give the
+ * same bytes.
  *
  * `--add` appends files (STORED; `.gguf` ones aligned) and a new manifest after the archive's
  * last byte, then a new central directory, rewriting nothing (the newest directory wins). If it
@@ -31,15 +34,16 @@ import {
   type LauncherArgv,
   launcherBytes,
   type LauncherEntry,
+  type LauncherRuntime,
   launcherSizeBound,
   type LauncherSpec,
 } from "./launcher.ts";
 import { ARGS_ENTRY, llamafileSelf, RUNTIME_FOLDER, VERSION_ENTRY } from "./llamafile_archive.ts";
 import { PackProgress } from "./pack_progress.ts";
-import { runtimeFiles, runtimePlatform } from "./runtime_files.ts";
+import { hostPlatform, type RuntimeFile, runtimePayload } from "./runtime_files.ts";
 import { formatManifest, MANIFEST_NAME, METHOD_DEFLATE, parseManifest } from "./zip_format.ts";
 import { readEntryBytes, readZipDirectory, type ZipEntry } from "./zip_reader.ts";
-import { DEFAULT_ALIGNMENT, ZipWriter } from "./zip_writer.ts";
+import { DEFAULT_ALIGNMENT, type ZipAddOptions, ZipWriter } from "./zip_writer.ts";
 import { formatBytes } from "../util/format_bytes.ts";
 
 /** Options of {@linkcode packLlamafile}. */
@@ -56,6 +60,8 @@ export interface PackOptions {
   output: string;
   /** Alignment of the weights' data (default 65536). */
   align?: number;
+  /** The platforms to carry a runtime for (default: this machine's). */
+  platforms?: readonly string[];
   /** Receives progress lines (default: stderr). */
   log?: (line: string) => void;
   /** Draw a progress bar (default: when stderr is a terminal). */
@@ -67,6 +73,8 @@ export interface PackOptions {
    * {@linkcode parseArgsFile} alone).
    */
   readArgs?: (text: string, source: string) => string[];
+  /** Where packages fetched for other platforms are kept (default: `npmCacheDir()`). */
+  cacheDir?: string;
 }
 
 /** What {@linkcode packLlamafile} wrote. */
@@ -77,8 +85,8 @@ export interface PackResult {
   size: number;
   /** Size of the launcher (where the ZIP data starts). */
   launcherSize: number;
-  /** The cache folder name of its runtime. */
-  runtimeHash: string;
+  /** The cache folder name of each platform's runtime. */
+  runtimeHashes: Map<string, string>;
   /** The entries, in archive order. */
   entries: ZipEntry[];
 }
@@ -113,17 +121,224 @@ export function runtimeHash(hashes: ReadonlyMap<string, string>): string {
   return createHash("sha256").update(formatManifest(hashes)).digest("hex").slice(0, 16);
 }
 
+/** Refuses to pack from inside a llamafile (no checkout: no bundler, no libraries to read). */
+export function assertInCheckout(what: string): void {
+  if (llamafileSelf() !== undefined) {
+    throw new Error(
+      `Cannot ${what} from inside a llamafile: run llamafile ${what} from a checkout (deno task llamafile ${what})`,
+    );
+  }
+}
+
+/** A content entry of a llamafile (not `.args`, the runtime or the manifest). */
+export type ContentEntry =
+  | {
+    /** A file on disk (the weights, a projector). */
+    kind: "file";
+    name: string;
+    source: string;
+    size: number;
+    options: ZipAddOptions;
+  }
+  | {
+    /** An entry of another archive, copied (the old file's, in an upgrade). */
+    kind: "entry";
+    name: string;
+    archive: string;
+    entry: ZipEntry;
+    options: ZipAddOptions;
+  };
+
+/** What {@linkcode writeLlamafile} writes. */
+export interface LlamafileContents {
+  /** The llamafile to write (through a temporary file beside it, renamed when complete). */
+  output: string;
+  /** The `.args` entry's bytes, or null for none. */
+  args: Uint8Array | null;
+  /** The `.args` words, for the launcher's mode scan. */
+  argsWords: string[];
+  /** Platforms to carry a runtime for. */
+  platforms: readonly string[];
+  /** The other entries, in order. */
+  contents: readonly ContentEntry[];
+  /** What the launcher must know of the command line. */
+  argv: LauncherArgv;
+  /** Receives progress lines (default: stderr). */
+  log?: (line: string) => void;
+  /** Draw a progress bar (default: when stderr is a terminal). */
+  progressBar?: boolean;
+  /** Where packages fetched for other platforms are kept. */
+  cacheDir?: string;
+  /** Verb for the last line (`wrote`). */
+  verb?: string;
+}
+
+/** The `runtime/version.json` text of a llamafile carrying `platforms`. */
+export function versionJson(platforms: readonly string[]): string {
+  return JSON.stringify({
+    llamafile: VERSION,
+    "llama.cpp": LLAMA_CPP_RELEASE,
+    deno: Deno.version.deno,
+    platforms,
+  }) + "\n";
+}
+
+/**
+ * Writes a llamafile: launcher, `.args`, version, app, each platform's runtime, `contents`,
+ * manifest (see the module documentation).
+ */
+export async function writeLlamafile(options: LlamafileContents): Promise<PackResult> {
+  const log = options.log ?? writeStderr;
+  if (options.platforms.length === 0) throw new Error("Cannot pack: no platform to carry");
+  const work = await Deno.makeTempDir({ prefix: "llamafile-pack-" });
+  const slash = options.output.lastIndexOf("/");
+  const temp = `${slash < 0 ? "." : options.output.slice(0, slash) || "/"}/.${
+    options.output.slice(slash + 1)
+  }.${Deno.pid}.tmp`;
+  let writer: ZipWriter | null = null;
+  try {
+    const payload = await runtimePayload(work, options.platforms, {
+      log,
+      ...(options.cacheDir && { cacheDir: options.cacheDir }),
+    });
+    const version =
+      `llamafile.ts ${VERSION} (deno ${Deno.version.deno}, llama.cpp ${LLAMA_CPP_RELEASE})`;
+    const spec = (runtimes: LauncherRuntime[]): LauncherSpec => ({
+      version,
+      runtimes,
+      app: payload.app.path,
+      libDir: "lib",
+      args: options.argsWords,
+      argv: options.argv,
+    });
+    const placeholder = (file: RuntimeFile): LauncherEntry => ({
+      name: file.name,
+      path: file.path,
+      mode: file.mode,
+      method: METHOD_DEFLATE,
+      dataOffset: 0,
+      compressedSize: 0,
+      size: 0,
+      crc32: 0,
+      sha256: "0".repeat(64),
+    });
+    const launcherSize = launcherSizeBound(spec(payload.platforms.map((p) => ({
+      platform: p.platform,
+      hash: "0".repeat(16),
+      entries: [payload.app, ...p.files].map(placeholder),
+    }))));
+
+    const runtimeFiles = [payload.app, ...payload.platforms.flatMap((p) => p.files)];
+    let total = 0;
+    for (const file of runtimeFiles) total += (await Deno.stat(file.source)).size;
+    for (const content of options.contents) {
+      total += content.kind === "file" ? content.size : content.entry.size;
+    }
+    const progress = new PackProgress(total, options.progressBar ?? Deno.stderr.isTerminal(), log);
+
+    writer = await ZipWriter.create(temp, {
+      prefix: new Uint8Array(launcherSize).fill(0x0a),
+      sha256: true,
+    });
+    if (options.args !== null) progress.added(await writer.addBytes(ARGS_ENTRY, options.args));
+    await writer.addBytes(
+      VERSION_ENTRY,
+      new TextEncoder().encode(versionJson(options.platforms)),
+    );
+    const written = new Map<string, ZipEntry>();
+    for (const file of runtimeFiles) {
+      const entry = await writer.addFile(file.name, file.source, {
+        method: "deflate",
+        mode: file.mode,
+        onProgress: progress.entry(file.name),
+      });
+      written.set(file.name, entry);
+      progress.added(entry);
+    }
+    for (const content of options.contents) {
+      const addOptions = { ...content.options, onProgress: progress.entry(content.name) };
+      progress.added(
+        content.kind === "file"
+          ? await writer.addFile(content.name, content.source, addOptions)
+          : await writer.addEntry(content.name, content.archive, content.entry, addOptions),
+      );
+    }
+    await writer.addManifest();
+    await writer.finish();
+    writer = null;
+    progress.finish();
+
+    // The launcher, now that the payload's offsets and hashes are known.
+    const directory = await readZipDirectory(temp);
+    const manifestEntry = directory.entries.find((e) => e.name === MANIFEST_NAME)!;
+    const hashes = parseManifest(
+      new TextDecoder().decode(await readEntryBytes(temp, manifestEntry)),
+    );
+    const launcherEntry = (file: RuntimeFile): LauncherEntry => {
+      const entry = written.get(file.name)!;
+      return {
+        name: file.name,
+        path: file.path,
+        mode: file.mode,
+        method: entry.method,
+        dataOffset: entry.dataOffset,
+        compressedSize: entry.compressedSize,
+        size: entry.size,
+        crc32: entry.crc32,
+        sha256: hashes.get(file.name)!,
+      };
+    };
+    const runtimeHashes = new Map<string, string>();
+    const runtimes = payload.platforms.map((p) => {
+      const files = [payload.app, ...p.files];
+      const hash = runtimeHash(new Map(files.map((file) => [file.name, hashes.get(file.name)!])));
+      runtimeHashes.set(p.platform, hash);
+      return { platform: p.platform, hash, entries: files.map(launcherEntry) };
+    });
+    const launcher = launcherBytes(spec(runtimes), launcherSize);
+    {
+      using file = await Deno.open(temp, { write: true });
+      let at = 0;
+      while (at < launcher.length) at += await file.write(launcher.subarray(at));
+    }
+    await Deno.chmod(temp, 0o755);
+    await Deno.rename(temp, options.output);
+    log(
+      `llamafile ${options.verb ?? "pack: wrote"} ${options.output} (${
+        formatBytes(directory.fileSize)
+      }, ${directory.entries.length} entries; runtimes for ${options.platforms.join(", ")})`,
+    );
+    return {
+      output: options.output,
+      size: directory.fileSize,
+      launcherSize,
+      runtimeHashes,
+      entries: directory.entries,
+    };
+  } finally {
+    writer?.close();
+    await Deno.remove(temp).catch(() => {});
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The platforms to pack when none are named: this machine's. */
+export function defaultPlatforms(): string[] {
+  const host = hostPlatform();
+  if (host === null) {
+    throw new Error(
+      `Cannot pack a runtime for this machine (${Deno.build.os} ${Deno.build.arch}): name the platforms with --platform`,
+    );
+  }
+  return [host];
+}
+
 /**
  * Builds a llamafile (see the module documentation). The output is written to a temporary
  * file beside it and renamed into place when complete.
  */
 export async function packLlamafile(options: PackOptions): Promise<PackResult> {
-  if (llamafileSelf() !== undefined) {
-    throw new Error(
-      "Cannot pack from inside a llamafile: run llamafile pack from a checkout (deno task llamafile pack)",
-    );
-  }
-  const log = options.log ?? writeStderr;
+  assertInCheckout("pack");
   const align = options.align ?? DEFAULT_ALIGNMENT;
   const modelSize = await _checkGguf(options.model, "model");
   const mmprojSize = options.mmproj === undefined
@@ -145,132 +360,29 @@ export async function packLlamafile(options: PackOptions): Promise<PackResult> {
       throw new Error(`Cannot pack into "${options.output}": it is one of the inputs`);
     }
   }
-
-  const platform = runtimePlatform();
-  const work = await Deno.makeTempDir({ prefix: "llamafile-pack-" });
-  const slash = options.output.lastIndexOf("/");
-  const temp = `${slash < 0 ? "." : options.output.slice(0, slash) || "/"}/.${
-    options.output.slice(slash + 1)
-  }.${Deno.pid}.tmp`;
-  let writer: ZipWriter | null = null;
-  try {
-    const runtime = await runtimeFiles(work, platform);
-    const versionJson = JSON.stringify({
-      llamafile: VERSION,
-      "llama.cpp": LLAMA_CPP_RELEASE,
-      deno: Deno.version.deno,
-      platform,
-    }) + "\n";
-    const spec = (entries: LauncherEntry[], hash: string): LauncherSpec => ({
-      version:
-        `llamafile.ts ${VERSION} (deno ${Deno.version.deno}, llama.cpp ${LLAMA_CPP_RELEASE}, ${platform})`,
-      platform,
-      hash,
-      entries,
-      app: "app.js",
-      libDir: "lib",
-      args: argsWords,
-      argv: options.argv,
+  const contents: ContentEntry[] = [
+    { kind: "file", name: modelEntry, source: options.model, size: modelSize, options: { align } },
+  ];
+  if (options.mmproj !== undefined && mmprojEntry !== undefined) {
+    contents.push({
+      kind: "file",
+      name: mmprojEntry,
+      source: options.mmproj,
+      size: mmprojSize,
+      options: { align },
     });
-    const placeholders: LauncherEntry[] = runtime.map((file) => ({
-      name: file.name,
-      path: file.path,
-      mode: file.mode,
-      method: METHOD_DEFLATE,
-      dataOffset: 0,
-      compressedSize: 0,
-      size: 0,
-      crc32: 0,
-      sha256: "0".repeat(64),
-    }));
-    const launcherSize = launcherSizeBound(spec(placeholders, "0".repeat(16)));
-
-    let total = modelSize + mmprojSize;
-    for (const file of runtime) total += (await Deno.stat(file.source)).size;
-    const progress = new PackProgress(total, options.progressBar ?? Deno.stderr.isTerminal(), log);
-
-    writer = await ZipWriter.create(temp, {
-      prefix: new Uint8Array(launcherSize).fill(0x0a),
-      sha256: true,
-    });
-    progress.added(await writer.addBytes(ARGS_ENTRY, new TextEncoder().encode(argsText)));
-    await writer.addBytes(VERSION_ENTRY, new TextEncoder().encode(versionJson));
-    const written = new Map<string, ZipEntry>();
-    for (const file of runtime) {
-      const entry = await writer.addFile(file.name, file.source, {
-        method: "deflate",
-        mode: file.mode,
-        onProgress: progress.entry(file.name),
-      });
-      written.set(file.name, entry);
-      progress.added(entry);
-    }
-    progress.added(
-      await writer.addFile(modelEntry, options.model, {
-        align,
-        onProgress: progress.entry(modelEntry),
-      }),
-    );
-    if (options.mmproj !== undefined && mmprojEntry !== undefined) {
-      progress.added(
-        await writer.addFile(mmprojEntry, options.mmproj, {
-          align,
-          onProgress: progress.entry(mmprojEntry),
-        }),
-      );
-    }
-    await writer.addManifest();
-    await writer.finish();
-    writer = null;
-    progress.finish();
-
-    // The launcher, now that the payload's offsets and hashes are known.
-    const directory = await readZipDirectory(temp);
-    const manifestEntry = directory.entries.find((e) => e.name === MANIFEST_NAME)!;
-    const hashes = parseManifest(
-      new TextDecoder().decode(await readEntryBytes(temp, manifestEntry)),
-    );
-    const payloadHashes = new Map(runtime.map((file) => [file.name, hashes.get(file.name)!]));
-    const hash = runtimeHash(payloadHashes);
-    const entries: LauncherEntry[] = runtime.map((file) => {
-      const entry = written.get(file.name)!;
-      return {
-        name: file.name,
-        path: file.path,
-        mode: file.mode,
-        method: entry.method,
-        dataOffset: entry.dataOffset,
-        compressedSize: entry.compressedSize,
-        size: entry.size,
-        crc32: entry.crc32,
-        sha256: payloadHashes.get(file.name)!,
-      };
-    });
-    const launcher = launcherBytes(spec(entries, hash), launcherSize);
-    {
-      using file = await Deno.open(temp, { write: true });
-      let at = 0;
-      while (at < launcher.length) at += await file.write(launcher.subarray(at));
-    }
-    await Deno.chmod(temp, 0o755);
-    await Deno.rename(temp, options.output);
-    log(
-      `llamafile pack: wrote ${options.output} (${
-        formatBytes(directory.fileSize)
-      }, ${directory.entries.length} entries)`,
-    );
-    return {
-      output: options.output,
-      size: directory.fileSize,
-      launcherSize,
-      runtimeHash: hash,
-      entries: directory.entries,
-    };
-  } finally {
-    writer?.close();
-    await Deno.remove(temp).catch(() => {});
-    await Deno.remove(work, { recursive: true }).catch(() => {});
   }
+  return await writeLlamafile({
+    output: options.output,
+    args: new TextEncoder().encode(argsText),
+    argsWords,
+    platforms: options.platforms ?? defaultPlatforms(),
+    contents,
+    argv: options.argv,
+    ...(options.log && { log: options.log }),
+    ...(options.progressBar !== undefined && { progressBar: options.progressBar }),
+    ...(options.cacheDir && { cacheDir: options.cacheDir }),
+  });
 }
 
 /** Entry names `--add` refuses: the launcher was built from them. */

@@ -1,17 +1,23 @@
 /**
- * The runtime payload a llamafile carries for its platform: the `deno` binary, the app bundled
- * into one file, and the libllama/ggml shared libraries.
+ * The runtime payload a llamafile carries: the app bundled into one file (shared by every
+ * platform), and for each platform the `deno` binary and the libllama/ggml shared libraries.
+ *
+ * Where a platform's files come from ({@linkcode platformSources}): for the packing machine's
+ * own platform, the running `deno` and the libraries the app itself loads (`libraryDir()`); for
+ * another platform, the pinned npm packages of `platforms.ts` (see `npm_package.ts`). More
+ * library folders per platform (a GPU backend's package) go into `libDirs`.
  *
  * @module
  */
 import { GGML_LIB, libraryDir, LLAMA_LIB } from "../../ffi/library_path.ts";
 import { bundleApp } from "./app_bundle.ts";
-import { LAUNCHER_PLATFORMS } from "./launcher.ts";
 import { RUNTIME_FOLDER } from "./llamafile_archive.ts";
+import { npmPackageDir } from "./npm_package.ts";
+import { platformOf, PLATFORMS } from "./platforms.ts";
 
 /** One runtime file to pack. */
 export interface RuntimeFile {
-  /** Entry name, `runtime/<platform>/<path>`. */
+  /** Entry name: `runtime/app.js`, or `runtime/<platform>/<path>`. */
   name: string;
   /** Path inside the extracted runtime folder. */
   path: string;
@@ -21,63 +27,149 @@ export interface RuntimeFile {
   mode: number;
 }
 
-/** The runtime platform of this process, e.g. `linux-x64`. */
-export function runtimePlatform(): string {
-  const arch = { x86_64: "x64", aarch64: "arm64" }[Deno.build.arch as string];
-  const platform = `${Deno.build.os}-${arch ?? Deno.build.arch}`;
-  if (!Object.hasOwn(LAUNCHER_PLATFORMS, platform)) {
-    throw new Error(
-      `Cannot pack a runtime for "${platform}": the launcher supports ${
-        Object.keys(LAUNCHER_PLATFORMS).join(", ")
-      }`,
-    );
-  }
-  return platform;
+/** The runtime of one platform: its own files (the shared app is not among them). */
+export interface PlatformRuntime {
+  platform: string;
+  files: RuntimeFile[];
+}
+
+/** What a llamafile's runtime entries are made of. */
+export interface RuntimePayload {
+  /** The bundled app, one entry for every platform. */
+  app: RuntimeFile;
+  /** One runtime per platform, in the order asked for. */
+  platforms: PlatformRuntime[];
+}
+
+/** Entry name of the bundled app. */
+export const APP_ENTRY = `${RUNTIME_FOLDER}app.js`;
+
+/** Where one platform's runtime files are read from. */
+export interface PlatformSources {
+  /** The `deno` binary. */
+  deno: string;
+  /** Folders of shared libraries, in order (the first holds libllama). */
+  libDirs: string[];
+}
+
+/** Options of {@linkcode platformSources} and {@linkcode runtimePayload}. */
+export interface RuntimeOptions {
+  /** Receives progress lines (fetching a package). */
+  log?: (line: string) => void;
+  /** Where packages fetched for other platforms are kept (default: `npmCacheDir()`). */
+  cacheDir?: string;
+}
+
+/** The name of this machine's platform, e.g. `linux-x64`, or null when we cannot carry it. */
+export function hostPlatform(): string | null {
+  return platformOf()?.name ?? null;
 }
 
 /**
- * The runtime payload of this platform: the running `deno`, the app bundled into
- * `workDir/app.js`, and the libllama/ggml `.so` files (not `libllama-common.so`, which the FFI
- * layer cannot use, nor node-llama-cpp's addon).
+ * Where the files of `platform`'s runtime come from (fetching its npm packages when it is not
+ * this machine's platform).
+ *
+ * @throws {Error} On an unknown platform, or when the running Deno is not the pinned version
+ *   (the bundle and a foreign runtime would differ), or when a package cannot be fetched.
  */
-export async function runtimeFiles(
-  workDir: string,
-  platform = runtimePlatform(),
+export async function platformSources(
+  platform: string,
+  options: RuntimeOptions = {},
+): Promise<PlatformSources> {
+  const spec = PLATFORMS[platform];
+  if (spec === undefined || !Object.hasOwn(PLATFORMS, platform)) {
+    throw new Error(`Cannot pack a runtime for "${platform}": unknown platform`);
+  }
+  if (platform === hostPlatform()) return { deno: Deno.execPath(), libDirs: [libraryDir()] };
+  if (Deno.version.deno !== spec.deno.version) {
+    throw new Error(
+      `Cannot pack a runtime for ${platform}: this is deno ${Deno.version.deno}, and the pinned ${spec.deno.name} is ${spec.deno.version} (the app and every runtime must come from one Deno version)`,
+    );
+  }
+  const fetchOptions = {
+    ...(options.log && { log: options.log }),
+    ...(options.cacheDir && { cacheDir: options.cacheDir }),
+  };
+  const deno = await npmPackageDir(spec.deno, fetchOptions);
+  const llama = await npmPackageDir(spec.llama, fetchOptions);
+  return { deno: `${deno}/${spec.deno.binary}`, libDirs: [`${llama}/${spec.llama.libDir}`] };
+}
+
+/**
+ * The shared libraries to carry from `dirs` (by file name, the first folder winning): every
+ * `.so` but `libllama-common.so` (C++, unusable through FFI); node-llama-cpp's addon is not a
+ * `.so`. Checks that libllama, libggml, libggml-base and a CPU backend are there.
+ */
+export async function libraryFiles(
+  platform: string,
+  dirs: readonly string[],
 ): Promise<RuntimeFile[]> {
   const base = `${RUNTIME_FOLDER}${platform}/`;
+  const found = new Map<string, string>();
+  for (const dir of dirs) {
+    try {
+      for await (const item of Deno.readDir(dir)) {
+        if (
+          (item.isFile || item.isSymlink) && item.name.endsWith(".so") &&
+          item.name !== "libllama-common.so" && !found.has(item.name)
+        ) {
+          found.set(item.name, `${dir}/${item.name}`);
+        }
+      }
+    } catch (cause) {
+      throw new Error(`Cannot pack the ${platform} libraries: cannot list "${dir}"`, { cause });
+    }
+  }
+  const names = [...found.keys()].sort();
+  for (const needed of [LLAMA_LIB, GGML_LIB, "libggml-base.so"]) {
+    if (!found.has(needed)) {
+      throw new Error(
+        `Cannot pack the ${platform} libraries: "${needed}" is missing from "${dirs[0]}"`,
+      );
+    }
+  }
+  if (!names.some((name) => name.startsWith("libggml-cpu"))) {
+    throw new Error(
+      `Cannot pack the ${platform} libraries: no CPU backend (libggml-cpu-*.so) in "${dirs[0]}"`,
+    );
+  }
+  return names.map((lib) => ({
+    name: `${base}lib/${lib}`,
+    path: `lib/${lib}`,
+    source: found.get(lib)!,
+    mode: 0o755,
+  }));
+}
+
+/**
+ * The runtime payload for `platforms`: the app bundled into `workDir/app.js`, and each
+ * platform's `deno` and libraries.
+ */
+export async function runtimePayload(
+  workDir: string,
+  platforms: readonly string[],
+  options: RuntimeOptions = {},
+): Promise<RuntimePayload> {
   const app = `${workDir}/app.js`;
   await bundleApp(app);
-  const libDir = libraryDir();
-  const libs: string[] = [];
-  try {
-    for await (const item of Deno.readDir(libDir)) {
-      if (
-        (item.isFile || item.isSymlink) && item.name.endsWith(".so") &&
-        item.name !== "libllama-common.so"
-      ) {
-        libs.push(item.name);
-      }
-    }
-  } catch (cause) {
-    throw new Error(`Cannot pack the libraries: cannot list "${libDir}"`, { cause });
+  const runtimes: PlatformRuntime[] = [];
+  for (const platform of platforms) {
+    const sources = await platformSources(platform, options);
+    runtimes.push({
+      platform,
+      files: [
+        {
+          name: `${RUNTIME_FOLDER}${platform}/deno`,
+          path: "deno",
+          source: sources.deno,
+          mode: 0o755,
+        },
+        ...await libraryFiles(platform, sources.libDirs),
+      ],
+    });
   }
-  libs.sort();
-  for (const needed of [LLAMA_LIB, GGML_LIB, "libggml-base.so"]) {
-    if (!libs.includes(needed)) {
-      throw new Error(`Cannot pack the libraries: "${needed}" is missing from "${libDir}"`);
-    }
-  }
-  if (!libs.some((name) => name.startsWith("libggml-cpu"))) {
-    throw new Error(`Cannot pack the libraries: no CPU backend (libggml-cpu-*.so) in "${libDir}"`);
-  }
-  return [
-    { name: `${base}deno`, path: "deno", source: Deno.execPath(), mode: 0o755 },
-    { name: `${base}app.js`, path: "app.js", source: app, mode: 0o644 },
-    ...libs.map((lib) => ({
-      name: `${base}lib/${lib}`,
-      path: `lib/${lib}`,
-      source: `${libDir}/${lib}`,
-      mode: 0o755,
-    })),
-  ];
+  return {
+    app: { name: APP_ENTRY, path: "app.js", source: app, mode: 0o644 },
+    platforms: runtimes,
+  };
 }

@@ -203,6 +203,30 @@ function _isZero(bytes: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * Regroups `chunks` into fresh chunks of exactly `_CHUNK` bytes but the last (the writer's
+ * chunking shapes its output, so it must not depend on where the data comes from).
+ */
+async function* _rechunk(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let buffer = new Uint8Array(_CHUNK);
+  let length = 0;
+  for await (const chunk of chunks) {
+    let at = 0;
+    while (at < chunk.length) {
+      const n = Math.min(_CHUNK - length, chunk.length - at);
+      buffer.set(chunk.subarray(at, at + n), length);
+      length += n;
+      at += n;
+      if (length === _CHUNK) {
+        yield buffer;
+        buffer = new Uint8Array(_CHUNK);
+        length = 0;
+      }
+    }
+  }
+  if (length > 0) yield buffer.subarray(0, length);
+}
+
 /** One entry of the directory being built. */
 interface _Record {
   entry: ZipEntry;
@@ -345,6 +369,34 @@ export class ZipWriter {
             );
           }
         },
+      };
+      return await this.#add(prepared, source, options);
+    } finally {
+      file.close();
+    }
+  }
+
+  /**
+   * Adds the data of `entry`, an entry of the archive at `archive`, as entry `name`: inflated
+   * and CRC-checked as it streams (a failed check fails the add), then stored or deflated as
+   * `options.method` says. A STORED entry copied STORED keeps its bytes exactly.
+   *
+   * @returns The entry as it will be listed (with its absolute `dataOffset`).
+   * @throws {TypeError} For an unsafe name or bad options (nothing is written then).
+   * @throws {ZipError} When the source entry cannot be read or fails its checks.
+   */
+  async addEntry(
+    name: string,
+    archive: string,
+    entry: ZipEntry,
+    options: ZipAddOptions = {},
+  ): Promise<ZipEntry> {
+    const prepared = this.#prepare(name, options);
+    const file = await Deno.open(archive, { read: true });
+    try {
+      const source: _Source = {
+        size: entry.size,
+        chunks: () => _rechunk(readEntryChunks(file, entry)),
       };
       return await this.#add(prepared, source, options);
     } finally {

@@ -399,3 +399,58 @@ Deno.test("ZipWriter.append() refuses a file that is not an archive", async () =
     await assert.rejects(ZipWriter.append(`${dir}/not.zip`, { prefix: PREFIX }), TypeError);
   });
 });
+
+Deno.test("ZipWriter.addEntry() copies another archive's entries: stored bytes unchanged, deflated ones re-chunked alike", async () => {
+  await withTempDir(async (dir) => {
+    const big = pseudoRandom(9 << 20, 7); // three 4 MiB chunks' worth
+    await Deno.writeFile(`${dir}/big.gguf`, big);
+    const source = `${dir}/a.zip`;
+    {
+      const zip = await ZipWriter.create(source, { prefix: PREFIX });
+      await zip.addFile("big.gguf", `${dir}/big.gguf`, { align: 4096 });
+      await zip.addBytes("notes.txt", prose(6 << 20), { method: "deflate", mode: 0o600 });
+      await zip.finish();
+    }
+    const from = await readZipEntries(source);
+    const copy = `${dir}/b.zip`;
+    const zip = await ZipWriter.create(copy, { prefix: text("#!/bin/sh\n") });
+    const stored = await zip.addEntry("big.gguf", source, byName(from, "big.gguf"), {
+      align: DEFAULT_ALIGNMENT,
+    });
+    await zip.addEntry("notes.txt", source, byName(from, "notes.txt"), { method: "deflate" });
+    await zip.finish();
+    assert.equal(stored.dataOffset % DEFAULT_ALIGNMENT, 0);
+    const bytes = await Deno.readFile(copy);
+    assert.deepEqual(bytes.subarray(stored.dataOffset, stored.dataOffset + big.length), big);
+    const to = await readZipEntries(copy);
+    assert.equal(byName(to, "big.gguf").crc32, byName(from, "big.gguf").crc32);
+    assert.deepEqual(await readEntryBytes(copy, byName(to, "notes.txt")), prose(6 << 20));
+    // Re-deflated from the same chunks as addBytes would feed: the same compressed bytes.
+    assert.equal(byName(to, "notes.txt").compressedSize, byName(from, "notes.txt").compressedSize);
+  });
+});
+
+Deno.test("ZipWriter.addEntry() fails on a source entry that fails its CRC check", async () => {
+  await withTempDir(async (dir) => {
+    const source = `${dir}/a.zip`;
+    await writeSample(
+      source,
+      await (async () => {
+        await Deno.writeFile(`${dir}/m`, prose(100_000));
+        return `${dir}/m`;
+      })(),
+    );
+    const entry = byName(await readZipEntries(source), "model.gguf");
+    {
+      using file = await Deno.open(source, { write: true });
+      await file.seek(entry.dataOffset + 10, Deno.SeekMode.Start);
+      await file.write(text("X"));
+    }
+    const zip = await ZipWriter.create(`${dir}/b.zip`);
+    await assert.rejects(
+      () => zip.addEntry("model.gguf", source, entry),
+      /entry "model\.gguf" is corrupt: CRC-32/,
+    );
+    zip.close();
+  });
+});

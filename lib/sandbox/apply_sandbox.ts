@@ -25,7 +25,7 @@ export type { SandboxStage };
 export interface SandboxOptions {
   /** `--unsecure`: apply nothing. */
   unsecure?: boolean;
-  /** Receives one warning line when the kernel layer cannot be installed. */
+  /** Receives one warning line (without a program name) when the kernel layer cannot be installed. */
   log?: (line: string) => void;
 }
 
@@ -110,7 +110,7 @@ export function applySandbox(stage: SandboxStage, options: SandboxOptions = {}):
   if (reason) {
     report.kernel.reason = reason;
     options.log?.(
-      `llamafile: warning: kernel sandbox is off (${reason}); only Deno permissions apply`,
+      `warning: kernel sandbox is off (${reason}); only Deno permissions apply`,
     );
     return report;
   }
@@ -139,7 +139,7 @@ function installKernelLayer(os: string, arch: string, policy: SeccompPolicy): st
   // EINVAL: the kernel lacks no_new_privs, filter mode or TSYNC; ENOSYS: no seccomp syscall.
   const errno = errnoName(failure.errno);
   if (errno === "EINVAL" || errno === "ENOSYS") {
-    return `the kernel does not support ${failure.step}: ${errno}`;
+    return `the kernel does not support ${failure.step} for ${seccompArch}: ${errno}`;
   }
   const why = failure.thread !== undefined
     ? `thread ${failure.thread} could not take the filter`

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { type OptionTable, UsageError } from "../option_table.ts";
+import { type OptionSpec, type OptionTable, UsageError } from "../option_table.ts";
+import { parsePlatformList, PLATFORM_NAMES } from "../../onefile/platforms.ts";
 
 /** Smallest and largest alignment of a `.gguf` entry's data (mmap needs 32; pages want 64 KiB). */
 export const PACK_ALIGN = { min: 32, max: 65536 } as const;
@@ -16,13 +17,16 @@ export interface PackArgs {
   arg: string[];
   output?: string;
   align: number;
+  /** `--platform`: the runtimes to carry (default: this machine's). */
+  platforms?: string[];
   add: boolean;
   help: boolean;
   /** Words that are not options: the files of `--add` and the llamafile to add them to. */
   files: string[];
 }
 
-function parseAlign(text: string): number {
+/** Reads `--align N`: a power of 2 within {@linkcode PACK_ALIGN}. */
+export function parseAlign(text: string): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(n >= PACK_ALIGN.min && n <= PACK_ALIGN.max && (n & (n - 1)) === 0)) {
     throw new UsageError(
@@ -30,6 +34,30 @@ function parseAlign(text: string): number {
     );
   }
   return n;
+}
+
+/** Reads `--platform P,...|all`. */
+export function parsePlatforms(text: string): string[] {
+  try {
+    return parsePlatformList(text);
+  } catch (error) {
+    throw new UsageError(`Invalid value "${text}" for --platform: ${(error as Error).message}`);
+  }
+}
+
+/** `--platform`, shared by `pack` and `upgrade`. */
+export function platformSpec<T extends { platforms?: string[] }>(
+  what: string,
+): OptionSpec<T> {
+  return {
+    names: ["--platform"],
+    key: "platforms" as keyof T & string,
+    kind: "string",
+    arg: "P,...",
+    parse: parsePlatforms,
+    defaultText: "this machine's",
+    help: `platforms to ${what} a runtime for (${PLATFORM_NAMES.join(", ")}, or all)`,
+  };
 }
 
 /** The `pack` table. */
@@ -85,6 +113,7 @@ export const PACK_TABLE: OptionTable<PackArgs> = {
         help:
           `data alignment of .gguf entries, a power of 2 from ${PACK_ALIGN.min} to ${PACK_ALIGN.max}`,
       },
+      platformSpec<PackArgs>("carry"),
       {
         names: ["--add"],
         key: "add",
