@@ -263,7 +263,7 @@ const STACK = /\n\s+at \S+ \(|\.(ts|js):\d+:\d+\)|Uncaught \w*Error|panicked at/
  * Sends a request over a raw connection: for methods `fetch` refuses to send (TRACE), which a
  * client can still send to the server.
  */
-async function rawRequest(
+export async function rawRequest(
   url: string,
   request: { method: string; path: string; headers: Record<string, string>; body?: string },
   timeoutMs: number,
