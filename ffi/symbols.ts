@@ -115,6 +115,14 @@ export const LLAMA_SYMBOLS = {
     parameters: ["pointer", "buffer", "i32", "buffer", "i32", "bool", "bool"],
     result: "i32",
   },
+  // The same function off the JS thread, for long texts (llama-server tokenizes in its HTTP
+  // threads while its main loop decodes: the vocabulary is read-only once loaded).
+  llama_tokenize_nonblocking: {
+    name: "llama_tokenize",
+    parameters: ["pointer", "buffer", "i32", "buffer", "i32", "bool", "bool"],
+    result: "i32",
+    nonblocking: true,
+  },
   // int32_t llama_token_to_piece(const struct llama_vocab * vocab, llama_token token, char * buf,
   //                              int32_t length, int32_t lstrip, bool special)
   llama_token_to_piece: {

@@ -70,6 +70,25 @@ Deno.test("LlamaModel tokenizes and detokenizes round trip", async () => {
   assert.throws(() => model.tokenBytes(-1), /outside the vocabulary/);
 });
 
+Deno.test("tokenizeAsync() gives tokenize()'s tokens off the JS thread; close() waits for it", async () => {
+  const model = await loadModel(STORIES);
+  const text = "Once upon a time, there was a little girl. ".repeat(20_000);
+  const expected = model.tokenize(text, { parseSpecial: true });
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  const pending = model.tokenizeAsync(text, { parseSpecial: true });
+  // Closed while the tokenization runs: the weights are freed once it ends.
+  model.close();
+  assert.ok(model.closed);
+  assert.throws(() => model.tokenize("x"), /closed/);
+  const tokens = await pending;
+  clearInterval(timer);
+  assert.deepEqual(tokens, expected);
+  assert.ok(ticks > 0, "the event loop ran while it tokenized");
+  await assert.rejects(() => model.tokenizeAsync("x"), /closed/);
+  model.close();
+});
+
 Deno.test("generate() is greedy and deterministic at temperature 0", async () => {
   using model = await loadModel(STORIES);
   assert.equal(await complete(model, "Once upon a time", 40), STORIES_GREEDY);

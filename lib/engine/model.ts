@@ -202,7 +202,9 @@ export class LlamaModel {
 
   /** @internal The native handle, for contexts. */
   get handle(): Deno.PointerObject {
-    if (this.#handle === null) throw new ClosedError("Cannot use the model: it is closed");
+    if (this.#handle === null || this.#closeWhenIdle) {
+      throw new ClosedError("Cannot use the model: it is closed");
+    }
     return this.#handle;
   }
 
@@ -219,7 +221,7 @@ export class LlamaModel {
 
   /** True once {@linkcode close} has run. */
   get closed(): boolean {
-    return this.#handle === null;
+    return this.#handle === null || this.#closeWhenIdle;
   }
 
   /** The context length the model was trained with. */
@@ -346,6 +348,47 @@ export class LlamaModel {
     return tokens.slice(0, n);
   }
 
+  /** Tokenizations running off the JS thread; the weights are freed after the last one. */
+  #inFlight = 0;
+  #closeWhenIdle = false;
+
+  /**
+   * {@linkcode tokenize} off the JS thread: for long texts (megabytes take seconds), so that
+   * the event loop keeps serving meanwhile. Closing the model waits for it.
+   */
+  async tokenizeAsync(
+    text: string,
+    options: TokenizeOptions = {},
+  ): Promise<Int32Array<ArrayBuffer>> {
+    const bytes = new TextEncoder().encode(text);
+    const addSpecial = options.addSpecial ?? true;
+    const parseSpecial = options.parseSpecial ?? false;
+    const vocab = this.vocab;
+    const call = (tokens: Int32Array<ArrayBuffer>) =>
+      this.#lib.llama.llama_tokenize_nonblocking(
+        vocab,
+        bytes,
+        bytes.length,
+        new Uint8Array(tokens.buffer),
+        tokens.length,
+        addSpecial,
+        parseSpecial,
+      );
+    this.#inFlight++;
+    try {
+      let tokens = new Int32Array(bytes.length + 8);
+      let n = await call(tokens);
+      if (n < 0) {
+        if (n === -2147483648) throw new RangeError("Cannot tokenize: the text is too long");
+        tokens = new Int32Array(-n);
+        n = await call(tokens);
+      }
+      return tokens.slice(0, n);
+    } finally {
+      if (--this.#inFlight === 0 && this.#closeWhenIdle) this.#free();
+    }
+  }
+
   #maxTokenBytes = -1;
 
   /**
@@ -425,6 +468,16 @@ export class LlamaModel {
 
   /** Frees the weights; safe to call twice. */
   close(): void {
+    if (this.closed) return;
+    if (this.#inFlight > 0) {
+      // A tokenization still reads the vocabulary on another thread: free after it.
+      this.#closeWhenIdle = true;
+      return;
+    }
+    this.#free();
+  }
+
+  #free(): void {
     if (this.#handle === null) return;
     registry.unregister(this.#token);
     this.#lib.llama.llama_model_free(this.#handle);
