@@ -25,6 +25,7 @@ import { corsPolicy } from "./middleware/cors.ts";
 import { deadline } from "./middleware/deadline.ts";
 import { hostCheck } from "./middleware/host_check.ts";
 import { requestId } from "./middleware/request_id.ts";
+import { requestLog } from "./middleware/request_log.ts";
 import { CHAT_HTML } from "./ui/chat_html.ts";
 
 /** HTTP-level settings of {@linkcode createApp}. */
@@ -41,6 +42,8 @@ export interface AppOptions {
   timeoutMs?: number;
   /** Aborts every request (server shutdown). */
   shutdown?: AbortSignal;
+  /** Where the one line per request goes (none without it). */
+  requestLog?: (line: string) => void;
 }
 
 /** What {@linkcode createApp} wires together. */
@@ -64,6 +67,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { state } = deps;
   const o = deps.options ?? {};
   const app = new Hono<AppEnv>();
+  if (o.requestLog) app.use(requestLog(o.requestLog));
   app.use(requestId());
   app.use(hostCheck({ allowedHosts: o.allowedHosts ?? [] }));
   app.use(corsPolicy({ origins: o.corsOrigins ?? [] }));
