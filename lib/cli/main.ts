@@ -100,6 +100,7 @@ export async function main(args: readonly string[]): Promise<number> {
     // First what the sandbox will forbid: modules (loading one may write Deno's caches), the
     // libraries and their devices, the prompt cache file, the signal listener.
     const chatMode = chat ? await import("./chat_mode.ts") : null;
+    const terminal = chatMode?.chatTerminal();
     openLibraryFor(options);
     using cache = options.promptCache === undefined
       ? null
@@ -120,7 +121,7 @@ export async function main(args: readonly string[]): Promise<number> {
     trace("model loaded");
     if (chat) {
       Deno.removeSignalListener("SIGINT", onSigint);
-      return await chatMode!.runChatMode(model, options, sampling, prompt);
+      return await chatMode!.runChatMode(model, options, sampling, prompt, terminal);
     }
     const result = await runCompletion(model, options, prompt!, sampling, abort.signal, cache);
     return result.finishReason === "abort" ? EXIT.interrupted : EXIT.ok;
