@@ -26,7 +26,7 @@ import { deadline } from "./middleware/deadline.ts";
 import { hostCheck } from "./middleware/host_check.ts";
 import { requestId } from "./middleware/request_id.ts";
 import { requestLog } from "./middleware/request_log.ts";
-import { CHAT_HTML } from "./ui/chat_html.ts";
+import { CHAT_HTML, CHAT_PAGE_HEADERS } from "./ui/chat_html.ts";
 
 /** HTTP-level settings of {@linkcode createApp}. */
 export interface AppOptions {
@@ -54,14 +54,6 @@ export interface AppDeps {
 
 const OPEN_PATHS = ["/", "/health", "/v1/health"];
 
-const PAGE_HEADERS = {
-  "Content-Type": "text/html; charset=utf-8",
-  "Content-Security-Policy":
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  "X-Content-Type-Options": "nosniff",
-  "Referrer-Policy": "no-referrer",
-};
-
 /** Builds the app: middleware, routes, one error handler. It does not listen. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { state } = deps;
@@ -79,7 +71,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
   app.use(bodyLimit(o.bodyLimit ?? DEFAULT_BODY_LIMIT));
 
-  app.get("/", (c) => c.body(CHAT_HTML, 200, PAGE_HEADERS));
+  app.get("/", (c) => c.body(CHAT_HTML, 200, { ...CHAT_PAGE_HEADERS }));
   for (const path of ["/health", "/v1/health"]) app.get(path, health(state));
   for (const path of ["/v1/models", "/models"]) app.get(path, models(state));
   for (const path of ["/v1/chat/completions", "/chat/completions"]) {
