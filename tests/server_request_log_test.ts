@@ -3,9 +3,11 @@
  * included, with the tokens of a generation; none without a log function (`--log-disable`).
  */
 import assert from "node:assert/strict";
-import { createApp } from "../server.ts";
+import { createApp, runServer } from "../server.ts";
+import { parseCliArgs } from "../lib/cli/options.ts";
+import { loadModel } from "../lib/engine/model.ts";
 import { formatRequestLog } from "../lib/server/middleware/request_log.ts";
-import { post, testEngine } from "./server_helpers.ts";
+import { CHAT_MODEL, post, testEngine } from "./server_helpers.ts";
 
 const CHAT = {
   messages: [{ role: "user", content: "Tell me a story." }],
@@ -105,4 +107,31 @@ Deno.test("createApp() logs no request without requestLog", async () => {
     console.error = original;
   }
   assert.deepEqual(lines, []);
+});
+
+Deno.test("runServer() logs requests on its log, and none with --log-disable", async () => {
+  using model = await loadModel(CHAT_MODEL);
+  for (const quiet of [false, true]) {
+    const args = ["--server", "--nobrowser", "--port", "0", "-m", CHAT_MODEL, "-t", "1"];
+    const options = parseCliArgs(quiet ? [...args, "--log-disable"] : args);
+    const lines: string[] = [];
+    const stop = new AbortController();
+    let url!: (value: string) => void;
+    const ready = new Promise<string>((resolve) => (url = resolve));
+    const running = runServer(model, options, {
+      signal: stop.signal,
+      log: (line) => lines.push(line),
+      onReady: (info) => url(info.url),
+    });
+    try {
+      const response = await fetch(`${await ready}health`);
+      await response.body?.cancel();
+      assert.equal(response.status, 200);
+    } finally {
+      stop.abort();
+      await running;
+    }
+    const logged = lines.filter((l) => /^llamafile: GET \/health 200 /.test(l));
+    assert.equal(logged.length, quiet ? 0 : 1, lines.join("\n"));
+  }
 });
