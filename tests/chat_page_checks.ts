@@ -93,12 +93,6 @@ export interface ChatPageCheckOptions {
   maxTokens?: number;
   /** `max_tokens` for the Stop check (default 4096): long enough to be stopped. */
   stopMaxTokens?: number;
-  /**
-   * Check markdown by having the server write {@linkcode MARKDOWN_SAMPLE} under the page's
-   * grammar setting (default true). A server started with `--ignore-eos` cannot end a grammar
-   * (libllama aborts the process), so it runs the markdown check separately.
-   */
-  markdown?: boolean;
   /** Folder for the screenshots (default: a new temp folder). */
   screenshotDir?: string;
   /** Chromium binary (default {@linkcode CHROMIUM_PATH}). */
@@ -418,13 +412,11 @@ export async function runChatPageChecks(
     result.answers.push(regenerated.text);
 
     // 7. Markdown: a code block (highlighted, copyable), bold, a list; no raw fences.
-    if (opts.markdown ?? true) {
-      log("markdown");
-      await closeSettings();
-      const before = seen.posted.length;
-      result.answers.push(await checkMarkdown(page));
-      result.requests.push(seen.posted[before]!.body);
-    }
+    log("markdown");
+    await closeSettings();
+    before = seen.posted.length;
+    result.answers.push(await checkMarkdown(page));
+    result.requests.push(seen.posted[before]!.body);
     await closeSettings();
     result.screenshots.push(await shoot(page, `${shotDir}/desktop_light.png`));
 

@@ -18,15 +18,18 @@ const ROUNDS = 10;
 const dir = await Deno.makeTempDir({ prefix: "chat_pty_test_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
 
+/** The environment of a run: the user's home (its caches), a terminal type, `extra`. */
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     HOME: Deno.env.get("HOME") ?? dir,
-    XDG_CACHE_HOME: `${dir}/cache`,
     TERM: "xterm-256color",
     ...extra,
   };
 }
+
+/** A packed llamafile extracts its runtime into this test's own cache. */
+const PACKED_CACHE = { XDG_CACHE_HOME: `${dir}/cache` };
 
 /** `deno task llamafile ARGS`, as a user types it in the checkout. */
 function viaTask(args: string[]): string[] {
@@ -91,8 +94,8 @@ Deno.test("--chat on a TERM=dumb terminal through deno task: the SIGINT of Ctrl-
 
 Deno.test("--chat in a packed llamafile: Ctrl-C stops the answer, 10 of 10, with and without the editor", async () => {
   const path = await llamafile();
-  await ctrlCRounds([path, ...LONG_ANSWERS], {});
-  await ctrlCRounds([path, ...LONG_ANSWERS], { TERM: "dumb" });
+  await ctrlCRounds([path, ...LONG_ANSWERS], PACKED_CACHE);
+  await ctrlCRounds([path, ...LONG_ANSWERS], { ...PACKED_CACHE, TERM: "dumb" });
 });
 
 Deno.test("--chat line editor: editing keys, history, Ctrl-R, Tab, commands, colours, Ctrl-D", async () => {

@@ -7,10 +7,17 @@ import assert from "node:assert/strict";
 import { ROOT, runCli, STORIES, STORIES_GREEDY } from "./helpers.ts";
 import { Pty, shQuote } from "./pty.ts";
 
-/** Drops the line-clearing sequences `deno task` writes on a terminal before the task runs. */
+/**
+ * What the program wrote on the terminal: without the line-clearing sequences `deno task`
+ * writes first, nor the lines Deno itself writes on a terminal when the sandboxed run's Deno
+ * directory refuses its SQLite caches (`lib/sandbox/deno_dir.ts`: "Could not initialize cache
+ * database ...", "Failed to open cache file ...").
+ */
 function afterTaskClears(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/^(\x1b\[[0-9;]*[A-Za-z])+/, "");
+  return text
+    // deno-lint-ignore no-control-regex
+    .replace(/\x1b\[[0-9;]*[A-Za-z]/g, "")
+    .replace(/^(?:Could not initialize cache database|Failed to open cache file) [^\n]*\n/gm, "");
 }
 
 Deno.test("CLI suggests the option a typo meant and exits 2", async () => {

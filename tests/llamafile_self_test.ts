@@ -9,6 +9,8 @@ import { ROOT, STORIES } from "./helpers.ts";
 const dir = await Deno.makeTempDir({ prefix: "llamafile_self_test_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
 const decoder = new TextDecoder();
+/** The runtime cache of this file's runs: empty until the first test extracts into it. */
+const CACHE = `${dir}/cache`;
 
 let packed: Promise<string> | null = null;
 function llamafile(): Promise<string> {
@@ -40,7 +42,7 @@ async function run(path: string, args: string[], cache: string) {
 
 Deno.test("a llamafile says once, on one stderr line, that it extracts its runtime", async () => {
   const path = await llamafile();
-  const cache = `${dir}/cache-extract`;
+  const cache = CACHE;
   const first = await run(path, ["--version"], cache);
   assert.equal(first.code, 0, first.stderr);
   const lines = first.stderr.trimEnd().split("\n");
@@ -61,7 +63,7 @@ Deno.test("a llamafile says once, on one stderr line, that it extracts its runti
 
 Deno.test("a llamafile's --help shows the defaults its .args set", async () => {
   const path = await llamafile();
-  const help = await run(path, ["--help"], `${dir}/cache`);
+  const help = await run(path, ["--help"], CACHE);
   assert.equal(help.code, 0, help.stderr);
   assert.match(help.stdout, /\nTHIS LLAMAFILE\n/);
   assert.match(help.stdout, /\n {4}-n 40 --temp 0 -t 1 --no-display-prompt \.\.\.\n/);
@@ -77,7 +79,7 @@ Deno.test("a llamafile's --help shows the defaults its .args set", async () => {
 
 Deno.test("a llamafile's info with no FILE describes the llamafile; info --help works", async () => {
   const path = await llamafile();
-  const cache = `${dir}/cache`;
+  const cache = CACHE;
   const self = await run(path, ["info"], cache);
   assert.equal(self.code, 0, self.stderr);
   const named = await run(path, ["info", path], cache);

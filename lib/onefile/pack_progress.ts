@@ -13,7 +13,7 @@ export class PackProgress {
   #total: number;
   #done = 0;
   #tty: boolean;
-  #last = 0;
+  #last = -Infinity;
   #log: (line: string) => void;
   #write: (text: string) => void;
 
