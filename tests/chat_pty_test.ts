@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { ROOT } from "./helpers.ts";
-import { Pty } from "./pty.ts";
+import { Pty, shQuote } from "./pty.ts";
 
 const CHATML = `${ROOT}/../shared/models/stories260K-chatml-test.gguf`;
 /** Answers that go on for seconds: no end of turn, a context of 8192 tokens. */
@@ -159,6 +159,23 @@ Deno.test("--chat with NO_COLOR writes no colours; two Ctrl-C at an empty prompt
     await pty.type("\x03");
     assert.equal(await pty.close(), 130);
     assert.doesNotMatch(pty.output, /\x1b\[[0-9;]*m/, "an SGR colour sequence was written");
+  } finally {
+    pty.kill();
+  }
+});
+
+Deno.test("--chat killed with SIGTERM gives the terminal back in cooked mode", async () => {
+  const chat = viaTask(["-m", CHATML, "--chat", "-t", "1"]).map(shQuote).join(" ");
+  // timeout --foreground lets the chat read the terminal; after it, stty shows the modes.
+  const script = `timeout --foreground -s TERM 3 ${chat} 2>/dev/null; echo "rc=$?"; stty -a`;
+  const pty = Pty.spawn(["sh", "-c", script], { cwd: ROOT, env: env() });
+  try {
+    assert.equal(await pty.close(), 0);
+    const after = pty.output.slice(pty.output.indexOf("rc="));
+    assert.match(after, /^rc=124\r?\n/, after);
+    assert.match(after, /(?<!-)\bicanon\b/, after);
+    assert.match(after, /(?<!-)\becho\b/, after);
+    assert.match(pty.output, /\x1b\[\?2004l/, "bracketed paste left on");
   } finally {
     pty.kill();
   }

@@ -60,6 +60,12 @@ export async function runChatMode(
   const input = terminal.editor
     ? terminalChatInput(new TerminalInput(stdioTerminal()))
     : streamInput(Deno.stdin.readable, { showPrompt: terminal.interactive });
+  // Killed politely: give the terminal back (cooked mode) before going.
+  const onSigterm = () => {
+    input.close();
+    Deno.exit(143);
+  };
+  Deno.addSignalListener("SIGTERM", onSigterm);
   try {
     const end = await runChat(context, {
       template,
@@ -75,6 +81,7 @@ export async function runChatMode(
   } finally {
     input.close();
     Deno.removeSignalListener("SIGINT", onSigint);
+    Deno.removeSignalListener("SIGTERM", onSigterm);
     await context.close();
   }
 }
