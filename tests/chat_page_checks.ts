@@ -411,6 +411,21 @@ export async function runChatPageChecks(
     assert.equal(await page.locator(".msg.user").count(), 2);
     result.answers.push(regenerated.text);
 
+    // A JSON schema goes as response_format.
+    log("json schema");
+    await openSettings();
+    await page.locator("#json-schema").fill('{"type": "string"}');
+    await closeSettings();
+    const schema = await turn("Answer in JSON");
+    assert.deepEqual(schema.post.body.response_format, {
+      type: "json_schema",
+      json_schema: { name: "schema", schema: { type: "string" } },
+    });
+    assert.equal(schema.post.body.grammar, undefined);
+    await openSettings();
+    await page.locator("#json-schema").fill("");
+    await closeSettings();
+
     // 7. Markdown: a code block (highlighted, copyable), bold, a list; no raw fences.
     log("markdown");
     await closeSettings();

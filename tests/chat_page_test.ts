@@ -185,6 +185,7 @@ Deno.test("chat page renders markdown, keeps conversations and sends its setting
       "Hello\nthere",
       "And then?",
       "And then?",
+      "Answer in JSON",
       "Show me some markdown",
       "Hello again",
       "Tell me a long story.",
