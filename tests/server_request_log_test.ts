@@ -127,6 +127,8 @@ Deno.test("runServer() logs requests on its log, and none with --log-disable", a
       const response = await fetch(`${await ready}health`);
       await response.body?.cancel();
       assert.equal(response.status, 200);
+      // Logged, the answer keeps its length (not turned into a chunked stream).
+      assert.match(response.headers.get("content-length") ?? "", /^\d+$/);
     } finally {
       stop.abort();
       await running;

@@ -54,8 +54,12 @@ export function requestLog(log: (line: string) => void): MiddlewareHandler<AppEn
       }));
     };
     await next();
-    const body = c.res.body;
-    if (body === null || !c.res.headers.get("content-type")?.startsWith("text/event-stream")) {
+    // Only a stream's body is touched: reading `.body` of a response made from a string turns
+    // it into a stream, which would lose its Content-Length.
+    const body = c.res.headers.get("content-type")?.startsWith("text/event-stream")
+      ? c.res.body
+      : null;
+    if (body === null) {
       await write(false);
       return;
     }
