@@ -1,10 +1,13 @@
 /**
  * `deno task llamafile ARGS`: starts `cli.ts` with the Deno permissions of the
  * mode ARGS ask for (the CLI without network, the server with its listen
- * address only), like a packed llamafile's launcher does.
+ * address only), like a packed llamafile's launcher does. The child stays in this process
+ * group; signals the terminal already delivered to it are not passed on (`launch_signals.ts`).
  *
  * @module
  */
+import { inForegroundGroup } from "./ffi/process_group.ts";
+import { forwardSignal, LAUNCH_SIGNALS } from "./lib/cli/launch_signals.ts";
 import { planLaunch } from "./lib/cli/launch_plan.ts";
 import { prepareSandboxDenoDir } from "./lib/sandbox/deno_dir.ts";
 import { LAUNCH_ENV } from "./lib/sandbox/permissions.ts";
@@ -31,8 +34,9 @@ if (import.meta.main) {
     stdout: "inherit",
     stderr: "inherit",
   }).spawn();
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  for (const signal of LAUNCH_SIGNALS) {
     Deno.addSignalListener(signal, () => {
+      if (!forwardSignal(signal, inForegroundGroup())) return;
       try {
         child.kill(signal);
       } catch {

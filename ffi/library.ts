@@ -10,6 +10,16 @@ import { GGML_LIB, libraryDir, LLAMA_LIB } from "./library_path.ts";
 import { assertAbi } from "./structs.ts";
 import { GGML_SYMBOLS, LLAMA_SYMBOLS, THREADPOOL_SYMBOLS } from "./symbols.ts";
 
+/** The build of the loaded libraries, as they report it. */
+export interface LibraryBuild {
+  /** `llama_version()`, e.g. `0.5.0-dev`. */
+  llama: string;
+  /** `ggml_version()`, e.g. `0.25.1`. */
+  ggml: string;
+  /** `ggml_commit()`: the source commit the libraries were built from, e.g. `0ad4a86`. */
+  commit: string;
+}
+
 /** ggml log levels (`enum ggml_log_level`). */
 export const LOG_LEVEL = { none: 0, debug: 1, info: 2, warn: 3, error: 4, cont: 5 } as const;
 
@@ -30,6 +40,8 @@ export interface LlamaLibrary {
   readonly threadpoolFree: Deno.UnsafeFnPointer<typeof THREADPOOL_SYMBOLS.ggml_threadpool_free>;
   /** True when a GPU (or other accelerator) backend device is present. */
   readonly hasGpu: boolean;
+  /** What the loaded libraries say they are (`llama_version()`, `ggml_version()`, `ggml_commit()`). */
+  readonly build: LibraryBuild;
   /** Default `llama_model_params`, checked against our layout. */
   modelDefaults(): Uint8Array<ArrayBuffer>;
   /** Default `llama_context_params`, checked against our layout. */
@@ -241,8 +253,15 @@ export function openLibrary(): LlamaLibrary {
     if (type === 1 || type === 2) hasGpu = true;
   }
 
+  const build: LibraryBuild = {
+    llama: readCString(llama.symbols.llama_version()) ?? "unknown",
+    ggml: readCString(ggml.symbols.ggml_version()) ?? "unknown",
+    commit: readCString(ggml.symbols.ggml_commit()) ?? "unknown",
+  };
+
   opened = {
     dir,
+    build,
     llama: llama.symbols,
     ggml: ggml.symbols,
     threadpoolNew,

@@ -34,6 +34,10 @@ export const GGML_SYMBOLS = {
   ggml_backend_dev_type: { parameters: ["pointer"], result: "i32" },
   // const char * ggml_backend_dev_name(ggml_backend_dev_t device)
   ggml_backend_dev_name: { parameters: ["pointer"], result: "pointer" },
+  // const char * ggml_version(void) (in libggml-base)
+  ggml_version: { parameters: [], result: "pointer" },
+  // const char * ggml_commit(void) (in libggml-base)
+  ggml_commit: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** Symbols of `libllama.v0.5.0.so`, plus libc's stdio found through it. */
@@ -47,6 +51,8 @@ export const LLAMA_SYMBOLS = {
   llama_backend_init: { parameters: [], result: "void" },
   // void llama_log_set(ggml_log_callback log_callback, void * user_data)
   llama_log_set: { parameters: ["function", "pointer"], result: "void" },
+  // const char * llama_version(void)
+  llama_version: { parameters: [], result: "pointer" },
   // const char * llama_print_system_info(void)
   llama_print_system_info: { parameters: [], result: "pointer" },
   // bool llama_supports_gpu_offload(void)

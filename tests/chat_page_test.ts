@@ -7,15 +7,19 @@
  */
 
 import assert from "node:assert/strict";
-import { CHAT_HTML } from "../lib/server/ui/chat_html.ts";
-import { launchChromium, runChatPageChecks } from "./chat_page_checks.ts";
+import { CHAT_HTML, CHAT_PAGE_HEADERS } from "../lib/server/ui/chat_html.ts";
+import { launchChromium, MARKDOWN_SAMPLE, runChatPageChecks } from "./chat_page_checks.ts";
 
 const MODEL = "fake-model.gguf";
 const API_KEY = "sk-test-123";
 
-/** The fake's answer to a user message: HTML-like text and multi-byte characters on purpose. */
+/**
+ * The fake's answer to a user message: HTML-like text and multi-byte characters on purpose (on
+ * one line, so the page's text of it is the answer itself); markdown when asked for it.
+ */
 function answerTo(text: string): string {
-  return `You said "${text}". <b>Bye</b> & adiós 🦙`;
+  if (text.includes("markdown")) return MARKDOWN_SAMPLE;
+  return `You said "${text.replace(/\s+/g, " ")}". <b>Bye</b> & adiós 🦙`;
 }
 
 interface FakeState {
@@ -51,9 +55,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function stream(body: Record<string, unknown>, state: FakeState): Response {
   const messages = body.messages as Array<{ role: string; content: string }>;
   const last = messages[messages.length - 1]?.content ?? "";
-  const maxTokens = typeof body.max_tokens === "number" ? body.max_tokens : Infinity;
+  const maxTokens = typeof body.max_tokens === "number" ? body.max_tokens : 512;
   const long = maxTokens >= 1000;
-  const words = answerTo(last).match(/\s*\S+/g) ?? [];
+  const words = answerTo(last).match(/\s*\S+\s*/g) ?? [];
   const encoder = new TextEncoder();
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
     encoder.encode(
@@ -125,7 +129,12 @@ function fakeServer(opts: FakeOptions = {}) {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const { pathname } = new URL(req.url);
     if (req.method === "GET" && pathname === "/") {
-      return new Response(CHAT_HTML, { headers: { "content-type": "text/html; charset=utf-8" } });
+      return new Response(CHAT_HTML, { headers: { ...CHAT_PAGE_HEADERS } });
+    }
+    if (req.method === "GET" && pathname === "/props") {
+      return json(200, {
+        default_generation_settings: { params: { temperature: 0.8, top_k: 40 } },
+      });
     }
     if (pathname.startsWith("/v1/") && !authorized(req)) {
       return error(401, "Invalid API Key", "authentication_error");
@@ -141,7 +150,7 @@ function fakeServer(opts: FakeOptions = {}) {
       const body = await req.json() as Record<string, unknown>;
       state.requests.push(body);
       const t = body.temperature;
-      if (typeof t !== "number" || t < 0 || t > 2) {
+      if (t !== undefined && (typeof t !== "number" || t < 0 || t > 2)) {
         return error(400, "temperature must be between 0 and 2", "invalid_request_error");
       }
       if (!Array.isArray(body.messages) || body.messages.length === 0) {
@@ -156,11 +165,11 @@ function fakeServer(opts: FakeOptions = {}) {
   return { server, state, url };
 }
 
-Deno.test("chat page streams, stops, clears and sends its settings (Chromium)", async () => {
+Deno.test("chat page renders markdown, keeps conversations and sends its settings (Chromium)", async () => {
   const fake = fakeServer({ apiKey: API_KEY });
   const keep = Deno.env.get("CHAT_PAGE_SHOTS");
-  const shots = keep ?? await Deno.makeTempDir({ prefix: "chat_page_shots_" });
-  if (keep) await Deno.mkdir(keep, { recursive: true });
+  const shots = keep ? `${keep}/fake` : await Deno.makeTempDir({ prefix: "chat_page_shots_" });
+  if (keep) await Deno.mkdir(shots, { recursive: true });
   try {
     const result = await runChatPageChecks(fake.url, {
       apiKey: API_KEY,
@@ -168,28 +177,26 @@ Deno.test("chat page streams, stops, clears and sends its settings (Chromium)", 
       stopMaxTokens: 1000,
       screenshotDir: shots,
     });
-    assert.deepEqual(result.answers, [
-      answerTo("Hello\nthere"),
-      answerTo("And then?"),
-      answerTo("Hi again"),
-      answerTo("Hello from a phone"),
-    ]);
-    assert.equal(result.screenshots.length, 4);
-    // The server saw what the page meant to send: not the request without the key (refused)
-    // and not the ones mocked in the browser.
+    assert.equal(result.screenshots.length, 7);
+    // The server saw what the page meant to send: not the request without the key (refused),
+    // not the refused settings, not the ones mocked in the browser.
     const seen = fake.state.requests.map((r) => (r.messages as { content: string }[]).at(-1));
     assert.deepEqual(seen.map((m) => m?.content), [
       "Hello\nthere",
       "And then?",
+      "And then?",
+      "Answer in JSON",
+      "Show me some markdown",
+      "Hello again",
       "Tell me a long story.",
-      "Another long story, please.",
-      "Hi again",
+      "A second chat",
       "Hello from a phone",
     ]);
     assert.equal(fake.state.requests[0]?.model, MODEL);
     assert.equal(fake.state.requests[0]?.temperature, 0.3);
-    // Stop and Clear each cut a stream short, and the server saw the client go.
-    assert.equal(fake.state.aborted, 2);
+    assert.equal(fake.state.requests[0]?.top_k, 5);
+    // Stop cut a stream short, and the server saw the client go.
+    assert.equal(fake.state.aborted, 1);
   } finally {
     await fake.server.shutdown();
     if (!keep) await Deno.remove(shots, { recursive: true });
@@ -204,15 +211,20 @@ Deno.test("chat page falls back to model LLaMA_CPP when /v1/models fails (Chromi
     page.setDefaultTimeout(30_000);
     await page.goto(fake.url);
     await page.locator("#model", { hasText: "LLaMA_CPP" }).waitFor();
+    assert.equal(await page.locator("#settings").getAttribute("open"), null, "settings open");
     await page.locator("#input").fill("Hi");
     await page.locator("#send").click();
     await page.locator('.msg.assistant[data-state="done"]').waitFor();
     assert.equal(await page.locator(".msg.assistant").textContent(), answerTo("Hi"));
     assert.equal(fake.state.requests.length, 1);
     assert.equal(fake.state.requests[0]?.model, "LLaMA_CPP");
-    assert.equal(fake.state.requests[0]?.temperature, 0.8);
-    assert.equal(fake.state.requests[0]?.max_tokens, 512);
-    assert.deepEqual(fake.state.requests[0]?.messages, [{ role: "user", content: "Hi" }]);
+    // Settings left empty leave the server's defaults: no sampler field is sent.
+    assert.deepEqual(fake.state.requests[0], {
+      model: "LLaMA_CPP",
+      messages: [{ role: "user", content: "Hi" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     assert.equal(await page.locator("#status").textContent(), "");
   } finally {
     await browser.close();

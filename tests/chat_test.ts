@@ -31,3 +31,38 @@ Deno.test('--chat reads multi-line input between """ lines as one message', asyn
   const answers = one.stdout.split("\n").filter((l) => l.trim() !== "");
   assert.ok(answers.length >= 1 && answers.length <= 3, one.stdout);
 });
+
+Deno.test("--chat runs /stats, /dump, /undo, /push, /pop, /context; refuses unknown commands", async () => {
+  const out = await runCli(["-m", CHATML, "--chat", "--temp", "0", "-n", "6", "-t", "1"], {
+    stdin: [
+      "Hi",
+      "/stats",
+      "/push",
+      "/dump",
+      "/undo",
+      "/dump",
+      "/pop",
+      "/context",
+      "/bogus",
+      "//x",
+      "/stats",
+      "/exit",
+      "",
+    ].join("\n"),
+  });
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /last answer: prompt \d+ tokens in [\d.]+ ms/);
+  assert.match(out.stdout, /this chat: 1 answer, /);
+  // /dump prints the conversation as the model reads it; /undo took it back, /pop restored it.
+  const dumps = out.stdout.split("<|im_start|>user\nHi<|im_end|>").length - 1;
+  assert.equal(dumps, 1, out.stdout);
+  assert.match(
+    out.stdout,
+    /context: the conversation takes \d+ of \d+ tokens \([\d.]+%\); the model was trained on 2048/,
+  );
+  assert.match(out.stderr, /took back the last message and its answer/);
+  assert.match(out.stderr, /back to the saved conversation \(stack depth 0, 1 messages\)/);
+  assert.match(out.stderr, /unknown command \/bogus; \/help lists the commands/);
+  // Nothing was sent for /bogus; "//x" was sent as "/x": two answers in all.
+  assert.match(out.stdout, /this chat: 2 answers, /);
+});

@@ -161,7 +161,11 @@ Deno.test("CLI --help and --version exit 0 on stdout", async () => {
   assert.match(help.stdout, /--n-gpu-layers/);
   const version = await runCli(["--version"]);
   assert.equal(version.code, 0);
-  assert.match(version.stdout, /^llamafile \d+\.\d+\.\d+ \(llama\.cpp v0\.5\.0\)\n$/);
+  // The llama.cpp build named as the loaded libraries report it.
+  assert.match(
+    version.stdout,
+    /^llamafile \d+\.\d+\.\d+ \(llama\.cpp v0\.5\.0: libllama \S+, ggml \S+, commit [0-9a-f]+; deno \S+\)\n$/,
+  );
 });
 
 Deno.test("CLI ends quietly when stdout is closed early", async () => {

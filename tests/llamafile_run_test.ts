@@ -349,8 +349,11 @@ Deno.test("a corrupt runtime payload fails its hash check and nothing is extract
   await patch(bad, at, new Uint8Array([original[0]! ^ 0x55]));
   const cache = await freshCache();
   const r = await run(bad, ["-p", PROMPT], { cache });
+  // The first run says it extracts the runtime, then the one error line.
+  const announced = /^llamafile: first run: extracting the linux-x64 runtime [^\n]*\n/;
+  assert.match(r.stderr, announced);
   assertOneLineError(
-    r,
+    { ...r, stderr: r.stderr.replace(announced, "") },
     /^llamafile: Cannot extract the runtime from ".*bad-payload\.llamafile": entry "runtime\/app\.js" fails its SHA-256 check \(the file is corrupt or truncated\)$/,
   );
   assert.deepEqual(await listTree(cache), ["llamafile"], "nothing extracted");

@@ -167,13 +167,15 @@ Deno.test("a two-platform llamafile prints the reference text on x86-64 and unde
   assert.equal(await elfMachine(`${armFolder}/lib/libllama.v0.5.0.so`), 183);
   assert.notEqual(armFolder.split("/").at(-1), (await runtimeFolder(x64Cache)).split("/").at(-1));
   // qemu-user does not emulate seccomp(2): the arm64 table is built and refused with ENOSYS,
-  // and the app says so in its one warning line (Deno's permissions still apply).
+  // and the app says so in its one warning line (Deno's permissions still apply), after the
+  // launcher's line about extracting the arm64 runtime.
   const lines = arm.stderr.trimEnd().split("\n");
-  assert.deepEqual(lines.slice(0, 1), [
+  assert.match(lines[0]!, /^llamafile: first run: extracting the linux-arm64 runtime \(/);
+  assert.deepEqual(lines.slice(1, 2), [
     "llamafile: warning: kernel sandbox is off (the kernel does not support seccomp(SECCOMP_SET_MODE_FILTER) for aarch64: ENOSYS); only Deno permissions apply",
   ]);
-  assert.match(lines[1]!, /^llamafile: prompt 5 tokens in .*, generated 40 tokens in /);
-  assert.equal(lines.length, 2, arm.stderr);
+  assert.match(lines[2]!, /^llamafile: prompt 5 tokens in .*, generated 40 tokens in /);
+  assert.equal(lines.length, 3, arm.stderr);
 
   // Nothing was written beside the llamafile.
   const listing: string[] = [];

@@ -1,16 +1,45 @@
 /**
- * Wires `--chat` for the CLI: template, context, Ctrl-C, exit code.
+ * Wires `--chat` for the CLI: how the terminal is used (decided before the sandbox), template,
+ * context, Ctrl-C, exit code.
  *
  * @module
  */
-import { runChat } from "./chat_repl.ts";
+import { runChat, streamInput, terminalChatInput } from "./chat_repl.ts";
 import { resolveChatTemplate } from "../engine/chat_template.ts";
 import type { CliOptions } from "./options.ts";
 import { createContext } from "../engine/context.ts";
-import { contextOptionsFromCli } from "./completion_mode.ts";
+import { contextOptionsFromCli, warnPastTrainedContext } from "./completion_mode.ts";
 import type { LlamaModel } from "../engine/model.ts";
 import type { SamplingOptions } from "../engine/sampler.ts";
 import { writeStderr } from "../util/stdout_writer.ts";
+import { stdioTerminal, TerminalInput } from "./terminal_input.ts";
+import { colorWanted, textStyle } from "./text_style.ts";
+
+/** How the chat uses the terminal. */
+export interface ChatTerminal {
+  /** stdin is a terminal: show the banner and prompts. */
+  interactive: boolean;
+  /** stdin and stdout are a terminal that can be drawn on: use the line editor. */
+  editor: boolean;
+  /** Colour the prompt and the notes. */
+  color: boolean;
+}
+
+/** Looks at the terminal and `TERM`: call it before the sandbox revokes the environment. */
+export function chatTerminal(): ChatTerminal {
+  let term: string | undefined;
+  try {
+    term = Deno.env.get("TERM");
+  } catch {
+    // not allowed: take the terminal as it is
+  }
+  const stdin = Deno.stdin.isTerminal();
+  return {
+    interactive: stdin,
+    editor: stdin && Deno.stdout.isTerminal() && term !== "dumb",
+    color: colorWanted(term),
+  };
+}
 
 /** Runs the terminal chat; `system` (from -p/-f) starts the conversation. Returns the exit code. */
 export async function runChatMode(
@@ -18,25 +47,41 @@ export async function runChatMode(
   options: CliOptions,
   sampling: SamplingOptions,
   system: string | undefined,
+  terminal: ChatTerminal = chatTerminal(),
 ): Promise<number> {
   const template = await resolveChatTemplate(options.chatTemplate, model.chatTemplate, {
     warn: (line) => writeStderr(line),
   });
   const context = await createContext(model, contextOptionsFromCli(options));
+  warnPastTrainedContext(context.size, model.trainedContext, options);
   const interrupts = new EventTarget();
   const onSigint = () => interrupts.dispatchEvent(new Event("interrupt"));
   Deno.addSignalListener("SIGINT", onSigint);
+  const input = terminal.editor
+    ? terminalChatInput(new TerminalInput(stdioTerminal()))
+    : streamInput(Deno.stdin.readable, { showPrompt: terminal.interactive });
+  // Killed politely: give the terminal back (cooked mode) before going.
+  const onSigterm = () => {
+    input.close();
+    Deno.exit(143);
+  };
+  Deno.addSignalListener("SIGTERM", onSigterm);
   try {
     const end = await runChat(context, {
       template,
       sampling,
       maxTokens: options.nPredict,
       interrupts,
+      input,
+      interactive: terminal.interactive,
+      style: textStyle(terminal.color),
       ...(system !== undefined && { system }),
     });
     return end === "interrupt" ? 130 : 0;
   } finally {
+    input.close();
     Deno.removeSignalListener("SIGINT", onSigint);
+    Deno.removeSignalListener("SIGTERM", onSigterm);
     await context.close();
   }
 }

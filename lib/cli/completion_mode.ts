@@ -12,9 +12,10 @@ import { generate, type GenerateResult } from "../engine/generate.ts";
 import { resolveGrammar } from "./grammar_source.ts";
 import type { LlamaModel } from "../engine/model.ts";
 import { pickSampling, type SamplingOptions } from "../engine/sampler.ts";
-import { writeStderr, writeStdout } from "../util/stdout_writer.ts";
+import { endStdoutLine, writeStderr, writeStdout } from "../util/stdout_writer.ts";
 import { readLimited } from "../util/read_limited.ts";
 import { trace } from "../util/trace.ts";
+import { trainedContextWarning } from "../util/trained_context_warning.ts";
 
 /** The largest prompt file `-f` reads (far more than any context holds). */
 export const MAX_PROMPT_FILE = 64 << 20;
@@ -50,13 +51,19 @@ export async function samplingFromCli(options: CliOptions): Promise<SamplingOpti
 /** The context the command line asks for (CLI and chat modes). */
 export function contextOptionsFromCli(options: CliOptions): ContextOptions {
   return {
-    contextSize: options.contextSize,
+    ...(options.contextSize !== undefined && { contextSize: options.contextSize }),
     batchSize: options.batchSize,
     ubatchSize: options.ubatchSize,
     ...(options.threads !== undefined && { threads: options.threads }),
     ...(options.threadsBatch !== undefined && { threadsBatch: options.threadsBatch }),
     poll: options.poll,
   };
+}
+
+/** Warns on stderr (unless `--log-disable`) when the context exceeds the trained one. */
+export function warnPastTrainedContext(size: number, trained: number, options: CliOptions): void {
+  const warning = trainedContextWarning(size, trained);
+  if (warning !== null && !options.logDisable) writeStderr(`llamafile: ${warning}`);
 }
 
 /** Runs one completion; returns the generation result. Output goes to stdout as it comes. */
@@ -70,6 +77,7 @@ export async function runCompletion(
 ): Promise<GenerateResult> {
   const context = await createContext(model, contextOptionsFromCli(options));
   try {
+    warnPastTrainedContext(context.size, model.trainedContext, options);
     const stops = options.reversePrompt.map((r) => (options.escape ? processEscapes(r) : r));
     const tokens = model.tokenize(prompt, { addSpecial: true, parseSpecial: true });
     const cachedTokens = cache === null
@@ -107,6 +115,7 @@ export async function runCompletion(
       step = await run.next();
     }
     const result = step.value;
+    if (result.finishReason === "context" || !options.logDisable) endStdoutLine();
     if (result.finishReason === "context") {
       writeStderr(
         `llamafile: stopped: the context (${context.size} tokens) is full; raise -c to go on`,
@@ -123,8 +132,18 @@ function rate(tokens: number, ms: number): string {
   return ms > 0 ? `${(tokens / (ms / 1000)).toFixed(1)} tok/s` : "n/a";
 }
 
-/** The one-line timings summary printed on stderr. */
-export function timingsLine(result: GenerateResult): string {
+/** The one-line timings summary printed on stderr (also the chat's `/stats`). */
+export function timingsLine(
+  result: Pick<
+    GenerateResult,
+    | "promptTokens"
+    | "cachedTokens"
+    | "promptMs"
+    | "completionTokens"
+    | "generateMs"
+    | "finishReason"
+  >,
+): string {
   const cached = result.cachedTokens > 0 ? ` (${result.cachedTokens} from the prompt cache)` : "";
   return `llamafile: prompt ${result.promptTokens} tokens${cached} in ${
     result.promptMs.toFixed(1)

@@ -5,6 +5,7 @@
  * @module
  */
 import { describeFile } from "../onefile/describe.ts";
+import { llamafileSelf } from "../onefile/llamafile_archive.ts";
 import { applySandbox, formatSandboxReport } from "../sandbox/apply_sandbox.ts";
 import { writeStderr, writeStdout } from "../util/stdout_writer.ts";
 import { formatOptionHelp, parseArgs, UsageError } from "./option_table.ts";
@@ -17,25 +18,36 @@ export function infoHelp(): string {
     "",
     "USAGE",
     "  llamafile info FILE [--sandbox]",
+    "  ./model.llamafile info [--sandbox]      describe this llamafile",
     ...formatOptionHelp(INFO_TABLE),
   ].join("\n") + "\n";
 }
 
 /**
- * Runs `llamafile info FILE [--sandbox]`; returns the exit code.
+ * Runs `llamafile info FILE [--sandbox]`; returns the exit code. Inside a llamafile, FILE
+ * defaults to that llamafile.
  *
- * @throws {UsageError} Without exactly one file.
+ * @param self The llamafile this process runs from (default {@linkcode llamafileSelf}).
+ * @throws {UsageError} Without exactly one file (or none, inside a llamafile).
  */
-export async function infoCommand(argv: readonly string[]): Promise<number> {
+export async function infoCommand(
+  argv: readonly string[],
+  self: string | undefined = llamafileSelf(),
+): Promise<number> {
   const args = parseArgs(INFO_TABLE, argv);
   if (args.help) {
     writeStdout(infoHelp());
     return 0;
   }
-  if (args.files.length !== 1) {
-    throw new UsageError("info needs one FILE (a .gguf or a .llamafile)");
+  const file = args.files.length === 0 ? self : args.files.length === 1 ? args.files[0] : undefined;
+  if (file === undefined) {
+    throw new UsageError(
+      args.files.length === 0
+        ? "info needs a FILE (a .gguf or a .llamafile)"
+        : `info describes one FILE, got ${args.files.length}`,
+    );
   }
-  writeStdout((await describeFile(args.files[0]!)).join("\n") + "\n");
+  writeStdout((await describeFile(file)).join("\n") + "\n");
   if (args.sandbox) {
     const report = applySandbox("cli", { log: (line) => writeStderr(`llamafile: ${line}`) });
     writeStdout(formatSandboxReport(report).join("\n") + "\n");

@@ -4,9 +4,14 @@
  *
  * @module
  */
-import { applyLlamafileArgs } from "../onefile/llamafile_archive.ts";
+import {
+  applyLlamafileArgs,
+  llamafileSelf,
+  readLlamafileArgs,
+} from "../onefile/llamafile_archive.ts";
 import { applySandbox, formatSandboxReport } from "../sandbox/apply_sandbox.ts";
-import { StdoutClosed, writeStderr } from "../util/stdout_writer.ts";
+import { openLibrary } from "../../ffi/library.ts";
+import { endStdoutLine, StdoutClosed, writeStderr, writeStdout } from "../util/stdout_writer.ts";
 import { trace } from "../util/trace.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
 import { readPrompt, runCompletion, samplingFromCli } from "./completion_mode.ts";
@@ -48,6 +53,21 @@ async function subcommand(name: Subcommand, argv: readonly string[]): Promise<nu
   return await (await import("./info_command.ts")).infoCommand(argv);
 }
 
+/**
+ * The `--version` line: this program, and the llama.cpp build of the libraries it loads, as
+ * they report it (`LLAMAFILE_LIBDIR` can point at another build of the same release).
+ */
+export function versionLine(): string {
+  let build: string;
+  try {
+    const b = openLibrary().build;
+    build = `libllama ${b.llama}, ggml ${b.ggml}, commit ${b.commit}`;
+  } catch (error) {
+    build = `libraries not loaded: ${(error as Error).message}`;
+  }
+  return `llamafile ${VERSION} (llama.cpp ${LLAMA_CPP_RELEASE}: ${build}; deno ${Deno.version.deno})\n`;
+}
+
 /** Runs the program with `args`; returns the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
   let options: CliOptions | undefined;
@@ -60,13 +80,13 @@ export async function main(args: readonly string[]): Promise<number> {
     options = parseCliArgs(await applyLlamafileArgs(args));
     trace("arguments parsed");
     if (options.help) {
-      await Deno.stdout.write(new TextEncoder().encode(helpText(VERSION)));
+      const self = llamafileSelf();
+      const baked = self === undefined ? null : await readLlamafileArgs(self);
+      writeStdout(helpText(VERSION, baked ?? undefined));
       return EXIT.ok;
     }
     if (options.version) {
-      await Deno.stdout.write(
-        new TextEncoder().encode(`llamafile ${VERSION} (llama.cpp ${LLAMA_CPP_RELEASE})\n`),
-      );
+      writeStdout(versionLine());
       return EXIT.ok;
     }
     if (options.server) {
@@ -80,6 +100,7 @@ export async function main(args: readonly string[]): Promise<number> {
     // First what the sandbox will forbid: modules (loading one may write Deno's caches), the
     // libraries and their devices, the prompt cache file, the signal listener.
     const chatMode = chat ? await import("./chat_mode.ts") : null;
+    const terminal = chatMode?.chatTerminal();
     openLibraryFor(options);
     using cache = options.promptCache === undefined
       ? null
@@ -100,7 +121,7 @@ export async function main(args: readonly string[]): Promise<number> {
     trace("model loaded");
     if (chat) {
       Deno.removeSignalListener("SIGINT", onSigint);
-      return await chatMode!.runChatMode(model, options, sampling, prompt);
+      return await chatMode!.runChatMode(model, options, sampling, prompt, terminal);
     }
     const result = await runCompletion(model, options, prompt!, sampling, abort.signal, cache);
     return result.finishReason === "abort" ? EXIT.interrupted : EXIT.ok;
@@ -111,6 +132,7 @@ export async function main(args: readonly string[]): Promise<number> {
       writeStderr("Try 'llamafile --help' for more information.");
       return EXIT.usage;
     }
+    endStdoutLine();
     writeStderr(`llamafile: ${describe(error, options?.verbose ?? false)}`);
     return EXIT.failure;
   } finally {

@@ -140,7 +140,10 @@ export function parseArgs<T>(table: OptionTable<T>, argv: readonly string[]): T 
     const spec = byName.get(name);
     if (!spec) {
       if (word.startsWith("-") && word !== "-") {
-        throw new UsageError(`Unknown ${what}option "${word}"`);
+        const guess = closestName(name, [...byName.keys()]);
+        throw new UsageError(
+          `Unknown ${what}option "${word}"${guess === null ? "" : ` (did you mean ${guess}?)`}`,
+        );
       }
       if (table.positional !== undefined) {
         (options[table.positional] as string[]).push(word);
@@ -174,6 +177,51 @@ export function parseArgs<T>(table: OptionTable<T>, argv: readonly string[]): T 
   return options as T;
 }
 
+/** Edit distance between `a` and `b` (insert, delete, substitute, swap two neighbours). */
+export function editDistance(a: string, b: string): number {
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    rows.push([i]);
+    for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        rows[0]!.push(j);
+        continue;
+      }
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      }
+      rows[i]!.push(d);
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
+
+/**
+ * The spelling in `names` closest to the unknown `word` (`--tmep` → `--temp`, `-temp` →
+ * `--temp`), or null when none is close: at most 2 edits and a third of the word's letters.
+ */
+export function closestName(word: string, names: readonly string[]): string | null {
+  const bare = word.replace(/^-+/, "");
+  // A long option typed with one dash (or a short one with two) is what was meant.
+  const dashed = names.find((name) => name !== word && name.replace(/^-+/, "") === bare);
+  if (dashed !== undefined) return dashed;
+  // Short words are a letter or two away from too many options to guess.
+  if (bare.length < 3) return null;
+  const limit = Math.min(2, Math.floor(bare.length / 3));
+  let best: string | null = null;
+  let bestDistance = limit + 1;
+  for (const name of names) {
+    const distance = editDistance(word, name);
+    if (distance > 0 && distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
 function defaultShown<T>(spec: OptionSpec<T>, defaults: Partial<T>): string | null {
   if (spec.defaultText !== undefined) return spec.defaultText;
   if (spec.kind === "flag" || spec.kind === "list") return null;
@@ -182,16 +230,39 @@ function defaultShown<T>(spec: OptionSpec<T>, defaults: Partial<T>): string | nu
   return String(value);
 }
 
-/** The `--help` lines of `table`'s sections: `TITLE`, then one line per option. */
-export function formatOptionHelp<T>(table: OptionTable<T>): string[] {
+/**
+ * What a `--help` line says of a default that `baked` (a llamafile's `.args`, parsed) sets, or
+ * null when it leaves this option alone.
+ */
+function bakedShown<T>(spec: OptionSpec<T>, defaults: T, baked: Partial<T>): string | null {
+  if (!Object.hasOwn(baked, spec.key)) return null;
+  const value = (baked as Record<string, unknown>)[spec.key];
+  const before = (defaults as Record<string, unknown>)[spec.key];
+  if (value === undefined || JSON.stringify(value) === JSON.stringify(before)) return null;
+  if (spec.kind === "flag") return value === (spec.value ?? true) ? "set by .args" : null;
+  if (spec.kind === "list") return `.args: ${(value as unknown[]).map(String).join(" ")}`;
+  return `default: ${String(value)}, from .args`;
+}
+
+/**
+ * The `--help` lines of `table`'s sections: `TITLE`, then one line per option. With `baked`
+ * (the options a llamafile's `.args` set), the defaults it changes are shown as such.
+ */
+export function formatOptionHelp<T>(table: OptionTable<T>, baked?: Partial<T>): string[] {
   const lines: string[] = [];
+  const defaults = tableDefaults(table);
   for (const section of table.sections) {
     if (section.specs.length === 0) continue;
     lines.push("", section.title.toUpperCase());
     for (const spec of section.specs) {
       const left = `  ${spec.names.join(", ")}${spec.arg ? ` ${spec.arg}` : ""}`;
+      const fromArgs = baked === undefined ? null : bakedShown(spec, defaults, baked);
       const shown = defaultShown(spec, section.defaults);
-      const help = shown === null ? spec.help : `${spec.help} (default: ${shown})`;
+      const help = fromArgs !== null
+        ? `${spec.help} (${fromArgs})`
+        : shown === null
+        ? spec.help
+        : `${spec.help} (default: ${shown})`;
       lines.push(
         left.length < 34 ? `${left.padEnd(34)}${help}` : `${left}\n${" ".repeat(34)}${help}`,
       );

@@ -12,6 +12,7 @@ import {
   tableDefaults,
   UsageError,
 } from "./option_table.ts";
+import { ARGS_SPLICE, argsFileQuote } from "../onefile/args_file.ts";
 import { COMMON_SECTION, type CommonOptions } from "./options/common.ts";
 import { COMPLETION_SECTION, type CompletionOptions } from "./options/completion.ts";
 import { INFO_TABLE } from "./options/info.ts";
@@ -61,12 +62,30 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   return parseArgs(CLI_TABLE, argv);
 }
 
-/** The `--help` text, generated from the tables. */
-export function helpText(version: string): string {
+/**
+ * The `--help` text, generated from the tables. `argsWords`: the `.args` of the llamafile this
+ * runs from, shown with the defaults they change.
+ */
+export function helpText(version: string, argsWords?: readonly string[]): string {
   const lines: string[] = [];
   lines.push(
     `llamafile ${version}: run an open LLM from one file, as a Unix filter, a chat, or a server`,
   );
+  let baked: Partial<CliOptions> | undefined;
+  if (argsWords !== undefined) {
+    lines.push("");
+    lines.push("THIS LLAMAFILE");
+    lines.push(
+      "  Its .args hold these defaults (your arguments go where ... is, else at the end):",
+    );
+    lines.push(`    ${argsWords.map(argsFileQuote).join(" ")}`);
+    lines.push("  Options below show the defaults they change.");
+    try {
+      baked = parseCliArgs(argsWords.filter((w) => w !== ARGS_SPLICE));
+    } catch {
+      // pack checked them; a hand-edited .args is reported when it runs
+    }
+  }
   lines.push("");
   lines.push("USAGE");
   lines.push("  llamafile -m MODEL.gguf -p PROMPT [options]        complete a prompt (CLI mode)");
@@ -87,7 +106,7 @@ export function helpText(version: string): string {
   lines.push("");
   lines.push("In CLI mode stdout carries only the prompt (unless --no-display-prompt) and the");
   lines.push("generated text; logs and the timings line go to stderr.");
-  lines.push(...formatOptionHelp(CLI_TABLE));
+  lines.push(...formatOptionHelp(CLI_TABLE, baked));
   lines.push(...formatOptionHelp(PACK_TABLE));
   lines.push(...formatOptionHelp(UPGRADE_TABLE));
   lines.push(...formatOptionHelp(INFO_TABLE));

@@ -37,6 +37,7 @@
  * @module
  */
 
+import { formatBytes } from "../util/format_bytes.ts";
 import { ARGS_SPLICE } from "./args_file.ts";
 import { BLOCKED_DENO_CACHES } from "../sandbox/deno_dir.ts";
 import { PLATFORMS } from "./platforms.ts";
@@ -323,6 +324,9 @@ export function launcherScript(spec: LauncherSpec, size: number): string {
     return [
       `    ${runtime.platform})`,
       ...(mkdirs ? [`      mkdir ${mkdirs} 2>/dev/null || return 1`] : []),
+      `      printf 'llamafile: first run: extracting the ${runtime.platform} runtime (${
+        formatBytes(runtime.entries.reduce((sum, e) => sum + e.size, 0))
+      }: deno, the app, libllama) into %s\\n' "$lf_parent/$lf_hash" >&2`,
       ...runtime.entries.map((e) =>
         `      lf_put ${q(e.path)} ${e.mode.toString(8)} ${e.method} ${
           e.dataOffset + 1

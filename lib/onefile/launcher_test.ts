@@ -174,8 +174,11 @@ Deno.test("launcherScript() picks a runtime by uname or LLAMAFILE_PLATFORM and n
     text,
     /lf_fail "Cannot run on \$lf_why: this llamafile holds runtimes for linux-x64, linux-arm64 only"/,
   );
-  // Each runtime extracts its own entries.
-  assert.match(text, / {4}linux-arm64\)\n {6}mkdir [^\n]*\n {6}lf_put deno 755 8 20001 100 /);
+  // Each runtime extracts its own entries, after one line saying so.
+  assert.match(
+    text,
+    / {4}linux-arm64\)\n {6}mkdir [^\n]*\n {6}printf 'llamafile: first run: extracting the linux-arm64 runtime \([\d.]+ [KMG]?B: deno, the app, libllama\) into %s\\n' "\$lf_parent\/\$lf_hash" >&2\n {6}lf_put deno 755 8 20001 100 /,
+  );
   const one = launcherScript(spec(), 8192);
   assert.match(one, /this llamafile holds a runtime for linux-x64 only/);
   assert.ok(!one.includes("linux-arm64) lf_hash="));

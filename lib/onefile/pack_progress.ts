@@ -13,13 +13,26 @@ export class PackProgress {
   #total: number;
   #done = 0;
   #tty: boolean;
-  #last = 0;
+  #last = -Infinity;
   #log: (line: string) => void;
+  #write: (text: string) => void;
 
-  constructor(total: number, tty: boolean, log: (line: string) => void) {
+  /**
+   * @param total Bytes to pack in all.
+   * @param tty Draw a bar (stderr is a terminal) instead of one line per entry.
+   * @param log Where the lines go.
+   * @param write Where the bar goes (default: stderr).
+   */
+  constructor(
+    total: number,
+    tty: boolean,
+    log: (line: string) => void,
+    write: (text: string) => void = _writeRaw,
+  ) {
     this.#total = Math.max(total, 1);
     this.#tty = tty;
     this.#log = log;
+    this.#write = write;
   }
 
   /** A callback for `ZipAddOptions.onProgress` of entry `name`. */
@@ -38,7 +51,7 @@ export class PackProgress {
       const line = `[${bar}] ${(fraction * 100).toFixed(0).padStart(3)}% ${
         formatBytes(this.#done)
       } / ${formatBytes(this.#total)}  ${name}`;
-      _writeRaw(`\r\x1b[2K${line}`);
+      this.#write(`\r\x1b[2K${line}`);
     };
   }
 
@@ -53,7 +66,7 @@ export class PackProgress {
 
   /** Clears the bar. */
   finish(): void {
-    if (this.#tty) _writeRaw("\r\x1b[2K");
+    if (this.#tty) this.#write("\r\x1b[2K");
   }
 }
 

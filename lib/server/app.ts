@@ -25,7 +25,8 @@ import { corsPolicy } from "./middleware/cors.ts";
 import { deadline } from "./middleware/deadline.ts";
 import { hostCheck } from "./middleware/host_check.ts";
 import { requestId } from "./middleware/request_id.ts";
-import { CHAT_HTML } from "./ui/chat_html.ts";
+import { requestLog } from "./middleware/request_log.ts";
+import { CHAT_HTML, CHAT_PAGE_HEADERS } from "./ui/chat_html.ts";
 
 /** HTTP-level settings of {@linkcode createApp}. */
 export interface AppOptions {
@@ -41,6 +42,8 @@ export interface AppOptions {
   timeoutMs?: number;
   /** Aborts every request (server shutdown). */
   shutdown?: AbortSignal;
+  /** Where the one line per request goes (none without it). */
+  requestLog?: (line: string) => void;
 }
 
 /** What {@linkcode createApp} wires together. */
@@ -51,19 +54,12 @@ export interface AppDeps {
 
 const OPEN_PATHS = ["/", "/health", "/v1/health"];
 
-const PAGE_HEADERS = {
-  "Content-Type": "text/html; charset=utf-8",
-  "Content-Security-Policy":
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  "X-Content-Type-Options": "nosniff",
-  "Referrer-Policy": "no-referrer",
-};
-
 /** Builds the app: middleware, routes, one error handler. It does not listen. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { state } = deps;
   const o = deps.options ?? {};
   const app = new Hono<AppEnv>();
+  if (o.requestLog) app.use(requestLog(o.requestLog));
   app.use(requestId());
   app.use(hostCheck({ allowedHosts: o.allowedHosts ?? [] }));
   app.use(corsPolicy({ origins: o.corsOrigins ?? [] }));
@@ -75,7 +71,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   );
   app.use(bodyLimit(o.bodyLimit ?? DEFAULT_BODY_LIMIT));
 
-  app.get("/", (c) => c.body(CHAT_HTML, 200, PAGE_HEADERS));
+  app.get("/", (c) => c.body(CHAT_HTML, 200, { ...CHAT_PAGE_HEADERS }));
   for (const path of ["/health", "/v1/health"]) app.get(path, health(state));
   for (const path of ["/v1/models", "/models"]) app.get(path, models(state));
   for (const path of ["/v1/chat/completions", "/chat/completions"]) {

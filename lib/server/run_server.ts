@@ -11,6 +11,7 @@ import { closeEngine, createEngine, type Engine, ServerState } from "./api/serve
 import { createApp } from "./app.ts";
 import { openBrowser } from "./browser.ts";
 import { isWildcard } from "./middleware/loopback.ts";
+import { trainedContextWarning } from "../util/trained_context_warning.ts";
 
 /**
  * What the server runs with: the command line's fields it reads (`CliOptions` has them under
@@ -28,7 +29,8 @@ export interface ServerSettings extends SamplingOptions {
   timeout: number;
   /** Tokens to generate when a request names no limit; -1 = until EOG or a full slot. */
   nPredict: number;
-  contextSize: number;
+  /** `-c`; unset: 4096, or the model's trained context when that is smaller. */
+  contextSize?: number;
   parallel: number;
   batchSize: number;
   ubatchSize: number;
@@ -39,6 +41,8 @@ export interface ServerSettings extends SamplingOptions {
   /** Create the embeddings context at start-up. */
   embedding: boolean;
   nobrowser: boolean;
+  /** `--log-disable`: no request log, no warnings. */
+  logDisable?: boolean;
 }
 
 /** Hooks of {@linkcode runServer}. */
@@ -119,6 +123,7 @@ export async function runServer(
       allowedHosts: [options.host],
       timeoutMs: options.timeout * 1000,
       shutdown: shutdown.signal,
+      ...(!options.logDisable && { requestLog: log }),
     },
   });
 
@@ -165,7 +170,7 @@ export async function runServer(
     if (loaded !== null && !shutdown.signal.aborted) {
       if (options.alias === undefined) state.config.modelName = baseName(loaded.path);
       engine = await createEngine(loaded, {
-        contextSize: options.contextSize,
+        ...(options.contextSize !== undefined && { contextSize: options.contextSize }),
         parallel: options.parallel,
         batchSize: options.batchSize,
         ubatchSize: options.ubatchSize,
@@ -181,6 +186,11 @@ export async function runServer(
         engine = null;
       } else {
         state.ready(engine);
+        const warning = trainedContextWarning(
+          engine.scheduler.slotContext,
+          loaded.trainedContext,
+        );
+        if (warning !== null && !options.logDisable) log(`llamafile: ${warning}`);
         log(
           `llamafile: model loaded (${engine.scheduler.slotCount} slots of ${engine.scheduler.slotContext} tokens); chat at ${url}`,
         );

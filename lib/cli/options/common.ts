@@ -12,7 +12,8 @@ export interface CommonOptions {
   model?: string;
   /** Tokens to generate; -1 = until end of generation or a full context. */
   nPredict: number;
-  contextSize: number;
+  /** Not given: 4096, or the model's trained context when that is smaller. */
+  contextSize?: number;
   batchSize: number;
   ubatchSize: number;
   threads?: number;
@@ -36,6 +37,8 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
   defaults: {
     nPredict: -1,
     ...CONTEXT_DEFAULTS,
+    // Unset unless given: the engine's default then stays within the trained context.
+    contextSize: undefined,
     ...LOAD_DEFAULTS,
     verbose: false,
     logDisable: false,
@@ -68,6 +71,7 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       min: 0,
       max: 1 << 24,
       help: "context size in tokens, 0 = the model's trained context",
+      defaultText: `${CONTEXT_DEFAULTS.contextSize}, or the trained context when smaller`,
     },
     {
       names: ["-b", "--batch-size"],

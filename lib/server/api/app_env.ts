@@ -17,10 +17,18 @@ export interface Deadline {
   hold(): () => void;
 }
 
+/** The token counts of a request's generation, for the request log. */
+export interface GenerationOutcome {
+  promptTokens: number;
+  completionTokens: number;
+}
+
 /** The Hono environment of the app. */
 export type AppEnv = {
   Variables: {
     requestId: string;
     deadline: Deadline;
+    /** Set by the respond path: settles when the request's generation ends. */
+    generation?: Promise<GenerationOutcome>;
   };
 };

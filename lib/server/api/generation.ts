@@ -183,6 +183,7 @@ export async function respond(
   const started = params.maxTokens === 0
     ? startedEmpty(tokens.length)
     : await startGeneration(engine, slotRequest(tokens, params), deadline.signal);
+  c.set("generation", started.result);
   if (!params.stream) {
     const out = await collect(started);
     checkTimedOut(out.result, deadline);

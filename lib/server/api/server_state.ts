@@ -23,8 +23,11 @@ export interface Engine {
 
 /** Options of {@linkcode createEngine}. */
 export interface EngineOptions {
-  /** Total context in tokens, shared by the slots (llama.cpp's `-c`). */
-  contextSize: number;
+  /**
+   * Total context in tokens, shared by the slots (llama.cpp's `-c`); default 4096, or the
+   * model's trained context when that is smaller.
+   */
+  contextSize?: number;
   /** Slots (`-np`). */
   parallel: number;
   batchSize?: number;
@@ -48,7 +51,7 @@ export async function createEngine(model: LlamaModel, options: EngineOptions): P
     ...(options.warn && { warn: options.warn }),
   });
   const context = await createContext(model, {
-    contextSize: options.contextSize,
+    ...(options.contextSize !== undefined && { contextSize: options.contextSize }),
     sequences: options.parallel,
     ...(options.batchSize !== undefined && { batchSize: options.batchSize }),
     ...(options.ubatchSize !== undefined && { ubatchSize: options.ubatchSize }),
