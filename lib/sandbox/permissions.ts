@@ -34,10 +34,14 @@ export const ENV_ALLOWLIST: readonly string[] = [
 /**
  * Environment for the `deno` process the launcher starts: no background update check
  * (it resolves a host name, opens sockets and reads CA files from a thread of our process),
- * and no debugger forked by ggml when native code terminates (`GGML_NO_BACKTRACE`, read when
- * libggml loads).
+ * no debugger forked by ggml when native code terminates (`GGML_NO_BACKTRACE`, read when
+ * libggml loads), and Deno's default log level with its cache-database module silenced: the
+ * sandboxed Deno directory refuses those databases on purpose (`deno_dir.ts`), and on a
+ * terminal Deno would say so in six lines before any output. Its other messages and errors
+ * still print.
  */
 export const LAUNCH_ENV: Readonly<Record<string, string>> = {
+  DENO_LOG: "info,deno::cache::cache_db=off",
   DENO_NO_UPDATE_CHECK: "1",
   GGML_NO_BACKTRACE: "1",
 };
