@@ -5,8 +5,15 @@
  * @module
  */
 import { Hono } from "hono";
+import type { H } from "hono/types";
 import type { AppEnv } from "./api/app_env.ts";
-import { ApiError, errorResponse, logServerError, toApiError } from "./api/errors.ts";
+import {
+  ApiError,
+  errorResponse,
+  logServerError,
+  methodNotAllowed,
+  toApiError,
+} from "./api/errors.ts";
 import type { ServerState } from "./api/server_state.ts";
 import { chatCompletions } from "./endpoints/chat_completions.ts";
 import { completion } from "./endpoints/completion.ts";
@@ -23,6 +30,7 @@ import { apiKeyAuth } from "./middleware/api_key.ts";
 import { bodyLimit, DEFAULT_BODY_LIMIT } from "./middleware/body_limit.ts";
 import { corsPolicy } from "./middleware/cors.ts";
 import { deadline } from "./middleware/deadline.ts";
+import { errorShape } from "./middleware/error_shape.ts";
 import { hostCheck } from "./middleware/host_check.ts";
 import { requestId } from "./middleware/request_id.ts";
 import { CHAT_HTML } from "./ui/chat_html.ts";
@@ -51,6 +59,9 @@ export interface AppDeps {
 
 const OPEN_PATHS = ["/", "/health", "/v1/health"];
 
+/** Routes whose errors are Anthropic-shaped. */
+const ANTHROPIC_PATHS: string[] = [];
+
 const PAGE_HEADERS = {
   "Content-Type": "text/html; charset=utf-8",
   "Content-Security-Policy":
@@ -59,12 +70,41 @@ const PAGE_HEADERS = {
   "Referrer-Policy": "no-referrer",
 };
 
+/**
+ * A route's handlers: each endpoint's validator narrows the request type its handler sees,
+ * which a table of routes cannot spell out.
+ */
+// deno-lint-ignore no-explicit-any
+type Handlers = readonly H<any, any, any, any>[];
+
+/** One route: its method, its paths (aliases included) and its handlers. */
+type Route = [method: "GET" | "POST", paths: readonly string[], handlers: Handlers];
+
+/** Every route the app serves. */
+function routes(state: ServerState): Route[] {
+  return [
+    ["GET", ["/"], [(c) => c.body(CHAT_HTML, 200, PAGE_HEADERS)]],
+    ["GET", ["/health", "/v1/health"], [health(state)]],
+    ["GET", ["/v1/models", "/models"], [models(state)]],
+    ["POST", ["/v1/chat/completions", "/chat/completions"], chatCompletions(state)],
+    ["POST", ["/v1/completions", "/completions"], completions(state)],
+    ["POST", ["/completion"], completion(state)],
+    ["POST", ["/v1/embeddings"], embeddings(state)],
+    ["POST", ["/tokenize"], tokenize(state)],
+    ["POST", ["/detokenize"], detokenize(state)],
+    ["GET", ["/metrics"], [metrics(state)]],
+    ["GET", ["/slots"], [slots(state)]],
+    ["GET", ["/props"], [props(state)]],
+  ];
+}
+
 /** Builds the app: middleware, routes, one error handler. It does not listen. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { state } = deps;
   const o = deps.options ?? {};
   const app = new Hono<AppEnv>();
   app.use(requestId());
+  app.use(errorShape(ANTHROPIC_PATHS));
   app.use(hostCheck({ allowedHosts: o.allowedHosts ?? [] }));
   app.use(corsPolicy({ origins: o.corsOrigins ?? [] }));
   if (o.apiKey !== undefined && o.apiKey !== "") {
@@ -74,32 +114,33 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     deadline({ timeoutMs: o.timeoutMs ?? 600_000, ...(o.shutdown && { shutdown: o.shutdown }) }),
   );
   app.use(bodyLimit(o.bodyLimit ?? DEFAULT_BODY_LIMIT));
-
-  app.get("/", (c) => c.body(CHAT_HTML, 200, PAGE_HEADERS));
-  for (const path of ["/health", "/v1/health"]) app.get(path, health(state));
-  for (const path of ["/v1/models", "/models"]) app.get(path, models(state));
-  for (const path of ["/v1/chat/completions", "/chat/completions"]) {
-    app.post(path, chatCompletions(state));
+  const table = routes(state);
+  const allowed = new Map<string, string[]>();
+  for (const [method, paths, handlers] of table) {
+    app.on(method, [...paths], ...handlers);
+    for (const path of paths) {
+      const methods = allowed.get(path) ?? [];
+      methods.push(method, ...(method === "GET" ? ["HEAD"] : []));
+      allowed.set(path, methods);
+    }
   }
-  for (const path of ["/v1/completions", "/completions"]) app.post(path, completions(state));
-  app.post("/completion", completion(state));
-  app.post("/v1/embeddings", embeddings(state));
-  app.post("/tokenize", tokenize(state));
-  app.post("/detokenize", detokenize(state));
-  app.get("/metrics", metrics(state));
-  app.get("/slots", slots(state));
-  app.get("/props", props(state));
-
+  // A method a route does not take answers 405 with `Allow`, never a 404 or a 500.
+  for (const [path, methods] of allowed) {
+    app.all(path, (c) => {
+      throw methodNotAllowed(c.req.method, c.req.path, methods);
+    });
+  }
   app.notFound((c) =>
     errorResponse(
       new ApiError("not_found_error", `Cannot ${c.req.method} ${c.req.path}: no such endpoint`),
+      c.get("errorShape"),
     )
   );
   app.onError((error, c) => {
     const id = c.get("requestId") ?? "-";
     const apiError = toApiError(error, id);
     logServerError(apiError, id);
-    return errorResponse(apiError);
+    return errorResponse(apiError, c.get("errorShape"));
   });
   return app;
 }

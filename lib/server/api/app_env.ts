@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ErrorShape } from "./errors.ts";
 
 /** A request's time limit, joined with client disconnect and server shutdown. */
 export interface Deadline {
@@ -22,5 +23,7 @@ export type AppEnv = {
   Variables: {
     requestId: string;
     deadline: Deadline;
+    /** The error body shape of the API the request's path belongs to. */
+    errorShape: ErrorShape;
   };
 };
