@@ -18,9 +18,11 @@ import type { ServerState } from "./api/server_state.ts";
 import { chatCompletions } from "./endpoints/chat_completions.ts";
 import { completion } from "./endpoints/completion.ts";
 import { completions } from "./endpoints/completions.ts";
+import { countTokens } from "./endpoints/count_tokens.ts";
 import { detokenize } from "./endpoints/detokenize.ts";
 import { embeddings } from "./endpoints/embeddings.ts";
 import { health } from "./endpoints/health.ts";
+import { messages } from "./endpoints/messages.ts";
 import { metrics } from "./endpoints/metrics.ts";
 import { models } from "./endpoints/models.ts";
 import { props } from "./endpoints/props.ts";
@@ -59,8 +61,8 @@ export interface AppDeps {
 
 const OPEN_PATHS = ["/", "/health", "/v1/health"];
 
-/** Routes whose errors are Anthropic-shaped. */
-const ANTHROPIC_PATHS: string[] = [];
+/** Routes whose errors are Anthropic-shaped (the Messages API). */
+const ANTHROPIC_PATHS = ["/v1/messages"];
 
 const PAGE_HEADERS = {
   "Content-Type": "text/html; charset=utf-8",
@@ -89,6 +91,8 @@ function routes(state: ServerState): Route[] {
     ["POST", ["/v1/chat/completions", "/chat/completions"], chatCompletions(state)],
     ["POST", ["/v1/completions", "/completions"], completions(state)],
     ["POST", ["/completion"], completion(state)],
+    ["POST", ["/v1/messages"], messages(state)],
+    ["POST", ["/v1/messages/count_tokens"], countTokens(state)],
     ["POST", ["/v1/embeddings"], embeddings(state)],
     ["POST", ["/tokenize"], tokenize(state)],
     ["POST", ["/detokenize"], detokenize(state)],
