@@ -14,6 +14,7 @@ import {
   methodNotAllowed,
   toApiError,
 } from "./api/errors.ts";
+import { ResponseStore, type ResponseStoreLimits } from "./api/response_store.ts";
 import type { ServerState } from "./api/server_state.ts";
 import { chatCompletions } from "./endpoints/chat_completions.ts";
 import { completion } from "./endpoints/completion.ts";
@@ -26,6 +27,9 @@ import { messages } from "./endpoints/messages.ts";
 import { metrics } from "./endpoints/metrics.ts";
 import { models } from "./endpoints/models.ts";
 import { props } from "./endpoints/props.ts";
+import { deleteResponse, getResponse } from "./endpoints/response_by_id.ts";
+import { responses } from "./endpoints/responses.ts";
+import { responsesInputTokens } from "./endpoints/responses_input_tokens.ts";
 import { slots } from "./endpoints/slots.ts";
 import { tokenize } from "./endpoints/tokenize.ts";
 import { apiKeyAuth } from "./middleware/api_key.ts";
@@ -51,6 +55,8 @@ export interface AppOptions {
   timeoutMs?: number;
   /** Aborts every request (server shutdown). */
   shutdown?: AbortSignal;
+  /** Limits of the Responses API's store (default 1000 responses, 64 MiB). */
+  responseStore?: ResponseStoreLimits;
 }
 
 /** What {@linkcode createApp} wires together. */
@@ -80,10 +86,10 @@ const PAGE_HEADERS = {
 type Handlers = readonly H<any, any, any, any>[];
 
 /** One route: its method, its paths (aliases included) and its handlers. */
-type Route = [method: "GET" | "POST", paths: readonly string[], handlers: Handlers];
+type Route = [method: "GET" | "POST" | "DELETE", paths: readonly string[], handlers: Handlers];
 
 /** Every route the app serves. */
-function routes(state: ServerState): Route[] {
+function routes(state: ServerState, store: ResponseStore): Route[] {
   return [
     ["GET", ["/"], [(c) => c.body(CHAT_HTML, 200, PAGE_HEADERS)]],
     ["GET", ["/health", "/v1/health"], [health(state)]],
@@ -93,6 +99,14 @@ function routes(state: ServerState): Route[] {
     ["POST", ["/completion"], completion(state)],
     ["POST", ["/v1/messages"], messages(state)],
     ["POST", ["/v1/messages/count_tokens"], countTokens(state)],
+    ["POST", ["/v1/responses", "/responses"], responses(state, store)],
+    [
+      "POST",
+      ["/v1/responses/input_tokens", "/responses/input_tokens"],
+      responsesInputTokens(state, store),
+    ],
+    ["GET", ["/v1/responses/:id", "/responses/:id"], [getResponse(store)]],
+    ["DELETE", ["/v1/responses/:id", "/responses/:id"], [deleteResponse(store)]],
     ["POST", ["/v1/embeddings"], embeddings(state)],
     ["POST", ["/tokenize"], tokenize(state)],
     ["POST", ["/detokenize"], detokenize(state)],
@@ -118,7 +132,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     deadline({ timeoutMs: o.timeoutMs ?? 600_000, ...(o.shutdown && { shutdown: o.shutdown }) }),
   );
   app.use(bodyLimit(o.bodyLimit ?? DEFAULT_BODY_LIMIT));
-  const table = routes(state);
+  const table = routes(state, new ResponseStore(o.responseStore ?? {}));
   const allowed = new Map<string, string[]>();
   for (const [method, paths, handlers] of table) {
     app.on(method, [...paths], ...handlers);
