@@ -87,12 +87,6 @@ function callSchema(tools: Tool[]): Record<string, unknown> {
 /** The rule name the call's own grammar gets when it is wrapped in the template's markup. */
 const CALL_RULE = "llamafile-tool-call";
 
-/** True when a grammar's rules (string literals and character classes aside) refer to `root`. */
-function refersToRoot(rules: string): boolean {
-  const code = rules.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\[(?:[^\]\\]|\\.)*\]/g, "[]");
-  return /(^|[^\w-])root([^\w-]|$)/m.test(code);
-}
-
 /**
  * The grammar that makes the model call a tool when `tools.choice` requires one ("required", or
  * a tool by name), or `undefined` when it may answer in text. The call is written the way the
@@ -108,8 +102,9 @@ export function toolGrammar(template: ChatTemplate, tools: ToolRequest): string 
     : template.source.includes("[TOOL_CALLS]")
     ? ['"[TOOL_CALLS] ["', '"]"']
     : [null, null];
-  const renamed = grammar.replace(/^root ::=/m, `${CALL_RULE} ::=`);
-  // A schema that refers back to its root ($ref "#") keeps its bare form.
-  if (open === null || refersToRoot(renamed)) return grammar;
-  return `root ::= ${open} ${CALL_RULE} ${close}\n${renamed}`;
+  if (open === null) return grammar;
+  // The converter names no rule "root" but the start rule ($ref "#" gets a rule of its own).
+  return `root ::= ${open} ${CALL_RULE} ${close}\n${
+    grammar.replace(/^root ::=/m, `${CALL_RULE} ::=`)
+  }`;
 }
