@@ -88,6 +88,9 @@ type Handlers = readonly H<any, any, any, any>[];
 /** One route: its method, its paths (aliases included) and its handlers. */
 type Route = [method: "GET" | "POST" | "DELETE", paths: readonly string[], handlers: Handlers];
 
+/** A stored response (ids start with `resp_`, so `/v1/responses/input_tokens` is not one). */
+const RESPONSE_PATHS = ["/v1/responses/:id{resp_[^/]+}", "/responses/:id{resp_[^/]+}"];
+
 /** Every route the app serves. */
 function routes(state: ServerState, store: ResponseStore): Route[] {
   return [
@@ -105,8 +108,8 @@ function routes(state: ServerState, store: ResponseStore): Route[] {
       ["/v1/responses/input_tokens", "/responses/input_tokens"],
       responsesInputTokens(state, store),
     ],
-    ["GET", ["/v1/responses/:id", "/responses/:id"], [getResponse(store)]],
-    ["DELETE", ["/v1/responses/:id", "/responses/:id"], [deleteResponse(store)]],
+    ["GET", RESPONSE_PATHS, [getResponse(store)]],
+    ["DELETE", RESPONSE_PATHS, [deleteResponse(store)]],
     ["POST", ["/v1/embeddings"], embeddings(state)],
     ["POST", ["/tokenize"], tokenize(state)],
     ["POST", ["/detokenize"], detokenize(state)],
