@@ -5,7 +5,8 @@
  * {@linkcode jsonBody} then checks it against the route's declared schema with
  * `@hono/zod-validator`, and the handler reads the typed result with `c.req.valid("json")`. A
  * failure is a 400 naming the field, which the app's error handler answers in the route's
- * error shape.
+ * error shape. (The validator parses the text again: bodies are at most the body limit, 10 MiB
+ * by default, and our own parse is what gives the reasons of a malformed body.)
  *
  * @module
  */

@@ -6,7 +6,8 @@
  *
  * Stable element ids (tests rely on them): `#input`, `#send`, `#stop`, `#clear`,
  * `#temperature` (range 0–2) with `#temperature-value` (number), `#system`, `#max-tokens`,
- * `#api-key`, `#model`, `#settings`, `#status`, `#messages`. Every turn in `#messages` is a
+ * `#api-key`, `#model`, `#settings`, `#endpoints` (the API routes, for clients), `#status`,
+ * `#messages`. Every turn in `#messages` is a
  * `.turn` holding one `.msg user`, `.msg assistant` or `.msg error` element whose text is
  * exactly the message; an assistant turn also has a `.meta` line (tokens, tok/s, stopped).
  * `.msg.assistant` carries `data-state`: `streaming`, then `done`, `stopped` or `error`.
@@ -65,6 +66,7 @@ input[type=number], input[type=password], textarea {
 #max-tokens { width: 8rem; }
 #api-key { width: 100%; max-width: 24rem; }
 #status { color: var(--muted); font-size: 0.85rem; min-height: 0; }
+#endpoints { color: var(--muted); font-size: 0.85rem; margin: 0; padding-bottom: 0.6rem; }
 #status:not(:empty) { padding: 0.35rem 0; }
 main { flex: 1; overflow-y: auto; min-height: 0; }
 #messages { display: flex; flex-direction: column; gap: 0.75rem; padding-top: 1rem; padding-bottom: 1rem; }
@@ -544,6 +546,7 @@ export const CHAT_HTML: string = `<!doctype html>
     <label for="api-key">API key</label>
     <input type="password" id="api-key" autocomplete="off" spellcheck="false" placeholder="Only if the server was started with one">
   </div>
+  <p class="wrap" id="endpoints">This server also answers API clients at this address: OpenAI <code>/v1/chat/completions</code>, <code>/v1/completions</code>, <code>/v1/responses</code> and <code>/v1/embeddings</code>; Anthropic <code>/v1/messages</code>; llama.cpp <code>/completion</code>. With an API key, send <code>Authorization: Bearer KEY</code> or <code>X-Api-Key: KEY</code>.</p>
 </details>
 <main id="scroller">
   <div class="wrap">
