@@ -213,3 +213,30 @@ Deno.test("POST /completion with curl's default form Content-Type is read as JSO
   assert.equal(response.status, 200);
   assert.equal((await response.json() as Json).tokens_predicted, 2);
 });
+
+Deno.test("POST /v1/messages and /v1/responses with a 2 MB message answer exceed_context_size_error before tokenizing it", async () => {
+  await using t = await testEngine({ parallel: 1 });
+  const app = createApp({ state: t.state });
+  const text = "word ".repeat(400_000);
+  const started = performance.now();
+  const messages = await app.request(
+    "/v1/messages",
+    post({ model: "m", max_tokens: 4, messages: [{ role: "user", content: text }] }),
+  );
+  assert.equal(messages.status, 400);
+  const anthropic = await messages.json() as Json;
+  assert.equal(anthropic.type, "error");
+  assert.match(anthropic.error.message, /^The prompt is at least \d+ tokens/);
+  const responses = await app.request("/v1/responses", post({ input: text }));
+  assert.equal(responses.status, 400);
+  const openai = await responses.json() as Json;
+  assert.equal(openai.error.type, "exceed_context_size_error");
+  assert.equal(openai.error.param, "input");
+  const counted = await app.request(
+    "/v1/messages/count_tokens",
+    post({ model: "m", messages: [{ role: "user", content: text }] }),
+  );
+  assert.equal(counted.status, 400);
+  await counted.body?.cancel();
+  console.log(`three 2 MB requests refused in ${(performance.now() - started).toFixed(0)} ms`);
+});

@@ -20,7 +20,7 @@ export function responsesInputTokens(state: ServerState, store: ResponseStore) {
     jsonBody(INPUT_TOKENS_REQUEST),
     function responsesInputTokens(c) {
       const engine = state.engine();
-      const tokens = chatTokens(engine, responsesTurn(c.req.valid("json"), store));
+      const tokens = chatTokens(engine, responsesTurn(c.req.valid("json"), store), "input");
       return c.json({ object: "response.input_tokens", input_tokens: tokens.length });
     },
   );
