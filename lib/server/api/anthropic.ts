@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { ChatMessage, ChatToolCall } from "../../engine/chat_template.ts";
 import type { ChatTurn } from "./chat_turn.ts";
 import type { GenerationInput } from "./generation_params.ts";
@@ -49,9 +49,9 @@ const TEXT_BLOCK = z.looseObject({ type: z.literal("text"), text: string() });
 
 /** A block type that needs a projector this server does not load. */
 function refused<const T extends string>(type: T) {
-  return z.looseObject({ type: z.literal(type) }).superRefine((_, ctx) => {
+  return z.looseObject({ type: z.literal(type) }).check(z.superRefine((_, ctx) => {
     ctx.addIssue({ code: "custom", message: `: ${type} input is not supported by this model` });
-  });
+  }));
 }
 
 const TOOL_RESULT_CONTENT = z.union([
@@ -94,7 +94,7 @@ const MESSAGE = z.object({
 const MESSAGES = z.array(MESSAGE, {
   error: (issue) =>
     issue.input === undefined ? "is required" : `must be an array, got ${kind(issue.input)}`,
-}).min(1, { error: "must not be empty" });
+}).check(z.minLength(1, { error: "must not be empty" }));
 
 const SYSTEM = z.union([string(), z.array(TEXT_BLOCK)], {
   error: (issue) => `must be a string or an array of text blocks, got ${kind(issue.input)}`,

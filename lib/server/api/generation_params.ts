@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { JSON_GRAMMAR, jsonSchemaToGrammar } from "../../engine/json_schema_to_grammar.ts";
 import type { SamplingOptions } from "../../engine/sampler.ts";
 import { invalidRequest } from "./errors.ts";
@@ -21,6 +21,7 @@ import {
   type LogitBiasField,
   logitBiasField,
   number,
+  type NumberSchema,
   oneOf,
   optional,
   stopStrings,
@@ -63,7 +64,7 @@ export interface GenerationParams {
 export const MAX_TOP_LOGPROBS = 20;
 
 /** A token limit: -1 (no limit) or a count a 32-bit `n_predict` holds. */
-export function tokenLimit(): z.ZodNumber {
+export function tokenLimit(): NumberSchema {
   const error = (issue: { input?: unknown }) => {
     const value = issue.input;
     if (value === undefined) return "is required";
@@ -72,18 +73,18 @@ export function tokenLimit(): z.ZodNumber {
       ? `must be -1 (no limit) or an integer of at most ${INT32_MAX}, got ${got}`
       : `must be -1 (no limit) or a non-negative integer, got ${got}`;
   };
-  return z.number({ error }).int({ error }).min(-1, { error }).max(INT32_MAX, { error });
+  return z.int({ error }).check(z.minimum(-1, { error }), z.maximum(INT32_MAX, { error }));
 }
 
 /** `response_format`: text, any JSON object, or JSON matching a schema. */
 export const RESPONSE_FORMAT = z.object({
   type: oneOf(["text", "json_object", "json_schema"]),
   json_schema: optional(
-    z.object({ schema: z.unknown().optional() }, {
+    z.object({ schema: z.optional(z.unknown()) }, {
       error: () => "must be an object with a schema",
     }),
   ),
-  schema: z.unknown().optional(),
+  schema: z.optional(z.unknown()),
 });
 
 /** The fields of all flavors. */

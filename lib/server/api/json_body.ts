@@ -12,7 +12,7 @@
  */
 import { zValidator } from "@hono/zod-validator";
 import { createMiddleware } from "hono/factory";
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import type { AppEnv } from "./app_env.ts";
 import { checkRequest, parseJsonBody, requestError } from "./validate.ts";
 
@@ -39,7 +39,7 @@ export const readJsonBody = createMiddleware<AppEnv>(async function readJsonBody
 });
 
 /** Validates the JSON body against `schema`; the handler gets its output from `c.req.valid("json")`. */
-export function jsonBody<T extends z.ZodType>(schema: T) {
+export function jsonBody<T extends z.ZodMiniType>(schema: T) {
   return zValidator("json", schema, (result) => {
     if (!result.success) throw requestError(result.error);
   }, {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { invalidRequest } from "./errors.ts";
 import { kind, parseField, string, tokenId } from "./validate.ts";
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { ChatMessage } from "../../engine/chat_template.ts";
 import type { ChatTurn } from "./chat_turn.ts";
 import { ApiError, invalidRequest } from "./errors.ts";
@@ -31,9 +31,9 @@ import {
 
 /** A part type that needs a projector this server does not load. */
 function refused<const T extends string>(type: T) {
-  return z.looseObject({ type: z.literal(type) }).superRefine((_, ctx) => {
+  return z.looseObject({ type: z.literal(type) }).check(z.superRefine((_, ctx) => {
     ctx.addIssue({ code: "custom", message: `: ${type} input is not supported by this model` });
-  });
+  }));
 }
 
 /** The error of an object whose `type` is missing or not one of `types`. */
@@ -59,27 +59,32 @@ const PART = z.discriminatedUnion("type", [
   refused("input_audio"),
 ], { error: typeError("a content part object", PART_TYPES) });
 
-const CONTENT = z.union([string(), z.array(PART)], {
+const CONTENT_PARTS = z.union([string(), z.array(PART)], {
   error: (issue) =>
     issue.input === undefined
       ? "is required"
       : `must be a string or an array of content parts, got ${kind(issue.input)}`,
-}).transform((content) =>
-  typeof content === "string"
-    ? content
-    : content.map((part) => (part.type === "refusal" ? part.refusal : part.text) as string)
-      .join("\n")
+});
+
+const CONTENT = z.pipe(
+  CONTENT_PARTS,
+  z.transform((content: z.output<typeof CONTENT_PARTS>) =>
+    typeof content === "string"
+      ? content
+      : content.map((part) => (part.type === "refusal" ? part.refusal : part.text) as string)
+        .join("\n")
+  ),
 );
 
 const ITEM_TYPES = ["message", "function_call", "function_call_output", "reasoning"];
 
 /** One input item; a `{role, content}` without a type is a message. */
-const ITEM = z.preprocess(
-  (
-    item,
-  ) => (isObject(item) && item.type === undefined && "role" in item
-    ? { ...item, type: "message" }
-    : item),
+const ITEM = z.pipe(
+  z.transform((item: unknown) =>
+    isObject(item) && item.type === undefined && "role" in item
+      ? { ...item, type: "message" }
+      : item
+  ),
   z.discriminatedUnion("type", [
     z.looseObject({
       type: z.literal("message"),
@@ -175,7 +180,7 @@ export const RESPONSES_REQUEST = z.object({
   user: optional(string()),
   include: optional(z.array(string())),
   reasoning: optional(jsonObject()),
-  background: optional(boolean().refine((b) => !b, { error: "is not supported" })),
+  background: optional(boolean().check(z.refine((b) => !b, { error: "is not supported" }))),
 });
 
 /** A parsed `/v1/responses/input_tokens` body (a `/v1/responses` body is one too). */

@@ -1,5 +1,6 @@
 /**
- * Request validation with declared schemas (zod): the field types every API's request schema is
+ * Request validation with declared schemas (zod, its tree-shakable `zod/mini` form: the app is
+ * bundled into every llamafile): the field types every API's request schema is
  * built from, each with a terse message that names the field (`temperature must be between 0
  * and 2, got 3`), and the entry points that run a schema and turn its first failure into a 400
  * {@linkcode ApiError} whose `param` is the top-level field. `null` counts as absent in
@@ -8,7 +9,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { invalidRequest } from "./errors.ts";
 
 /** A parsed JSON request body. */
@@ -81,39 +82,42 @@ export function numberPredicate(rule: NumberRule): string {
   return `must be ${what}`;
 }
 
+/** A number schema: its output is a number. */
+export type NumberSchema = z.ZodMiniType<number, number>;
+
 /** A finite number within `rule`; `predicate` replaces the message's "must be ..." part. */
-export function number(rule: NumberRule = {}, predicate = numberPredicate(rule)): z.ZodNumber {
+export function number(rule: NumberRule = {}, predicate = numberPredicate(rule)): NumberSchema {
   const error = expecting(predicate, true);
-  let schema = z.number({ error });
-  if (rule.integer) schema = schema.int({ error });
-  if (rule.min !== undefined) schema = schema.min(rule.min, { error });
-  if (rule.max !== undefined) schema = schema.max(rule.max, { error });
-  return schema;
+  const base = rule.integer ? z.int({ error }) : z.number({ error });
+  const checks = [];
+  if (rule.min !== undefined) checks.push(z.minimum(rule.min, { error }));
+  if (rule.max !== undefined) checks.push(z.maximum(rule.max, { error }));
+  return checks.length === 0 ? base : base.check(...checks);
 }
 
 /** An integer from `min` to `max` (a 32-bit signed one unless told). */
-export function integer(min = -INT32_MAX - 1, max = INT32_MAX): z.ZodNumber {
+export function integer(min = -INT32_MAX - 1, max = INT32_MAX): NumberSchema {
   return number({ integer: true, min, max });
 }
 
 /** A number a 32-bit float holds, from `min` to `max`. */
-export function float32(min = -FLOAT32_MAX, max = FLOAT32_MAX): z.ZodNumber {
+export function float32(min = -FLOAT32_MAX, max = FLOAT32_MAX): NumberSchema {
   return number({ min, max });
 }
 
 /** A boolean. */
-export function boolean(): z.ZodBoolean {
+export function boolean(): z.ZodMiniBoolean {
   return z.boolean({ error: expecting("must be a boolean") });
 }
 
 /** A string. */
-export function string(): z.ZodString {
+export function string(): z.ZodMiniString {
   return z.string({ error: expecting("must be a string") });
 }
 
 /** A string that is not empty. */
-export function nonEmptyString(): z.ZodString {
-  return string().min(1, { error: "must be a non-empty string" });
+export function nonEmptyString(): z.ZodMiniString {
+  return string().check(z.minLength(1, { error: "must be a non-empty string" }));
 }
 
 /** One of `values`, named in the message as `"a", "b" or "c"`. */
@@ -139,15 +143,23 @@ export function jsonObject() {
 }
 
 /** An optional field: absent or `null` give `undefined`. */
-export function optional<T extends z.ZodType>(schema: T) {
-  return schema.nullable().optional().transform((value) => value ?? undefined);
+export function optional<T extends z.ZodMiniType>(schema: T) {
+  return z.pipe(
+    z.optional(z.nullable(schema)),
+    z.transform((value: z.output<T> | null | undefined) => value ?? undefined),
+  );
 }
 
 /** Stop strings: a string or an array of strings, as an array without empty strings. */
 export function stopStrings() {
-  return z.union([string(), z.array(string())], {
-    error: expecting("must be a string or an array of strings"),
-  }).transform((value) => (typeof value === "string" ? [value] : value).filter((s) => s !== ""));
+  return z.pipe(
+    z.union([string(), z.array(string())], {
+      error: expecting("must be a string or an array of strings"),
+    }),
+    z.transform((value: string | string[]) =>
+      (typeof value === "string" ? [value] : value).filter((s) => s !== "")
+    ),
+  );
 }
 
 /**
@@ -155,17 +167,17 @@ export function stopStrings() {
  * schema does not know the model: the endpoint checks ids against its vocabulary before they
  * reach libllama).
  */
-export function tokenId(vocabSize?: number): z.ZodNumber {
+export function tokenId(vocabSize?: number): NumberSchema {
   const typeError = expecting("must be an integer token id", true);
-  const schema = z.number({ error: typeError }).int({ error: typeError });
+  const schema = z.int({ error: typeError });
   if (vocabSize === undefined) return schema;
   const range = (issue: RawIssue) =>
     `is token ${issue.input}, outside the vocabulary (0..${vocabSize - 1})`;
-  return schema.min(0, { error: range }).max(vocabSize - 1, { error: range });
+  return schema.check(z.minimum(0, { error: range }), z.maximum(vocabSize - 1, { error: range }));
 }
 
 /** An array of token ids, each inside the vocabulary. */
-export function tokenIds(vocabSize?: number): z.ZodArray<z.ZodNumber> {
+export function tokenIds(vocabSize?: number): z.ZodMiniArray<NumberSchema> {
   return z.array(tokenId(vocabSize), { error: expecting("must be an array of token ids") });
 }
 
@@ -318,10 +330,10 @@ function defaultMessage(issue: RawIssue): string {
 const PARSE_OPTIONS = { error: defaultMessage, reportInput: true } as const;
 
 /** Runs `schema` on `value` with our messages, without throwing. */
-export function checkRequest<T extends z.ZodType>(
+export function checkRequest<T extends z.ZodMiniType>(
   schema: T,
   value: unknown,
-): z.ZodSafeParseResult<z.output<T>> {
+): z.core.util.SafeParseResult<z.output<T>> {
   return schema.safeParse(value, PARSE_OPTIONS);
 }
 
@@ -347,7 +359,7 @@ export function requestError(
  * Runs `schema` on a request value; its first failure is a 400 naming the field
  * (`messages[0].role must be ...`) with the top-level field as `param`.
  */
-export function parseRequest<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+export function parseRequest<T extends z.ZodMiniType>(schema: T, value: unknown): z.output<T> {
   const result = checkRequest(schema, value);
   if (!result.success) throw requestError(result.error);
   return result.data;
@@ -357,7 +369,7 @@ export function parseRequest<T extends z.ZodType>(schema: T, value: unknown): z.
  * Runs `schema` on one value that sits at `name` (`prompt[2]`); `param` is the top-level field
  * (default: `name` up to its first `[` or `.`).
  */
-export function parseField<T extends z.ZodType>(
+export function parseField<T extends z.ZodMiniType>(
   schema: T,
   value: unknown,
   name: string,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ApiError } from "./errors.ts";
 import {
   type Body,

@@ -7,7 +7,7 @@
  * @module
  */
 import { createFactory } from "hono/factory";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../api/app_env.ts";
 import { callsTools, chatTokens, toolGrammar } from "../api/chat_turn.ts";
 import { invalidRequest } from "../api/errors.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { createFactory } from "hono/factory";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../api/app_env.ts";
 import type { TokenLogprob } from "../../engine/slots.ts";
 import type { ServerState } from "../api/server_state.ts";
@@ -53,8 +53,10 @@ export function legacyLogprobs(probs: Probs, offset = 0): Record<string, unknown
 export const COMPLETIONS_REQUEST = z.object({
   ...GENERATION_FIELDS.completions,
   prompt: PROMPT,
-  echo: optional(boolean().refine((echo) => !echo, { error: "is not supported" })),
-  suffix: optional(string().refine((suffix) => suffix === "", { error: "is not supported" })),
+  echo: optional(boolean().check(z.refine((echo) => !echo, { error: "is not supported" }))),
+  suffix: optional(
+    string().check(z.refine((suffix) => suffix === "", { error: "is not supported" })),
+  ),
   best_of: optional(number({ integer: true, min: 1, max: 1 }, "must be 1")),
 });
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { createFactory } from "hono/factory";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../api/app_env.ts";
 import type { ServerState } from "../api/server_state.ts";
 import { jsonBody, readJsonBody } from "../api/json_body.ts";

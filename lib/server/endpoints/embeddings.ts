@@ -6,7 +6,7 @@
  * @module
  */
 import { createFactory } from "hono/factory";
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { AppEnv } from "../api/app_env.ts";
 import type { ServerState } from "../api/server_state.ts";
 import { ApiError, invalidRequest } from "../api/errors.ts";
@@ -22,28 +22,34 @@ export const MAX_EMBEDDING_INPUTS = 2048;
  * `input`: a string, an array of token ids, or an array of those (strings or token arrays);
  * at most {@linkcode MAX_EMBEDDING_INPUTS} of them.
  */
-const EMBEDDING_INPUT = z.union([string(), z.array(tokenId()), z.array(SINGLE_PROMPT)], {
-  error: (issue) =>
-    issue.input === undefined
-      ? "is required"
-      : `must be a string, an array of strings or an array of token ids, got ${kind(issue.input)}`,
-}).transform((value, ctx) => {
-  if (typeof value === "string") return [value];
-  if (value.length === 0) {
-    ctx.addIssue({ code: "custom", message: "must not be empty" });
-    return z.NEVER;
-  }
-  // An array of token ids is one input; anything else is a list of inputs.
-  const inputs = value.every((item) => typeof item === "number") ? [value] : value;
-  if (inputs.length > MAX_EMBEDDING_INPUTS) {
-    ctx.addIssue({
-      code: "custom",
-      message: `holds ${inputs.length} items: at most ${MAX_EMBEDDING_INPUTS} per request`,
-    });
-    return z.NEVER;
-  }
-  return inputs;
-});
+const EMBEDDING_INPUT = z.pipe(
+  z.union([string(), z.array(tokenId()), z.array(SINGLE_PROMPT)], {
+    error: (issue) =>
+      issue.input === undefined
+        ? "is required"
+        : `must be a string, an array of strings or an array of token ids, got ${
+          kind(issue.input)
+        }`,
+  }),
+  z.transform((value: string | z.output<typeof SINGLE_PROMPT>[] | number[], ctx) => {
+    if (typeof value === "string") return [value];
+    if (value.length === 0) {
+      ctx.issues.push({ code: "custom", message: "must not be empty", input: value });
+      return z.NEVER;
+    }
+    // An array of token ids is one input; anything else is a list of inputs.
+    const inputs = value.every((item) => typeof item === "number") ? [value] : value;
+    if (inputs.length > MAX_EMBEDDING_INPUTS) {
+      ctx.issues.push({
+        code: "custom",
+        message: `holds ${inputs.length} items: at most ${MAX_EMBEDDING_INPUTS} per request`,
+        input: value,
+      });
+      return z.NEVER;
+    }
+    return inputs;
+  }),
+);
 
 /** The request body of `POST /v1/embeddings`. */
 export const EMBEDDINGS_REQUEST = z.object({
