@@ -116,6 +116,7 @@ Deno.test("OPTION_TABLE keys all exist in the defaults or are optional", () => {
     "grammar",
     "grammarFile",
     "jsonSchema",
+    "jsonSchemaFile",
     "gpuLayers",
     "apiKey",
     "chatTemplate",
