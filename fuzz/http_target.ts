@@ -25,6 +25,18 @@ const ENDPOINTS: [string, string, Record<string, unknown> | null][] = [
   ["POST", "/v1/embeddings", { input: "Once upon a time" }],
   ["POST", "/tokenize", { content: "Once upon a time" }],
   ["POST", "/detokenize", { tokens: [1, 2, 3] }],
+  ["POST", "/v1/messages", {
+    model: "m",
+    max_tokens: 4,
+    messages: [{ role: "user", content: "Tell me a story." }],
+  }],
+  ["POST", "/v1/messages/count_tokens", {
+    model: "m",
+    messages: [{ role: "user", content: "Tell me a story." }],
+  }],
+  ["POST", "/v1/responses", { input: "Tell me a story.", max_output_tokens: 4 }],
+  ["POST", "/v1/responses/input_tokens", { input: "Tell me a story." }],
+  ["GET", "/v1/responses/resp_unknown", null],
   ["GET", "/v1/models", null],
   ["GET", "/health", null],
   ["GET", "/metrics", null],
@@ -85,6 +97,14 @@ const FIELDS = [
   "dimensions",
   "user",
   "samplers",
+  "system",
+  "stop_sequences",
+  "max_output_tokens",
+  "instructions",
+  "previous_response_id",
+  "text",
+  "store",
+  "metadata",
 ];
 
 function value(rng: Rng, depth = 0): unknown {

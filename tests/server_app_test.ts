@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createApp } from "../server.ts";
 import { ServerState } from "../lib/server/api/server_state.ts";
 import { CHAT_HTML } from "../lib/server/ui/chat_html.ts";
+import { helpText } from "../lib/cli/options.ts";
 import { DEFAULTS, parseSse, post, testEngine } from "./server_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -691,4 +692,28 @@ Deno.test("max_tokens 0 evaluates nothing and answers an empty completion", asyn
   assert.equal(body.choices[0].message.content, "");
   assert.equal(body.usage.completion_tokens, 0);
   assert.ok(body.usage.prompt_tokens > 0);
+});
+
+Deno.test("--help's SERVER ENDPOINTS name routes the app serves", async () => {
+  const app = createApp({
+    state: new ServerState({ modelName: "m", defaults: DEFAULTS, startedAt: 1 }),
+  });
+  const text = helpText("test");
+  const section = text.slice(text.indexOf("SERVER ENDPOINTS"), text.indexOf("EXIT STATUS"))
+    .replace(/,\n\s+/g, ", ");
+  const named = [...section.matchAll(/((?:GET|POST|DELETE)(?:, (?:GET|POST|DELETE))*) ([^;\n]+)/g)];
+  let checked = 0;
+  for (const [, methods, paths] of named) {
+    for (const path of paths!.split(/,\s*/).map((p) => p.trim()).filter((p) => p.startsWith("/"))) {
+      for (const method of methods!.split(", ")) {
+        const url = path.replace("/ID", "/resp_x");
+        const response = await app.request(url, { method, body: method === "POST" ? "{}" : null });
+        const body = await response.text();
+        assert.doesNotMatch(body, /no such endpoint/, `${method} ${url}`);
+        assert.notEqual(response.status, 405, `${method} ${url}`);
+        checked++;
+      }
+    }
+  }
+  assert.equal(checked, 18);
 });

@@ -16,6 +16,19 @@ import type { GenerationDefaults } from "../lib/server/api/generation_params.ts"
 export const CHAT_MODEL =
   new URL("../../shared/models/stories260K-chatml-test.gguf", import.meta.url).pathname;
 
+/**
+ * A ChatML template that takes tools and writes tool calls the Hermes way
+ * (`<tool_call>{"name": ..., "arguments": ...}</tool_call>`), for tool-calling tests on the
+ * ChatML test model (whose own template has no tools).
+ */
+export const TOOLS_TEMPLATE = "{%- if tools %}<|im_start|>system\nTools:" +
+  "{%- for tool in tools %} {{ tool.function.name }}{% endfor %}<|im_end|>\n{% endif %}" +
+  "{%- for m in messages %}<|im_start|>{{ m.role }}\n" +
+  "{% if m.tool_calls %}{% for c in m.tool_calls %}<tool_call>\n" +
+  '{"name": "{{ c.function.name }}", "arguments": {{ c.function.arguments }}}\n</tool_call>' +
+  "{%- endfor %}{% else %}{{ m.content }}{% endif %}<|im_end|>\n{% endfor %}" +
+  "{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+
 /** llama.cpp's defaults, and no limit on tokens. */
 export const DEFAULTS: GenerationDefaults = { maxTokens: -1, seed: -1 };
 

@@ -92,7 +92,7 @@ export function helpText(version: string, argsWords?: readonly string[]): string
   lines.push("  llamafile -m MODEL.gguf -f /dev/stdin [options]    complete standard input");
   lines.push("  llamafile -m MODEL.gguf --chat                      chat in the terminal");
   lines.push(
-    "  llamafile -m MODEL.gguf --server [--port N]         OpenAI-compatible server + chat page",
+    "  llamafile -m MODEL.gguf --server [--port N]         OpenAI/Anthropic API server + chat page",
   );
   lines.push("  llamafile pack -m MODEL.gguf [--args FILE | --arg X ...] -o OUT.llamafile");
   lines.push("  llamafile pack ... --platform all                   one file for every platform");
@@ -110,6 +110,20 @@ export function helpText(version: string, argsWords?: readonly string[]): string
   lines.push(...formatOptionHelp(PACK_TABLE));
   lines.push(...formatOptionHelp(UPGRADE_TABLE));
   lines.push(...formatOptionHelp(INFO_TABLE));
+  lines.push("");
+  lines.push("SERVER ENDPOINTS (--server)");
+  lines.push(
+    "  OpenAI     POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses,",
+  );
+  lines.push(
+    "             /v1/responses/input_tokens; GET, DELETE /v1/responses/ID; GET /v1/models",
+  );
+  lines.push("  Anthropic  POST /v1/messages, /v1/messages/count_tokens");
+  lines.push(
+    "  llama.cpp  POST /completion, /tokenize, /detokenize; GET /health, /props, /slots, /metrics",
+  );
+  lines.push("  chat page  GET /");
+  lines.push("  With --api-key, send Authorization: Bearer KEY or X-Api-Key: KEY.");
   lines.push("");
   lines.push("EXIT STATUS");
   lines.push(

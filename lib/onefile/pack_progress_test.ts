@@ -21,7 +21,7 @@ Deno.test("PackProgress draws a bar in place on a terminal, through a large entr
   weights(3_000_000_000, 3_000_000_000);
   progress.finish();
   assert.deepEqual(lines, [], "no per-entry lines under a bar");
-  assert.match(drawn[0]!, /^\r\x1b\[2K\[#{15}-{15}\]  50% 1\.5 GB \/ 3\.0 GB {2}model\.gguf$/);
+  assert.match(drawn[0]!, /^\r\x1b\[2K\[#{15}-{15}\] {2}50% 1\.5 GB \/ 3\.0 GB {2}model\.gguf$/);
   assert.match(drawn[1]!, /\[#{30}\] 100% 3\.0 GB \/ 3\.0 GB/);
   assert.equal(drawn.at(-1), "\r\x1b[2K", "the bar is cleared at the end");
 });

@@ -37,7 +37,7 @@ export const SERVER_SECTION: OptionSection<ServerCliOptions> = {
       names: ["--server"],
       key: "server",
       kind: "flag",
-      help: "serve the OpenAI-compatible API and the chat page",
+      help: "serve the OpenAI, Anthropic and llama.cpp APIs and the chat page",
     },
     {
       names: ["--host"],

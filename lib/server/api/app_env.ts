@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ErrorShape } from "./errors.ts";
 
 /** A request's time limit, joined with client disconnect and server shutdown. */
 export interface Deadline {
@@ -30,5 +31,7 @@ export type AppEnv = {
     deadline: Deadline;
     /** Set by the respond path: settles when the request's generation ends. */
     generation?: Promise<GenerationOutcome>;
+    /** The error body shape of the API the request's path belongs to. */
+    errorShape: ErrorShape;
   };
 };

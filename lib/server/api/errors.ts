@@ -1,7 +1,8 @@
 /**
- * OpenAI-shaped HTTP errors: `{"error":{"message","type","param","code"}}`, with
- * llama.cpp's mapping between error type and HTTP status (`code` is the status, as
- * llama.cpp sends it). Server errors carry a request id and never a stack or a path.
+ * HTTP errors: OpenAI-shaped `{"error":{"message","type","param","code"}}` with llama.cpp's
+ * mapping between error type and HTTP status (`code` is the status, as llama.cpp sends it), or
+ * Anthropic-shaped `{"type":"error","error":{"type","message"}}` on the Messages API's routes
+ * ({@linkcode ErrorShape}). Server errors carry a request id and never a stack or a path.
  *
  * @module
  */
@@ -25,6 +26,23 @@ export const ERROR_STATUS = {
 /** One of the error types in {@linkcode ERROR_STATUS}. */
 export type ErrorType = keyof typeof ERROR_STATUS;
 
+/** Which API family's error body a route answers with. */
+export type ErrorShape = "openai" | "anthropic";
+
+/** Anthropic's error type for each of ours (its statuses are the same, but for 503 and 529). */
+const ANTHROPIC_TYPES: Record<ErrorType, string> = {
+  invalid_request_error: "invalid_request_error",
+  exceed_context_size_error: "invalid_request_error",
+  authentication_error: "authentication_error",
+  permission_error: "permission_error",
+  not_found_error: "not_found_error",
+  timeout_error: "timeout_error",
+  payload_too_large_error: "request_too_large",
+  server_error: "api_error",
+  not_supported_error: "invalid_request_error",
+  unavailable_error: "overloaded_error",
+};
+
 /** Extra fields of an {@linkcode ApiError}. */
 export interface ApiErrorOptions {
   /** The request field at fault. */
@@ -33,6 +51,8 @@ export interface ApiErrorOptions {
   headers?: Record<string, string>;
   /** Fields added to the error object (llama.cpp's `n_prompt_tokens`, `n_ctx`). */
   extra?: Record<string, unknown>;
+  /** The HTTP status when it is not the type's (405 is an `invalid_request_error`, as OpenAI answers it). */
+  status?: number;
   cause?: unknown;
 }
 
@@ -48,13 +68,13 @@ export class ApiError extends Error {
   constructor(type: ErrorType, message: string, options: ApiErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.type = type;
-    this.status = ERROR_STATUS[type];
+    this.status = options.status ?? ERROR_STATUS[type];
     this.param = options.param ?? null;
     this.headers = options.headers ?? {};
     this.extra = options.extra ?? {};
   }
 
-  /** The JSON body. */
+  /** The JSON body (OpenAI's shape). */
   body(): { error: Record<string, unknown> } {
     return {
       error: {
@@ -66,6 +86,25 @@ export class ApiError extends Error {
       },
     };
   }
+
+  /** The JSON body in `shape`. */
+  bodyIn(shape: ErrorShape): Record<string, unknown> {
+    if (shape === "openai") return this.body();
+    return { type: "error", error: { type: ANTHROPIC_TYPES[this.type], message: this.message } };
+  }
+}
+
+/** The 405 for a method a route does not take, with the `Allow` header. */
+export function methodNotAllowed(
+  method: string,
+  path: string,
+  allowed: readonly string[],
+): ApiError {
+  return new ApiError(
+    "invalid_request_error",
+    `Cannot ${method} ${path}: the endpoint takes ${allowed.join(", ")}`,
+    { status: 405, headers: { Allow: allowed.join(", ") } },
+  );
 }
 
 /** A 400 `invalid_request_error` about `param`. */
@@ -125,19 +164,16 @@ export function logServerError(apiError: ApiError, requestId: string): void {
   console.error(line);
 }
 
-/** The SSE event for an error in the middle of a stream (logged when it is a 500). */
-export function streamErrorEvent(
-  error: unknown,
-  requestId: string,
-): { error: Record<string, unknown> } {
+/** The error to report in the middle of a stream (logged when it is a 500). */
+export function streamFailure(error: unknown, requestId: string): ApiError {
   const apiError = toApiError(error, requestId);
   logServerError(apiError, requestId);
-  return apiError.body();
+  return apiError;
 }
 
-/** The JSON response for `error`. */
-export function errorResponse(error: ApiError): Response {
-  return new Response(JSON.stringify(error.body()), {
+/** The JSON response for `error`, in `shape`. */
+export function errorResponse(error: ApiError, shape: ErrorShape = "openai"): Response {
+  return new Response(JSON.stringify(error.bodyIn(shape)), {
     status: error.status,
     headers: { "Content-Type": "application/json; charset=utf-8", ...error.headers },
   });

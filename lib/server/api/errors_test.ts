@@ -5,6 +5,7 @@ import {
   ApiError,
   ERROR_STATUS,
   errorResponse,
+  methodNotAllowed,
   RequestTimeoutError,
   toApiError,
 } from "./errors.ts";
@@ -57,4 +58,32 @@ Deno.test("errorResponse() sets the status, JSON type and extra headers", async 
   assert.equal(response.headers.get("retry-after"), "1");
   assert.match(response.headers.get("content-type")!, /application\/json/);
   assert.equal((await response.json()).error.message, "busy");
+});
+
+Deno.test("ApiError.bodyIn() answers in Anthropic's shape with Anthropic's error types", () => {
+  const error = new ApiError("invalid_request_error", "max_tokens is required", {
+    param: "max_tokens",
+  });
+  assert.deepEqual(error.bodyIn("anthropic"), {
+    type: "error",
+    error: { type: "invalid_request_error", message: "max_tokens is required" },
+  });
+  assert.deepEqual(error.bodyIn("openai"), error.body());
+  const types = (type: ConstructorParameters<typeof ApiError>[0]) =>
+    (new ApiError(type, "x").bodyIn("anthropic").error as { type: string }).type;
+  assert.equal(types("server_error"), "api_error");
+  assert.equal(types("unavailable_error"), "overloaded_error");
+  assert.equal(types("payload_too_large_error"), "request_too_large");
+  assert.equal(types("exceed_context_size_error"), "invalid_request_error");
+});
+
+Deno.test("methodNotAllowed() is a 405 invalid_request_error with Allow", async () => {
+  const error = methodNotAllowed("TRACE", "/v1/messages", ["POST"]);
+  assert.equal(error.status, 405);
+  assert.equal(error.type, "invalid_request_error");
+  assert.equal(error.message, "Cannot TRACE /v1/messages: the endpoint takes POST");
+  const response = errorResponse(error, "anthropic");
+  assert.equal(response.status, 405);
+  assert.equal(response.headers.get("allow"), "POST");
+  assert.equal((await response.json()).type, "error");
 });

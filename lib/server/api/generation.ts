@@ -19,7 +19,7 @@ import type { AppEnv, Deadline } from "./app_env.ts";
 import { utf8Length } from "./prompt.ts";
 import { sseResponse } from "./sse.ts";
 import type { Engine } from "./server_state.ts";
-import { ApiError, streamErrorEvent } from "./errors.ts";
+import { ApiError, streamFailure } from "./errors.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../../util/version.ts";
 import type { GenerationParams } from "./generation_params.ts";
 
@@ -165,6 +165,8 @@ export interface AnswerFormat {
   closing(result: SlotResult): Iterable<unknown>;
   /** End the stream with `data: [DONE]` (OpenAI endpoints; llama.cpp's `/completion` does not). */
   done: boolean;
+  /** The event for an error in the middle of a stream (default: the OpenAI error body). */
+  errorEvent?(error: ApiError): unknown;
 }
 
 /**
@@ -202,7 +204,10 @@ export async function respond(
     done: format.done,
     onCancel: started.abort,
     onClose: release,
-    errorEvent: (error) => streamErrorEvent(error, requestId),
+    errorEvent(error) {
+      const failure = streamFailure(error, requestId);
+      return format.errorEvent?.(failure) ?? failure.body();
+    },
   });
 }
 
@@ -305,6 +310,6 @@ export function vocabInfo(
 }
 
 /** The `model` to report: the request's when it names one (llama.cpp), else the server's. */
-export function reportedModel(body: Record<string, unknown>, fallback: string): string {
-  return typeof body.model === "string" && body.model !== "" ? body.model : fallback;
+export function reportedModel(model: string | undefined, fallback: string): string {
+  return model !== undefined && model !== "" ? model : fallback;
 }

@@ -1,24 +1,33 @@
 /**
- * The generation fields every completion endpoint shares, validated and mapped to
- * the scheduler's request: sampling (OpenAI names plus llama.cpp's extras), length,
- * stop strings, grammar from `grammar` / `json_schema` / `response_format`,
- * log-probabilities, prompt caching and slot choice.
+ * The generation fields every completion endpoint shares, declared once per API flavor
+ * ({@linkcode GENERATION_FIELDS}: OpenAI names with OpenAI's ranges, or llama.cpp's native ones
+ * with what libllama's C types hold), and their mapping to the scheduler's request
+ * ({@linkcode toGenerationParams}): sampling, length, stop strings, grammar from `grammar` /
+ * `json_schema` / `response_format`, log-probabilities, prompt caching and slot choice.
  *
  * @module
  */
+import * as z from "zod/mini";
 import { JSON_GRAMMAR, jsonSchemaToGrammar } from "../../engine/json_schema_to_grammar.ts";
 import type { SamplingOptions } from "../../engine/sampler.ts";
 import { invalidRequest } from "./errors.ts";
 import {
-  type Body,
+  boolean,
+  float32,
+  INT32_MAX,
+  integer,
   isObject,
   kind,
-  logitBias,
-  optionalBoolean,
-  optionalNumber,
-  optionalObject,
-  optionalString,
+  type LogitBiasField,
+  logitBiasField,
+  number,
+  type NumberSchema,
+  oneOf,
+  optional,
   stopStrings,
+  string,
+  toLogitBias,
+  UINT32_MAX,
 } from "./validate.ts";
 
 /** Which API's conventions a body follows. */
@@ -51,32 +60,174 @@ export interface GenerationParams {
   includeUsage: boolean;
 }
 
-const MAX_TOP_LOGPROBS = 20;
+/** Most alternatives per token a request may ask log-probabilities for. */
+export const MAX_TOP_LOGPROBS = 20;
 
-function grammarOf(body: Body): string | undefined {
-  const grammar = optionalString(body, "grammar");
-  let schema: unknown = body.json_schema ?? undefined;
-  const format = optionalObject(body, "response_format");
+/** A token limit: -1 (no limit) or a count a 32-bit `n_predict` holds. */
+export function tokenLimit(): NumberSchema {
+  const error = (issue: { input?: unknown }) => {
+    const value = issue.input;
+    if (value === undefined) return "is required";
+    const got = typeof value === "number" ? String(value) : kind(value);
+    return typeof value === "number" && value > INT32_MAX
+      ? `must be -1 (no limit) or an integer of at most ${INT32_MAX}, got ${got}`
+      : `must be -1 (no limit) or a non-negative integer, got ${got}`;
+  };
+  return z.int({ error }).check(z.minimum(-1, { error }), z.maximum(INT32_MAX, { error }));
+}
+
+/** `response_format`: text, any JSON object, or JSON matching a schema. */
+export const RESPONSE_FORMAT = z.object({
+  type: oneOf(["text", "json_object", "json_schema"]),
+  json_schema: optional(
+    z.object({ schema: z.optional(z.unknown()) }, {
+      error: () => "must be an object with a schema",
+    }),
+  ),
+  schema: z.optional(z.unknown()),
+});
+
+/** The fields of all flavors. */
+const COMMON = {
+  model: optional(string()),
+  n: optional(
+    number(
+      { integer: true, min: 1, max: 1 },
+      "must be 1: only one choice per request is supported",
+    ),
+  ),
+  top_p: optional(number({ min: 0, max: 1 })),
+  top_k: optional(integer(0)),
+  min_p: optional(number({ min: 0, max: 1 })),
+  typical_p: optional(number({ min: 0, max: 1 })),
+  repeat_penalty: optional(float32(0)),
+  repeat_last_n: optional(integer(-1)),
+  mirostat: optional(integer(0, 2)),
+  mirostat_tau: optional(float32(0)),
+  mirostat_eta: optional(float32(0)),
+  seed: optional(integer(-1, UINT32_MAX)),
+  ignore_eos: optional(boolean()),
+  grammar: optional(string()),
+  json_schema: optional(z.unknown()),
+  response_format: optional(RESPONSE_FORMAT),
+  n_predict: optional(tokenLimit()),
+  max_completion_tokens: optional(tokenLimit()),
+  max_tokens: optional(tokenLimit()),
+  stop: optional(stopStrings()),
+  cache_prompt: optional(boolean()),
+  id_slot: optional(integer(-1)),
+  stream: optional(boolean()),
+  stream_options: optional(z.object({ include_usage: optional(boolean()) })),
+};
+
+const OPENAI = {
+  ...COMMON,
+  temperature: optional(number({ min: 0, max: 2 })),
+  presence_penalty: optional(number({ min: -2, max: 2 })),
+  frequency_penalty: optional(number({ min: -2, max: 2 })),
+  logit_bias: optional(logitBiasField(100)),
+};
+
+const TOP_LOGPROBS = optional(integer(0, MAX_TOP_LOGPROBS));
+
+/**
+ * llama.cpp's sampling knobs that the Anthropic and Responses APIs lack, accepted there too
+ * (llama.cpp passes them through), with the ranges of the OpenAI flavor.
+ */
+export const SAMPLING_EXTRAS = {
+  top_k: COMMON.top_k,
+  min_p: COMMON.min_p,
+  typical_p: COMMON.typical_p,
+  repeat_penalty: COMMON.repeat_penalty,
+  repeat_last_n: COMMON.repeat_last_n,
+  presence_penalty: OPENAI.presence_penalty,
+  frequency_penalty: OPENAI.frequency_penalty,
+  mirostat: COMMON.mirostat,
+  mirostat_tau: COMMON.mirostat_tau,
+  mirostat_eta: COMMON.mirostat_eta,
+  seed: COMMON.seed,
+  ignore_eos: COMMON.ignore_eos,
+  cache_prompt: COMMON.cache_prompt,
+  id_slot: COMMON.id_slot,
+};
+
+/** The generation fields of each flavor's requests, for endpoint schemas to spread. */
+export const GENERATION_FIELDS = {
+  chat: { ...OPENAI, logprobs: optional(boolean()), top_logprobs: TOP_LOGPROBS },
+  completions: { ...OPENAI, logprobs: TOP_LOGPROBS },
+  native: {
+    ...COMMON,
+    temperature: optional(float32(0)),
+    presence_penalty: optional(float32()),
+    frequency_penalty: optional(float32()),
+    logit_bias: optional(logitBiasField()),
+    n_probs: TOP_LOGPROBS,
+  },
+};
+
+/** The generation fields of each flavor as a request schema of their own. */
+export const GENERATION_REQUEST = {
+  chat: z.object(GENERATION_FIELDS.chat),
+  completions: z.object(GENERATION_FIELDS.completions),
+  native: z.object(GENERATION_FIELDS.native),
+};
+
+/** Parsed generation fields of any flavor. */
+export interface GenerationInput {
+  model?: string | undefined;
+  temperature?: number | undefined;
+  top_p?: number | undefined;
+  top_k?: number | undefined;
+  min_p?: number | undefined;
+  typical_p?: number | undefined;
+  repeat_penalty?: number | undefined;
+  repeat_last_n?: number | undefined;
+  presence_penalty?: number | undefined;
+  frequency_penalty?: number | undefined;
+  mirostat?: number | undefined;
+  mirostat_tau?: number | undefined;
+  mirostat_eta?: number | undefined;
+  seed?: number | undefined;
+  ignore_eos?: boolean | undefined;
+  grammar?: string | undefined;
+  json_schema?: unknown;
+  response_format?: z.output<typeof RESPONSE_FORMAT> | undefined;
+  n_predict?: number | undefined;
+  max_completion_tokens?: number | undefined;
+  max_tokens?: number | undefined;
+  stop?: string[] | undefined;
+  cache_prompt?: boolean | undefined;
+  id_slot?: number | undefined;
+  stream?: boolean | undefined;
+  stream_options?: { include_usage?: boolean | undefined } | undefined;
+  logit_bias?: LogitBiasField | undefined;
+  /** Chat: a boolean; legacy completions: how many alternatives. */
+  logprobs?: boolean | number | undefined;
+  top_logprobs?: number | undefined;
+  n_probs?: number | undefined;
+}
+
+/**
+ * The grammar of a request: `grammar`, or one made from `json_schema` / `response_format`
+ * (`param` names the field a schema came from, for messages).
+ */
+export function grammarOf(fields: GenerationInput): string | undefined {
+  const grammar = fields.grammar;
+  let schema: unknown = fields.json_schema;
+  let param = "json_schema";
+  const format = fields.response_format;
   if (format !== undefined) {
-    const type = format.type;
-    if (type === "json_object") {
+    param = "response_format";
+    if (format.type === "json_object") {
       schema = format.schema ?? schema ?? {};
-    } else if (type === "json_schema") {
-      const wrapper = format.json_schema;
-      if (!isObject(wrapper)) {
+    } else if (format.type === "json_schema") {
+      if (format.json_schema === undefined) {
         throw invalidRequest(
           "response_format.json_schema must be an object with a schema",
           "response_format",
         );
       }
-      schema = wrapper.schema ?? {};
-    } else if (type !== undefined && type !== "text") {
-      throw invalidRequest(
-        `response_format.type must be "text", "json_object" or "json_schema", got ${
-          JSON.stringify(type)
-        }`,
-        "response_format",
-      );
+      schema = format.json_schema.schema ?? {};
     }
   }
   if (schema !== undefined && grammar !== undefined && grammar.trim() !== "") {
@@ -85,126 +236,85 @@ function grammarOf(body: Body): string | undefined {
       "grammar",
     );
   }
-  if (schema !== undefined) {
-    if (!isObject(schema) && typeof schema !== "boolean") {
-      throw invalidRequest(
-        `json_schema must be a JSON Schema object, got ${kind(schema)}`,
-        "json_schema",
-      );
-    }
-    if (isObject(schema) && Object.keys(schema).length === 0) return JSON_GRAMMAR;
-    try {
-      return jsonSchemaToGrammar(schema);
-    } catch (error) {
-      const param = body.response_format !== undefined ? "response_format" : "json_schema";
-      throw invalidRequest(`${param} has an unusable schema: ${(error as Error).message}`, param);
-    }
-  }
-  return grammar;
+  if (schema === undefined) return grammar;
+  return schemaGrammar(schema, param);
 }
 
-function maxTokensOf(body: Body, defaults: GenerationDefaults): number {
-  const names = ["n_predict", "max_completion_tokens", "max_tokens"] as const;
-  for (const name of names) {
-    const value = optionalNumber(body, name, { integer: true });
-    if (value === undefined) continue;
-    if (value < -1) {
-      throw invalidRequest(
-        `${name} must be -1 (no limit) or a non-negative integer, got ${value}`,
-        name,
-      );
-    }
-    return value;
+/** The grammar for JSON matching `schema`; a schema that cannot be converted is a 400 on `param`. */
+export function schemaGrammar(schema: unknown, param: string): string {
+  if (!isObject(schema) && typeof schema !== "boolean") {
+    throw invalidRequest(`${param} must be a JSON Schema object, got ${kind(schema)}`, param);
   }
-  return defaults.maxTokens;
+  if (isObject(schema) && Object.keys(schema).length === 0) return JSON_GRAMMAR;
+  try {
+    return jsonSchemaToGrammar(schema);
+  } catch (error) {
+    throw invalidRequest(`${param} has an unusable schema: ${(error as Error).message}`, param);
+  }
 }
 
-function logprobsOf(body: Body, flavor: ApiFlavor): { logprobs: boolean; topLogprobs: number } {
+function logprobsOf(
+  fields: GenerationInput,
+  flavor: ApiFlavor,
+): { logprobs: boolean; topLogprobs: number } {
   if (flavor === "native") {
-    const n = optionalNumber(body, "n_probs", { integer: true, min: 0, max: MAX_TOP_LOGPROBS }) ??
-      0;
+    const n = fields.n_probs ?? 0;
     return { logprobs: n > 0, topLogprobs: n };
   }
   if (flavor === "completions") {
-    const n = optionalNumber(body, "logprobs", { integer: true, min: 0, max: MAX_TOP_LOGPROBS });
+    const n = typeof fields.logprobs === "number" ? fields.logprobs : undefined;
     return { logprobs: n !== undefined, topLogprobs: n ?? 0 };
   }
-  const on = optionalBoolean(body, "logprobs") ?? false;
-  const top = optionalNumber(body, "top_logprobs", {
-    integer: true,
-    min: 0,
-    max: MAX_TOP_LOGPROBS,
-  });
+  const on = fields.logprobs === true;
+  const top = fields.top_logprobs;
   if (top !== undefined && !on) {
     throw invalidRequest("top_logprobs requires logprobs to be true", "top_logprobs");
   }
   return { logprobs: on, topLogprobs: top ?? 0 };
 }
 
-/** Validates and maps the generation fields of `body`. */
-export function parseGenerationParams(
-  body: Body,
+/**
+ * Maps parsed generation fields over the server defaults: the checks that span fields or need
+ * the model (logit bias token ids) are made here.
+ */
+export function toGenerationParams(
+  fields: GenerationInput,
   flavor: ApiFlavor,
   vocab: VocabInfo,
   defaults: GenerationDefaults,
 ): GenerationParams {
-  const openai = flavor !== "native";
-  const n = optionalNumber(body, "n", { integer: true });
-  if (n !== undefined && n !== 1) {
-    throw invalidRequest(`n must be 1: only one choice per request is supported, got ${n}`, "n");
-  }
-  const temperature = optionalNumber(body, "temperature", openai ? { min: 0, max: 2 } : { min: 0 });
-  const penalty = openai ? { min: -2, max: 2 } : {};
-  const mirostat = optionalNumber(body, "mirostat", { integer: true, min: 0, max: 2 }) as
-    | 0
-    | 1
-    | 2
-    | undefined;
-  const seed = optionalNumber(body, "seed", { integer: true });
-  const grammar = grammarOf(body);
   const sampling: SamplingOptions = {
     ...stripUndefined({ ...defaults, maxTokens: undefined }),
     ...stripUndefined({
-      temperature,
-      topP: optionalNumber(body, "top_p", { min: 0, max: 1 }),
-      topK: optionalNumber(body, "top_k", { integer: true, min: 0 }),
-      minP: optionalNumber(body, "min_p", { min: 0, max: 1 }),
-      typicalP: optionalNumber(body, "typical_p", { min: 0, max: 1 }),
-      repeatPenalty: optionalNumber(body, "repeat_penalty", { min: 0 }),
-      repeatLastN: optionalNumber(body, "repeat_last_n", { integer: true, min: -1 }),
-      presencePenalty: optionalNumber(body, "presence_penalty", penalty),
-      frequencyPenalty: optionalNumber(body, "frequency_penalty", penalty),
-      mirostat,
-      mirostatTau: optionalNumber(body, "mirostat_tau", { min: 0 }),
-      mirostatEta: optionalNumber(body, "mirostat_eta", { min: 0 }),
-      seed,
-      ignoreEos: optionalBoolean(body, "ignore_eos"),
-      grammar,
+      temperature: fields.temperature,
+      topP: fields.top_p,
+      topK: fields.top_k,
+      minP: fields.min_p,
+      typicalP: fields.typical_p,
+      repeatPenalty: fields.repeat_penalty,
+      repeatLastN: fields.repeat_last_n,
+      presencePenalty: fields.presence_penalty,
+      frequencyPenalty: fields.frequency_penalty,
+      mirostat: fields.mirostat as 0 | 1 | 2 | undefined,
+      mirostatTau: fields.mirostat_tau,
+      mirostatEta: fields.mirostat_eta,
+      seed: fields.seed,
+      ignoreEos: fields.ignore_eos,
+      grammar: grammarOf(fields),
     }),
   };
-  const bias = logitBias(body, vocab.vocabSize, vocab.tokenize, openai ? { limit: 100 } : {});
+  const bias = toLogitBias(fields.logit_bias, vocab.vocabSize, vocab.tokenize);
   if (bias.length > 0) sampling.logitBias = [...(defaults.logitBias ?? []), ...bias];
-  const streamOptions = optionalObject(body, "stream_options");
-  let includeUsage = false;
-  if (streamOptions !== undefined) {
-    const value = streamOptions.include_usage;
-    if (value !== undefined && value !== null && typeof value !== "boolean") {
-      throw invalidRequest(
-        `stream_options.include_usage must be a boolean, got ${kind(value)}`,
-        "stream_options",
-      );
-    }
-    includeUsage = value === true;
-  }
   return {
     sampling,
-    maxTokens: maxTokensOf(body, defaults),
-    stop: stopStrings(body),
-    ...logprobsOf(body, flavor),
-    cachePrompt: optionalBoolean(body, "cache_prompt") ?? true,
-    slot: optionalNumber(body, "id_slot", { integer: true, min: -1 }) ?? -1,
-    stream: optionalBoolean(body, "stream") ?? false,
-    includeUsage,
+    maxTokens: fields.n_predict ?? fields.max_completion_tokens ?? fields.max_tokens ??
+      defaults.maxTokens,
+    stop: fields.stop ?? [],
+    ...logprobsOf(fields, flavor),
+    cachePrompt: fields.cache_prompt ?? true,
+    slot: fields.id_slot ?? -1,
+    stream: fields.stream ?? false,
+    includeUsage: fields.stream_options?.include_usage === true,
   };
 }
 

@@ -2,10 +2,28 @@ import assert from "node:assert/strict";
 import { JSON_GRAMMAR } from "../../engine/json_schema_to_grammar.ts";
 import { ApiError } from "./errors.ts";
 import {
+  type ApiFlavor,
+  GENERATION_REQUEST,
   type GenerationDefaults,
-  parseGenerationParams,
+  toGenerationParams,
   type VocabInfo,
 } from "./generation_params.ts";
+import { type Body, parseRequest } from "./validate.ts";
+
+/** A raw body through the flavor's declared schema, then mapped, as an endpoint does. */
+function parseGenerationParams(
+  body: Body,
+  flavor: ApiFlavor,
+  vocab: VocabInfo,
+  defaults: GenerationDefaults,
+) {
+  return toGenerationParams(
+    parseRequest(GENERATION_REQUEST[flavor], body),
+    flavor,
+    vocab,
+    defaults,
+  );
+}
 
 const VOCAB: VocabInfo = {
   vocabSize: 100,

@@ -1,178 +1,174 @@
 /**
- * Validation of chat `messages`, `tools` and `tool_choice` (OpenAI shapes), mapped to
- * what the chat template renders. Text content parts are joined with newlines (as
- * llama.cpp does); image and audio parts are refused, as no projector is loaded.
+ * OpenAI chat `messages`, `tools` and `tool_choice`, declared as schemas that map to what the
+ * chat template renders. Text content parts are joined with newlines (as llama.cpp does); image
+ * and audio parts are refused, as no projector is loaded.
  *
  * @module
  */
-import type { ChatMessage, ChatToolCall } from "../../engine/chat_template.ts";
-import { invalidRequest } from "./errors.ts";
-import { type Body, isObject, kind } from "./validate.ts";
+import * as z from "zod/mini";
+import type { ChatMessage } from "../../engine/chat_template.ts";
+import { jsonObject, kind, nonEmptyString, optional, string } from "./validate.ts";
 
-const ROLES = new Set(["system", "developer", "user", "assistant", "tool", "function"]);
+const ROLES = ["system", "developer", "user", "assistant", "tool", "function"] as const;
 
-function content(value: unknown, where: string): string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === "string") return value;
-  if (!Array.isArray(value)) {
-    throw invalidRequest(
-      `${where}.content must be a string or an array of content parts, got ${kind(value)}`,
-      "messages",
-    );
-  }
-  const texts: string[] = [];
-  value.forEach((part, j) => {
-    if (!isObject(part)) {
-      throw invalidRequest(
-        `${where}.content[${j}] must be an object, got ${kind(part)}`,
-        "messages",
-      );
-    }
+/** Content part types that need a projector this server does not load. */
+const MEDIA_PARTS = new Set(["image_url", "input_audio", "input_image"]);
+
+/** One content part: text, or a refusal that names what is not supported. */
+const CONTENT_PART = z.pipe(
+  z.object({ type: z.optional(z.unknown()), text: z.optional(z.unknown()) }, {
+    error: (issue) => `must be an object, got ${kind(issue.input)}`,
+  }).check(z.superRefine((part, ctx) => {
     if (part.type === "text") {
       if (typeof part.text !== "string") {
-        throw invalidRequest(
-          `${where}.content[${j}].text must be a string, got ${kind(part.text)}`,
-          "messages",
-        );
+        ctx.addIssue({
+          code: "custom",
+          path: ["text"],
+          message: `must be a string, got ${kind(part.text)}`,
+        });
       }
-      texts.push(part.text);
-    } else if (
-      part.type === "image_url" || part.type === "input_audio" || part.type === "input_image"
-    ) {
-      throw invalidRequest(
-        `${where}.content[${j}]: ${String(part.type)} input is not supported by this model`,
-        "messages",
-      );
+    } else if (typeof part.type === "string" && MEDIA_PARTS.has(part.type)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `: ${part.type} input is not supported by this model`,
+      });
     } else {
-      throw invalidRequest(
-        `${where}.content[${j}].type ${JSON.stringify(part.type)} is not supported: use "text"`,
-        "messages",
-      );
+      ctx.addIssue({
+        code: "custom",
+        path: ["type"],
+        message: `${JSON.stringify(part.type ?? null)} is not supported: use "text"`,
+      });
     }
-  });
-  return texts.join("\n");
-}
+  })),
+  z.transform((part: { text?: unknown }) => part.text as string),
+);
 
-function toolCalls(value: unknown, where: string): ChatToolCall[] {
-  if (!Array.isArray(value)) {
-    throw invalidRequest(`${where}.tool_calls must be an array, got ${kind(value)}`, "messages");
-  }
-  return value.map((call, j) => {
-    const at = `${where}.tool_calls[${j}]`;
-    if (!isObject(call) || !isObject(call.function)) {
-      throw invalidRequest(`${at} must be an object with a function`, "messages");
+/** Message content: a string, or text parts joined with newlines. */
+export const CONTENT = z.pipe(
+  z.union([string(), z.array(CONTENT_PART)], {
+    error: (issue) => `must be a string or an array of content parts, got ${kind(issue.input)}`,
+  }),
+  z.transform((value: string | string[]) => (typeof value === "string" ? value : value.join("\n"))),
+);
+
+/** A tool call in an assistant message. */
+const TOOL_CALL = z.object({
+  id: optional(string()),
+  type: optional(string()),
+  function: z.object({
+    name: string(),
+    arguments: optional(z.union([string(), jsonObject()], {
+      error: () => "must be a JSON string",
+    })),
+  }, {
+    error: (issue) =>
+      issue.input === undefined
+        ? "is required: a tool call must be an object with a function"
+        : `must be an object with a function name, got ${kind(issue.input)}`,
+  }),
+}, { error: () => "must be an object with a function" });
+
+/** One chat message, as it comes. */
+const RAW_MESSAGE = z.object({
+  role: z.enum(ROLES, {
+    error: (issue) =>
+      `must be one of ${ROLES.join(", ")}, got ${JSON.stringify(issue.input ?? null)}`,
+  }),
+  content: optional(CONTENT),
+  name: optional(string()),
+  tool_call_id: optional(string()),
+  tool_calls: optional(z.array(TOOL_CALL)),
+}, { error: (issue) => `must be an object, got ${kind(issue.input)}` });
+
+type RawMessage = z.output<typeof RAW_MESSAGE>;
+
+/** One chat message, mapped to what the template renders. */
+const MESSAGE = z.pipe(
+  RAW_MESSAGE.check(z.superRefine((message: RawMessage, ctx) => {
+    if (message.role === "assistant") {
+      if (message.content === undefined && message.tool_calls === undefined) {
+        ctx.addIssue({ code: "custom", message: "(assistant) must have content or tool_calls" });
+      }
+    } else if (message.content === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["content"],
+        message: `is required for role "${message.role}"`,
+      });
     }
-    const fn = call.function;
-    if (typeof fn.name !== "string") {
-      throw invalidRequest(`${at}.function.name must be a string`, "messages");
-    }
-    const args = fn.arguments ?? "{}";
-    if (typeof args !== "string" && !isObject(args)) {
-      throw invalidRequest(`${at}.function.arguments must be a JSON string`, "messages");
-    }
-    return {
-      ...(typeof call.id === "string" && { id: call.id }),
-      type: typeof call.type === "string" ? call.type : "function",
-      function: { name: fn.name, arguments: args },
+  })),
+  z.transform((message: RawMessage): ChatMessage => {
+    const out: ChatMessage = {
+      role: message.role === "developer" ? "system" : message.role,
+      content: message.content ?? null,
     };
-  });
-}
-
-/** Validates `body.messages`. */
-export function parseMessages(body: Body): ChatMessage[] {
-  const value = body.messages;
-  if (value === undefined || value === null) {
-    throw invalidRequest("messages is required", "messages");
-  }
-  if (!Array.isArray(value)) {
-    throw invalidRequest(`messages must be an array, got ${kind(value)}`, "messages");
-  }
-  if (value.length === 0) throw invalidRequest("messages must not be empty", "messages");
-  return value.map((message, i) => {
-    const where = `messages[${i}]`;
-    if (!isObject(message)) {
-      throw invalidRequest(`${where} must be an object, got ${kind(message)}`, "messages");
+    if (message.name !== undefined) out.name = message.name;
+    if (message.tool_call_id !== undefined) out.tool_call_id = message.tool_call_id;
+    if (message.tool_calls !== undefined) {
+      out.tool_calls = message.tool_calls.map((call) => ({
+        ...(call.id !== undefined && { id: call.id }),
+        type: call.type ?? "function",
+        function: { name: call.function.name, arguments: call.function.arguments ?? "{}" },
+      }));
     }
-    const role = message.role;
-    if (typeof role !== "string" || !ROLES.has(role)) {
-      throw invalidRequest(
-        `${where}.role must be one of ${[...ROLES].join(", ")}, got ${
-          JSON.stringify(role ?? null)
-        }`,
-        "messages",
-      );
-    }
-    const text = content(message.content, where);
-    const calls = message.tool_calls === undefined || message.tool_calls === null
-      ? undefined
-      : toolCalls(message.tool_calls, where);
-    if (role === "assistant") {
-      if (text === null && calls === undefined) {
-        throw invalidRequest(`${where} (assistant) must have content or tool_calls`, "messages");
-      }
-    } else if (text === null) {
-      throw invalidRequest(`${where}.content is required for role "${role}"`, "messages");
-    }
-    const out: ChatMessage = { role: role === "developer" ? "system" : role, content: text };
-    if (message.name !== undefined && message.name !== null) {
-      if (typeof message.name !== "string") {
-        throw invalidRequest(`${where}.name must be a string`, "messages");
-      }
-      out.name = message.name;
-    }
-    if (message.tool_call_id !== undefined && message.tool_call_id !== null) {
-      if (typeof message.tool_call_id !== "string") {
-        throw invalidRequest(`${where}.tool_call_id must be a string`, "messages");
-      }
-      out.tool_call_id = message.tool_call_id;
-    }
-    if (calls !== undefined) out.tool_calls = calls;
     return out;
-  });
-}
+  }),
+);
 
-/** Validated `tools` and `tool_choice`. */
+/** `messages`: a non-empty array of chat messages. */
+export const MESSAGES = z.array(MESSAGE, {
+  error: (issue) =>
+    issue.input === undefined ? "is required" : `must be an array, got ${kind(issue.input)}`,
+}).check(z.minLength(1, { error: "must not be empty" }));
+
+/** A function tool, kept whole for the chat template. */
+const TOOL = z.looseObject({
+  type: z.literal("function"),
+  function: z.looseObject({
+    name: nonEmptyString(),
+    parameters: optional(z.record(z.string(), z.unknown(), {
+      error: () => "must be a JSON Schema object",
+    })),
+  }),
+}, { error: () => 'must be {"type":"function","function":{...}}' });
+
+/** `tools`: function tools. */
+export const TOOLS = z.array(TOOL, {
+  error: (issue) => `must be an array, got ${kind(issue.input)}`,
+});
+
+/** `tool_choice`: `"none"`, `"auto"`, `"required"`, or one function by name. */
+export const TOOL_CHOICE = z.union([
+  z.enum(["none", "auto", "required"]),
+  z.looseObject({
+    type: z.optional(z.literal("function")),
+    function: z.object({ name: string() }),
+  }),
+], {
+  error: (issue) =>
+    typeof issue.input === "string"
+      ? `must be "none", "auto", "required" or a function, got "${issue.input}"`
+      : 'must be "none", "auto", "required" or {"type":"function","function":{"name":...}}',
+});
+
+/** A parsed tool (an OpenAI function tool object). */
+export type Tool = Record<string, unknown> & {
+  type: "function";
+  function: { name: string; description?: unknown; parameters?: Record<string, unknown> };
+};
+
+/** Tools and the choice among them. */
 export interface ToolRequest {
-  tools: Body[];
+  tools: Tool[];
   /** `"none"`, `"auto"`, `"required"`, or `{type: "function", function: {name}}`. */
-  choice: string | Body;
+  choice: "none" | "auto" | "required" | { function: { name: string } };
 }
 
-/** Validates `body.tools` and `body.tool_choice`; `null` when no tools are given. */
-export function parseTools(body: Body): ToolRequest | null {
-  const tools = body.tools;
-  const choice = body.tool_choice ?? "auto";
-  if (typeof choice === "string") {
-    if (!["none", "auto", "required"].includes(choice)) {
-      throw invalidRequest(
-        `tool_choice must be "none", "auto", "required" or a function, got "${choice}"`,
-        "tool_choice",
-      );
-    }
-  } else if (
-    !isObject(choice) || !isObject(choice.function) || typeof choice.function.name !== "string"
-  ) {
-    throw invalidRequest(
-      'tool_choice must be "none", "auto", "required" or {"type":"function","function":{"name":...}}',
-      "tool_choice",
-    );
-  }
-  if (tools === undefined || tools === null) return null;
-  if (!Array.isArray(tools)) {
-    throw invalidRequest(`tools must be an array, got ${kind(tools)}`, "tools");
-  }
-  if (tools.length === 0) return null;
-  tools.forEach((tool, i) => {
-    if (!isObject(tool) || tool.type !== "function" || !isObject(tool.function)) {
-      throw invalidRequest(`tools[${i}] must be {"type":"function","function":{...}}`, "tools");
-    }
-    if (typeof tool.function.name !== "string" || tool.function.name === "") {
-      throw invalidRequest(`tools[${i}].function.name must be a non-empty string`, "tools");
-    }
-    const parameters = tool.function.parameters;
-    if (parameters !== undefined && !isObject(parameters)) {
-      throw invalidRequest(`tools[${i}].function.parameters must be a JSON Schema object`, "tools");
-    }
-  });
-  return { tools: tools as Body[], choice: choice as string | Body };
+/** The tool request of parsed `tools` and `tool_choice`; `null` when no tools are given. */
+export function toolRequest(
+  tools: z.output<typeof TOOLS> | undefined,
+  choice: z.output<typeof TOOL_CHOICE> | undefined,
+): ToolRequest | null {
+  if (tools === undefined || tools.length === 0) return null;
+  return { tools: tools as Tool[], choice: choice ?? "auto" };
 }

@@ -1,6 +1,22 @@
 import assert from "node:assert/strict";
+import * as z from "zod/mini";
 import { ApiError } from "./errors.ts";
-import { parseMessages, parseTools } from "./messages.ts";
+import { MESSAGES, TOOL_CHOICE, toolRequest, TOOLS } from "./messages.ts";
+import { type Body, optional, parseRequest } from "./validate.ts";
+
+/** `messages` of a raw body through the declared schema, as an endpoint parses it. */
+function parseMessages(body: Body) {
+  return parseRequest(z.object({ messages: MESSAGES }), body).messages;
+}
+
+/** `tools` and `tool_choice` of a raw body through the declared schemas. */
+function parseTools(body: Body) {
+  const parsed = parseRequest(
+    z.object({ tools: optional(TOOLS), tool_choice: optional(TOOL_CHOICE) }),
+    body,
+  );
+  return toolRequest(parsed.tools, parsed.tool_choice);
+}
 
 function fails(fn: () => unknown, message: RegExp, param = "messages"): void {
   assert.throws(fn, (error: unknown) => {

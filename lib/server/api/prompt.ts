@@ -7,8 +7,9 @@
  *
  * @module
  */
+import * as z from "zod/mini";
 import { invalidRequest } from "./errors.ts";
-import { checkToken, kind } from "./validate.ts";
+import { kind, parseField, string, tokenId } from "./validate.ts";
 
 /** What prompt parsing needs from the model. */
 export interface PromptVocab {
@@ -19,6 +20,33 @@ export interface PromptVocab {
   ): ArrayLike<number>;
 }
 
+/** One item of a mixed prompt: text, or a token id (checked against the vocabulary later). */
+const PROMPT_ITEM = z.union([string(), tokenId()], {
+  error: (issue) =>
+    issue.input === undefined
+      ? "is required"
+      : `must be a string or a token id, got ${kind(issue.input)}`,
+});
+
+/** One prompt: a string, or an array of strings and token ids. */
+export const SINGLE_PROMPT = z.union([string(), z.array(PROMPT_ITEM)], {
+  error: (issue) =>
+    issue.input === undefined
+      ? "is required"
+      : `must be a string or an array of strings and token ids, got ${kind(issue.input)}`,
+});
+
+/** `prompt`: one prompt, or a batch of prompts (one string each, or arrays of items). */
+export const PROMPT = z.union([string(), z.array(z.union([PROMPT_ITEM, z.array(PROMPT_ITEM)]))], {
+  error: (issue) =>
+    issue.input === undefined
+      ? "is required"
+      : `must be a string or an array of strings and token ids, got ${kind(issue.input)}`,
+});
+
+/** A parsed prompt. */
+export type PromptInput = z.output<typeof PROMPT>;
+
 /** Tokens of a mixed prompt; `name` is the field, for messages. */
 export function promptTokens(
   value: unknown,
@@ -28,26 +56,19 @@ export function promptTokens(
   const name = options.name ?? "prompt";
   const parseSpecial = options.parseSpecial ?? true;
   const addSpecial = options.addSpecial ?? true;
-  if (value === undefined || value === null) throw invalidRequest(`${name} is required`, name);
-  if (typeof value === "string") {
-    return Array.from(vocab.tokenize(value, { addSpecial, parseSpecial }));
+  const prompt = parseField(SINGLE_PROMPT, value, name);
+  if (typeof prompt === "string") {
+    return Array.from(vocab.tokenize(prompt, { addSpecial, parseSpecial }));
   }
-  if (!Array.isArray(value)) {
-    throw invalidRequest(
-      `${name} must be a string or an array of strings and token ids, got ${kind(value)}`,
-      name,
-    );
-  }
+  const inVocabulary = tokenId(vocab.vocabSize);
   const out: number[] = [];
-  value.forEach((item, i) => {
+  prompt.forEach((item, i) => {
     if (typeof item === "string") {
       // A loop, not push(...tokens): a spread of 200k arguments overflows the stack.
       const tokens = vocab.tokenize(item, { addSpecial: addSpecial && i === 0, parseSpecial });
       for (let j = 0; j < tokens.length; j++) out.push(tokens[j]!);
-    } else if (typeof item === "number") {
-      out.push(checkToken(item, `${name}[${i}]`, vocab.vocabSize));
     } else {
-      throw invalidRequest(`${name}[${i}] must be a string or a token id, got ${kind(item)}`, name);
+      out.push(parseField(inVocabulary, item, `${name}[${i}]`));
     }
   });
   return out;

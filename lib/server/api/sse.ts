@@ -1,11 +1,17 @@
 /**
- * Server-sent events: `data: JSON` per event, an optional `data: [DONE]` at the end
- * (OpenAI endpoints), and an error event when the source fails mid-stream. Cancelling
- * the response body (the client went away) calls `onCancel` at once, so generation can
- * stop before its next token.
+ * Server-sent events: `data: JSON` per event (`event: NAME` first for a {@linkcode NamedEvent},
+ * as the Anthropic and Responses APIs send them), an optional `data: [DONE]` at the end (OpenAI's
+ * chat and completion endpoints), and an error event when the source fails mid-stream.
+ * Cancelling the response body (the client went away) calls `onCancel` at once, so generation
+ * can stop before its next token.
  *
  * @module
  */
+
+/** An event sent with its name (`event: message_start`). */
+export class NamedEvent {
+  constructor(readonly event: string, readonly data: unknown) {}
+}
 
 /** Options of {@linkcode sseResponse}. */
 export interface SseOptions {
@@ -21,6 +27,9 @@ export interface SseOptions {
 
 /** Formats one event. */
 export function sseEvent(data: unknown): string {
+  if (data instanceof NamedEvent) {
+    return `event: ${data.event}\ndata: ${JSON.stringify(data.data)}\n\n`;
+  }
   return `data: ${JSON.stringify(data)}\n\n`;
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sseEvent, sseResponse } from "./sse.ts";
+import { NamedEvent, sseEvent, sseResponse } from "./sse.ts";
 
 async function* items(values: unknown[], failAt = -1): AsyncGenerator<unknown> {
   for (let i = 0; i < values.length; i++) {
@@ -49,4 +49,11 @@ Deno.test("sseResponse() calls onCancel once when the client cancels", async () 
   await reader.cancel();
   assert.equal(cancelled, 1);
   assert.equal(closed, 1);
+});
+
+Deno.test("sseEvent() writes a NamedEvent's name on an event line before its data", () => {
+  assert.equal(
+    sseEvent(new NamedEvent("message_stop", { type: "message_stop" })),
+    'event: message_stop\ndata: {"type":"message_stop"}\n\n',
+  );
 });

@@ -1,15 +1,55 @@
 import assert from "node:assert/strict";
+import * as z from "zod/mini";
 import { ApiError } from "./errors.ts";
 import {
-  checkToken,
-  logitBias,
-  optionalBoolean,
-  optionalNumber,
-  optionalString,
+  type Body,
+  boolean,
+  logitBiasField,
+  number,
+  type NumberRule,
+  optional,
+  parseField,
   parseJsonBody,
-  stopStrings,
-  tokenArray,
+  parseRequest,
+  stopStrings as stopField,
+  string,
+  tokenId,
+  tokenIds,
+  toLogitBias,
 } from "./validate.ts";
+
+// The checks these tests were first written against, now run through the declared field
+// schemas and the entry points the endpoints use.
+function optionalNumber(body: Body, name: string, rule: NumberRule = {}) {
+  return parseRequest(z.object({ [name]: optional(number(rule)) }), body)[name];
+}
+function optionalBoolean(body: Body, name: string) {
+  return parseRequest(z.object({ [name]: optional(boolean()) }), body)[name];
+}
+function optionalString(body: Body, name: string) {
+  return parseRequest(z.object({ [name]: optional(string()) }), body)[name];
+}
+function stopStrings(body: Body) {
+  return parseRequest(z.object({ stop: optional(stopField()) }), body).stop ?? [];
+}
+function checkToken(value: unknown, name: string, vocabSize: number) {
+  return parseField(tokenId(vocabSize), value, name);
+}
+function tokenArray(value: unknown, name: string, vocabSize: number) {
+  return parseField(tokenIds(vocabSize), value, name);
+}
+function logitBias(
+  body: Body,
+  vocabSize: number,
+  tokenize: (text: string) => ArrayLike<number>,
+  options: { limit?: number } = {},
+) {
+  const field = parseRequest(
+    z.object({ logit_bias: optional(logitBiasField(options.limit)) }),
+    body,
+  );
+  return toLogitBias(field.logit_bias, vocabSize, tokenize);
+}
 
 function fails(fn: () => unknown, message: RegExp, param?: string): void {
   assert.throws(fn, (error: unknown) => {

@@ -6,15 +6,14 @@
  *
  * @module
  */
-import type { Handler } from "hono";
-import { chatPrompt } from "../../engine/chat_template.ts";
+import { createFactory } from "hono/factory";
+import * as z from "zod/mini";
 import type { AppEnv } from "../api/app_env.ts";
-import type { ServerState } from "../api/server_state.ts";
+import { callsTools, chatTokens, toolGrammar } from "../api/chat_turn.ts";
 import { invalidRequest } from "../api/errors.ts";
 import {
   type AnswerFormat,
   chatLogprob,
-  checkTextFits,
   completionId,
   finishReason,
   reportedModel,
@@ -25,51 +24,61 @@ import {
   usage,
   vocabInfo,
 } from "../api/generation.ts";
-import { type GenerationParams, parseGenerationParams } from "../api/generation_params.ts";
-import { parseMessages, parseTools } from "../api/messages.ts";
+import {
+  GENERATION_FIELDS,
+  type GenerationParams,
+  toGenerationParams,
+} from "../api/generation_params.ts";
+import { jsonBody, readJsonBody } from "../api/json_body.ts";
+import { MESSAGES, TOOL_CHOICE, toolRequest, TOOLS } from "../api/messages.ts";
+import type { ServerState } from "../api/server_state.ts";
 import { parseToolCalls } from "../api/tool_calls.ts";
-import { optionalBoolean, optionalObject, parseJsonBody } from "../api/validate.ts";
+import { boolean, jsonObject, optional } from "../api/validate.ts";
 
-/** The handler of `POST /v1/chat/completions`. */
-export function chatCompletions(state: ServerState): Handler<AppEnv> {
-  return async function chatCompletions(c) {
-    const engine = state.engine();
-    const body = parseJsonBody(await c.req.text());
-    const messages = parseMessages(body);
-    const tools = parseTools(body);
-    if (tools !== null && !engine.template.supportsTools) {
-      throw invalidRequest(
-        `tools are not supported: the chat template (${engine.template.origin}) does not use them`,
-        "tools",
-      );
-    }
-    const params = parseGenerationParams(body, "chat", vocabInfo(engine), state.config.defaults);
-    const callTools = tools !== null && tools.choice !== "none";
-    if (callTools && params.sampling.grammar !== undefined) {
-      throw invalidRequest("grammar and response_format cannot be combined with tools", "tools");
-    }
-    checkTextFits(engine, messages.map((m) => m.content ?? ""), "messages");
-    let prompt;
-    try {
-      prompt = chatPrompt(engine.model, engine.template, messages, {
-        addGenerationPrompt: optionalBoolean(body, "add_generation_prompt") ?? true,
-        ...(tools !== null && { tools: tools.tools, toolChoice: tools.choice }),
-        ...(optionalObject(body, "chat_template_kwargs") &&
-          { extra: optionalObject(body, "chat_template_kwargs") }),
+/** The request body of `POST /v1/chat/completions`. */
+export const CHAT_COMPLETION_REQUEST = z.object({
+  ...GENERATION_FIELDS.chat,
+  messages: MESSAGES,
+  tools: optional(TOOLS),
+  tool_choice: optional(TOOL_CHOICE),
+  add_generation_prompt: optional(boolean()),
+  chat_template_kwargs: optional(jsonObject()),
+});
+
+/** The handlers of `POST /v1/chat/completions`. */
+export function chatCompletions(state: ServerState) {
+  return createFactory<AppEnv>().createHandlers(
+    readJsonBody,
+    jsonBody(CHAT_COMPLETION_REQUEST),
+    async function chatCompletions(c) {
+      const engine = state.engine();
+      const body = c.req.valid("json");
+      const tools = toolRequest(body.tools, body.tool_choice);
+      const params = toGenerationParams(body, "chat", vocabInfo(engine), state.config.defaults);
+      const callTools = callsTools(tools);
+      if (callTools && params.sampling.grammar !== undefined) {
+        throw invalidRequest("grammar and response_format cannot be combined with tools", "tools");
+      }
+      const tokens = chatTokens(engine, {
+        messages: body.messages,
+        tools,
+        addGenerationPrompt: body.add_generation_prompt ?? true,
+        kwargs: body.chat_template_kwargs,
       });
-    } catch (error) {
-      if (error instanceof RangeError) throw invalidRequest(error.message, "messages");
-      throw error;
-    }
-    const base = {
-      id: completionId("chatcmpl-"),
-      object: "chat.completion",
-      created: unixTime(),
-      model: reportedModel(body, state.config.modelName),
-      system_fingerprint: SYSTEM_FINGERPRINT,
-    };
-    return await respond(c, engine, prompt.tokens, params, chatFormat(base, params, callTools));
-  };
+      if (tools !== null && callTools) {
+        const grammar = toolGrammar(engine.template, tools);
+        if (grammar !== undefined) params.sampling.grammar = grammar;
+      }
+      const base = {
+        id: completionId("chatcmpl-"),
+        object: "chat.completion",
+        created: unixTime(),
+        model: reportedModel(body.model, state.config.modelName),
+        system_fingerprint: SYSTEM_FINGERPRINT,
+      };
+      return await respond(c, engine, tokens, params, chatFormat(base, params, callTools));
+    },
+  );
 }
 
 /** The chat completion shapes: `choices[0].message`, or `chat.completion.chunk` deltas. */

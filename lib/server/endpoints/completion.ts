@@ -6,9 +6,10 @@
  *
  * @module
  */
-import type { Handler } from "hono";
+import { createFactory } from "hono/factory";
+import * as z from "zod/mini";
 import type { AppEnv } from "../api/app_env.ts";
-import type { TokenLogprob } from "../../engine/slots.ts";
+import type { SlotResult, TokenLogprob } from "../../engine/slots.ts";
 import type { ServerState } from "../api/server_state.ts";
 import {
   type AnswerFormat,
@@ -21,10 +22,21 @@ import {
   usage,
   vocabInfo,
 } from "../api/generation.ts";
-import { type GenerationParams, parseGenerationParams } from "../api/generation_params.ts";
-import { promptTexts, promptTokens, singlePrompt } from "../api/prompt.ts";
-import { optionalBoolean, parseJsonBody } from "../api/validate.ts";
-import type { SlotResult } from "../../engine/slots.ts";
+import {
+  GENERATION_FIELDS,
+  type GenerationParams,
+  toGenerationParams,
+} from "../api/generation_params.ts";
+import { jsonBody, readJsonBody } from "../api/json_body.ts";
+import { PROMPT, promptTexts, promptTokens, singlePrompt } from "../api/prompt.ts";
+import { boolean, optional } from "../api/validate.ts";
+
+/** The request body of `POST /completion`. */
+export const COMPLETION_REQUEST = z.object({
+  ...GENERATION_FIELDS.native,
+  prompt: PROMPT,
+  return_tokens: optional(boolean()),
+});
 
 /** llama.cpp's `completion_probabilities` entry for one token. */
 export function nativeProbs(
@@ -97,28 +109,31 @@ function final(
   };
 }
 
-/** The handler of `POST /completion`. */
-export function completion(state: ServerState): Handler<AppEnv> {
-  return async function completion(c) {
-    const engine = state.engine();
-    const body = parseJsonBody(await c.req.text());
-    const params = parseGenerationParams(body, "native", vocabInfo(engine), state.config.defaults);
-    const prompt = singlePrompt(body.prompt);
-    checkTextFits(engine, promptTexts(prompt), "prompt");
-    const tokens = promptTokens(prompt, engine.model);
-    const returnTokens = optionalBoolean(body, "return_tokens") ?? false;
-    const model = reportedModel(body, state.config.modelName);
-    // Checked first: detokenizing a prompt that cannot fit would be work for nothing.
-    checkPromptFits(engine, tokens.length);
-    const promptText = typeof prompt === "string" ? prompt : engine.model.detokenize(tokens);
-    return await respond(
-      c,
-      engine,
-      tokens,
-      params,
-      nativeFormat({ model, prompt: promptText, params }, returnTokens),
-    );
-  };
+/** The handlers of `POST /completion`. */
+export function completion(state: ServerState) {
+  return createFactory<AppEnv>().createHandlers(
+    readJsonBody,
+    jsonBody(COMPLETION_REQUEST),
+    async function completion(c) {
+      const engine = state.engine();
+      const body = c.req.valid("json");
+      const params = toGenerationParams(body, "native", vocabInfo(engine), state.config.defaults);
+      const prompt = singlePrompt(body.prompt);
+      checkTextFits(engine, promptTexts(prompt), "prompt");
+      const tokens = promptTokens(prompt, engine.model);
+      const model = reportedModel(body.model, state.config.modelName);
+      // Checked first: detokenizing a prompt that cannot fit would be work for nothing.
+      checkPromptFits(engine, tokens.length);
+      const promptText = typeof prompt === "string" ? prompt : engine.model.detokenize(tokens);
+      return await respond(
+        c,
+        engine,
+        tokens,
+        params,
+        nativeFormat({ model, prompt: promptText, params }, body.return_tokens ?? false),
+      );
+    },
+  );
 }
 
 /** llama.cpp's shapes: one object with `content`, or one event per token and the final object. */

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import type { Handler } from "hono";
+import { createFactory } from "hono/factory";
+import * as z from "zod/mini";
 import type { AppEnv } from "../api/app_env.ts";
 import type { TokenLogprob } from "../../engine/slots.ts";
 import type { ServerState } from "../api/server_state.ts";
-import { invalidRequest } from "../api/errors.ts";
 import {
   type AnswerFormat,
   checkTextFits,
@@ -22,15 +22,14 @@ import {
   usage,
   vocabInfo,
 } from "../api/generation.ts";
-import { type GenerationParams, parseGenerationParams } from "../api/generation_params.ts";
-import { promptTexts, promptTokens, singlePrompt } from "../api/prompt.ts";
 import {
-  type Body,
-  optionalBoolean,
-  optionalNumber,
-  optionalString,
-  parseJsonBody,
-} from "../api/validate.ts";
+  GENERATION_FIELDS,
+  type GenerationParams,
+  toGenerationParams,
+} from "../api/generation_params.ts";
+import { jsonBody, readJsonBody } from "../api/json_body.ts";
+import { PROMPT, promptTexts, promptTokens, singlePrompt } from "../api/prompt.ts";
+import { boolean, number, optional, string } from "../api/validate.ts";
 
 type Probs = { logprob: TokenLogprob; top: TokenLogprob[] }[];
 
@@ -50,42 +49,44 @@ export function legacyLogprobs(probs: Probs, offset = 0): Record<string, unknown
   };
 }
 
-function refuseUnsupported(body: Body): void {
-  if (optionalBoolean(body, "echo")) throw invalidRequest("echo is not supported", "echo");
-  const suffix = optionalString(body, "suffix");
-  if (suffix !== undefined && suffix !== "") {
-    throw invalidRequest("suffix is not supported", "suffix");
-  }
-  const bestOf = optionalNumber(body, "best_of", { integer: true, min: 1 });
-  if (bestOf !== undefined && bestOf !== 1) {
-    throw invalidRequest(`best_of must be 1, got ${bestOf}`, "best_of");
-  }
-}
+/** The request body of `POST /v1/completions`. */
+export const COMPLETIONS_REQUEST = z.object({
+  ...GENERATION_FIELDS.completions,
+  prompt: PROMPT,
+  echo: optional(boolean().check(z.refine((echo) => !echo, { error: "is not supported" }))),
+  suffix: optional(
+    string().check(z.refine((suffix) => suffix === "", { error: "is not supported" })),
+  ),
+  best_of: optional(number({ integer: true, min: 1, max: 1 }, "must be 1")),
+});
 
-/** The handler of `POST /v1/completions`. */
-export function completions(state: ServerState): Handler<AppEnv> {
-  return async function completions(c) {
-    const engine = state.engine();
-    const body = parseJsonBody(await c.req.text());
-    refuseUnsupported(body);
-    const params = parseGenerationParams(
-      body,
-      "completions",
-      vocabInfo(engine),
-      state.config.defaults,
-    );
-    const prompt = singlePrompt(body.prompt);
-    checkTextFits(engine, promptTexts(prompt), "prompt");
-    const tokens = promptTokens(prompt, engine.model);
-    const base = {
-      id: completionId("cmpl-"),
-      object: "text_completion",
-      created: unixTime(),
-      model: reportedModel(body, state.config.modelName),
-      system_fingerprint: SYSTEM_FINGERPRINT,
-    };
-    return await respond(c, engine, tokens, params, completionsFormat(base, params));
-  };
+/** The handlers of `POST /v1/completions`. */
+export function completions(state: ServerState) {
+  return createFactory<AppEnv>().createHandlers(
+    readJsonBody,
+    jsonBody(COMPLETIONS_REQUEST),
+    async function completions(c) {
+      const engine = state.engine();
+      const body = c.req.valid("json");
+      const params = toGenerationParams(
+        body,
+        "completions",
+        vocabInfo(engine),
+        state.config.defaults,
+      );
+      const prompt = singlePrompt(body.prompt);
+      checkTextFits(engine, promptTexts(prompt), "prompt");
+      const tokens = promptTokens(prompt, engine.model);
+      const base = {
+        id: completionId("cmpl-"),
+        object: "text_completion",
+        created: unixTime(),
+        model: reportedModel(body.model, state.config.modelName),
+        system_fingerprint: SYSTEM_FINGERPRINT,
+      };
+      return await respond(c, engine, tokens, params, completionsFormat(base, params));
+    },
+  );
 }
 
 /** The legacy completion shapes: `choices[0].text`, streamed as `text_completion` chunks. */

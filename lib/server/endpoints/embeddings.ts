@@ -5,37 +5,59 @@
  *
  * @module
  */
-import type { Handler } from "hono";
+import { createFactory } from "hono/factory";
+import * as z from "zod/mini";
 import type { AppEnv } from "../api/app_env.ts";
 import type { ServerState } from "../api/server_state.ts";
 import { ApiError, invalidRequest } from "../api/errors.ts";
 import { reportedModel } from "../api/generation.ts";
-import { promptTokens } from "../api/prompt.ts";
-import { kind, optionalString, parseJsonBody } from "../api/validate.ts";
+import { jsonBody, readJsonBody } from "../api/json_body.ts";
+import { promptTokens, SINGLE_PROMPT } from "../api/prompt.ts";
+import { integer, kind, oneOf, optional, string, tokenId } from "../api/validate.ts";
 
 /** Inputs one request may embed. */
 export const MAX_EMBEDDING_INPUTS = 2048;
 
-/** The inputs of `body.input`, each a string or an array of token ids. */
-export function embeddingInputs(value: unknown): unknown[] {
-  if (value === undefined || value === null) throw invalidRequest("input is required", "input");
-  if (typeof value === "string") return [value];
-  if (!Array.isArray(value)) {
-    throw invalidRequest(
-      `input must be a string, an array of strings or an array of token ids, got ${kind(value)}`,
-      "input",
-    );
-  }
-  if (value.length === 0) throw invalidRequest("input must not be empty", "input");
-  const inputs = value.every((item) => typeof item === "number") ? [value] : value;
-  if (inputs.length > MAX_EMBEDDING_INPUTS) {
-    throw invalidRequest(
-      `input holds ${inputs.length} items: at most ${MAX_EMBEDDING_INPUTS} per request`,
-      "input",
-    );
-  }
-  return inputs;
-}
+/**
+ * `input`: a string, an array of token ids, or an array of those (strings or token arrays);
+ * at most {@linkcode MAX_EMBEDDING_INPUTS} of them.
+ */
+const EMBEDDING_INPUT = z.pipe(
+  z.union([string(), z.array(tokenId()), z.array(SINGLE_PROMPT)], {
+    error: (issue) =>
+      issue.input === undefined
+        ? "is required"
+        : `must be a string, an array of strings or an array of token ids, got ${
+          kind(issue.input)
+        }`,
+  }),
+  z.transform((value: string | z.output<typeof SINGLE_PROMPT>[] | number[], ctx) => {
+    if (typeof value === "string") return [value];
+    if (value.length === 0) {
+      ctx.issues.push({ code: "custom", message: "must not be empty", input: value });
+      return z.NEVER;
+    }
+    // An array of token ids is one input; anything else is a list of inputs.
+    const inputs = value.every((item) => typeof item === "number") ? [value] : value;
+    if (inputs.length > MAX_EMBEDDING_INPUTS) {
+      ctx.issues.push({
+        code: "custom",
+        message: `holds ${inputs.length} items: at most ${MAX_EMBEDDING_INPUTS} per request`,
+        input: value,
+      });
+      return z.NEVER;
+    }
+    return inputs;
+  }),
+);
+
+/** The request body of `POST /v1/embeddings`. */
+export const EMBEDDINGS_REQUEST = z.object({
+  model: optional(string()),
+  input: EMBEDDING_INPUT,
+  encoding_format: optional(oneOf(["float", "base64"])),
+  dimensions: optional(integer(1)),
+});
 
 function base64(vector: Float32Array): string {
   const bytes = new Uint8Array(vector.length * 4);
@@ -48,54 +70,52 @@ function base64(vector: Float32Array): string {
   return btoa(binary);
 }
 
-/** The handler of `POST /v1/embeddings`. */
-export function embeddings(state: ServerState): Handler<AppEnv> {
-  return async function embeddings(c) {
-    const engine = state.engine();
-    const body = parseJsonBody(await c.req.text());
-    const format = optionalString(body, "encoding_format") ?? "float";
-    if (format !== "float" && format !== "base64") {
-      throw invalidRequest(
-        `encoding_format must be "float" or "base64", got "${format}"`,
-        "encoding_format",
-      );
-    }
-    const inputs = embeddingInputs(body.input).map((input, i) => {
-      if (typeof input !== "string" && !Array.isArray(input)) {
+/** The handlers of `POST /v1/embeddings`. */
+export function embeddings(state: ServerState) {
+  return createFactory<AppEnv>().createHandlers(
+    readJsonBody,
+    jsonBody(EMBEDDINGS_REQUEST),
+    async function embeddings(c) {
+      const engine = state.engine();
+      const body = c.req.valid("json");
+      const format = body.encoding_format ?? "float";
+      if (body.dimensions !== undefined && body.dimensions !== engine.model.embeddingSize) {
         throw invalidRequest(
-          `input[${i}] must be a string or an array of token ids, got ${kind(input)}`,
-          "input",
+          `dimensions must be ${engine.model.embeddingSize} (the model's embedding size), got ${body.dimensions}`,
+          "dimensions",
         );
       }
-      const tokens = promptTokens(input, engine.model, { name: `input[${i}]` });
-      if (tokens.length === 0) throw invalidRequest(`input[${i}] is empty`, "input");
-      const limit = engine.embedder.contextSize;
-      if (tokens.length > limit) {
-        throw new ApiError(
-          "exceed_context_size_error",
-          `input[${i}] is ${tokens.length} tokens and the embedding context holds ${limit}`,
-          { param: "input", extra: { n_prompt_tokens: tokens.length, n_ctx: limit } },
-        );
-      }
-      return tokens;
-    });
-    const signal = c.get("deadline").signal;
-    const data = [];
-    let total = 0;
-    for (const [index, tokens] of inputs.entries()) {
-      const { vector, tokens: count } = await engine.embedder.embed(tokens, signal);
-      total += count;
-      data.push({
-        object: "embedding",
-        index,
-        embedding: format === "base64" ? base64(vector) : Array.from(vector),
+      const inputs = body.input.map((input, i) => {
+        const tokens = promptTokens(input, engine.model, { name: `input[${i}]` });
+        if (tokens.length === 0) throw invalidRequest(`input[${i}] is empty`, "input");
+        const limit = engine.embedder.contextSize;
+        if (tokens.length > limit) {
+          throw new ApiError(
+            "exceed_context_size_error",
+            `input[${i}] is ${tokens.length} tokens and the embedding context holds ${limit}`,
+            { param: "input", extra: { n_prompt_tokens: tokens.length, n_ctx: limit } },
+          );
+        }
+        return tokens;
       });
-    }
-    return c.json({
-      object: "list",
-      data,
-      model: reportedModel(body, state.config.modelName),
-      usage: { prompt_tokens: total, total_tokens: total },
-    });
-  };
+      const signal = c.get("deadline").signal;
+      const data = [];
+      let total = 0;
+      for (const [index, tokens] of inputs.entries()) {
+        const { vector, tokens: count } = await engine.embedder.embed(tokens, signal);
+        total += count;
+        data.push({
+          object: "embedding",
+          index,
+          embedding: format === "base64" ? base64(vector) : Array.from(vector),
+        });
+      }
+      return c.json({
+        object: "list",
+        data,
+        model: reportedModel(body.model, state.config.modelName),
+        usage: { prompt_tokens: total, total_tokens: total },
+      });
+    },
+  );
 }

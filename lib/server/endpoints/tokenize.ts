@@ -5,11 +5,21 @@
  *
  * @module
  */
-import type { Handler } from "hono";
+import { createFactory } from "hono/factory";
+import * as z from "zod/mini";
 import type { AppEnv } from "../api/app_env.ts";
 import type { ServerState } from "../api/server_state.ts";
-import { promptTokens } from "../api/prompt.ts";
-import { optionalBoolean, parseJsonBody } from "../api/validate.ts";
+import { jsonBody, readJsonBody } from "../api/json_body.ts";
+import { promptTokens, SINGLE_PROMPT } from "../api/prompt.ts";
+import { boolean, optional } from "../api/validate.ts";
+
+/** The request body of `POST /tokenize`. */
+export const TOKENIZE_REQUEST = z.object({
+  content: optional(SINGLE_PROMPT),
+  add_special: optional(boolean()),
+  parse_special: optional(boolean()),
+  with_pieces: optional(boolean()),
+});
 
 const strict = new TextDecoder("utf-8", { fatal: true });
 
@@ -22,20 +32,24 @@ export function piece(bytes: Uint8Array): string | number[] {
   }
 }
 
-/** The handler of `POST /tokenize`. */
-export function tokenize(state: ServerState): Handler<AppEnv> {
-  return async function tokenize(c) {
-    const engine = state.engine();
-    const body = parseJsonBody(await c.req.text());
-    if (body.content === undefined || body.content === null) return c.json({ tokens: [] });
-    const tokens = promptTokens(body.content, engine.model, {
-      name: "content",
-      addSpecial: optionalBoolean(body, "add_special") ?? false,
-      parseSpecial: optionalBoolean(body, "parse_special") ?? true,
-    });
-    if (!(optionalBoolean(body, "with_pieces") ?? false)) return c.json({ tokens });
-    return c.json({
-      tokens: tokens.map((id) => ({ id, piece: piece(engine.model.tokenBytes(id, true)) })),
-    });
-  };
+/** The handlers of `POST /tokenize`. */
+export function tokenize(state: ServerState) {
+  return createFactory<AppEnv>().createHandlers(
+    readJsonBody,
+    jsonBody(TOKENIZE_REQUEST),
+    function tokenize(c) {
+      const engine = state.engine();
+      const body = c.req.valid("json");
+      if (body.content === undefined) return c.json({ tokens: [] });
+      const tokens = promptTokens(body.content, engine.model, {
+        name: "content",
+        addSpecial: body.add_special ?? false,
+        parseSpecial: body.parse_special ?? true,
+      });
+      if (!(body.with_pieces ?? false)) return c.json({ tokens });
+      return c.json({
+        tokens: tokens.map((id) => ({ id, piece: piece(engine.model.tokenBytes(id, true)) })),
+      });
+    },
+  );
 }

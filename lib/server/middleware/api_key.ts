@@ -47,7 +47,10 @@ export function apiKeyAuth(options: ApiKeyOptions): MiddlewareHandler<AppEnv> {
     if (open.has(c.req.path) || c.req.method === "OPTIONS") return await next();
     const key = presentedKey(c.req.header("authorization"), c.req.header("x-api-key"));
     if (key === null || !(await timingSafeEqual(key, options.key))) {
-      const response = errorResponse(new ApiError("authentication_error", "Invalid API Key"));
+      const response = errorResponse(
+        new ApiError("authentication_error", "Invalid API Key"),
+        c.get("errorShape"),
+      );
       response.headers.set("WWW-Authenticate", 'Bearer realm="llamafile"');
       return response;
     }

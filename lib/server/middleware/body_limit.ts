@@ -6,18 +6,25 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import { ApiError, errorResponse } from "../api/errors.ts";
+import { ApiError, errorResponse, type ErrorShape } from "../api/errors.ts";
 import type { AppEnv } from "../api/app_env.ts";
 
 /** The default limit: 10 MiB. */
 export const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024;
 
-function tooLarge(maxBytes: number): Response {
+/**
+ * Methods that `new Request()` refuses (Fetch's forbidden methods). No route takes them, so
+ * their body is dropped unread and the request goes on to the 404 or 405 it gets.
+ */
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+function tooLarge(maxBytes: number, shape: ErrorShape): Response {
   return errorResponse(
     new ApiError(
       "payload_too_large_error",
       `The request body is larger than the limit of ${maxBytes} bytes`,
     ),
+    shape,
   );
 }
 
@@ -26,10 +33,14 @@ export function bodyLimit(maxBytes = DEFAULT_BODY_LIMIT): MiddlewareHandler<AppE
   return async function bodyLimit(c, next) {
     const raw = c.req.raw;
     if (raw.body === null) return await next();
+    if (FORBIDDEN_METHODS.has(raw.method.toUpperCase())) {
+      await raw.body.cancel().catch(() => {});
+      return await next();
+    }
     const declared = Number(raw.headers.get("content-length") ?? NaN);
     if (Number.isFinite(declared) && declared > maxBytes) {
       await raw.body.cancel().catch(() => {});
-      return tooLarge(maxBytes);
+      return tooLarge(maxBytes, c.get("errorShape"));
     }
     const reader = raw.body.getReader();
     const chunks: Uint8Array[] = [];
@@ -40,7 +51,7 @@ export function bodyLimit(maxBytes = DEFAULT_BODY_LIMIT): MiddlewareHandler<AppE
       size += value.byteLength;
       if (size > maxBytes) {
         await reader.cancel().catch(() => {});
-        return tooLarge(maxBytes);
+        return tooLarge(maxBytes, c.get("errorShape"));
       }
       chunks.push(value);
     }

@@ -16,8 +16,8 @@ export interface CorsOptions {
   origins: readonly string[];
 }
 
-const ALLOW_HEADERS = "Authorization, Content-Type, X-Api-Key";
-const ALLOW_METHODS = "GET, POST, OPTIONS";
+const ALLOW_HEADERS = "Authorization, Content-Type, X-Api-Key, Anthropic-Version";
+const ALLOW_METHODS = "GET, POST, DELETE, OPTIONS";
 
 function originAllowed(origin: string, host: string | undefined, extra: Set<string>): boolean {
   if (extra.has("*") || extra.has(origin.toLowerCase())) return true;
@@ -49,6 +49,7 @@ export function corsPolicy(options: CorsOptions): MiddlewareHandler<AppEnv> {
           "permission_error",
           `Origin "${origin}" is not allowed: pass --cors-origins to allow it`,
         ),
+        c.get("errorShape"),
       );
     }
     if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined) {

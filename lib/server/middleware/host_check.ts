@@ -29,6 +29,7 @@ export function hostCheck(options: HostCheckOptions): MiddlewareHandler<AppEnv> 
           "permission_error",
           `Host "${header}" is not allowed: use a loopback address or the --host name`,
         ),
+        c.get("errorShape"),
       );
     }
     await next();

@@ -15,7 +15,7 @@
  *
  * Stable hooks for tests and for whoever extends the page: ids `#input`, `#send`, `#stop`,
  * `#new-chat`, `#settings` (a collapsed `<details>`), `#system`, `#grammar`, `#json-schema`,
- * `#api-key`, each sampler's id, `#model`, `#context-info`, `#status`, `#messages`,
+ * `#api-key`, `#endpoints` (the API routes, for clients), each sampler's id, `#model`, `#context-info`, `#status`, `#messages`,
  * `#conversations`, `#export`, `#import`, `#theme`, `#menu`, `#composer-tools` (an empty slot
  * in the composer); every turn is a `.turn` with a `.msg.user`, `.msg.assistant` (markdown,
  * `data-state` `streaming`, then `done` or `stopped`) or `.msg.error`, and `.actions`

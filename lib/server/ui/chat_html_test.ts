@@ -212,3 +212,12 @@ Deno.test("CHAT_HTML script sends what the API expects", () => {
     assert.ok(OWN.includes(part), `script lacks ${part}`);
   }
 });
+
+Deno.test("CHAT_HTML names the API routes clients can use, Anthropic's and the Responses API's among them", () => {
+  const start = CHAT_HTML.indexOf('id="endpoints"');
+  assert.ok(start > 0);
+  const text = CHAT_HTML.slice(start, CHAT_HTML.indexOf("</p>", start));
+  for (const path of ["/v1/chat/completions", "/v1/responses", "/v1/messages", "/completion"]) {
+    assert.ok(text.includes(`<code>${path}</code>`), path);
+  }
+});
