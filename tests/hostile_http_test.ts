@@ -40,6 +40,7 @@ Deno.test("hostile HTTP inputs, each answered in the API's error shape while the
     "2",
     "--api-key",
     KEY,
+    "--embeddings",
   ]);
   const url = server.url;
   const auth = { authorization: `Bearer ${KEY}`, "content-type": "application/json" };
@@ -303,6 +304,47 @@ Deno.test("hostile HTTP inputs, each answered in the API's error shape while the
     assert.equal((await errorOf(response)).type, "exceed_context_size_error");
     assert.ok(performance.now() - started < 10_000);
     assert.ok(Math.max(...pings) < 1000, `/health took ${Math.max(...pings).toFixed(0)} ms`);
+  });
+
+  await step(
+    "a 2 MB /tokenize is tokenized off the event loop: /health keeps answering",
+    async () => {
+      const content = "Once upon a time ".repeat(125_000);
+      let done = false;
+      const big = fetch(`${url}/tokenize`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ content }),
+      }).finally(() => done = true);
+      const pings: number[] = [];
+      while (!done) {
+        const t0 = performance.now();
+        const response = await fetch(`${url}/health`);
+        await response.body?.cancel();
+        pings.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const response = await big;
+      assert.equal(response.status, 200);
+      const { tokens } = await response.json();
+      assert.ok(tokens.length > 125_000, `${tokens.length} tokens`);
+      assert.ok(pings.length > 1, `/health answered ${pings.length} times meanwhile`);
+      assert.ok(Math.max(...pings) < 1000, `/health took ${Math.max(...pings).toFixed(0)} ms`);
+    },
+  );
+
+  await step("a 9 MB embeddings input is refused before it is tokenized", async () => {
+    const started = performance.now();
+    const response = await fetch(`${url}/v1/embeddings`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ input: "Once upon a time ".repeat(550_000) }),
+    });
+    assert.equal(response.status, 400);
+    const error = await errorOf(response);
+    assert.equal(error.type, "exceed_context_size_error");
+    assert.match(error.message, /^input\[0\] is at least \d+ tokens/);
+    assert.ok(performance.now() - started < 5000);
   });
 
   assert.ok(server.alive(), "the server is still running");

@@ -74,6 +74,48 @@ export function promptTokens(
   return out;
 }
 
+/** Strings at least this long (UTF-8 bytes) are tokenized off the JS thread. */
+export const OFF_THREAD_BYTES = 64 * 1024;
+
+/** A vocabulary that can also tokenize off the JS thread. */
+export interface AsyncPromptVocab extends PromptVocab {
+  tokenizeAsync(
+    text: string,
+    options: { addSpecial: boolean; parseSpecial: boolean },
+  ): Promise<ArrayLike<number>>;
+}
+
+/**
+ * {@linkcode promptTokens}, with its long strings tokenized off the JS thread first (megabytes
+ * take seconds, and the server keeps answering meanwhile); short ones as before.
+ */
+export async function promptTokensAsync(
+  value: unknown,
+  vocab: AsyncPromptVocab,
+  options: { name?: string; addSpecial?: boolean; parseSpecial?: boolean } = {},
+): Promise<number[]> {
+  const parseSpecial = options.parseSpecial ?? true;
+  const addSpecial = options.addSpecial ?? true;
+  const prompt = parseField(SINGLE_PROMPT, value, options.name ?? "prompt");
+  const items = typeof prompt === "string" ? [prompt] : prompt;
+  const done = new Map<string, ArrayLike<number>>();
+  const key = (text: string, special: boolean) => `${special ? 1 : 0}${text}`;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (typeof item !== "string" || utf8Length(item) < OFF_THREAD_BYTES) continue;
+    const special = addSpecial && i === 0;
+    done.set(
+      key(item, special),
+      await vocab.tokenizeAsync(item, { addSpecial: special, parseSpecial }),
+    );
+  }
+  if (done.size === 0) return promptTokens(value, vocab, options);
+  return promptTokens(value, {
+    vocabSize: vocab.vocabSize,
+    tokenize: (text, o) => done.get(key(text, o.addSpecial)) ?? vocab.tokenize(text, o),
+  }, options);
+}
+
 /**
  * The single prompt of a completion request. A batch (`["a", "b"]` or `[[1, 2], [3]]`)
  * is refused unless it holds one prompt: one choice per request is supported.

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { ApiError } from "./errors.ts";
-import { promptTokens, type PromptVocab, singlePrompt } from "./prompt.ts";
+import {
+  OFF_THREAD_BYTES,
+  promptTokens,
+  promptTokensAsync,
+  type PromptVocab,
+  singlePrompt,
+} from "./prompt.ts";
 
 const VOCAB: PromptVocab = {
   vocabSize: 300,
@@ -44,4 +50,32 @@ Deno.test("singlePrompt() accepts one prompt and refuses batches", () => {
   assert.deepEqual(singlePrompt(["a", 3, "b"]), ["a", 3, "b"]);
   assert.throws(() => singlePrompt(["a", "b"]), (e: ApiError) => /holds 2 prompts/.test(e.message));
   assert.throws(() => singlePrompt([[1], [2]]), (e: ApiError) => /holds 2 prompts/.test(e.message));
+});
+
+Deno.test("promptTokensAsync() tokenizes long strings through tokenizeAsync, short ones as promptTokens does", async () => {
+  const asked: { length: number; addSpecial: boolean }[] = [];
+  const vocab = {
+    ...VOCAB,
+    tokenizeAsync: (text: string, options: { addSpecial: boolean; parseSpecial: boolean }) => {
+      asked.push({ length: text.length, addSpecial: options.addSpecial });
+      return Promise.resolve(VOCAB.tokenize(text, options));
+    },
+  };
+  const long = "a".repeat(OFF_THREAD_BYTES);
+  assert.deepEqual(
+    await promptTokensAsync(["b", 5, "c"], vocab),
+    promptTokens(["b", 5, "c"], VOCAB),
+  );
+  assert.deepEqual(asked, []);
+  assert.deepEqual(await promptTokensAsync(long, vocab), promptTokens(long, VOCAB));
+  assert.deepEqual(
+    await promptTokensAsync([long, 5, long], vocab),
+    promptTokens([long, 5, long], VOCAB),
+  );
+  assert.deepEqual(asked, [
+    { length: OFF_THREAD_BYTES, addSpecial: true },
+    { length: OFF_THREAD_BYTES, addSpecial: true },
+    { length: OFF_THREAD_BYTES, addSpecial: false },
+  ]);
+  await assert.rejects(() => promptTokensAsync([true], vocab), ApiError);
 });

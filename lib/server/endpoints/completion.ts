@@ -28,7 +28,7 @@ import {
   toGenerationParams,
 } from "../api/generation_params.ts";
 import { jsonBody, readJsonBody } from "../api/json_body.ts";
-import { PROMPT, promptTexts, promptTokens, singlePrompt } from "../api/prompt.ts";
+import { PROMPT, promptTexts, promptTokensAsync, singlePrompt } from "../api/prompt.ts";
 import { boolean, optional } from "../api/validate.ts";
 
 /** The request body of `POST /completion`. */
@@ -120,7 +120,7 @@ export function completion(state: ServerState) {
       const params = toGenerationParams(body, "native", vocabInfo(engine), state.config.defaults);
       const prompt = singlePrompt(body.prompt);
       checkTextFits(engine, promptTexts(prompt), "prompt");
-      const tokens = promptTokens(prompt, engine.model);
+      const tokens = await promptTokensAsync(prompt, engine.model);
       const model = reportedModel(body.model, state.config.modelName);
       // Checked first: detokenizing a prompt that cannot fit would be work for nothing.
       checkPromptFits(engine, tokens.length);

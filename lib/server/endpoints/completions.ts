@@ -28,7 +28,7 @@ import {
   toGenerationParams,
 } from "../api/generation_params.ts";
 import { jsonBody, readJsonBody } from "../api/json_body.ts";
-import { PROMPT, promptTexts, promptTokens, singlePrompt } from "../api/prompt.ts";
+import { PROMPT, promptTexts, promptTokensAsync, singlePrompt } from "../api/prompt.ts";
 import { boolean, number, optional, string } from "../api/validate.ts";
 
 type Probs = { logprob: TokenLogprob; top: TokenLogprob[] }[];
@@ -76,7 +76,7 @@ export function completions(state: ServerState) {
       );
       const prompt = singlePrompt(body.prompt);
       checkTextFits(engine, promptTexts(prompt), "prompt");
-      const tokens = promptTokens(prompt, engine.model);
+      const tokens = await promptTokensAsync(prompt, engine.model);
       const base = {
         id: completionId("cmpl-"),
         object: "text_completion",

@@ -12,7 +12,7 @@ import type { ServerState } from "../api/server_state.ts";
 import { ApiError, invalidRequest } from "../api/errors.ts";
 import { reportedModel } from "../api/generation.ts";
 import { jsonBody, readJsonBody } from "../api/json_body.ts";
-import { promptTokens, SINGLE_PROMPT } from "../api/prompt.ts";
+import { promptTexts, promptTokensAsync, SINGLE_PROMPT, utf8Length } from "../api/prompt.ts";
 import { integer, kind, oneOf, optional, string, tokenId } from "../api/validate.ts";
 
 /** Inputs one request may embed. */
@@ -85,19 +85,27 @@ export function embeddings(state: ServerState) {
           "dimensions",
         );
       }
-      const inputs = body.input.map((input, i) => {
-        const tokens = promptTokens(input, engine.model, { name: `input[${i}]` });
+      const limit = engine.embedder.contextSize;
+      const tooLong = (i: number, n: number, least: boolean) =>
+        new ApiError(
+          "exceed_context_size_error",
+          `input[${i}] is ${
+            least ? "at least " : ""
+          }${n} tokens and the embedding context holds ${limit}`,
+          { param: "input", extra: { n_prompt_tokens: n, n_ctx: limit } },
+        );
+      const inputs: number[][] = [];
+      for (const [i, input] of body.input.entries()) {
+        // Refused before tokenizing when its bytes alone cannot fit (see checkTextFits).
+        let bytes = 0;
+        for (const text of promptTexts(input)) bytes += utf8Length(text);
+        const least = Math.ceil(bytes / engine.model.maxTokenBytes);
+        if (least > limit) throw tooLong(i, least, true);
+        const tokens = await promptTokensAsync(input, engine.model, { name: `input[${i}]` });
         if (tokens.length === 0) throw invalidRequest(`input[${i}] is empty`, "input");
-        const limit = engine.embedder.contextSize;
-        if (tokens.length > limit) {
-          throw new ApiError(
-            "exceed_context_size_error",
-            `input[${i}] is ${tokens.length} tokens and the embedding context holds ${limit}`,
-            { param: "input", extra: { n_prompt_tokens: tokens.length, n_ctx: limit } },
-          );
-        }
-        return tokens;
-      });
+        if (tokens.length > limit) throw tooLong(i, tokens.length, false);
+        inputs.push(tokens);
+      }
       const signal = c.get("deadline").signal;
       const data = [];
       let total = 0;

@@ -10,7 +10,7 @@ import * as z from "zod/mini";
 import type { AppEnv } from "../api/app_env.ts";
 import type { ServerState } from "../api/server_state.ts";
 import { jsonBody, readJsonBody } from "../api/json_body.ts";
-import { promptTokens, SINGLE_PROMPT } from "../api/prompt.ts";
+import { promptTokensAsync, SINGLE_PROMPT } from "../api/prompt.ts";
 import { boolean, optional } from "../api/validate.ts";
 
 /** The request body of `POST /tokenize`. */
@@ -37,11 +37,11 @@ export function tokenize(state: ServerState) {
   return createFactory<AppEnv>().createHandlers(
     readJsonBody,
     jsonBody(TOKENIZE_REQUEST),
-    function tokenize(c) {
+    async function tokenize(c) {
       const engine = state.engine();
       const body = c.req.valid("json");
       if (body.content === undefined) return c.json({ tokens: [] });
-      const tokens = promptTokens(body.content, engine.model, {
+      const tokens = await promptTokensAsync(body.content, engine.model, {
         name: "content",
         addSpecial: body.add_special ?? false,
         parseSpecial: body.parse_special ?? true,
