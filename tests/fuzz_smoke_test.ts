@@ -11,11 +11,11 @@ import { formatSoak, soak } from "../fuzz/soak.ts";
 import type { TargetName } from "../fuzz/targets.ts";
 
 const CASES: Record<TargetName, number> = {
-  gguf: 120,
-  llamafile: 60,
-  grammar: 80,
-  schema: 80,
-  http: 150,
+  gguf: 300,
+  llamafile: 200,
+  grammar: 200,
+  schema: 200,
+  http: 300,
 };
 
 for (const [target, cases] of Object.entries(CASES) as [TargetName, number][]) {
