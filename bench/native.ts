@@ -104,11 +104,15 @@ async function _build(dir: string, options: EnsureNativeOptions): Promise<void> 
 }
 
 /**
- * The llama.cpp source of our libllama's release, cloned into `dir/src` from the git bundle
- * inside the `node-llama-cpp` npm package (fetched with `npm pack` into `dir` once); returns
- * its path. Call it holding {@linkcode buildLock} on `dir`.
+ * The llama.cpp source of our libllama's release, cloned into `dir/<folder>` (default `src`)
+ * from the git bundle inside the `node-llama-cpp` npm package (fetched with `npm pack` into
+ * `dir` once); returns its path. Call it holding {@linkcode buildLock} on `dir`.
  */
-export async function llamaCppSource(dir: string, log: (msg: string) => void): Promise<string> {
+export async function llamaCppSource(
+  dir: string,
+  log: (msg: string) => void,
+  folder = "src",
+): Promise<string> {
   const tgz = `${dir}/node-llama-cpp-${NODE_LLAMA_CPP_VERSION}.tgz`;
   if (!(await exists(tgz))) {
     log(`npm pack node-llama-cpp@${NODE_LLAMA_CPP_VERSION}`);
@@ -130,7 +134,7 @@ export async function llamaCppSource(dir: string, log: (msg: string) => void): P
     });
   }
 
-  const src = `${dir}/src`;
+  const src = `${dir}/${folder}`;
   if (!(await exists(`${src}/CMakeLists.txt`))) {
     await Deno.remove(src, { recursive: true }).catch(() => {});
     log("git clone gitRelease.bundle");

@@ -67,7 +67,8 @@ function loadRpcBackend(lib: LlamaLibrary): RpcBackend {
   if (backend) return backend;
   const symbols = Deno.dlopen(`${lib.dir}/${GGML_LIB}`, RPC_SYMBOLS).symbols;
   let reg = lib.ggml.ggml_backend_reg_by_name(cString("RPC"));
-  let path = "(already loaded)";
+  // Loaded already when it sits among the CPU backends and ggml scored them all.
+  let path = `${rpcLibraryPath(lib.dir) ?? lib.dir} (loaded with the CPU backends)`;
   if (reg === null) {
     const found = rpcLibraryPath(lib.dir);
     if (found === null) throw new LibraryLoadError(`Cannot use RPC: ${whereToGetIt(lib.dir)}`);

@@ -42,6 +42,9 @@ export const RPC_CMAKE_FLAGS: readonly string[] = [
   "-DCMAKE_BUILD_RPATH_USE_ORIGIN=ON",
 ];
 
+/** Source folder name inside the build folder (part of the stamp: a change rebuilds). */
+const SOURCE_FOLDER = "llama.cpp";
+
 /** CMake targets: the module, and the reference worker with its CPU backend. */
 const TARGETS = ["ggml-rpc", "ggml-cpu", "ggml-rpc-server"];
 
@@ -82,6 +85,7 @@ async function _isBuilt(dir: string): Promise<boolean> {
     const stamp = JSON.parse(await Deno.readTextFile(`${dir}/ok.json`));
     if (stamp.version !== NODE_LLAMA_CPP_VERSION) return false;
     if (JSON.stringify(stamp.flags) !== JSON.stringify(RPC_CMAKE_FLAGS)) return false;
+    if (stamp.source !== SOURCE_FOLDER) return false;
   } catch {
     return false;
   }
@@ -107,7 +111,9 @@ export async function ensureRpcBuild(options: EnsureRpcBuildOptions = {}): Promi
     const verbose = options.verbose ?? true;
     const log = (msg: string) => verbose && console.error(`build-rpc: ${msg}`);
     const started = Date.now();
-    const src = await llamaCppSource(dir, log);
+    // A folder named llama.cpp: ggml's abort messages carry source paths, and the library
+    // shortens them at ".../llama.cpp/" (`ggml/src/ggml-rpc/ggml-rpc.cpp:547: ...`).
+    const src = await llamaCppSource(dir, log, SOURCE_FOLDER);
     log(`cmake ${RPC_CMAKE_FLAGS.join(" ")}`);
     await run("cmake", ["-S", src, "-B", `${dir}/build`, ...RPC_CMAKE_FLAGS], { quiet: true });
     const jobs = options.jobs ?? 2;
@@ -126,7 +132,13 @@ export async function ensureRpcBuild(options: EnsureRpcBuildOptions = {}): Promi
       }
     }
     const seconds = Math.round((Date.now() - started) / 1000);
-    const stamp = { version: NODE_LLAMA_CPP_VERSION, flags: RPC_CMAKE_FLAGS, seconds, ...paths };
+    const stamp = {
+      version: NODE_LLAMA_CPP_VERSION,
+      flags: RPC_CMAKE_FLAGS,
+      source: SOURCE_FOLDER,
+      seconds,
+      ...paths,
+    };
     await Deno.writeTextFile(`${dir}/ok.json`, JSON.stringify(stamp, null, 2) + "\n");
     log(`built in ${seconds} s`);
     return paths;

@@ -26,7 +26,7 @@ export { UsageError };
 export { parseLogitBias } from "./options/sampling.ts";
 
 /** The subcommands, chosen by the first word. */
-export const SUBCOMMANDS = ["pack", "info", "upgrade"] as const;
+export const SUBCOMMANDS = ["pack", "info", "upgrade", "rpc-server"] as const;
 
 /** Everything the command line can say. */
 export type CliOptions =
