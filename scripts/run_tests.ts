@@ -42,6 +42,7 @@ export const SYSTEM_TOOLS: readonly SystemTool[] = [
   { command: "g++", debianPackage: "g++", why: "building llama.cpp's RPC backend" },
   { command: "git", debianPackage: "git", why: "cloning llama.cpp's source from its bundle" },
   { command: "stdbuf", debianPackage: "coreutils", why: "llama.cpp's rpc-server, line-buffered" },
+  { command: "nginx", debianPackage: "nginx", why: "the load balancer in front of replicas" },
 ];
 
 /** True when `command` is an executable in a folder of `PATH` (or, absolute, a file that exists). */
