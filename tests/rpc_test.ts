@@ -210,6 +210,30 @@ Deno.test("--rpc with one local llamafile rpc-server: the same greedy text as wi
       err,
     );
     assert.match(err, /seccomp \(x86_64, all threads\): EPERM for socket, connect/);
+
+    // -ngl N: N layers on the worker, the rest here; the same text again.
+    const split = await run([
+      ...GREEDY,
+      "--no-display-prompt",
+      "--rpc",
+      worker.endpoint,
+      "-ngl",
+      "2",
+      "--verbose",
+    ]);
+    assert.equal(split.code, 0, split.stderr);
+    assert.equal(split.stdout, local.stdout);
+    assert.match(split.stderr, /layer +0 assigned to device CPU/);
+    assert.match(split.stderr, /layer +5 assigned to device RPC0/);
+
+    // One ggml in the worker: the npm package's libggml-base, with the module beside it.
+    const maps = await Deno.readTextFile(`/proc/${worker.pid}/maps`);
+    const libs = [...new Set(maps.split("\n").map((l) => l.split(/\s+/)[5] ?? ""))]
+      .filter((path) => /\/libggml/.test(path));
+    assert.deepEqual(libs.filter((path) => path.endsWith("/libggml-base.so")), [
+      `${ROOT}/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libggml-base.so`,
+    ]);
+    assert.ok(libs.includes(build.module), libs.join("\n"));
   } finally {
     assert.equal(await worker.stop(), 0, "SIGTERM stops the worker with status 0");
   }
