@@ -183,8 +183,14 @@ Deno.test("nginx in front of two replicas: 200 requests, one replica killed mid-
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const seconds = (performance.now() - started) / 1000;
 
-    // nginx's view: which replica answered each request, and which it moved.
-    const log = (await nginx.accessLog()).map((line) => {
+    // nginx's view: which replica answered each request, and which it moved (it writes a
+    // request's log line just after the answer: wait for the last ones).
+    let lines = await nginx.accessLog();
+    for (let i = 0; lines.length < REQUESTS + 1 && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      lines = await nginx.accessLog();
+    }
+    const log = lines.map((line) => {
       const [msec, status, upstream] = line.split("|");
       return { at: Number(msec), status: Number(status), upstream: upstream ?? "" };
     });
@@ -282,7 +288,13 @@ Deno.test("nginx passes a 503 (a replica's queue is full) to the other replica",
         async () => (await attempt(nginx!.base, false, STORIES_GREEDY, async () => {}, 40)).kind,
       ),
     );
-    const statuses = (await nginx.accessLog()).map((line) => line.split("|")[3] ?? "");
+    // nginx writes a request's log line just after its answer: wait for the last ones.
+    let lines = await nginx.accessLog();
+    for (let i = 0; lines.length < burst && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      lines = await nginx.accessLog();
+    }
+    const statuses = lines.map((line) => line.split("|")[3] ?? "");
     const summary = {
       requests: burst,
       completed: outcomes.filter((o) => o === "complete").length,
