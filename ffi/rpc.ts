@@ -73,6 +73,16 @@ function loadRpcBackend(lib: LlamaLibrary): RpcBackend {
     const found = rpcLibraryPath(lib.dir);
     if (found === null) throw new LibraryLoadError(`Cannot use RPC: ${whereToGetIt(lib.dir)}`);
     path = found;
+    try {
+      Deno.statSync(path);
+    } catch (cause) {
+      throw new LibraryLoadError(
+        `Cannot load the RPC backend "${path}": ${
+          cause instanceof Deno.errors.NotFound ? "no such file" : (cause as Error).message
+        }`,
+        { cause },
+      );
+    }
     const mark = lib.errorMark();
     reg = lib.ggml.ggml_backend_load(cString(path));
     if (reg === null) {

@@ -182,6 +182,30 @@ Deno.test("the RPC module shares the npm package's libggml-base: its NEEDED name
   assert.ok(text.includes("\0$ORIGIN"), "RUNPATH $ORIGIN");
 });
 
+Deno.test("--rpc and rpc-server without the RPC module: one line naming where it was looked for, exit 1", async () => {
+  const empty = await Deno.makeTempDir({ prefix: "rpc_test_cache_" });
+  try {
+    for (const args of [[...GREEDY, "--rpc", "127.0.0.1:9"], ["rpc-server", "-p", "0"]]) {
+      const out = await run(args, { XDG_CACHE_HOME: empty });
+      assert.equal(out.code, 1);
+      assert.equal(
+        out.stderr,
+        `llamafile: Cannot use RPC: "libggml-rpc.so" is neither beside libggml.v0.5.0.so in "${ROOT}/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64" nor in "${empty}/llamafile-build/rpc/lib" (run: deno task build-rpc, or set LLAMAFILE_RPC_LIB)\n`,
+      );
+    }
+    const missing = await run([...GREEDY, "--rpc", "127.0.0.1:9"], {
+      LLAMAFILE_RPC_LIB: `${empty}/libggml-rpc.so`,
+    });
+    assert.equal(missing.code, 1);
+    assert.equal(
+      missing.stderr,
+      `llamafile: Cannot load the RPC backend "${empty}/libggml-rpc.so": no such file\n`,
+    );
+  } finally {
+    await Deno.remove(empty, { recursive: true });
+  }
+});
+
 Deno.test("--rpc with one local llamafile rpc-server: the same greedy text as without, layers on the worker, both sandboxed", async () => {
   const local = await run([...GREEDY, "--no-display-prompt"]);
   assert.equal(local.code, 0, local.stderr);
