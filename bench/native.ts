@@ -60,7 +60,7 @@ export async function ensureNative(options: EnsureNativeOptions = {}): Promise<N
   if (await _isBuilt(stamp, bins)) return bins;
 
   await Deno.mkdir(dir, { recursive: true });
-  const release = await _lock(`${dir}/.lock`, () => _isBuilt(stamp, bins));
+  const release = await buildLock(`${dir}/.lock`, () => _isBuilt(stamp, bins));
   if (release === null) return bins; // another process finished the build while we waited
   try {
     await _build(dir, options);
@@ -92,7 +92,27 @@ async function _build(dir: string, options: EnsureNativeOptions): Promise<void> 
   const verbose = options.verbose ?? true;
   const log = (msg: string) => verbose && console.error(`native: ${msg}`);
   const quiet = !verbose;
+  const src = await llamaCppSource(dir, log);
 
+  log(`cmake ${CMAKE_FLAGS.join(" ")}`);
+  await run("cmake", ["-S", src, "-B", `${dir}/build`, ...CMAKE_FLAGS], { quiet });
+  const jobs = options.jobs ?? 2;
+  log(`building ${TARGETS.join(", ")} with -j${jobs} (5–6 minutes on 2 cores)`);
+  await run("cmake", ["--build", `${dir}/build`, `-j${jobs}`, "--target", ...TARGETS], {
+    quiet,
+  });
+}
+
+/**
+ * The llama.cpp source of our libllama's release, cloned into `dir/<folder>` (default `src`)
+ * from the git bundle inside the `node-llama-cpp` npm package (fetched with `npm pack` into
+ * `dir` once); returns its path. Call it holding {@linkcode buildLock} on `dir`.
+ */
+export async function llamaCppSource(
+  dir: string,
+  log: (msg: string) => void,
+  folder = "src",
+): Promise<string> {
   const tgz = `${dir}/node-llama-cpp-${NODE_LLAMA_CPP_VERSION}.tgz`;
   if (!(await exists(tgz))) {
     log(`npm pack node-llama-cpp@${NODE_LLAMA_CPP_VERSION}`);
@@ -114,20 +134,13 @@ async function _build(dir: string, options: EnsureNativeOptions): Promise<void> 
     });
   }
 
-  const src = `${dir}/src`;
+  const src = `${dir}/${folder}`;
   if (!(await exists(`${src}/CMakeLists.txt`))) {
     await Deno.remove(src, { recursive: true }).catch(() => {});
     log("git clone gitRelease.bundle");
     await run("git", ["clone", "--quiet", bundle, src], { quiet: true });
   }
-
-  log(`cmake ${CMAKE_FLAGS.join(" ")}`);
-  await run("cmake", ["-S", src, "-B", `${dir}/build`, ...CMAKE_FLAGS], { quiet });
-  const jobs = options.jobs ?? 2;
-  log(`building ${TARGETS.join(", ")} with -j${jobs} (5–6 minutes on 2 cores)`);
-  await run("cmake", ["--build", `${dir}/build`, `-j${jobs}`, "--target", ...TARGETS], {
-    quiet,
-  });
+  return src;
 }
 
 /**
@@ -135,7 +148,7 @@ async function _build(dir: string, options: EnsureNativeOptions): Promise<void> 
  * `done()` became true while waiting for another live process. A lock left by a dead
  * process is taken over.
  */
-async function _lock(
+export async function buildLock(
   path: string,
   done: () => Promise<boolean>,
 ): Promise<(() => Promise<void>) | null> {

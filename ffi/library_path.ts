@@ -24,3 +24,51 @@ export function libraryDir(): string {
   const url = new URL("../node_modules/@node-llama-cpp/linux-x64/bins/linux-x64", import.meta.url);
   return decodeURIComponent(url.pathname);
 }
+
+/** File name of ggml's RPC backend module, built from the same release (`deno task build-rpc`). */
+export const RPC_LIB = "libggml-rpc.so";
+
+/**
+ * Where `deno task build-rpc` installs what it builds from llama.cpp's source:
+ * `${XDG_CACHE_HOME:-~/.cache}/llamafile-build/rpc`; `null` when neither variable is set.
+ */
+export function rpcBuildDir(): string | null {
+  const env = (name: string) => {
+    try {
+      return Deno.env.get(name);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) return undefined;
+      throw error;
+    }
+  };
+  const xdg = env("XDG_CACHE_HOME");
+  const home = env("HOME");
+  const base = xdg ? xdg : home ? `${home}/.cache` : null;
+  return base === null ? null : `${base.replace(/\/+$/, "")}/llamafile-build/rpc`;
+}
+
+/**
+ * The RPC backend module to load: `$LLAMAFILE_RPC_LIB` when set, else `RPC_LIB` beside the
+ * libllama in use (a packed llamafile carries it there), else the one `deno task build-rpc`
+ * built; `null` when none of them exists.
+ */
+export function rpcLibraryPath(dir: string = libraryDir()): string | null {
+  let fromEnv: string | undefined;
+  try {
+    fromEnv = Deno.env.get("LLAMAFILE_RPC_LIB");
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+  }
+  if (fromEnv) return fromEnv;
+  const built = rpcBuildDir();
+  for (
+    const path of [`${dir}/${RPC_LIB}`, ...(built === null ? [] : [`${built}/lib/${RPC_LIB}`])]
+  ) {
+    try {
+      if (Deno.statSync(path).isFile) return path;
+    } catch {
+      // not there (or not readable)
+    }
+  }
+  return null;
+}

@@ -299,3 +299,47 @@ export const THREADPOOL_SYMBOLS = {
   // void ggml_threadpool_free(struct ggml_threadpool * threadpool)
   ggml_threadpool_free: { parameters: ["pointer"], result: "void" },
 } as const;
+
+/**
+ * What `ffi/rpc.ts` binds: ggml's device and backend calls (in libggml and, through its
+ * dependencies, libggml-base) and the libc calls that find the RPC worker's listening socket.
+ */
+export const RPC_SYMBOLS = {
+  // void ggml_backend_register(ggml_backend_reg_t reg)
+  ggml_backend_register: { parameters: ["pointer"], result: "void" },
+  // const char * ggml_backend_reg_name(ggml_backend_reg_t reg)
+  ggml_backend_reg_name: { parameters: ["pointer"], result: "pointer" },
+  // size_t ggml_backend_reg_dev_count(ggml_backend_reg_t reg)
+  ggml_backend_reg_dev_count: { parameters: ["pointer"], result: "usize" },
+  // ggml_backend_dev_t ggml_backend_reg_dev_get(ggml_backend_reg_t reg, size_t index)
+  ggml_backend_reg_dev_get: { parameters: ["pointer", "usize"], result: "pointer" },
+  // ggml_backend_dev_t ggml_backend_dev_by_type(enum ggml_backend_dev_type type)
+  ggml_backend_dev_by_type: { parameters: ["i32"], result: "pointer" },
+  // const char * ggml_backend_dev_name(ggml_backend_dev_t device)
+  ggml_backend_dev_name: { parameters: ["pointer"], result: "pointer" },
+  // const char * ggml_backend_dev_description(ggml_backend_dev_t device)
+  ggml_backend_dev_description: { parameters: ["pointer"], result: "pointer" },
+  // void ggml_backend_dev_memory(ggml_backend_dev_t device, size_t * free, size_t * total)
+  ggml_backend_dev_memory: { parameters: ["pointer", "buffer", "buffer"], result: "void" },
+  // ggml_backend_t ggml_backend_dev_init(ggml_backend_dev_t device, const char * params)
+  ggml_backend_dev_init: { parameters: ["pointer", "pointer"], result: "pointer" },
+  // void ggml_backend_free(ggml_backend_t backend)
+  ggml_backend_free: { parameters: ["pointer"], result: "void" },
+  // int getsockopt(int sockfd, int level, int optname, void * optval, socklen_t * optlen)
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  // int getsockname(int sockfd, struct sockaddr * addr, socklen_t * addrlen)
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The RPC backend's own functions, reached through `ggml_backend_reg_get_proc_address`. */
+export const RPC_BACKEND_SYMBOLS = {
+  // ggml_backend_reg_t ggml_backend_rpc_add_server(const char * endpoint)
+  ggml_backend_rpc_add_server: { parameters: ["buffer"], result: "pointer" },
+  // void ggml_backend_rpc_start_server(const char * endpoint, const char * cache_dir,
+  //                                    size_t n_threads, size_t n_devices, ggml_backend_dev_t * devices)
+  ggml_backend_rpc_start_server: {
+    parameters: ["buffer", "pointer", "usize", "usize", "buffer"],
+    result: "void",
+    nonblocking: true,
+  },
+} as const;

@@ -37,6 +37,12 @@ export const SYSTEM_TOOLS: readonly SystemTool[] = [
     debianPackage: "libstdc++6-arm64-cross",
     why: "the arm64 C++ library libllama links against",
   },
+  { command: "cmake", debianPackage: "cmake", why: "building llama.cpp's RPC backend" },
+  { command: "make", debianPackage: "make", why: "building llama.cpp's RPC backend" },
+  { command: "g++", debianPackage: "g++", why: "building llama.cpp's RPC backend" },
+  { command: "git", debianPackage: "git", why: "cloning llama.cpp's source from its bundle" },
+  { command: "stdbuf", debianPackage: "coreutils", why: "llama.cpp's rpc-server, line-buffered" },
+  { command: "nginx", debianPackage: "nginx", why: "the load balancer in front of replicas" },
 ];
 
 /** True when `command` is an executable in a folder of `PATH` (or, absolute, a file that exists). */

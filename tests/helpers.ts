@@ -4,6 +4,7 @@
  * @module
  */
 
+import { rpcLibraryPath } from "../ffi/library_path.ts";
 import { planLaunch } from "../lib/cli/launch_plan.ts";
 
 /** The repository root. */
@@ -15,6 +16,14 @@ export const STORIES = `${MODELS}/stories260K.gguf`;
 /** The greedy reference completion of "Once upon a time" (40 tokens). */
 export const STORIES_GREEDY =
   ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball.";
+
+/**
+ * Files of this machine's runtime in a llamafile packed here: deno and the npm package's
+ * libraries (18), and ggml's RPC backend once `deno task build-rpc` built it.
+ */
+export function hostRuntimeFileCount(): number {
+  return 18 + (rpcLibraryPath() === null ? 0 : 1);
+}
 
 /**
  * The `deno` arguments that run `cli.ts ARGS` with the permissions a user's launch gives

@@ -11,11 +11,13 @@ import {
   serverPermissionFlags,
   UNSECURE_PERMISSION_FLAGS,
 } from "../sandbox/permissions.ts";
+import { parseArgs } from "./option_table.ts";
 import { parseCliArgs } from "./options.ts";
+import { RPC_SERVER_TABLE } from "./options/rpc_server.ts";
 
 /** A launch decision. */
 export interface LaunchPlan {
-  mode: "cli" | "server" | "pack" | "upgrade" | "info";
+  mode: "cli" | "server" | "pack" | "upgrade" | "info" | "rpc-server";
   flags: string[];
 }
 
@@ -68,6 +70,20 @@ export function planLaunch(args: readonly string[], plan: PlanOptions = {}): Lau
   }
   if (first === "info") {
     return { mode: "info", flags: cliPermissionFlags() };
+  }
+  if (first === "rpc-server") {
+    // ggml's loop listens from native code, which Deno's permissions do not see: the worker
+    // needs no more than the CLI (reading the libraries, FFI), and seccomp guards the rest.
+    let unsecure = false;
+    try {
+      unsecure = parseArgs(RPC_SERVER_TABLE, args.slice(1)).unsecure;
+    } catch {
+      // the app reports the usage error
+    }
+    return {
+      mode: "rpc-server",
+      flags: unsecure ? [...UNSECURE_PERMISSION_FLAGS] : cliPermissionFlags(),
+    };
   }
   let options;
   try {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { cliPermissionFlags, UNSECURE_PERMISSION_FLAGS } from "../sandbox/permissions.ts";
 import { planLaunch } from "./launch_plan.ts";
 
 Deno.test("planLaunch() gives the CLI no network, no write and no run", () => {
@@ -34,4 +35,19 @@ Deno.test("planLaunch() turns everything on with --unsecure", () => {
 Deno.test("planLaunch() recognizes the pack and info subcommands", () => {
   assert.equal(planLaunch(["pack", "-m", "x"]).mode, "pack");
   assert.equal(planLaunch(["info", "x.gguf"]).mode, "info");
+});
+
+Deno.test("planLaunch() gives rpc-server the CLI's flags: its socket is native, seccomp guards it", () => {
+  const plan = planLaunch(["rpc-server", "-H", "0.0.0.0", "-p", "50052"]);
+  assert.equal(plan.mode, "rpc-server");
+  assert.deepEqual(plan.flags, cliPermissionFlags());
+  assert.ok(!plan.flags.some((f) => f.startsWith("--allow-net")));
+  assert.deepEqual(planLaunch(["rpc-server", "--unsecure"]).flags, [...UNSECURE_PERMISSION_FLAGS]);
+  assert.deepEqual(planLaunch(["rpc-server", "--bogus"]).flags, cliPermissionFlags());
+});
+
+Deno.test("planLaunch() keeps the CLI without network with --rpc: the connection is native, made before the sandbox", () => {
+  const plan = planLaunch(["-m", "x.gguf", "-p", "hi", "--rpc", "10.0.0.2:50052"]);
+  assert.equal(plan.mode, "cli");
+  assert.deepEqual(plan.flags, cliPermissionFlags());
 });

@@ -6,9 +6,11 @@
  * @module
  */
 import { type LlamaLibrary, openLibrary } from "../../ffi/library.ts";
+import { connectRpcServers, rpcBackendPath, type RpcDevice } from "../../ffi/rpc.ts";
 import { threadSeccompModes } from "../../ffi/seccomp.ts";
 import { type LlamaModel, loadModel } from "../engine/model.ts";
 import { resolveWeights } from "../onefile/llamafile_archive.ts";
+import { formatBytes } from "../util/format_bytes.ts";
 import { writeStderr } from "../util/stdout_writer.ts";
 import { trace, tracing } from "../util/trace.ts";
 import type { CliOptions } from "./options.ts";
@@ -26,11 +28,38 @@ export function openLibraryFor(options: CliOptions): LlamaLibrary {
     writeStderr(`llamafile: ${during ?? "libllama aborted"}: ${message}`)
   );
   if (
-    options.gpuLayers !== undefined && options.gpuLayers !== 0 && !lib.hasGpu && !options.logDisable
+    options.gpuLayers !== undefined && options.gpuLayers !== 0 && !lib.hasGpu &&
+    options.rpc.length === 0 && !options.logDisable
   ) {
     writeStderr("llamafile: warning: -ngl is ignored: this libllama has no GPU backend");
   }
   return lib;
+}
+
+/**
+ * Connects to the `--rpc` workers (nothing without the flag): a model loaded afterwards puts
+ * its layers on their devices. These are the only sockets the CLI ever makes, so this runs
+ * before the sandbox, and the connections stay open through it while it refuses any new one.
+ * With `--verbose`, one line per remote device.
+ */
+export async function connectRpcFor(
+  lib: LlamaLibrary,
+  options: CliOptions,
+): Promise<RpcDevice[]> {
+  if (options.rpc.length === 0) return [];
+  const devices = await connectRpcServers(lib, options.rpc);
+  trace("rpc workers connected");
+  if (options.verbose) {
+    writeStderr(`llamafile: rpc: backend module ${rpcBackendPath(lib)}`);
+    for (const device of devices) {
+      writeStderr(
+        `llamafile: rpc: ${device.name} at ${device.endpoint}: ${
+          formatBytes(device.free)
+        } free of ${formatBytes(device.total)}`,
+      );
+    }
+  }
+  return devices;
 }
 
 /**

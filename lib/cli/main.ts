@@ -15,7 +15,7 @@ import { endStdoutLine, StdoutClosed, writeStderr, writeStdout } from "../util/s
 import { trace } from "../util/trace.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
 import { readPrompt, runCompletion, samplingFromCli } from "./completion_mode.ts";
-import { loadModelFromOptions, openLibraryFor } from "./load_model.ts";
+import { connectRpcFor, loadModelFromOptions, openLibraryFor } from "./load_model.ts";
 import { PromptCacheFile } from "./prompt_cache.ts";
 import { type CliOptions, helpText, parseCliArgs, SUBCOMMANDS, UsageError } from "./options.ts";
 
@@ -49,6 +49,9 @@ async function subcommand(name: Subcommand, argv: readonly string[]): Promise<nu
   if (name === "pack") return await (await import("./pack_command.ts")).packCommand(argv);
   if (name === "upgrade") {
     return await (await import("./upgrade_command.ts")).upgradeCommand(argv);
+  }
+  if (name === "rpc-server") {
+    return await (await import("./rpc_server_command.ts")).rpcServerCommand(argv);
   }
   return await (await import("./info_command.ts")).infoCommand(argv);
 }
@@ -98,10 +101,12 @@ export async function main(args: readonly string[]): Promise<number> {
       throw new UsageError("No prompt given: pass -p TEXT or -f FILE");
     }
     // First what the sandbox will forbid: modules (loading one may write Deno's caches), the
-    // libraries and their devices, the prompt cache file, the signal listener.
+    // libraries and their devices (--rpc workers included), the prompt cache file, the signal
+    // listener.
     const chatMode = chat ? await import("./chat_mode.ts") : null;
     const terminal = chatMode?.chatTerminal();
-    openLibraryFor(options);
+    const lib = openLibraryFor(options);
+    await connectRpcFor(lib, options);
     using cache = options.promptCache === undefined
       ? null
       : await PromptCacheFile.open(options.promptCache);
@@ -110,6 +115,7 @@ export async function main(args: readonly string[]): Promise<number> {
     const report = applySandbox("cli", {
       unsecure: options.unsecure,
       log: (line) => writeStderr(`llamafile: ${line}`),
+      keptConnections: options.rpc.map((endpoint) => `${endpoint} (--rpc)`),
     });
     trace("sandbox on");
     if (options.verbose) {

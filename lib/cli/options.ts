@@ -18,6 +18,7 @@ import { COMPLETION_SECTION, type CompletionOptions } from "./options/completion
 import { INFO_TABLE } from "./options/info.ts";
 import { PACK_TABLE } from "./options/pack.ts";
 import { UPGRADE_TABLE } from "./options/upgrade.ts";
+import { RPC_SERVER_TABLE } from "./options/rpc_server.ts";
 import { SAMPLING_SECTION, type SamplingCliOptions } from "./options/sampling.ts";
 import { SANDBOX_SECTION, type SandboxCliOptions } from "./options/sandbox.ts";
 import { SERVER_SECTION, type ServerCliOptions } from "./options/server.ts";
@@ -26,7 +27,7 @@ export { UsageError };
 export { parseLogitBias } from "./options/sampling.ts";
 
 /** The subcommands, chosen by the first word. */
-export const SUBCOMMANDS = ["pack", "info", "upgrade"] as const;
+export const SUBCOMMANDS = ["pack", "info", "upgrade", "rpc-server"] as const;
 
 /** Everything the command line can say. */
 export type CliOptions =
@@ -103,6 +104,9 @@ export function helpText(version: string, argsWords?: readonly string[]): string
   lines.push(
     "  llamafile info FILE [--sandbox]                     describe a GGUF or a llamafile",
   );
+  lines.push(
+    "  llamafile rpc-server [-H IPV4] [-p PORT]            serve this CPU to a --rpc client",
+  );
   lines.push("");
   lines.push("In CLI mode stdout carries only the prompt (unless --no-display-prompt) and the");
   lines.push("generated text; logs and the timings line go to stderr.");
@@ -110,6 +114,7 @@ export function helpText(version: string, argsWords?: readonly string[]): string
   lines.push(...formatOptionHelp(PACK_TABLE));
   lines.push(...formatOptionHelp(UPGRADE_TABLE));
   lines.push(...formatOptionHelp(INFO_TABLE));
+  lines.push(...formatOptionHelp(RPC_SERVER_TABLE));
   lines.push("");
   lines.push("SERVER ENDPOINTS (--server)");
   lines.push(
@@ -144,6 +149,7 @@ export function helpText(version: string, argsWords?: readonly string[]): string
   lines.push("");
   lines.push("ENVIRONMENT");
   lines.push("  LLAMAFILE_LIBDIR   folder holding libllama.v0.5.0.so and the ggml backends");
+  lines.push("  LLAMAFILE_RPC_LIB  ggml's RPC backend module for --rpc and rpc-server");
   lines.push("  LLAMAFILE_MODEL    default model for the demo task");
   lines.push("  LLAMAFILE_TRACE=1  print where start-up time goes (ms since the process started)");
   lines.push(

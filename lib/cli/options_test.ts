@@ -128,3 +128,22 @@ Deno.test("OPTION_TABLE keys all exist in the defaults or are optional", () => {
     assert.ok(spec.key in defaults || optional.has(spec.key), spec.key);
   }
 });
+
+Deno.test("parseCliArgs() reads --rpc as a list of HOST:PORT workers, repeated or comma-separated", () => {
+  assert.deepEqual(parseCliArgs([]).rpc, []);
+  assert.deepEqual(parseCliArgs(["--rpc", "127.0.0.1:50052"]).rpc, ["127.0.0.1:50052"]);
+  assert.deepEqual(
+    parseCliArgs(["--rpc", "10.0.0.2:50052,gpu-box:50053", "--rpc=10.0.0.4:1"]).rpc,
+    ["10.0.0.2:50052", "gpu-box:50053", "10.0.0.4:1"],
+  );
+  for (
+    const bad of ["localhost", "host:", ":50052", "host:0", "host:65536", "[::1]:50052", "a b:1"]
+  ) {
+    assert.throws(
+      () => parseCliArgs(["--rpc", bad]),
+      (e: Error) =>
+        e instanceof UsageError && e.message.startsWith(`Invalid value "${bad}" for --rpc`),
+      bad,
+    );
+  }
+});

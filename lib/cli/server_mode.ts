@@ -8,7 +8,7 @@ import { applySandbox, formatSandboxReport, type SandboxStage } from "../sandbox
 import { writeStderr } from "../util/stdout_writer.ts";
 import { trace } from "../util/trace.ts";
 import { samplingFromCli } from "./completion_mode.ts";
-import { loadModelFromOptions, openLibraryFor } from "./load_model.ts";
+import { connectRpcFor, loadModelFromOptions, openLibraryFor } from "./load_model.ts";
 import type { CliOptions } from "./options.ts";
 
 /** Runs the server mode; returns the exit code (130 after SIGINT). */
@@ -17,6 +17,8 @@ export async function runServerMode(options: CliOptions): Promise<number> {
   // sandbox: loading a module may write Deno's caches.
   const { runServer } = await import("../server/run_server.ts");
   const lib = openLibraryFor(options);
+  // The --rpc workers' connections: made now, kept through both stages of the sandbox.
+  await connectRpcFor(lib, options);
   lib.setAbortReporter((message, during) =>
     writeStderr(`llamafile: ${during ?? "libllama aborted while serving"}: ${message}`)
   );
@@ -24,6 +26,7 @@ export async function runServerMode(options: CliOptions): Promise<number> {
     const report = applySandbox(stage, {
       unsecure: options.unsecure,
       log: (line) => writeStderr(`llamafile: ${line}`),
+      keptConnections: options.rpc.map((endpoint) => `${endpoint} (--rpc)`),
     });
     trace(`sandbox stage ${stage} on`);
     if (options.verbose) {

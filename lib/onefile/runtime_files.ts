@@ -5,11 +5,18 @@
  * Where a platform's files come from ({@linkcode platformSources}): for the packing machine's
  * own platform, the running `deno` and the libraries the app itself loads (`libraryDir()`); for
  * another platform, the pinned npm packages of `platforms.ts` (see `npm_package.ts`). More
- * library folders per platform (a GPU backend's package) go into `libDirs`.
+ * library folders per platform (a GPU backend's package) go into `libDirs`. The packing
+ * machine's platform also carries ggml's RPC backend once `deno task build-rpc` built it.
  *
  * @module
  */
-import { GGML_LIB, libraryDir, LLAMA_LIB } from "../../ffi/library_path.ts";
+import {
+  GGML_LIB,
+  libraryDir,
+  LLAMA_LIB,
+  RPC_LIB,
+  rpcLibraryPath,
+} from "../../ffi/library_path.ts";
 import { bundleApp } from "./app_bundle.ts";
 import { RUNTIME_FOLDER } from "./llamafile_archive.ts";
 import { npmPackageDir } from "./npm_package.ts";
@@ -142,6 +149,18 @@ export async function libraryFiles(
 }
 
 /**
+ * ggml's RPC backend for this machine's platform (`--rpc`, `rpc-server`), when
+ * `rpcLibraryPath()` finds it and `files` do not carry one already.
+ */
+export function rpcModuleFile(platform: string, files: readonly RuntimeFile[]): RuntimeFile[] {
+  const path = `lib/${RPC_LIB}`;
+  if (platform !== hostPlatform() || files.some((file) => file.path === path)) return [];
+  const source = rpcLibraryPath(libraryDir());
+  if (source === null) return [];
+  return [{ name: `${RUNTIME_FOLDER}${platform}/${path}`, path, source, mode: 0o755 }];
+}
+
+/**
  * The runtime payload for `platforms`: the app bundled into `workDir/app.js`, and each
  * platform's `deno` and libraries.
  */
@@ -155,6 +174,7 @@ export async function runtimePayload(
   const runtimes: PlatformRuntime[] = [];
   for (const platform of platforms) {
     const sources = await platformSources(platform, options);
+    const libraries = await libraryFiles(platform, sources.libDirs);
     runtimes.push({
       platform,
       files: [
@@ -164,7 +184,8 @@ export async function runtimePayload(
           source: sources.deno,
           mode: 0o755,
         },
-        ...await libraryFiles(platform, sources.libDirs),
+        ...libraries,
+        ...rpcModuleFile(platform, libraries),
       ],
     });
   }

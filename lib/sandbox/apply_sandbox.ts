@@ -27,6 +27,12 @@ export interface SandboxOptions {
   unsecure?: boolean;
   /** Receives one warning line (without a program name) when the kernel layer cannot be installed. */
   log?: (line: string) => void;
+  /**
+   * What the process connected to before the sandbox and keeps using (the `--rpc` workers'
+   * `host:port`): the sandbox's one exception, stated in the report. The filter itself does
+   * not change: sockets made before it stay usable, and no new one can be made.
+   */
+  keptConnections?: readonly string[];
 }
 
 /** Deno permissions this process has without a scope. */
@@ -35,6 +41,8 @@ export type DenoPermissionName = RevocablePermission | "ffi";
 /** Which layers are active and what they forbid (for `info --sandbox` and `--verbose`). */
 export interface SandboxReport {
   stage: SandboxStage;
+  /** Connections made before the sandbox and kept open through it (see the options). */
+  keptConnections: string[];
   /** True when `--unsecure` turned both layers off. */
   unsecure: boolean;
   /** Layer 1: Deno permissions. */
@@ -69,6 +77,7 @@ export const STAGE_REVOKES: Readonly<Record<SandboxStage, readonly RevocablePerm
   cli: ["write", "env", "run", "net", "sys"],
   "server-start": ["write", "env", "run", "net", "sys"],
   server: ["read", "write", "env", "run", "net", "sys"],
+  "rpc-server": ["read", "write", "env", "run", "net", "sys"],
 };
 
 /**
@@ -82,6 +91,7 @@ export const STAGE_REVOKES: Readonly<Record<SandboxStage, readonly RevocablePerm
  *   new sockets (accepting still works), exec, writing files.
  * - `"server"`: call once the model and contexts are loaded. Deno keeps FFI only; the kernel
  *   also refuses every `open`.
+ * - `"rpc-server"`: call once the RPC worker listens. As `"server"`.
  *
  * The filter reaches every thread (TSYNC). On another OS or architecture, or a kernel
  * without seccomp, it logs one warning and keeps layer 1 only. Other failures throw.
@@ -91,13 +101,14 @@ export function applySandbox(stage: SandboxStage, options: SandboxOptions = {}):
   const policy = seccompPolicy(stage);
   const report: SandboxReport = {
     stage,
+    keptConnections: [...(options.keptConnections ?? [])],
     unsecure: options.unsecure ?? false,
     deno: { granted: [], revoked: [] },
     kernel: { active: false, arch, denied: [], open: "any" },
   };
   if (!options.unsecure) {
     // Load the time zone now: with every open refused, a later first use could not read it.
-    if (stage === "server") new Date().getTimezoneOffset();
+    if (stage === "server" || stage === "rpc-server") new Date().getTimezoneOffset();
     report.deno.revoked = revokeDenoPermissions(STAGE_REVOKES[stage]);
   }
   report.deno.granted = grantedInFull();
@@ -174,5 +185,15 @@ export function formatSandboxReport(report: SandboxReport): string[] {
   lines.push(
     `sandbox: seccomp (${kernel.arch}, all threads): EPERM for ${parts.filter(Boolean).join("; ")}`,
   );
+  const kept = report.keptConnections;
+  if (kept.length > 0) {
+    lines.push(
+      `sandbox: exception: ${
+        kept.length === 1 ? "the connection" : "the connections"
+      } made before it to ${kept.join(", ")} ${
+        kept.length === 1 ? "stays" : "stay"
+      } open; no new socket can be made`,
+    );
+  }
   return lines;
 }

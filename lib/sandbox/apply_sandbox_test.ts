@@ -27,6 +27,7 @@ Deno.test("formatSandboxReport() summarizes both layers", () => {
   const policy = seccompPolicy("server");
   const report: SandboxReport = {
     stage: "server",
+    keptConnections: [],
     unsecure: false,
     deno: { granted: ["ffi"], revoked: ["read", "write", "env", "run", "net", "sys"] },
     kernel: { active: true, arch: "aarch64", denied: [...policy.deny], open: policy.open },
@@ -44,4 +45,29 @@ Deno.test("formatSandboxReport() summarizes both layers", () => {
   deepStrictEqual(formatSandboxReport({ ...report, unsecure: true }), [
     "sandbox: off (--unsecure)",
   ]);
+});
+
+Deno.test("formatSandboxReport() states the connections kept through the sandbox (--rpc)", () => {
+  const policy = seccompPolicy("cli");
+  const report: SandboxReport = {
+    stage: "cli",
+    keptConnections: ["127.0.0.1:50052 (--rpc)"],
+    unsecure: false,
+    deno: { granted: ["read", "ffi"], revoked: ["write", "env", "run", "net", "sys"] },
+    kernel: { active: true, arch: "x86_64", denied: [...policy.deny], open: policy.open },
+  };
+  const lines = formatSandboxReport(report);
+  strictEqual(
+    lines.at(-1),
+    "sandbox: exception: the connection made before it to 127.0.0.1:50052 (--rpc) stays open; " +
+      "no new socket can be made",
+  );
+  strictEqual(lines.length, 3);
+  const two = { ...report, keptConnections: ["10.0.0.2:50052 (--rpc)", "10.0.0.3:50052 (--rpc)"] };
+  strictEqual(
+    formatSandboxReport(two).at(-1),
+    "sandbox: exception: the connections made before it to 10.0.0.2:50052 (--rpc), " +
+      "10.0.0.3:50052 (--rpc) stay open; no new socket can be made",
+  );
+  strictEqual(formatSandboxReport({ ...report, keptConnections: [] }).length, 2);
 });

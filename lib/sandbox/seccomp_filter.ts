@@ -244,8 +244,9 @@ export const SYSCALL_GROUPS = {
  * - `"cli"`: before anything untrusted is parsed (model, grammar, template, prompt file).
  * - `"server-start"`: once the listener exists, before the model is loaded.
  * - `"server"`: once the model is loaded and the server is ready (stacked on the first).
+ * - `"rpc-server"`: once `llamafile rpc-server` listens (its one socket, made by ggml).
  */
-export type SandboxStage = "cli" | "server-start" | "server";
+export type SandboxStage = "cli" | "server-start" | "server" | "rpc-server";
 
 /**
  * The policy of a sandbox stage.
@@ -255,6 +256,8 @@ export type SandboxStage = "cli" | "server-start" | "server";
  *   `--prompt-cache` file is opened before, and written through that handle).
  * - `"server-start"`: the same, except that accepting on the existing listener still works.
  * - `"server"`: as `"server-start"`, and no `open` at all.
+ * - `"rpc-server"`: as `"server"`: the worker accepts clients on its listener and computes;
+ *   a client that exploits a bug in it cannot connect out, start a program or open a file.
  *
  * Socketpair stays allowed: it creates an unnamed, connected pair that reaches nothing
  * outside the process, and tokio's signal driver makes one when a signal listener is added.
@@ -265,7 +268,7 @@ export function seccompPolicy(stage: SandboxStage): SeccompPolicy {
   const sockets = stage === "cli" ? network : network.filter((name) => !name.startsWith("accept"));
   return {
     deny: [...sockets, ...exec, ...otherProcesses, ...kernel, ...fileChanges],
-    open: stage === "server" ? "none" : "read-only",
+    open: stage === "server" || stage === "rpc-server" ? "none" : "read-only",
   };
 }
 

@@ -125,7 +125,7 @@ Deno.test("buildSeccompFilter() kills x32 syscalls on x86-64 but lets -1 through
 });
 
 Deno.test("buildSeccompFilter() answers every denied syscall with EPERM on both arches", () => {
-  for (const stage of ["cli", "server-start", "server"] as const) {
+  for (const stage of ["cli", "server-start", "server", "rpc-server"] as const) {
     const policy = seccompPolicy(stage);
     for (const arch of ["x86_64", "aarch64"] as const) {
       const filter = filterFor(arch, policy);
@@ -141,7 +141,12 @@ Deno.test("buildSeccompFilter() allows what Deno, V8 and ggml use", () => {
   // x86-64: read, write, close, mmap, mprotect, futex, clone, clone3, epoll_wait, eventfd2,
   // socketpair, sched_yield, getrandom, io_uring-free tokio: all arg-independent ALLOW.
   for (
-    const policy of [seccompPolicy("cli"), seccompPolicy("server-start"), seccompPolicy("server")]
+    const policy of [
+      seccompPolicy("cli"),
+      seccompPolicy("server-start"),
+      seccompPolicy("server"),
+      seccompPolicy("rpc-server"),
+    ]
   ) {
     const x86 = filterFor("x86_64", policy);
     for (const number of [0, 1, 3, 9, 10, 202, 56, 435, 232, 290, 53, 24, 318]) {
@@ -156,7 +161,7 @@ Deno.test("buildSeccompFilter() allows what Deno, V8 and ggml use", () => {
 
 Deno.test("seccompPolicy() refuses sockets and exec in every stage, accept only in cli", () => {
   const cli = filterFor("x86_64", seccompPolicy("cli"));
-  for (const stage of ["server-start", "server"] as const) {
+  for (const stage of ["server-start", "server", "rpc-server"] as const) {
     const server = filterFor("x86_64", seccompPolicy(stage));
     for (
       const name of ["socket", "connect", "bind", "listen", "execve", "execveat", "ptrace"] as const
@@ -210,6 +215,10 @@ Deno.test('seccompPolicy("cli") and ("server-start") open files read-only', () =
   strictEqual(x86("creat", [PATH, 0o644n]), EPERM);
 });
 
+Deno.test('seccompPolicy("rpc-server") is the ready server\'s: accept on its listener, no open', () => {
+  deepStrictEqual(seccompPolicy("rpc-server"), seccompPolicy("server"));
+});
+
 Deno.test('seccompPolicy("server") refuses every open', () => {
   for (const arch of ["x86_64", "aarch64"] as const) {
     const filter = filterFor(arch, seccompPolicy("server"));
@@ -221,7 +230,7 @@ Deno.test('seccompPolicy("server") refuses every open', () => {
 });
 
 Deno.test("seccompPolicy() never lets a file be opened for writing or the file system change", () => {
-  for (const stage of ["cli", "server-start", "server"] as const) {
+  for (const stage of ["cli", "server-start", "server", "rpc-server"] as const) {
     const policy = seccompPolicy(stage);
     for (const arch of ["x86_64", "aarch64"] as const) {
       const filter = filterFor(arch, policy);

@@ -5,7 +5,7 @@
  */
 import { CONTEXT_DEFAULTS } from "../../engine/context.ts";
 import { LOAD_DEFAULTS } from "../../engine/model.ts";
-import type { OptionSection } from "../option_table.ts";
+import { type OptionSection, UsageError } from "../option_table.ts";
 
 /** What the common options set. */
 export interface CommonOptions {
@@ -23,12 +23,31 @@ export interface CommonOptions {
   mmap: boolean;
   mlock: boolean;
   repack: boolean;
+  /** `--rpc`: `host:port` of each `rpc-server` worker that takes model layers. */
+  rpc: string[];
   chatTemplate?: string;
   mmproj?: string;
   verbose: boolean;
   logDisable: boolean;
   help: boolean;
   version: boolean;
+}
+
+/**
+ * Checks one `--rpc` worker address: an IPv4 address or host name, a colon, a port from 1 to
+ * 65535 (what ggml's RPC client can reach: it splits at the first colon, so no IPv6).
+ *
+ * @throws {UsageError} On anything else.
+ */
+export function parseRpcEndpoint(raw: string, name: string): string {
+  const match = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
+  const port = match ? Number(match[2]) : 0;
+  if (!match || port < 1 || port > 65535) {
+    throw new UsageError(
+      `Invalid value "${raw}" for ${name}: expected HOST:PORT (an IPv4 address or host name, a port from 1 to 65535)`,
+    );
+  }
+  return raw;
 }
 
 /** The common options. */
@@ -40,6 +59,7 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
     // Unset unless given: the engine's default then stays within the trained context.
     contextSize: undefined,
     ...LOAD_DEFAULTS,
+    rpc: [],
     verbose: false,
     logDisable: false,
     help: false,
@@ -142,6 +162,15 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       kind: "flag",
       value: false,
       help: "do not repack weights (less memory, slower prompts)",
+    },
+    {
+      names: ["--rpc"],
+      key: "rpc",
+      kind: "list",
+      arg: "HOST:PORT,...",
+      commaList: true,
+      parse: parseRpcEndpoint,
+      help: "rpc-server workers that take the model's layers (connected before the sandbox)",
     },
     {
       names: ["--chat-template"],
