@@ -33,6 +33,8 @@ export interface ContextOptions {
   poll?: number;
   /** Flash attention on or off (default: libllama's auto). */
   flashAttention?: boolean;
+  /** Keep the KV cache on the GPU the layers went to (default true; `--no-kv-offload`). */
+  offloadKqv?: boolean;
 }
 
 /** llama.cpp's context defaults, under the names of {@linkcode ContextOptions}. */
@@ -150,6 +152,7 @@ export async function createContext(
     // One KV buffer shared by the slots; a single sequence keeps llama.cpp's default.
     kvUnified: sequences > 1,
     ...(options.flashAttention !== undefined && { flashAttention: options.flashAttention }),
+    ...(options.offloadKqv !== undefined && { offloadKqv: options.offloadKqv }),
   });
   let handle = await lib.llama.llama_init_from_model(model.handle, params);
   let errors: string[] = [];
