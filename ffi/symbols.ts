@@ -233,6 +233,13 @@ export const LLAMA_SYMBOLS = {
   llama_get_embeddings_ith: { parameters: ["pointer", "i32"], result: "pointer" },
   // void llama_synchronize(struct llama_context * ctx)
   llama_synchronize: { parameters: ["pointer"], result: "void" },
+  // void llama_synchronize(...) off the event loop: waits for a GPU's queued work
+  llama_synchronize_nonblocking: {
+    name: "llama_synchronize",
+    parameters: ["pointer"],
+    result: "void",
+    nonblocking: true,
+  },
 
   // --- sampling ---
   // struct llama_sampler * llama_sampler_chain_init(struct llama_sampler_chain_params params)
