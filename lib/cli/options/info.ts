@@ -42,7 +42,7 @@ export const INFO_TABLE: OptionTable<InfoArgs> = {
       { names: ["-h", "--help"], key: "help", kind: "flag", help: "show this help" },
     ],
   }, {
-    title: "llamafile info: where the layers would go (a simulated load onto the GPU)",
+    title: "llamafile info: GPU placement (a load that allocates nothing)",
     defaults: { gpu: "auto", overrideTensors: [] },
     specs: GPU_SECTION.specs.filter((spec) =>
       (PLACEMENT_KEYS as readonly string[]).includes(spec.key)
