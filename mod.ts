@@ -30,8 +30,17 @@ export {
   LlamaModel,
   loadModel,
   type LoadModelOptions,
+  type SplitMode,
   type TokenizeOptions,
 } from "./lib/engine/model.ts";
+export {
+  GPU_MODES,
+  type GpuMode,
+  type GpuRequest,
+  type GpuSetup,
+  setUpGpu,
+} from "./lib/engine/gpu_setup.ts";
+export { formatPlacement, type LayerPlacement } from "./lib/engine/layer_placement.ts";
 export {
   type ContextOptions,
   createContext,

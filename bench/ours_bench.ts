@@ -6,11 +6,17 @@
  *
  *   deno run -A bench/ours_bench.ts --model M.gguf [--threads 1] [--reps 3] [--repack on|off]
  *     [--n-prompt 512] [--n-gen 128] [--decode nonblocking|sync] [--flash-attn on|off]
+ *     [--gpu auto|nvidia|amd|vulkan] [--n-gpu-layers N|all]
+ *
+ * With `--n-gpu-layers` the GPU is set up as the CLI sets it up (`setUpGpu`), and a GPU that
+ * cannot be used is an error here, not a fallback: a benchmark must not quietly measure the CPU.
  *
  * @module
  */
 import { TokenBatch } from "../ffi/batch.ts";
 import { createContext } from "../lib/engine/context.ts";
+import { type GpuMode, setUpGpu } from "../lib/engine/gpu_setup.ts";
+import { formatPlacement } from "../lib/engine/layer_placement.ts";
 import { loadModel } from "../lib/engine/model.ts";
 
 function flag(name: string, fallback: string): string {
@@ -34,9 +40,22 @@ if (import.meta.main) {
   const nGen = Number(flag("n-gen", "128"));
   const sync = flag("decode", "nonblocking") === "sync";
   const flashAttention = flag("flash-attn", "off") === "on";
+  const gpuLayersFlag = flag("n-gpu-layers", "0");
+  const gpuLayers = gpuLayersFlag === "all" ? "all" : Number(gpuLayersFlag);
+  const gpu = gpuLayers === 0 ? null : await setUpGpu({
+    mode: flag("gpu", "auto") as GpuMode,
+    layers: gpuLayers,
+  });
+  if (gpu?.note) {
+    console.error(`ours_bench: ${gpu.note}`);
+    Deno.exit(1);
+  }
 
   const t0 = performance.now();
-  const model = await loadModel(modelPath, { repack });
+  const model = await loadModel(modelPath, {
+    repack,
+    ...(gpu !== null && { devices: gpu.devices, gpuLayers }),
+  });
   const loadMs = performance.now() - t0;
   const context = await createContext(model, {
     contextSize: nPrompt + nGen,
@@ -96,6 +115,9 @@ if (import.meta.main) {
     nGen,
     repack,
     decode: sync ? "sync" : "nonblocking",
+    devices: gpu?.devices.map((d) => `${d.name}: ${d.description}`) ?? [],
+    placement: model.placement === null ? null : formatPlacement(model.placement),
+    modelBytes: model.sizeBytes,
   }));
   await context.close();
   model.close();

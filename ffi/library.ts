@@ -1,6 +1,7 @@
 /**
  * Opens libggml + libllama once per process, loads the CPU backend variants,
- * routes libllama's log, and checks the struct ABI.
+ * routes libllama's log, and checks the struct ABI. Other backends (a GPU's) are loaded into
+ * the same registry on demand by `backend_registry.ts`.
  *
  * @module
  */
@@ -38,8 +39,6 @@ export interface LlamaLibrary {
   readonly ggml: GgmlSymbols;
   readonly threadpoolNew: Deno.UnsafeFnPointer<typeof THREADPOOL_SYMBOLS.ggml_threadpool_new>;
   readonly threadpoolFree: Deno.UnsafeFnPointer<typeof THREADPOOL_SYMBOLS.ggml_threadpool_free>;
-  /** True when a GPU (or other accelerator) backend device is present. */
-  readonly hasGpu: boolean;
   /** What the loaded libraries say they are (`llama_version()`, `ggml_version()`, `ggml_commit()`). */
   readonly build: LibraryBuild;
   /** Default `llama_model_params`, checked against our layout. */
@@ -66,10 +65,11 @@ export interface LlamaLibrary {
   during<T>(what: string, fn: () => Promise<T>): Promise<T>;
   /**
    * Runs `fn` with libllama's log routed to JS so that {@linkcode errorsSince} sees what
-   * it logs. Without a sink the log goes to a native no-op instead: a JS callback costs a
-   * thread hop per line (a model load logs hundreds), which made small loads 5x slower.
+   * it logs, and `listener`, when given, every line of every level. Without a sink the log goes
+   * to a native no-op instead: a JS callback costs a thread hop per line (a model load logs
+   * hundreds), which made small loads 5x slower.
    */
-  captureLog<T>(fn: () => Promise<T>): Promise<T>;
+  captureLog<T>(fn: () => Promise<T>, listener?: LogSink): Promise<T>;
 }
 
 /** Reports a native abort: ggml's message, and what was running (or `null`). */
@@ -169,6 +169,7 @@ export function openLibrary(): LlamaLibrary {
   let errorCount = 0;
   let partial = "";
   let partialLevel = 0;
+  const listeners = new Set<LogSink>();
   const logCallback = new Deno.UnsafeCallback(
     { parameters: ["i32", "pointer", "pointer"], result: "void" } as const,
     (level, text) => {
@@ -185,6 +186,7 @@ export function openLibrary(): LlamaLibrary {
           if (errors.length > 16) errors.shift();
         }
         sink?.(partialLevel, line);
+        for (const listener of listeners) listener(partialLevel, line);
       }
     },
   );
@@ -246,13 +248,6 @@ export function openLibrary(): LlamaLibrary {
     THREADPOOL_SYMBOLS.ggml_threadpool_free,
   );
 
-  let hasGpu = false;
-  const devices = Number(ggml.symbols.ggml_backend_dev_count());
-  for (let i = 0; i < devices; i++) {
-    const type = ggml.symbols.ggml_backend_dev_type(ggml.symbols.ggml_backend_dev_get(BigInt(i)));
-    if (type === 1 || type === 2) hasGpu = true;
-  }
-
   const build: LibraryBuild = {
     llama: readCString(llama.symbols.llama_version()) ?? "unknown",
     ggml: readCString(ggml.symbols.ggml_version()) ?? "unknown",
@@ -266,7 +261,6 @@ export function openLibrary(): LlamaLibrary {
     ggml: ggml.symbols,
     threadpoolNew,
     threadpoolFree,
-    hasGpu,
     modelDefaults,
     contextDefaults,
     errorMark: () => errorCount,
@@ -287,13 +281,15 @@ export function openLibrary(): LlamaLibrary {
         running = before;
       }
     },
-    async captureLog(fn) {
+    async captureLog(fn, listener) {
       capturing++;
+      if (listener) listeners.add(listener);
       route();
       try {
         return await fn();
       } finally {
         capturing--;
+        if (listener) listeners.delete(listener);
         route();
       }
     },

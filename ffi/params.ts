@@ -3,17 +3,27 @@
  *
  * @module
  */
+import { cString } from "./cstring.ts";
 import type { LlamaLibrary } from "./library.ts";
 import {
   CONTEXT_PARAMS,
   LOAD_MODE,
   MODEL_PARAMS,
   PERF_CONTEXT,
+  TENSOR_BUFT_OVERRIDE,
   THREADPOOL_PARAMS,
 } from "./structs.ts";
 
+/** One `-ot` rule: tensors whose name matches `pattern` (a regex) go to `bufferType`. */
+export interface TensorOverride {
+  pattern: string;
+  /** A `ggml_backend_buffer_type_t` (see `backend_registry.ts`). */
+  bufferType: Deno.PointerObject;
+}
+
 /** What `llama_model_params` we set; the rest keep libllama's defaults. */
 export interface ModelParamsInput {
+  /** Layers to offload; negative = all (the output layer included). */
   nGpuLayers?: number;
   mmap?: boolean;
   mlock?: boolean;
@@ -23,11 +33,38 @@ export interface ModelParamsInput {
   checkTensors?: boolean;
   /** A native `bool (*)(float, void *)` progress callback. */
   progressCallback?: Deno.PointerValue;
+  /**
+   * The devices (`ggml_backend_dev_t`) to offload to, in order; an empty list keeps every layer
+   * on the CPU. Absent: libllama takes every GPU device registered.
+   */
+  devices?: readonly Deno.PointerObject[];
+  /** `enum llama_split_mode`. */
+  splitMode?: number;
+  /** Index into `devices` of the GPU for the whole model (split mode none). */
+  mainGpu?: number;
+  /** Proportions of the layers per device (at most `llama_max_devices()`). */
+  tensorSplit?: readonly number[];
+  /** Tensor buffer overrides, in order. */
+  overrides?: readonly TensorOverride[];
+  /** Only read the metadata and simulate the allocations (libllama's `no_alloc`). */
+  noAlloc?: boolean;
+}
+
+/** A `llama_model_params` struct and the buffers its pointers point into. */
+export interface ModelParams {
+  bytes: Uint8Array<ArrayBuffer>;
+  /** Keep these referenced until the call that reads the struct has settled. */
+  retained: readonly ArrayBufferView[];
+}
+
+function pointerOf(view: ArrayBufferView): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(view)));
 }
 
 /** Returns a `llama_model_params` struct for `input`. */
-export function modelParams(lib: LlamaLibrary, input: ModelParamsInput): Uint8Array<ArrayBuffer> {
+export function modelParams(lib: LlamaLibrary, input: ModelParamsInput): ModelParams {
   const bytes = lib.modelDefaults();
+  const retained: ArrayBufferView[] = [];
   const view = new DataView(bytes.buffer);
   if (input.nGpuLayers !== undefined) {
     view.setInt32(MODEL_PARAMS.n_gpu_layers, input.nGpuLayers, true);
@@ -45,6 +82,7 @@ export function modelParams(lib: LlamaLibrary, input: ModelParamsInput): Uint8Ar
   if (input.checkTensors !== undefined) {
     view.setUint8(MODEL_PARAMS.check_tensors, input.checkTensors ? 1 : 0);
   }
+  if (input.noAlloc !== undefined) view.setUint8(MODEL_PARAMS.no_alloc, input.noAlloc ? 1 : 0);
   if (input.progressCallback) {
     view.setBigUint64(
       MODEL_PARAMS.progress_callback,
@@ -52,7 +90,48 @@ export function modelParams(lib: LlamaLibrary, input: ModelParamsInput): Uint8Ar
       true,
     );
   }
-  return bytes;
+  if (input.devices !== undefined) {
+    // A NULL-terminated `ggml_backend_dev_t[]`.
+    const devices = new BigUint64Array(input.devices.length + 1);
+    input.devices.forEach((device, i) => {
+      devices[i] = BigInt(Deno.UnsafePointer.value(device));
+    });
+    retained.push(devices);
+    view.setBigUint64(MODEL_PARAMS.devices, pointerOf(devices), true);
+  }
+  if (input.splitMode !== undefined) view.setInt32(MODEL_PARAMS.split_mode, input.splitMode, true);
+  if (input.mainGpu !== undefined) view.setInt32(MODEL_PARAMS.main_gpu, input.mainGpu, true);
+  if (input.tensorSplit !== undefined && input.tensorSplit.length > 0) {
+    const max = Number(lib.llama.llama_max_devices());
+    if (input.tensorSplit.length > max) {
+      throw new RangeError(
+        `Cannot split tensors over ${input.tensorSplit.length} devices: libllama takes at most ${max}`,
+      );
+    }
+    const split = new Float32Array(max);
+    split.set(input.tensorSplit);
+    retained.push(split);
+    view.setBigUint64(MODEL_PARAMS.tensor_split, pointerOf(split), true);
+  }
+  if (input.overrides !== undefined && input.overrides.length > 0) {
+    // `struct llama_model_tensor_buft_override[]`, ended by { NULL, NULL }.
+    const table = new Uint8Array((input.overrides.length + 1) * TENSOR_BUFT_OVERRIDE.size);
+    const entries = new DataView(table.buffer);
+    input.overrides.forEach((override, i) => {
+      const pattern = cString(override.pattern);
+      retained.push(pattern);
+      const at = i * TENSOR_BUFT_OVERRIDE.size;
+      entries.setBigUint64(at + TENSOR_BUFT_OVERRIDE.pattern, pointerOf(pattern), true);
+      entries.setBigUint64(
+        at + TENSOR_BUFT_OVERRIDE.buft,
+        BigInt(Deno.UnsafePointer.value(override.bufferType)),
+        true,
+      );
+    });
+    retained.push(table);
+    view.setBigUint64(MODEL_PARAMS.tensor_buft_overrides, pointerOf(table), true);
+  }
+  return { bytes, retained };
 }
 
 /** What `llama_context_params` we set; the rest keep libllama's defaults. */
@@ -71,6 +150,8 @@ export interface ContextParamsInput {
   noPerf?: boolean;
   /** Flash attention: true on, false off, undefined = libllama's auto. */
   flashAttention?: boolean;
+  /** Keep the KV cache and its operations on the offloading devices (default true). */
+  offloadKqv?: boolean;
 }
 
 /** Returns a `llama_context_params` struct for `input`. */
@@ -98,6 +179,9 @@ export function contextParams(
   if (input.noPerf !== undefined) view.setUint8(CONTEXT_PARAMS.no_perf, input.noPerf ? 1 : 0);
   if (input.flashAttention !== undefined) {
     view.setInt32(CONTEXT_PARAMS.flash_attn_type, input.flashAttention ? 1 : 0, true);
+  }
+  if (input.offloadKqv !== undefined) {
+    view.setUint8(CONTEXT_PARAMS.offload_kqv, input.offloadKqv ? 1 : 0);
   }
   return bytes;
 }

@@ -35,15 +35,24 @@ export const MODEL_PARAMS_STRUCT = {
 /** Byte offsets in `struct llama_model_params`. */
 export const MODEL_PARAMS = {
   size: 80,
+  devices: 0,
+  tensor_buft_overrides: 8,
   n_gpu_layers: 16,
+  split_mode: 20,
   load_mode: 24,
   lazy_mode: 28,
+  main_gpu: 32,
+  tensor_split: 40,
   progress_callback: 48,
   progress_callback_user_data: 56,
   vocab_only: 72,
   check_tensors: 73,
   use_extra_bufts: 74,
+  no_alloc: 76,
 } as const;
+
+/** `struct llama_model_tensor_buft_override` (`pattern` @0, `buft` @8), 16 bytes. */
+export const TENSOR_BUFT_OVERRIDE = { size: 16, pattern: 0, buft: 8 } as const;
 
 /** `enum llama_load_mode`. */
 export const LOAD_MODE = {

@@ -38,6 +38,24 @@ export const GGML_SYMBOLS = {
   ggml_version: { parameters: [], result: "pointer" },
   // const char * ggml_commit(void) (in libggml-base)
   ggml_commit: { parameters: [], result: "pointer" },
+  // const char * ggml_backend_dev_description(ggml_backend_dev_t device)
+  ggml_backend_dev_description: { parameters: ["pointer"], result: "pointer" },
+  // void ggml_backend_dev_memory(ggml_backend_dev_t device, size_t * free, size_t * total)
+  ggml_backend_dev_memory: { parameters: ["pointer", "buffer", "buffer"], result: "void" },
+  // ggml_backend_reg_t ggml_backend_dev_backend_reg(ggml_backend_dev_t device)
+  ggml_backend_dev_backend_reg: { parameters: ["pointer"], result: "pointer" },
+  // ggml_backend_t ggml_backend_dev_init(ggml_backend_dev_t device, const char * params)
+  ggml_backend_dev_init: { parameters: ["pointer", "pointer"], result: "pointer" },
+  // ggml_backend_buffer_type_t ggml_backend_dev_buffer_type(ggml_backend_dev_t device)
+  ggml_backend_dev_buffer_type: { parameters: ["pointer"], result: "pointer" },
+  // const char * ggml_backend_buft_name(ggml_backend_buffer_type_t buft)
+  ggml_backend_buft_name: { parameters: ["pointer"], result: "pointer" },
+  // void ggml_backend_free(ggml_backend_t backend)
+  ggml_backend_free: { parameters: ["pointer"], result: "void" },
+  // const char * ggml_backend_reg_name(ggml_backend_reg_t reg)
+  ggml_backend_reg_name: { parameters: ["pointer"], result: "pointer" },
+  // size_t ggml_backend_reg_dev_count(ggml_backend_reg_t reg)
+  ggml_backend_reg_dev_count: { parameters: ["pointer"], result: "usize" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** Symbols of `libllama.v0.5.0.so`, plus libc's stdio found through it. */
@@ -57,6 +75,8 @@ export const LLAMA_SYMBOLS = {
   llama_print_system_info: { parameters: [], result: "pointer" },
   // bool llama_supports_gpu_offload(void)
   llama_supports_gpu_offload: { parameters: [], result: "bool" },
+  // size_t llama_max_devices(void)
+  llama_max_devices: { parameters: [], result: "usize" },
   // int64_t llama_time_us(void)
   llama_time_us: { parameters: [], result: "i64" },
 
@@ -213,6 +233,13 @@ export const LLAMA_SYMBOLS = {
   llama_get_embeddings_ith: { parameters: ["pointer", "i32"], result: "pointer" },
   // void llama_synchronize(struct llama_context * ctx)
   llama_synchronize: { parameters: ["pointer"], result: "void" },
+  // void llama_synchronize(...) off the event loop: waits for a GPU's queued work
+  llama_synchronize_nonblocking: {
+    name: "llama_synchronize",
+    parameters: ["pointer"],
+    result: "void",
+    nonblocking: true,
+  },
 
   // --- sampling ---
   // struct llama_sampler * llama_sampler_chain_init(struct llama_sampler_chain_params params)

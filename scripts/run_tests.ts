@@ -43,6 +43,11 @@ export const SYSTEM_TOOLS: readonly SystemTool[] = [
   { command: "git", debianPackage: "git", why: "cloning llama.cpp's source from its bundle" },
   { command: "stdbuf", debianPackage: "coreutils", why: "llama.cpp's rpc-server, line-buffered" },
   { command: "nginx", debianPackage: "nginx", why: "the load balancer in front of replicas" },
+  {
+    command: `/usr/share/vulkan/icd.d/lvp_icd.${Deno.build.arch}.json`,
+    debianPackage: "mesa-vulkan-drivers",
+    why: "lavapipe (a Vulkan device on the CPU, with libvulkan1) for the GPU offload tests",
+  },
 ];
 
 /** True when `command` is an executable in a folder of `PATH` (or, absolute, a file that exists). */

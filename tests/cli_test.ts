@@ -236,12 +236,6 @@ Deno.test("CLI exits 130 on SIGINT after printing what it generated", async () =
   assert.ok(text.startsWith("Once"), text.slice(0, 50));
 });
 
-Deno.test("CLI -ngl on a CPU-only library says once that it is ignored", async () => {
-  const out = await runCli(["-m", STORIES, "-p", "Once", "-n", "2", "-ngl", "99", "-t", "1"]);
-  assert.equal(out.code, 0, out.stderr);
-  assert.equal(out.stderr.match(/-ngl is ignored/g)?.length, 1);
-});
-
 Deno.test("CLI fails with one line and nothing on stdout on a bad grammar or logit bias", async () => {
   for (const extra of [["--grammar", 'root ::= "a" ('], ["-l", "99999+1"]]) {
     const out = await runCli(["-m", STORIES, "-p", "Once upon a time", "-t", "1", ...extra]);

@@ -47,10 +47,10 @@ export interface RunOutput {
   stderr: string;
 }
 
-/** Runs `cli.ts` with `args`, feeding `stdin` when given. */
+/** Runs `cli.ts` with `args`, feeding `stdin` when given; `env` is added to this process's. */
 export async function runCli(
   args: string[],
-  options: { stdin?: string; cwd?: string } = {},
+  options: { stdin?: string; cwd?: string; env?: Record<string, string> } = {},
 ): Promise<RunOutput> {
   const command = new Deno.Command(Deno.execPath(), {
     args: cliCommandArgs(args),
@@ -58,7 +58,7 @@ export async function runCli(
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...options.env },
   });
   const child = command.spawn();
   if (options.stdin !== undefined) {

@@ -576,3 +576,54 @@ Deno.test("a llamafile truncated inside its launcher fails with one line, never 
     } ms`,
   );
 });
+
+/** Lavapipe as ggml's Vulkan device 0 (see tests/gpu_test.ts), with the usual shader cache. */
+function lavapipe(): Record<string, string> {
+  const home = Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`;
+  return { GGML_VK_VISIBLE_DEVICES: "0", MESA_SHADER_CACHE_DIR: home };
+}
+
+Deno.test("a llamafile packed without GPU backends runs -ngl 99 --gpu vulkan on the CPU, with one line", async () => {
+  const out = await run(await llamafile(), ["-p", PROMPT, "-ngl", "99", "--gpu", "vulkan"], {
+    cache: await freshCache(),
+    env: lavapipe(),
+  });
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout, STORIES_GREEDY);
+  assert.deepEqual(
+    out.stderr.split("\n").filter((line) => line.startsWith("llamafile: warning:")),
+    [
+      "llamafile: warning: --gpu vulkan: the Vulkan backend (libggml-vulkan.so) is not installed (pack the llamafile with --gpu vulkan, or npm install @node-llama-cpp/linux-x64-vulkan@3.22.1); running on the CPU",
+    ],
+  );
+});
+
+Deno.test("pack --gpu vulkan adds the Vulkan backend to the runtime, and the llamafile offloads to lavapipe", async () => {
+  const plain = (await Deno.stat(await llamafile())).size; // also writes the .args file A
+  const path = `${dir}/v.llamafile`;
+  const packed = await new Deno.Command(Deno.execPath(), {
+    args: taskArgs(["pack", "-m", STORIES, "--args", `${dir}/A`, "--gpu", "vulkan", "-o", path]),
+    stdin: "null",
+  }).output();
+  assert.equal(packed.code, 0, decoder.decode(packed.stderr));
+  const entries = (await readZipDirectory(path)).entries;
+  const vulkan = entries.find((e) => e.name === "runtime/linux-x64/lib/vulkan/libggml-vulkan.so");
+  assert.ok(vulkan, entries.map((e) => e.name).join("\n"));
+  // The backend is all it adds, give or take the launcher's lines and the weights' 64 KiB
+  // alignment padding.
+  const added = (await Deno.stat(path)).size - plain;
+  assert.ok(
+    Math.abs(added - vulkan.compressedSize) < 128 * 1024,
+    `${added} bytes added for a ${vulkan.compressedSize}-byte entry`,
+  );
+  const out = await run(path, ["-p", PROMPT, "--gpu", "vulkan", "--verbose"], {
+    cache: await freshCache(),
+    env: lavapipe(),
+  });
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout, STORIES_GREEDY);
+  assert.ok(
+    out.stderr.includes("\nllamafile: 6/6 layers offloaded: layers 0-4 and output on Vulkan0\n"),
+    out.stderr,
+  );
+});

@@ -57,6 +57,8 @@ export function contextOptionsFromCli(options: CliOptions): ContextOptions {
     ...(options.threads !== undefined && { threads: options.threads }),
     ...(options.threadsBatch !== undefined && { threadsBatch: options.threadsBatch }),
     poll: options.poll,
+    ...(options.flashAttention !== undefined && { flashAttention: options.flashAttention }),
+    ...(!options.offloadKqv && { offloadKqv: false }),
   };
 }
 

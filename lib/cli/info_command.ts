@@ -1,15 +1,22 @@
 /**
- * `llamafile info FILE [--sandbox]`: prints what a `.gguf` or a `.llamafile` holds
- * (`lib/onefile/describe.ts`); `--sandbox` then applies the CLI sandbox and reports its layers.
+ * `llamafile info FILE [--sandbox] [-ngl N --gpu ...]`: prints what a `.gguf` or a `.llamafile`
+ * holds (`lib/onefile/describe.ts`); with GPU options, where each layer would go (a load that
+ * only simulates its allocations); `--sandbox` then applies the CLI sandbox and reports its
+ * layers.
  *
  * @module
  */
+import { setUpGpu, wantsGpu } from "../engine/gpu_setup.ts";
+import { formatPlacement } from "../engine/layer_placement.ts";
+import { loadModel } from "../engine/model.ts";
 import { describeFile } from "../onefile/describe.ts";
 import { llamafileSelf } from "../onefile/llamafile_archive.ts";
+import { resolveWeights } from "../onefile/llamafile_archive.ts";
+import { gpuRequestFrom, offloadOptions } from "./load_model.ts";
 import { applySandbox, formatSandboxReport } from "../sandbox/apply_sandbox.ts";
 import { writeStderr, writeStdout } from "../util/stdout_writer.ts";
 import { formatOptionHelp, parseArgs, UsageError } from "./option_table.ts";
-import { INFO_TABLE } from "./options/info.ts";
+import { INFO_TABLE, type InfoArgs } from "./options/info.ts";
 
 /** The `llamafile info --help` text, generated from the `info` table. */
 export function infoHelp(): string {
@@ -17,7 +24,7 @@ export function infoHelp(): string {
     "llamafile info: describe a GGUF or a llamafile (model, runtime, .args, entries)",
     "",
     "USAGE",
-    "  llamafile info FILE [--sandbox]",
+    "  llamafile info FILE [--sandbox] [-ngl N|auto|all] [--gpu ...] [-dev ...]",
     "  ./model.llamafile info [--sandbox]      describe this llamafile",
     ...formatOptionHelp(INFO_TABLE),
   ].join("\n") + "\n";
@@ -48,9 +55,38 @@ export async function infoCommand(
     );
   }
   writeStdout((await describeFile(file)).join("\n") + "\n");
+  if (wantsGpu(gpuRequestFrom(args))) {
+    writeStdout((await placementLines(args, file)).join("\n") + "\n");
+  }
   if (args.sandbox) {
     const report = applySandbox("cli", { log: (line) => writeStderr(`llamafile: ${line}`) });
     writeStdout(formatSandboxReport(report).join("\n") + "\n");
   }
   return 0;
+}
+
+/** The `offload:` lines: the devices, then where each layer would go. */
+async function placementLines(args: InfoArgs, file: string): Promise<string[]> {
+  const gpu = await setUpGpu(gpuRequestFrom(args));
+  if (gpu.note !== null) writeStderr(`llamafile: warning: ${gpu.note}`);
+  const lines = ["offload:"];
+  for (const device of gpu.devices) {
+    lines.push(
+      `  ${device.name}: ${device.description} (${
+        Math.round(device.freeBytes / 2 ** 20)
+      } MiB free)`,
+    );
+  }
+  if (gpu.devices.length === 0) return [...lines, "  every layer stays on the CPU"];
+  const weights = await resolveWeights(file);
+  if (weights === null) return [...lines, "  no weights to place"];
+  using model = await loadModel(weights.path, {
+    offset: weights.offset,
+    noAlloc: true,
+    ...offloadOptions(args, gpu),
+  });
+  lines.push(
+    `  ${model.placement === null ? "no layer offloaded" : formatPlacement(model.placement)}`,
+  );
+  return lines;
 }

@@ -92,6 +92,9 @@ export async function main(args: readonly string[]): Promise<number> {
       writeStdout(versionLine());
       return EXIT.ok;
     }
+    if (options.listDevices) {
+      return await (await import("./list_devices.ts")).listDevicesCommand(options);
+    }
     if (options.server) {
       return await (await import("./server_mode.ts")).runServerMode(options);
     }
@@ -105,7 +108,7 @@ export async function main(args: readonly string[]): Promise<number> {
     // listener.
     const chatMode = chat ? await import("./chat_mode.ts") : null;
     const terminal = chatMode?.chatTerminal();
-    const lib = openLibraryFor(options);
+    const { lib, gpu } = await openLibraryFor(options);
     await connectRpcFor(lib, options);
     using cache = options.promptCache === undefined
       ? null
@@ -123,7 +126,7 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     const prompt = await readPrompt(options);
     const sampling = await samplingFromCli(options);
-    using model = await loadModelFromOptions(options);
+    using model = await loadModelFromOptions(options, gpu);
     trace("model loaded");
     if (chat) {
       Deno.removeSignalListener("SIGINT", onSigint);

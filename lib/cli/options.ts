@@ -15,6 +15,7 @@ import {
 import { ARGS_SPLICE, argsFileQuote } from "../onefile/args_file.ts";
 import { COMMON_SECTION, type CommonOptions } from "./options/common.ts";
 import { COMPLETION_SECTION, type CompletionOptions } from "./options/completion.ts";
+import { GPU_SECTION, type GpuCliOptions } from "./options/gpu.ts";
 import { INFO_TABLE } from "./options/info.ts";
 import { PACK_TABLE } from "./options/pack.ts";
 import { UPGRADE_TABLE } from "./options/upgrade.ts";
@@ -32,6 +33,7 @@ export const SUBCOMMANDS = ["pack", "info", "upgrade", "rpc-server"] as const;
 /** Everything the command line can say. */
 export type CliOptions =
   & CommonOptions
+  & GpuCliOptions
   & SamplingCliOptions
   & CompletionOptions
   & ServerCliOptions
@@ -41,6 +43,7 @@ export type CliOptions =
 export const CLI_TABLE: OptionTable<CliOptions> = {
   sections: [
     COMMON_SECTION,
+    GPU_SECTION,
     SAMPLING_SECTION,
     COMPLETION_SECTION,
     SERVER_SECTION,
@@ -157,5 +160,9 @@ export function helpText(version: string, argsWords?: readonly string[]): string
   );
   lines.push("  LLAMAFILE_EMULATOR (packed llamafile) start the runtime under this program, e.g.");
   lines.push("                     qemu-aarch64-static where binfmt_misc does not know arm64");
+  lines.push(
+    "  GGML_VK_VISIBLE_DEVICES=0,...  the Vulkan devices ggml may use (needed for a CPU-type one",
+  );
+  lines.push("                     such as Mesa's lavapipe, which it skips otherwise)");
   return lines.join("\n") + "\n";
 }

@@ -4,12 +4,13 @@
  *
  * ```
  * llamafile pack -m MODEL.gguf [--mmproj F] [--args FILE | --arg X ...] [--align N]
- *                [--platform P,...|all] -o OUT.llamafile
+ *                [--platform P,...|all] [--gpu vulkan,cuda] -o OUT.llamafile
  * llamafile pack --add FILE... TO.llamafile [--align N]
  * ```
  *
  * @module
  */
+import type { GpuBuildName } from "../../ffi/gpu_backends.ts";
 import { ARGS_SPLICE, argsFileQuote, parseArgsFile } from "../onefile/args_file.ts";
 import type { LauncherArgv } from "../onefile/launcher.ts";
 import { addToLlamafile, packLlamafile, type PackResult } from "../onefile/pack.ts";
@@ -31,6 +32,8 @@ export type PackRequest =
     align: number;
     /** `--platform`: the runtimes to carry (absent: this machine's). */
     platforms?: string[];
+    /** `--gpu`: GPU backends to add to this machine's runtime. */
+    gpu: GpuBuildName[];
   }
   | { kind: "add"; files: string[]; target: string; align: number }
   | { kind: "help" };
@@ -42,7 +45,7 @@ export function packHelp(): string {
     "",
     "USAGE",
     "  llamafile pack -m MODEL.gguf [--mmproj F] [--args FILE | --arg X ...]",
-    "                 [--platform P,...|all] -o OUT.llamafile",
+    "                 [--platform P,...|all] [--gpu vulkan,cuda] -o OUT.llamafile",
     "  llamafile pack --add FILE... TO.llamafile",
     ...formatOptionHelp(PACK_TABLE),
   ].join("\n") + "\n";
@@ -59,7 +62,8 @@ export function parsePackArgs(argv: readonly string[]): PackRequest {
   if (a.add) {
     if (
       a.model !== undefined || a.mmproj !== undefined || a.argsFile !== undefined ||
-      a.arg.length > 0 || a.output !== undefined || a.platforms !== undefined
+      a.arg.length > 0 || a.output !== undefined || a.platforms !== undefined ||
+      a.gpu.length > 0
     ) {
       throw new UsageError(
         "pack --add takes only files and the llamafile to add them to (and --align)",
@@ -85,6 +89,7 @@ export function parsePackArgs(argv: readonly string[]): PackRequest {
     output: a.output,
     align: a.align,
     ...(a.platforms !== undefined && { platforms: a.platforms }),
+    gpu: [...new Set(a.gpu)],
   };
 }
 
@@ -150,6 +155,7 @@ export async function createLlamafile(
     output: request.output,
     align: request.align,
     ...(request.platforms !== undefined && { platforms: request.platforms }),
+    gpu: request.gpu,
     argv: launcherArgv(),
     readArgs: readArgsText,
     ...(options.log && { log: options.log }),

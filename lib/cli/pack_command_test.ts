@@ -10,6 +10,7 @@ Deno.test("parsePackArgs() reads the create form with defaults", () => {
     args: [],
     output: "out.llamafile",
     align: 65536,
+    gpu: [],
   });
   assert.deepEqual(
     parsePackArgs([
@@ -23,6 +24,9 @@ Deno.test("parsePackArgs() reads the create form with defaults", () => {
       "4096",
       "--output",
       "o",
+      "--gpu",
+      "vulkan,cuda",
+      "--gpu=vulkan",
     ]),
     {
       kind: "create",
@@ -31,6 +35,7 @@ Deno.test("parsePackArgs() reads the create form with defaults", () => {
       args: ["-n", "40"],
       output: "o",
       align: 4096,
+      gpu: ["vulkan", "cuda"],
     },
   );
   assert.deepEqual(parsePackArgs(["--help"]), { kind: "help" });
@@ -68,6 +73,11 @@ Deno.test("parsePackArgs() rejects bad usage with a UsageError", () => {
     [["-m", "a.gguf", "-o", "x", "stray"], /Unexpected pack argument "stray"/],
     [["--add", "only.llamafile"], /at least one FILE/],
     [["--add", "a", "b", "-m", "c"], /takes only files/],
+    [["--add", "a", "b", "--gpu", "vulkan"], /takes only files/],
+    [
+      ["-m", "a.gguf", "-o", "x", "--gpu", "metal"],
+      /for --gpu: must be one of vulkan, cuda, cuda-ext/,
+    ],
     [["-m"], /needs a value/],
     [
       ["-m", "a.gguf", "-o", "x", "--platform", "win-x64"],

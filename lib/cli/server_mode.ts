@@ -16,7 +16,7 @@ export async function runServerMode(options: CliOptions): Promise<number> {
   // Loaded on demand (Hono, Jinja, endpoints would slow every CLI start), and before the
   // sandbox: loading a module may write Deno's caches.
   const { runServer } = await import("../server/run_server.ts");
-  const lib = openLibraryFor(options);
+  const { lib, gpu } = await openLibraryFor(options);
   // The --rpc workers' connections: made now, kept through both stages of the sandbox.
   await connectRpcFor(lib, options);
   lib.setAbortReporter((message, during) =>
@@ -33,7 +33,7 @@ export async function runServerMode(options: CliOptions): Promise<number> {
       for (const line of formatSandboxReport(report)) writeStderr(`llamafile: ${line}`);
     }
   };
-  const exit = await runServer(() => loadModelFromOptions(options), options, {
+  const exit = await runServer(() => loadModelFromOptions(options, gpu), options, {
     onListening: () => sandbox("server-start"),
     sampling: () => samplingFromCli(options),
     onReady: () => sandbox("server"),

@@ -33,6 +33,8 @@ export interface ContextOptions {
   poll?: number;
   /** Flash attention on or off (default: libllama's auto). */
   flashAttention?: boolean;
+  /** Keep the KV cache on the GPU the layers went to (default true; `--no-kv-offload`). */
+  offloadKqv?: boolean;
 }
 
 /** llama.cpp's context defaults, under the names of {@linkcode ContextOptions}. */
@@ -150,6 +152,7 @@ export async function createContext(
     // One KV buffer shared by the slots; a single sequence keeps llama.cpp's default.
     kvUnified: sequences > 1,
     ...(options.flashAttention !== undefined && { flashAttention: options.flashAttention }),
+    ...(options.offloadKqv !== undefined && { offloadKqv: options.offloadKqv }),
   });
   let handle = await lib.llama.llama_init_from_model(model.handle, params);
   let errors: string[] = [];
@@ -184,6 +187,8 @@ export class LlamaContext {
   #pool: Deno.PointerValue;
   #poolBatch: Deno.PointerValue;
   #busy: Promise<unknown> = Promise.resolve();
+  /** The model's layers are on a GPU: its work is queued, and waited for after each decode. */
+  readonly #offloaded: boolean;
   /** Context size in tokens. */
   readonly size: number;
   /** Largest batch one decode takes. */
@@ -210,6 +215,7 @@ export class LlamaContext {
     this.batchSize = this.#lib.llama.llama_n_batch(handle);
     this.sequences = shape.sequences;
     this.threads = shape.threads;
+    this.#offloaded = model.placement !== null;
   }
 
   get #ctx(): Deno.PointerObject {
@@ -228,14 +234,17 @@ export class LlamaContext {
   }
 
   /**
-   * Decodes a batch off the event loop. Calls are serialized: a second call
-   * waits for the first to settle. Keep `batch` alive until this resolves.
+   * Decodes a batch off the event loop, and resolves once its results are ready (on a GPU,
+   * `llama_decode` returns with the work queued: the wait for it is off the event loop too,
+   * instead of in the first read of the logits). Calls are serialized: a second call waits
+   * for the first to settle. Keep `batch` alive until this resolves.
    */
   decode(batch: TokenBatch): Promise<void> {
     return this.#serial(async () => {
       const mark = this.#lib.errorMark();
       const code = await this.#lib.llama.llama_decode(this.#ctx, batch.struct());
       this.#check(code, batch.length, mark);
+      if (this.#offloaded) await this.#lib.llama.llama_synchronize_nonblocking(this.#ctx);
     });
   }
 
@@ -244,6 +253,7 @@ export class LlamaContext {
     const mark = this.#lib.errorMark();
     const code = this.#lib.llama.llama_decode_sync(this.#ctx, batch.struct());
     this.#check(code, batch.length, mark);
+    if (this.#offloaded) this.#lib.llama.llama_synchronize(this.#ctx);
   }
 
   #check(code: number, count: number, mark: number): void {

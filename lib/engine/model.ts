@@ -4,21 +4,48 @@
  * @module
  */
 import { readHead } from "../util/read_head.ts";
+import {
+  type BackendDevice,
+  bufferTypeByName,
+  bufferTypeNames,
+  listDevices,
+} from "../../ffi/backend_registry.ts";
 import { ProgressCallback } from "../../ffi/callbacks.ts";
 import { cString, decodeBytes, readCString } from "../../ffi/cstring.ts";
 import { CFile } from "../../ffi/file.ts";
 import { type LlamaLibrary, openLibrary } from "../../ffi/library.ts";
-import { modelParams } from "../../ffi/params.ts";
+import { modelParams, type TensorOverride } from "../../ffi/params.ts";
 import { ClosedError, ModelLoadError, reasonFromLog } from "./errors.ts";
-import { GgufError, readGguf } from "./gguf_reader.ts";
+import { fitGpuLayers, layerBytes } from "./fit_layers.ts";
+import { GgufError, ggufNumber, ggufString, readGguf } from "./gguf_reader.ts";
+import { type LayerPlacement, PlacementCollector } from "./layer_placement.ts";
 import { checkModelMetadata, ModelCheckError } from "./model_check.ts";
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadModelOptions {
   /** Byte offset of the GGUF inside `path` (a llamafile's stored weights entry); 0 by default. */
   offset?: number;
-  /** Layers to offload to a GPU; ignored by a CPU-only library. */
-  gpuLayers?: number;
+  /**
+   * Layers to offload to `devices`: a count (the output layer counts as one, taken first),
+   * `"all"`, or `"auto"` (as many as fit in the devices' free memory, 1 GiB kept free).
+   */
+  gpuLayers?: number | "all" | "auto";
+  /**
+   * The devices to offload to (from `setUpGpu`), in order; empty keeps everything on the CPU.
+   * Absent: libllama's own choice among the devices registered (only the CPU, unless a GPU
+   * backend was loaded).
+   */
+  devices?: readonly BackendDevice[];
+  /** How to split the model over several devices (llama.cpp's `-sm`; default `layer`). */
+  splitMode?: SplitMode;
+  /** Index into `devices` of the GPU holding the model with split mode `none`. */
+  mainGpu?: number;
+  /** Proportions of the model per device (llama.cpp's `-ts`). */
+  tensorSplit?: readonly number[];
+  /** Tensors whose name matches `pattern` (a regex) go to the buffer type `buffer` (`-ot`). */
+  overrides?: readonly { pattern: string; buffer: string }[];
+  /** Only read the metadata and simulate the allocations: for a placement report. */
+  noAlloc?: boolean;
   /** Memory-map the weights (default true). */
   mmap?: boolean;
   /** Lock the weights in RAM. */
@@ -40,6 +67,50 @@ export interface LoadModelOptions {
 
 /** How weights are loaded unless told otherwise, under the names of {@linkcode LoadModelOptions}. */
 export const LOAD_DEFAULTS = { mmap: true, mlock: false, repack: true } as const;
+
+/** `enum llama_split_mode`, by llama.cpp's `-sm` names. */
+export const SPLIT_MODES = { none: 0, layer: 1, row: 2, tensor: 3 } as const;
+
+/** How a model is split over several devices. */
+export type SplitMode = keyof typeof SPLIT_MODES;
+
+async function resolveGpuLayers(
+  path: string,
+  offset: number,
+  layers: number | "all" | "auto",
+  devices: readonly BackendDevice[],
+): Promise<number> {
+  if (layers === "all") return -1;
+  if (layers !== "auto") return layers;
+  const gguf = await readGguf(path, { offset });
+  const arch = ggufString(gguf, "general.architecture") ?? "llama";
+  const nLayer = ggufNumber(gguf, `${arch}.block_count`) ?? 0;
+  const free = devices.reduce((sum, device) => sum + device.freeBytes, 0);
+  return fitGpuLayers(layerBytes(gguf.tensors, nLayer), free);
+}
+
+function tensorOverrides(
+  lib: LlamaLibrary,
+  overrides: readonly { pattern: string; buffer: string }[],
+): TensorOverride[] {
+  const devices = listDevices(lib);
+  return overrides.map(({ pattern, buffer }) => {
+    try {
+      new RegExp(pattern);
+    } catch {
+      throw new RangeError(`Cannot override tensors "${pattern}": not a regular expression`);
+    }
+    const bufferType = bufferTypeByName(lib, devices, buffer);
+    if (bufferType === null) {
+      throw new RangeError(
+        `Cannot override tensors "${pattern}" to "${buffer}": no such buffer type (there are ${
+          bufferTypeNames(lib, devices).join(", ")
+        })`,
+      );
+    }
+    return { pattern, bufferType };
+  });
+}
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 
@@ -118,22 +189,43 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
       options.onProgress?.(fraction);
       return !(signal?.aborted ?? false);
     });
+  const devices = options.devices;
+  const offloading = devices !== undefined && devices.length > 0;
+  let nGpuLayers: number | undefined;
+  if (devices !== undefined && devices.length === 0) nGpuLayers = 0;
+  else if (options.gpuLayers !== undefined) {
+    nGpuLayers = await resolveGpuLayers(path, offset, options.gpuLayers, devices ?? []);
+  }
   const params = modelParams(lib, {
-    ...(options.gpuLayers !== undefined && { nGpuLayers: options.gpuLayers }),
-    mmap: options.mmap ?? LOAD_DEFAULTS.mmap,
-    mlock: options.mlock ?? LOAD_DEFAULTS.mlock,
+    ...(nGpuLayers !== undefined && { nGpuLayers }),
+    // libllama's simulated load maps nothing (it asserts that mmap is off).
+    mmap: options.noAlloc ? false : options.mmap ?? LOAD_DEFAULTS.mmap,
+    mlock: options.noAlloc ? false : options.mlock ?? LOAD_DEFAULTS.mlock,
     repack: options.repack ?? LOAD_DEFAULTS.repack,
     ...(options.vocabOnly !== undefined && { vocabOnly: options.vocabOnly }),
+    ...(options.noAlloc !== undefined && { noAlloc: options.noAlloc }),
     ...(progress !== null && { progressCallback: progress.pointer }),
+    ...(devices !== undefined && { devices: devices.map((device) => device.handle) }),
+    ...(options.splitMode !== undefined && { splitMode: SPLIT_MODES[options.splitMode] }),
+    ...(options.mainGpu !== undefined && { mainGpu: options.mainGpu }),
+    ...(options.tensorSplit !== undefined && { tensorSplit: options.tensorSplit }),
+    ...(options.overrides !== undefined &&
+      { overrides: tensorOverrides(lib, options.overrides) }),
   });
+  // Offloading: hear from libllama's log where each layer goes (it has no function that tells).
+  const placement = offloading ? new PlacementCollector() : null;
   const load = async (): Promise<Deno.PointerValue> => {
-    if (offset === 0) return await lib.llama.llama_model_load_from_file(cString(path), params);
-    const file = CFile.open(lib, path, offset);
-    try {
-      return await lib.llama.llama_model_load_from_file_ptr(file.handle, params);
-    } finally {
-      file.close();
-    }
+    const call = () => {
+      if (offset === 0) {
+        return lib.llama.llama_model_load_from_file(cString(path), params.bytes);
+      }
+      const file = CFile.open(lib, path, offset);
+      return lib.llama.llama_model_load_from_file_ptr(file.handle, params.bytes).finally(() =>
+        file.close()
+      );
+    };
+    // `params` (and the buffers it points into) stays referenced by `call` until it settles.
+    return placement === null ? await call() : await lib.captureLog(call, placement.listen);
   };
   let handle: Deno.PointerValue;
   let errors: string[] = [];
@@ -155,7 +247,7 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
     const reason = reasonFromLog(errors, "libllama could not load it");
     throw new ModelLoadError(`Cannot load model "${path}": ${reason}`);
   }
-  return new LlamaModel(lib, handle, path);
+  return new LlamaModel(lib, handle, path, placement?.result() ?? null);
 }
 
 /** Options for {@linkcode LlamaModel.tokenize}. */
@@ -187,12 +279,20 @@ export class LlamaModel {
   readonly bos: number;
   /** End-of-sequence token, or -1. */
   readonly eos: number;
+  /** Which device each layer went to, when it was loaded onto GPU devices; else `null`. */
+  readonly placement: LayerPlacement | null;
 
   /** @internal Use {@linkcode loadModel}. */
-  constructor(lib: LlamaLibrary, handle: Deno.PointerObject, path: string) {
+  constructor(
+    lib: LlamaLibrary,
+    handle: Deno.PointerObject,
+    path: string,
+    placement: LayerPlacement | null = null,
+  ) {
     this.#lib = lib;
     this.#handle = handle;
     this.path = path;
+    this.placement = placement;
     this.#vocab = lib.llama.llama_model_get_vocab(handle);
     this.vocabSize = lib.llama.llama_vocab_n_tokens(this.#vocab);
     this.bos = lib.llama.llama_vocab_bos(this.#vocab);

@@ -40,6 +40,7 @@ import {
 } from "./launcher.ts";
 import { ARGS_ENTRY, llamafileSelf, RUNTIME_FOLDER, VERSION_ENTRY } from "./llamafile_archive.ts";
 import { PackProgress } from "./pack_progress.ts";
+import type { GpuBuildName } from "../../ffi/gpu_backends.ts";
 import { hostPlatform, type RuntimeFile, runtimePayload } from "./runtime_files.ts";
 import { formatManifest, MANIFEST_NAME, METHOD_DEFLATE, parseManifest } from "./zip_format.ts";
 import { readEntryBytes, readZipDirectory, type ZipEntry } from "./zip_reader.ts";
@@ -62,6 +63,8 @@ export interface PackOptions {
   align?: number;
   /** The platforms to carry a runtime for (default: this machine's). */
   platforms?: readonly string[];
+  /** GPU backends to add to this machine's runtime (`--gpu vulkan,cuda`). */
+  gpu?: readonly GpuBuildName[];
   /** Receives progress lines (default: stderr). */
   log?: (line: string) => void;
   /** Draw a progress bar (default: when stderr is a terminal). */
@@ -159,6 +162,8 @@ export interface LlamafileContents {
   argsWords: string[];
   /** Platforms to carry a runtime for. */
   platforms: readonly string[];
+  /** GPU backends to add to this machine's runtime. */
+  gpu?: readonly GpuBuildName[];
   /** The other entries, in order. */
   contents: readonly ContentEntry[];
   /** What the launcher must know of the command line. */
@@ -200,6 +205,7 @@ export async function writeLlamafile(options: LlamafileContents): Promise<PackRe
     const payload = await runtimePayload(work, options.platforms, {
       log,
       ...(options.cacheDir && { cacheDir: options.cacheDir }),
+      ...(options.gpu && { gpu: options.gpu }),
     });
     const version =
       `llamafile.ts ${VERSION} (deno ${Deno.version.deno}, llama.cpp ${LLAMA_CPP_RELEASE})`;
@@ -377,6 +383,7 @@ export async function packLlamafile(options: PackOptions): Promise<PackResult> {
     args: new TextEncoder().encode(argsText),
     argsWords,
     platforms: options.platforms ?? defaultPlatforms(),
+    ...(options.gpu && { gpu: options.gpu }),
     contents,
     argv: options.argv,
     ...(options.log && { log: options.log }),

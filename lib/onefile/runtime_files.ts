@@ -6,10 +6,13 @@
  * own platform, the running `deno` and the libraries the app itself loads (`libraryDir()`); for
  * another platform, the pinned npm packages of `platforms.ts` (see `npm_package.ts`). More
  * library folders per platform (a GPU backend's package) go into `libDirs`. The packing
- * machine's platform also carries ggml's RPC backend once `deno task build-rpc` built it.
+ * machine's platform also carries ggml's RPC backend once `deno task build-rpc` built it, and the
+ * GPU backends asked for (`--gpu`, from this machine's npm packages), each in a folder of its
+ * own (`lib/vulkan/`).
  *
  * @module
  */
+import { findGpuBuild, GPU_BUILDS, type GpuBuildName } from "../../ffi/gpu_backends.ts";
 import {
   GGML_LIB,
   libraryDir,
@@ -65,6 +68,8 @@ export interface RuntimeOptions {
   log?: (line: string) => void;
   /** Where packages fetched for other platforms are kept (default: `npmCacheDir()`). */
   cacheDir?: string;
+  /** GPU backends to add to this machine's platform's runtime. */
+  gpu?: readonly GpuBuildName[];
 }
 
 /** The name of this machine's platform, e.g. `linux-x64`, or null when we cannot carry it. */
@@ -161,8 +166,27 @@ export function rpcModuleFile(platform: string, files: readonly RuntimeFile[]): 
 }
 
 /**
+ * The GPU backend libraries of `builds` (installed on this machine), each in a folder of its own
+ * under `lib/` (`lib/vulkan/libggml-vulkan.so`), where `ffi/gpu_backends.ts` looks for them:
+ * out of the CPU backends' folder, so that nothing loads them unasked.
+ */
+export function gpuRuntimeFiles(platform: string, builds: readonly GpuBuildName[]): RuntimeFile[] {
+  return builds.map((name) => {
+    const { folder, library, npmPackage } = GPU_BUILDS[name];
+    const source = findGpuBuild(name);
+    if (source === null) {
+      throw new Error(
+        `Cannot pack the ${name} backend: ${library} is not installed (npm install ${npmPackage}@3.22.1)`,
+      );
+    }
+    const path = `lib/${folder}/${library}`;
+    return { name: `${RUNTIME_FOLDER}${platform}/${path}`, path, source, mode: 0o755 };
+  });
+}
+
+/**
  * The runtime payload for `platforms`: the app bundled into `workDir/app.js`, and each
- * platform's `deno` and libraries.
+ * platform's `deno` and libraries (and, for this machine's platform, the GPU backends asked for).
  */
 export async function runtimePayload(
   workDir: string,
@@ -186,8 +210,18 @@ export async function runtimePayload(
         },
         ...libraries,
         ...rpcModuleFile(platform, libraries),
+        ...(platform === hostPlatform() ? gpuRuntimeFiles(platform, options.gpu ?? []) : []),
       ],
     });
+  }
+  const gpu = options.gpu ?? [];
+  const others = platforms.filter((platform) => platform !== hostPlatform());
+  if (gpu.length > 0 && others.length > 0) {
+    options.log?.(
+      `llamafile pack: --gpu ${gpu.join(",")} is carried for ${
+        hostPlatform() ?? "this machine"
+      } only (no GPU package is pinned for ${others.join(", ")})`,
+    );
   }
   return {
     app: { name: APP_ENTRY, path: "app.js", source: app, mode: 0o644 },

@@ -29,6 +29,9 @@ export const ENV_ALLOWLIST: readonly string[] = [
   "TMPDIR",
   "NO_COLOR",
   "TERM",
+  // Set (when unset) before a Vulkan device is opened: Mesa's one-file shader cache stays open,
+  // so compiled shaders are cached under a sandbox that forbids opening files for writing.
+  "MESA_DISK_CACHE_SINGLE_FILE",
 ];
 
 /**

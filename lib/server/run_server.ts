@@ -37,6 +37,10 @@ export interface ServerSettings extends SamplingOptions {
   threads?: number;
   threadsBatch?: number;
   poll: number;
+  /** Flash attention on or off (absent: libllama's auto). */
+  flashAttention?: boolean;
+  /** Keep the KV cache on the GPU the layers went to (`--no-kv-offload` turns it off). */
+  offloadKqv?: boolean;
   chatTemplate?: string;
   /** Create the embeddings context at start-up. */
   embedding: boolean;
@@ -177,6 +181,8 @@ export async function runServer(
         ...(options.threads !== undefined && { threads: options.threads }),
         ...(options.threadsBatch !== undefined && { threadsBatch: options.threadsBatch }),
         poll: options.poll,
+        ...(options.flashAttention !== undefined && { flashAttention: options.flashAttention }),
+        ...(options.offloadKqv !== undefined && { offloadKqv: options.offloadKqv }),
         ...(options.chatTemplate !== undefined && { chatTemplate: options.chatTemplate }),
         eagerEmbeddings: options.embedding,
         warn: log,

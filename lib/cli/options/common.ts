@@ -19,7 +19,6 @@ export interface CommonOptions {
   threads?: number;
   threadsBatch?: number;
   poll: number;
-  gpuLayers?: number;
   mmap: boolean;
   mlock: boolean;
   repack: boolean;
@@ -139,14 +138,6 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       min: 0,
       max: 100,
       help: "how hard idle worker threads spin, 0 = sleep",
-    },
-    {
-      names: ["-ngl", "--n-gpu-layers", "--gpu-layers"],
-      key: "gpuLayers",
-      kind: "int",
-      arg: "N",
-      min: -1,
-      help: "layers to offload to a GPU (ignored by a CPU-only library)",
     },
     {
       names: ["--no-mmap"],

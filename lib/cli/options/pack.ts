@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { GPU_BUILD_NAMES, type GpuBuildName } from "../../../ffi/gpu_backends.ts";
 import { type OptionSpec, type OptionTable, UsageError } from "../option_table.ts";
 import { parsePlatformList, PLATFORM_NAMES } from "../../onefile/platforms.ts";
 
@@ -19,6 +20,8 @@ export interface PackArgs {
   align: number;
   /** `--platform`: the runtimes to carry (default: this machine's). */
   platforms?: string[];
+  /** `--gpu`: GPU backends to add to this machine's runtime. */
+  gpu: GpuBuildName[];
   add: boolean;
   help: boolean;
   /** Words that are not options: the files of `--add` and the llamafile to add them to. */
@@ -34,6 +37,15 @@ export function parseAlign(text: string): number {
     );
   }
   return n;
+}
+
+function parseGpuBuild(text: string): GpuBuildName {
+  if (!(GPU_BUILD_NAMES as readonly string[]).includes(text)) {
+    throw new UsageError(
+      `Invalid value "${text}" for --gpu: must be one of ${GPU_BUILD_NAMES.join(", ")}`,
+    );
+  }
+  return text as GpuBuildName;
 }
 
 /** Reads `--platform P,...|all`. */
@@ -66,7 +78,7 @@ export const PACK_TABLE: OptionTable<PackArgs> = {
   positional: "files",
   sections: [{
     title: "One file: llamafile pack",
-    defaults: { arg: [], align: PACK_ALIGN.max, add: false, help: false },
+    defaults: { arg: [], align: PACK_ALIGN.max, gpu: [], add: false, help: false },
     specs: [
       {
         names: ["-m", "--model"],
@@ -114,6 +126,16 @@ export const PACK_TABLE: OptionTable<PackArgs> = {
           `data alignment of .gguf entries, a power of 2 from ${PACK_ALIGN.min} to ${PACK_ALIGN.max}`,
       },
       platformSpec<PackArgs>("carry"),
+      {
+        names: ["--gpu"],
+        key: "gpu",
+        kind: "list",
+        arg: "vulkan,cuda,...",
+        commaList: true,
+        parse: parseGpuBuild,
+        help:
+          "add GPU backends to this machine's runtime: vulkan (+43 MB, 14 MB packed), cuda (CUDA 13, +159 MB, 132 MB packed), cuda-ext (CUDA 12, +374 MB, 176 MB packed)",
+      },
       {
         names: ["--add"],
         key: "add",

@@ -35,6 +35,10 @@ export interface EngineOptions {
   threads?: number;
   threadsBatch?: number;
   poll?: number;
+  /** Flash attention on or off (absent: libllama's auto). */
+  flashAttention?: boolean;
+  /** Keep the KV cache on the GPU the layers went to (default true). */
+  offloadKqv?: boolean;
   /** `--chat-template`: a built-in name, inline Jinja or a file. */
   chatTemplate?: string;
   /** Create the embedding context now instead of on the first request. */
@@ -58,6 +62,8 @@ export async function createEngine(model: LlamaModel, options: EngineOptions): P
     ...(options.threads !== undefined && { threads: options.threads }),
     ...(options.threadsBatch !== undefined && { threadsBatch: options.threadsBatch }),
     ...(options.poll !== undefined && { poll: options.poll }),
+    ...(options.flashAttention !== undefined && { flashAttention: options.flashAttention }),
+    ...(options.offloadKqv !== undefined && { offloadKqv: options.offloadKqv }),
   });
   const scheduler = new SlotScheduler(context, { queueLimit: options.queueLimit ?? 64 });
   const embedder = new Embedder(model, {
