@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   BUILTIN_TEMPLATES,
   chatPrompt,
+  chatPromptAsync,
   ChatTemplate,
   controlTokens,
 } from "../lib/engine/chat_template.ts";
@@ -41,4 +42,25 @@ Deno.test("chatPrompt() never turns user text into control tokens (Llama-2 SPM v
   assert.ok(prompt.text.includes(evil));
   assert.deepEqual(prompt.tokens.filter((t) => t === model.eos || t === model.bos), [model.bos]);
   assert.equal(model.detokenize(prompt.tokens.slice(1)), prompt.text);
+});
+
+Deno.test("chatPromptAsync() gives chatPrompt()'s tokens, a long conversation tokenized off the JS thread", async () => {
+  using model = await loadModel(MODEL, { vocabOnly: true });
+  const long = "The cat sat on the mat and looked at the moon. ".repeat(4000);
+  const messages = [
+    { role: "system", content: "Be brief." },
+    { role: "user", content: long },
+    { role: "assistant", content: "</s> is not a token here." },
+    { role: "user", content: long },
+  ];
+  const expected = chatPrompt(model, LLAMA2, messages);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  const pending = chatPromptAsync(model, LLAMA2, messages);
+  const got = await pending;
+  clearInterval(timer);
+  assert.deepEqual(got, expected);
+  assert.ok(ticks > 0, "the event loop ran while it tokenized");
+  const short = [{ role: "user", content: "Hello" }];
+  assert.deepEqual(await chatPromptAsync(model, LLAMA2, short), chatPrompt(model, LLAMA2, short));
 });

@@ -322,17 +322,25 @@ function partition(text: string, controls: [string, number][]): (string | number
   return pieces.filter((piece) => piece !== "");
 }
 
+/** A chat prompt rendered and split, before its text is tokenized. */
+export interface RenderedChat {
+  /** The prompt as text (BOS not included). */
+  text: string;
+  /** BOS (when the model adds one), then the template's control tokens and the text between. */
+  pieces: (string | number)[];
+}
+
 /**
- * Renders `messages` with `template` and tokenizes the result so that only the
- * template's own markers become special tokens. A leading BOS text is dropped when the
- * model adds BOS itself (as llama.cpp does).
+ * Renders `messages` with `template` and splits the result so that only the template's own
+ * markers become special tokens. A leading BOS text is dropped when the model adds BOS itself
+ * (as llama.cpp does).
  */
-export function chatPrompt(
+export function renderChat(
   vocab: ChatVocab,
   template: ChatTemplate,
   messages: readonly ChatMessage[],
   options: RenderOptions = {},
-): ChatPrompt {
+): RenderedChat {
   const controls = controlTokens(vocab);
   const sample = JSON.stringify([messages, options.tools ?? null, template.source]);
   const shield = new Shield(controls, sample);
@@ -350,17 +358,69 @@ export function chatPrompt(
   if (vocab.addsBos && bosToken !== "" && rendered.startsWith(bosToken)) {
     rendered = rendered.slice(bosToken.length);
   }
-  const tokens: number[] = [];
-  if (vocab.addsBos && vocab.bos >= 0) tokens.push(vocab.bos);
+  const pieces: (string | number)[] = [];
+  if (vocab.addsBos && vocab.bos >= 0) pieces.push(vocab.bos);
   for (const piece of partition(rendered, controls)) {
-    if (typeof piece === "number") {
-      tokens.push(piece);
-      continue;
-    }
-    // A loop, not push(...tokens): a spread of 200k arguments overflows the stack.
-    const text = shield.reveal(piece);
-    const pieceTokens = vocab.tokenize(text, { addSpecial: false, parseSpecial: false });
-    for (let i = 0; i < pieceTokens.length; i++) tokens.push(pieceTokens[i]!);
+    pieces.push(typeof piece === "number" ? piece : shield.reveal(piece));
   }
-  return { text: shield.reveal(rendered), tokens };
+  return { text: shield.reveal(rendered), pieces };
+}
+
+/** Appends `items` to `out` (a loop: a spread of 200k arguments overflows the stack). */
+function append(out: number[], items: ArrayLike<number>): void {
+  for (let i = 0; i < items.length; i++) out.push(items[i]!);
+}
+
+/** {@linkcode renderChat}, tokenized: the prompt's text and tokens. */
+export function chatPrompt(
+  vocab: ChatVocab,
+  template: ChatTemplate,
+  messages: readonly ChatMessage[],
+  options: RenderOptions = {},
+): ChatPrompt {
+  const { text, pieces } = renderChat(vocab, template, messages, options);
+  return { text, tokens: tokenizePieces(vocab, pieces) };
+}
+
+/** The tokens of rendered pieces: control tokens as they are, text without special parsing. */
+function tokenizePieces(vocab: ChatVocab, pieces: readonly (string | number)[]): number[] {
+  const tokens: number[] = [];
+  for (const piece of pieces) {
+    if (typeof piece === "number") tokens.push(piece);
+    else append(tokens, vocab.tokenize(piece, { addSpecial: false, parseSpecial: false }));
+  }
+  return tokens;
+}
+
+/** A vocabulary that can also tokenize off the JS thread. */
+export interface AsyncChatVocab extends ChatVocab {
+  tokenizeAsync(
+    text: string,
+    options: { addSpecial: boolean; parseSpecial: boolean },
+  ): Promise<ArrayLike<number>>;
+}
+
+/**
+ * {@linkcode chatPrompt} for a server: when the rendered text reaches `offThreadChars`
+ * characters, its pieces are tokenized off the JS thread, so that a long conversation does not
+ * hold the event loop while it is tokenized.
+ */
+export async function chatPromptAsync(
+  vocab: AsyncChatVocab,
+  template: ChatTemplate,
+  messages: readonly ChatMessage[],
+  options: RenderOptions & { offThreadChars?: number } = {},
+): Promise<ChatPrompt> {
+  const { text, pieces } = renderChat(vocab, template, messages, options);
+  if (text.length < (options.offThreadChars ?? 32 * 1024)) {
+    return { text, tokens: tokenizePieces(vocab, pieces) };
+  }
+  const tokens: number[] = [];
+  for (const piece of pieces) {
+    if (typeof piece === "number") tokens.push(piece);
+    else {
+      append(tokens, await vocab.tokenizeAsync(piece, { addSpecial: false, parseSpecial: false }));
+    }
+  }
+  return { text, tokens };
 }

@@ -8,7 +8,11 @@
  *
  * @module
  */
-import { type ChatMessage, chatPrompt, type ChatTemplate } from "../../engine/chat_template.ts";
+import {
+  type ChatMessage,
+  chatPromptAsync,
+  type ChatTemplate,
+} from "../../engine/chat_template.ts";
 import { invalidRequest } from "./errors.ts";
 import { checkTextFits } from "./generation.ts";
 import { schemaGrammar } from "./generation_params.ts";
@@ -35,7 +39,11 @@ export function callsTools(tools: ToolRequest | null): boolean {
  * template error (`raise_exception`); messages that cannot fit a slot whatever their tokens are
  * refused before they are tokenized (`param` names them in the error).
  */
-export function chatTokens(engine: Engine, turn: ChatTurn, param = "messages"): number[] {
+export async function chatTokens(
+  engine: Engine,
+  turn: ChatTurn,
+  param = "messages",
+): Promise<number[]> {
   if (turn.tools !== null && !engine.template.supportsTools) {
     throw invalidRequest(
       `tools are not supported: the chat template (${engine.template.origin}) does not use them`,
@@ -44,11 +52,12 @@ export function chatTokens(engine: Engine, turn: ChatTurn, param = "messages"): 
   }
   checkTextFits(engine, turn.messages.map((m) => m.content ?? ""), param);
   try {
-    return chatPrompt(engine.model, engine.template, turn.messages, {
+    // Long conversations are tokenized off the JS thread (chatPromptAsync).
+    return (await chatPromptAsync(engine.model, engine.template, turn.messages, {
       addGenerationPrompt: turn.addGenerationPrompt ?? true,
       ...(turn.tools !== null && { tools: turn.tools.tools, toolChoice: turn.tools.choice }),
       ...(turn.kwargs !== undefined && { extra: turn.kwargs }),
-    }).tokens;
+    })).tokens;
   } catch (error) {
     if (error instanceof RangeError) throw invalidRequest(error.message, "messages");
     throw error;

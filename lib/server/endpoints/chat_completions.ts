@@ -59,7 +59,7 @@ export function chatCompletions(state: ServerState) {
       if (callTools && params.sampling.grammar !== undefined) {
         throw invalidRequest("grammar and response_format cannot be combined with tools", "tools");
       }
-      const tokens = chatTokens(engine, {
+      const tokens = await chatTokens(engine, {
         messages: body.messages,
         tools,
         addGenerationPrompt: body.add_generation_prompt ?? true,

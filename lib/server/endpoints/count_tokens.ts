@@ -16,9 +16,9 @@ export function countTokens(state: ServerState) {
   return createFactory<AppEnv>().createHandlers(
     readJsonBody,
     jsonBody(COUNT_TOKENS_REQUEST),
-    function countTokens(c) {
+    async function countTokens(c) {
       const engine = state.engine();
-      const tokens = chatTokens(engine, anthropicTurn(c.req.valid("json")));
+      const tokens = await chatTokens(engine, anthropicTurn(c.req.valid("json")));
       return c.json({ input_tokens: tokens.length });
     },
   );

@@ -39,7 +39,7 @@ export function messages(state: ServerState) {
         vocabInfo(engine),
         state.config.defaults,
       );
-      const tokens = chatTokens(engine, turn);
+      const tokens = await chatTokens(engine, turn);
       const callTools = callsTools(turn.tools);
       if (turn.tools !== null && callTools) {
         const grammar = toolGrammar(engine.template, turn.tools);

@@ -53,7 +53,7 @@ export function responses(state: ServerState, store: ResponseStore) {
         vocabInfo(engine),
         state.config.defaults,
       );
-      const tokens = chatTokens(engine, turn, "input");
+      const tokens = await chatTokens(engine, turn, "input");
       const callTools = callsTools(turn.tools);
       if (turn.tools !== null && callTools) {
         const grammar = toolGrammar(engine.template, turn.tools);

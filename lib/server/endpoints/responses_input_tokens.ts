@@ -18,9 +18,9 @@ export function responsesInputTokens(state: ServerState, store: ResponseStore) {
   return createFactory<AppEnv>().createHandlers(
     readJsonBody,
     jsonBody(INPUT_TOKENS_REQUEST),
-    function responsesInputTokens(c) {
+    async function responsesInputTokens(c) {
       const engine = state.engine();
-      const tokens = chatTokens(engine, responsesTurn(c.req.valid("json"), store), "input");
+      const tokens = await chatTokens(engine, responsesTurn(c.req.valid("json"), store), "input");
       return c.json({ object: "response.input_tokens", input_tokens: tokens.length });
     },
   );
