@@ -25,8 +25,8 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { readGguf } from "../engine/gguf_reader.ts";
+import { sha256Hex } from "../util/sha256.ts";
 import { writeStderr } from "../util/stdout_writer.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
 import { composeArgsText, parseArgsFile } from "./args_file.ts";
@@ -121,7 +121,7 @@ async function _checkGguf(path: string, what: string): Promise<number> {
 
 /** The cache folder name of a runtime: the first 16 hex digits of the SHA-256 of its manifest lines. */
 export function runtimeHash(hashes: ReadonlyMap<string, string>): string {
-  return createHash("sha256").update(formatManifest(hashes)).digest("hex").slice(0, 16);
+  return sha256Hex(formatManifest(hashes)).slice(0, 16);
 }
 
 /** Refuses to pack from inside a llamafile (no checkout: no bundler, no libraries to read). */
