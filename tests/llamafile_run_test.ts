@@ -132,6 +132,7 @@ Deno.test("a llamafile run from another folder prints what the plain GGUF prints
   assert.equal(top.length, 1, top.join(", "));
   assert.match(top[0]!, /^[0-9a-f]{16}$/);
   assert.ok(tree.includes(`${top[0]}/deno`) && tree.includes(`${top[0]}/app.js`));
+  assert.ok(tree.includes(`${top[0]}/app.script.js`));
   assert.ok(tree.includes(`${top[0]}/lib/libllama.v0.5.0.so`));
   assert.ok(!tree.some((p) => p.endsWith(".gguf")), tree.join("\n"));
 });
@@ -343,7 +344,9 @@ Deno.test("a corrupt runtime payload fails its hash check and nothing is extract
   const path = await llamafile();
   const bad = `${dir}/bad-payload.llamafile`;
   await Deno.copyFile(path, bad);
-  const app = (await readZipDirectory(bad)).entries.find((e) => e.name === "runtime/app.js")!;
+  const app = (await readZipDirectory(bad)).entries.find((e) =>
+    e.name === "runtime/app.script.js"
+  )!;
   const at = app.dataOffset + Math.floor(app.compressedSize / 2);
   const original = (await Deno.readFile(bad)).subarray(at, at + 1);
   await patch(bad, at, new Uint8Array([original[0]! ^ 0x55]));
@@ -354,7 +357,7 @@ Deno.test("a corrupt runtime payload fails its hash check and nothing is extract
   assert.match(r.stderr, announced);
   assertOneLineError(
     { ...r, stderr: r.stderr.replace(announced, "") },
-    /^llamafile: Cannot extract the runtime from ".*bad-payload\.llamafile": entry "runtime\/app\.js" fails its SHA-256 check \(the file is corrupt or truncated\)$/,
+    /^llamafile: Cannot extract the runtime from ".*bad-payload\.llamafile": entry "runtime\/app\.script\.js" fails its SHA-256 check \(the file is corrupt or truncated\)$/,
   );
   assert.deepEqual(await listTree(cache), ["llamafile"], "nothing extracted");
   await Deno.remove(bad);
