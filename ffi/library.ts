@@ -10,6 +10,7 @@ import { cString, readCString } from "./cstring.ts";
 import { GGML_LIB, libraryDir, LLAMA_LIB } from "./library_path.ts";
 import { assertAbi } from "./structs.ts";
 import { GGML_SYMBOLS, LLAMA_SYMBOLS, THREADPOOL_SYMBOLS } from "./symbols.ts";
+import { trace } from "../lib/util/trace.ts";
 
 /** The build of the loaded libraries, as they report it. */
 export interface LibraryBuild {
@@ -152,6 +153,7 @@ export function openLibrary(): LlamaLibrary {
       { cause },
     );
   }
+  trace("libggml opened");
   try {
     llama = Deno.dlopen(`${dir}/${LLAMA_LIB}`, LLAMA_SYMBOLS);
   } catch (cause) {
@@ -163,6 +165,7 @@ export function openLibrary(): LlamaLibrary {
     );
   }
 
+  trace("libllama opened");
   // Route the log before anything else can print.
   let sink: LogSink | null = null;
   const errors: string[] = [];
@@ -221,6 +224,7 @@ export function openLibrary(): LlamaLibrary {
   ggml.symbols.ggml_set_abort_callback(abortCallback.pointer);
 
   loadCpuBackend(ggml.symbols, dir);
+  trace("CPU backend loaded");
   llama.symbols.llama_backend_init();
 
   const modelDefaults = () => new Uint8Array(llama.symbols.llama_model_default_params());

@@ -126,6 +126,7 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     const prompt = await readPrompt(options);
     const sampling = await samplingFromCli(options);
+    trace("prompt and sampling read");
     using model = await loadModelFromOptions(options, gpu);
     trace("model loaded");
     if (chat) {
