@@ -7,6 +7,7 @@
  */
 import { cpuFlags, cpuIdentity, pickCpuVariant } from "./cpu_variant.ts";
 import { cString, readCString } from "./cstring.ts";
+import { cpuinfoText } from "./proc.ts";
 import {
   cpuBackendChoice,
   GGML_LIB,
@@ -173,12 +174,8 @@ export function verifiedNativeBuild(cpuinfo: string): string | null {
  * prebuilt variant.
  */
 function loadCpuBackend(ggml: GgmlSymbols, dir: string): CpuBackend {
-  let cpuinfo: string | null = null;
-  try {
-    cpuinfo = Deno.readTextFileSync("/proc/cpuinfo");
-  } catch {
-    // no /proc/cpuinfo, or no permission: let ggml score them all
-  }
+  // No /proc/cpuinfo: let ggml score them all.
+  const cpuinfo = cpuinfoText();
   const choice = cpuBackendChoice();
   if (choice !== undefined && choice !== "prebuilt") {
     if (ggml.ggml_backend_load(cString(choice)) === null) {

@@ -27,6 +27,7 @@
  */
 import { cpuFlags, cpuIdentity, ggmlFeatureOptions } from "../../ffi/cpu_variant.ts";
 import { cpuKey } from "../../ffi/library.ts";
+import { cpuinfoText } from "../../ffi/proc.ts";
 import { NATIVE_CPU_LIB, NATIVE_CPU_STAMP, nativeCpuBackendDir } from "../../ffi/library_path.ts";
 import { llamafileSelf } from "../onefile/llamafile_archive.ts";
 import { npmPackageDir } from "../onefile/npm_package.ts";
@@ -230,7 +231,12 @@ export async function buildNativeCommand(options: CliOptions): Promise<number> {
       "Cannot check the CPU backend built for this machine: pass -m MODEL.gguf to compare its greedy text with the prebuilt one's",
     );
   }
-  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
+  const cpuinfo = cpuinfoText();
+  if (cpuinfo === null) {
+    throw new NativeBuildError(
+      "Cannot build the CPU backend for this machine: /proc/cpuinfo cannot be read",
+    );
+  }
   const dir = nativeCpuBackendDir(cpuKey(cpuinfo));
   if (dir === null) {
     throw new NativeBuildError(
