@@ -109,6 +109,7 @@ export async function ensureNativeShared(
     ["libggml.so", `${npm}/${GGML_LIB}`],
     ["libggml-base.so", `${npm}/libggml-base.so`],
     ["libllama-common.so", `${dir}/build/bin/libllama-common.so`],
+    ["libllama-bench-impl.so", `${dir}/build/bin/libllama-bench-impl.so`],
   ];
   for (const [name, target] of links) {
     await Deno.remove(`${npmRun}/${name}`).catch(() => {});

@@ -49,6 +49,10 @@ export interface StartUpResult {
   oursWarmMs: number;
   /** Native llama-completion, same model, one token. */
   nativeMs: number;
+  /** CPU time (user + system, the process and its children) of the warm start. */
+  oursCpuMs: number;
+  /** CPU time of native llama-completion. */
+  nativeCpuMs: number;
   /** `deno run` of an empty file. */
   denoEmptyMs: number;
   /** The same `deno run` the launcher ends in, started directly. */
@@ -158,6 +162,32 @@ export function traceLines(stderr: string): [string, number][] {
   return out;
 }
 
+/**
+ * Median CPU time (user + system, children included) of each command over `runs` interleaved
+ * runs, measured by Python's `resource.getrusage` (Deno has no rusage of a child). On a busy
+ * machine the CPU time moves far less than the wall time.
+ */
+async function cpuTimes(
+  commands: { args: string[]; env?: Record<string, string> }[],
+  runs: number,
+): Promise<number[]> {
+  const script = [
+    "import json, os, resource, statistics, subprocess, sys",
+    "specs = json.loads(sys.argv[1]); runs = int(sys.argv[2]); out = [[] for _ in specs]",
+    "for _ in range(runs):",
+    "    for i, spec in enumerate(specs):",
+    "        before = resource.getrusage(resource.RUSAGE_CHILDREN)",
+    "        env = dict(os.environ); env.update(spec.get('env') or {})",
+    "        subprocess.run(spec['args'], env=env, stdin=subprocess.DEVNULL,",
+    "                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)",
+    "        after = resource.getrusage(resource.RUSAGE_CHILDREN)",
+    "        out[i].append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)",
+    "print(json.dumps([statistics.median(x) for x in out]))",
+  ].join("\n");
+  const out = await timed("python3", ["-c", script, JSON.stringify(commands), String(runs)]);
+  return JSON.parse(out.stdout);
+}
+
 /** The `deno run` command line the launcher would exec (its dry run prints it). */
 async function launcherCommand(file: string, args: string[], env: Record<string, string>) {
   const dry = await timed(file, args, { env: { ...env, LLAMAFILE_LAUNCHER_DRY_RUN: "1" } });
@@ -260,6 +290,11 @@ export async function measureStartUp(o: StartUpOptions): Promise<StartUpResult> 
       );
     }
     const m = (key: string) => median(samples[key] ?? []);
+    log("CPU time of the warm start and of native llama-completion");
+    const [oursCpuMs, nativeCpuMs] = await cpuTimes([
+      { args: [file, ...oneToken], env: warmEnv },
+      { args: [o.completion, ...nativeOne] },
+    ], Math.max(5, o.rounds));
     const launcherMs = m("warm") - m("direct");
     const stepList: StartUpStep[] = [
       { step: "launcher (sh)", ms: launcherMs },
@@ -297,6 +332,8 @@ export async function measureStartUp(o: StartUpOptions): Promise<StartUpResult> 
       oursFirstMs: m("first"),
       oursWarmMs: m("warm"),
       nativeMs: m("native"),
+      oursCpuMs: oursCpuMs!,
+      nativeCpuMs: nativeCpuMs!,
       denoEmptyMs: m("empty"),
       oursDirectMs: m("direct"),
       steps: stepList,

@@ -219,16 +219,16 @@ export async function buildNativeCommand(options: CliOptions): Promise<number> {
       `Cannot build the CPU backend for this machine: only Linux x86-64 is supported, this is ${Deno.build.os} ${Deno.build.arch}`,
     );
   }
-  const missing = missingTool();
-  if (missing !== null) {
-    throw new NativeBuildError(
-      `Cannot build the CPU backend for this machine: ${missing} is not on PATH (nothing changed: the prebuilt one stays in use)`,
-    );
-  }
   const self = llamafileSelf();
   if (options.model === undefined && self === undefined) {
     throw new NativeBuildError(
       "Cannot check the CPU backend built for this machine: pass -m MODEL.gguf to compare its greedy text with the prebuilt one's",
+    );
+  }
+  const missing = missingTool();
+  if (missing !== null) {
+    throw new NativeBuildError(
+      `Cannot build the CPU backend for this machine: ${missing} is not on PATH (nothing changed: the prebuilt one stays in use)`,
     );
   }
   const cpuinfo = cpuinfoText();
