@@ -267,7 +267,7 @@ if (import.meta.main) {
     push("load.ours_norepack", d.loadMs);
     push("rss.ours_norepack", d.peakRssMiB);
     log(`round ${round + 1}/${o.rounds}: ours (sync decode)`);
-    const e = await runOurs(model, o, true, "sync", nPrompt, nGen, "prebuilt");
+    const e = await runOurs(model, o, true, "sync", 0, nGen, "prebuilt");
     push("tg.ours_sync", e.tg);
     loads.push(loadAverage());
   }

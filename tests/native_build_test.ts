@@ -19,6 +19,15 @@ import { missingTool } from "../lib/cli/native_build.ts";
 import { cliCommandArgs, ROOT, STORIES, STORIES_GREEDY, viewProcess } from "./helpers.ts";
 
 const decoder = new TextDecoder();
+
+function existsSync(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const HOME = Deno.env.get("HOME") ?? "/tmp";
 /** The test build's own cache folder (kept between runs: a cold build takes minutes). */
 const CACHE = `${HOME}/.cache/llamafile-test-native`;
@@ -67,7 +76,8 @@ Deno.test("llamafile --build-native without cmake says so in one line and change
       r.stderr,
       "llamafile: Cannot build the CPU backend for this machine: cmake is not on PATH (nothing changed: the prebuilt one stays in use)\n",
     );
-    assert.deepEqual([...Deno.readDirSync(cache)].map((e) => e.name), ["bin"], "nothing created");
+    // (Deno keeps its own cache there: deno/.)
+    assert.ok(!existsSync(`${cache}/llamafile`), "nothing created");
     // Without a model to check it against, in the checkout: one line too.
     const noModel = await cli(["--build-native"], { XDG_CACHE_HOME: cache });
     assert.equal(noModel.code, 1);
@@ -142,6 +152,9 @@ Deno.test({
       [...mapped].join("\n"),
     );
     assert.ok(mapped.has(`${NATIVE_DIR}/${NATIVE_CPU_LIB}`), [...mapped].join("\n"));
-    assert.ok(![...mapped].some((p) => /libggml-cpu-\w+\.so$/.test(p)), "no prebuilt variant");
+    assert.ok(
+      ![...mapped].some((p) => /libggml-cpu-(?!native)\w+\.so$/.test(p)),
+      "no prebuilt variant",
+    );
   },
 });
