@@ -16,7 +16,7 @@ import { NATIVE_CPU_LIB, NATIVE_CPU_STAMP } from "../ffi/library_path.ts";
 import { cpuinfoText } from "../ffi/proc.ts";
 import { LLAMA_CPP_RELEASE } from "../lib/util/version.ts";
 import { missingTool } from "../lib/cli/native_build.ts";
-import { cliCommandArgs, ROOT, STORIES, STORIES_GREEDY, viewProcess } from "./helpers.ts";
+import { cliCommandArgs, ROOT, STORIES, STORIES_GREEDY, taskArgs, viewProcess } from "./helpers.ts";
 
 const decoder = new TextDecoder();
 
@@ -156,5 +156,42 @@ Deno.test({
       ![...mapped].some((p) => /libggml-cpu-(?!native)\w+\.so$/.test(p)),
       "no prebuilt variant",
     );
+  },
+});
+
+Deno.test({
+  name:
+    "a packed llamafile's --build-native checks the build with its own weights, and its runs load it",
+  ignore: missingTool() !== null,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "native_build_test_" });
+    try {
+      await Deno.writeTextFile(`${dir}/A`, "-n 40 --temp 0 -t 1 --no-display-prompt ...\n");
+      const path = `${dir}/s.llamafile`;
+      const pack = await new Deno.Command(Deno.execPath(), {
+        args: taskArgs(["pack", "-m", STORIES, "--args", `${dir}/A`, "-o", path]),
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert.equal(pack.code, 0, decoder.decode(pack.stderr));
+      // The build folder of the test above is reused: only the check runs again.
+      const env = { XDG_CACHE_HOME: CACHE, LLAMAFILE_CPU_BACKEND: "" };
+      const run = (args: string[]) =>
+        new Deno.Command(path, { args, env, stdin: "null", stdout: "piped", stderr: "piped" })
+          .output();
+      const build = await run(["--build-native"]);
+      assert.equal(build.code, 0, decoder.decode(build.stderr));
+      assert.match(
+        decoder.decode(build.stdout),
+        new RegExp(`greedy tokens for ${path.replaceAll(".", "\\.")};`),
+      );
+      const version = await run(["--version"]);
+      assert.match(decoder.decode(version.stdout), /, CPU backend native build; /);
+      const story = await run(["-p", "Once upon a time", "--log-disable"]);
+      assert.equal(decoder.decode(story.stdout), STORIES_GREEDY);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
