@@ -212,8 +212,8 @@ Deno.test("pack is deterministic: the same inputs give the same bytes", async ()
     again.stderr,
     /^llamafile pack: stories260K\.gguf \(1\.2 MB, stored at offset \d+\)$/m,
   );
-  // The runtime's files, .args, the app, the version, the manifest, the weights.
-  const entries = hostRuntimeFileCount() + 5;
+  // The runtime's files, .args, the app (loader and script), the version, the manifest, the weights.
+  const entries = hostRuntimeFileCount() + 6;
   assert.match(
     again.stderr,
     new RegExp(
@@ -271,7 +271,7 @@ Deno.test("pack --add appends without rewriting a byte, and the newest central d
   assert.match(
     info.stdout,
     new RegExp(
-      `^platforms: +linux-x64\\n {2}linux-x64: +${hostRuntimeFileCount()} files, [\\d.]+ MB \\([\\d.]+ MB stored\\)\\n {2}shared: +1 file, `,
+      `^platforms: +linux-x64\\n {2}linux-x64: +${hostRuntimeFileCount()} files, [\\d.]+ MB \\([\\d.]+ MB stored\\)\\n {2}shared: +2 files, `,
       "m",
     ),
   );

@@ -154,7 +154,10 @@ export async function createContext(
     ...(options.flashAttention !== undefined && { flashAttention: options.flashAttention }),
     ...(options.offloadKqv !== undefined && { offloadKqv: options.offloadKqv }),
   });
-  let handle = await lib.llama.llama_init_from_model(model.handle, params);
+  // A small model's context is made on this thread (see SMALL_MODEL_BYTES in model.ts).
+  let handle = model.small
+    ? lib.llama.llama_init_from_model_sync(model.handle, params)
+    : await lib.llama.llama_init_from_model(model.handle, params);
   let errors: string[] = [];
   if (handle === null) {
     // Again with the log routed to JS, to hear why (see LlamaLibrary.captureLog).
