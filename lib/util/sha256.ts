@@ -83,9 +83,12 @@ export function sha256(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
   const padded = new Uint8Array(Math.ceil((bytes.length + 9) / 64) * 64);
   padded.set(bytes);
   padded[bytes.length] = 0x80;
-  const view = new DataView(padded.buffer);
-  view.setUint32(padded.length - 8, Math.floor(bitLength / 2 ** 32));
-  view.setUint32(padded.length - 4, bitLength >>> 0);
+  const high = Math.floor(bitLength / 2 ** 32);
+  const low = bitLength >>> 0;
+  for (let i = 0; i < 4; i++) {
+    padded[padded.length - 8 + i] = (high >>> (24 - 8 * i)) & 0xff;
+    padded[padded.length - 4 + i] = (low >>> (24 - 8 * i)) & 0xff;
+  }
 
   const h = new Uint32Array([
     0x6a09e667,
@@ -99,7 +102,11 @@ export function sha256(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
   ]);
   const w = new Uint32Array(64);
   for (let block = 0; block < padded.length; block += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(block + i * 4);
+    for (let i = 0; i < 16; i++) {
+      const at = block + i * 4;
+      w[i] = (padded[at]! << 24) | (padded[at + 1]! << 16) | (padded[at + 2]! << 8) |
+        padded[at + 3]!;
+    }
     for (let i = 16; i < 64; i++) {
       const a = w[i - 15]!;
       const b = w[i - 2]!;
@@ -136,8 +143,9 @@ export function sha256(data: string | Uint8Array): Uint8Array<ArrayBuffer> {
     h[7] = h[7]! + hh!;
   }
   const out = new Uint8Array(32);
-  const outView = new DataView(out.buffer);
-  h.forEach((word, i) => outView.setUint32(i * 4, word));
+  h.forEach((word, i) => {
+    for (let j = 0; j < 4; j++) out[i * 4 + j] = (word >>> (24 - 8 * j)) & 0xff;
+  });
   return out;
 }
 
