@@ -59,8 +59,8 @@ if (import.meta.main) {
   const loadMs = performance.now() - t0;
   const context = await createContext(model, {
     contextSize: nPrompt + nGen,
-    batchSize: nPrompt,
-    ubatchSize: nPrompt,
+    batchSize: Math.max(1, nPrompt),
+    ubatchSize: Math.max(1, nPrompt),
     threads,
     flashAttention,
   });
@@ -72,7 +72,7 @@ if (import.meta.main) {
     state ^= state << 5;
     return (state >>> 0) % model.vocabSize;
   };
-  const prompt = new TokenBatch(nPrompt);
+  const prompt = new TokenBatch(Math.max(1, nPrompt));
   const one = new TokenBatch(1);
 
   const runPrompt = async () => {
@@ -96,9 +96,12 @@ if (import.meta.main) {
   };
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-  await runPrompt();
+  // --n-prompt 0: generation only.
   const pp: number[] = [];
-  for (let i = 0; i < reps; i++) pp.push(await runPrompt());
+  if (nPrompt > 0) {
+    await runPrompt();
+    for (let i = 0; i < reps; i++) pp.push(await runPrompt());
+  }
   await runGen();
   const tg: number[] = [];
   for (let i = 0; i < reps; i++) tg.push(await runGen());

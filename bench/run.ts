@@ -3,20 +3,33 @@
  * llama-completion built from the same release) and node-llama-cpp, interleaved in one run
  * (A B C A B C ..., medians over rounds). Prints a markdown table and writes bench/latest.json.
  *
- * Measures: pp512 / tg128 at the same threads and flash-attention setting (ours with weight
- * repacking on and off); model load time; peak RSS; cold start of a packed stories260K
- * llamafile to its first token against native llama-completion; server aggregate tokens/s at 1,
- * 4 and 8 concurrent streams and /health latency while generating.
+ * Measures: pp512 / tg128 at the same threads and flash-attention setting of
+ * - native llama.cpp built two ways: static with `-DGGML_NATIVE=ON` (`native.ts`), and
+ *   `llama-bench` built with shared libraries run over the very libraries llamafile.ts loads,
+ *   the npm package's with its prebuilt CPU variant (`native_shared.ts`): the second tells
+ *   the build from our binding;
+ * - llamafile.ts with the prebuilt CPU variant and with the CPU backend `--build-native` builds
+ *   for this machine (built once, cached), with weight repacking on and off, and a sync decode;
+ * - node-llama-cpp (the same prebuilt libraries through N-API);
+ * model load time; peak RSS; start-up of a packed stories260K llamafile to its first token,
+ * step by step, against native llama-completion, the checkout's `deno task llamafile`, and the
+ * yes/no grammar question 20 times in a shell loop (`start_up.ts`); server aggregate tokens/s
+ * at 1, 4 and 8 concurrent streams and /health latency while generating.
  *
  * @module
  */
 import { ensureNative, runLlamaBench } from "./native.ts";
+import { ensureNativeShared, runSharedLlamaBench, type SharedBench } from "./native_shared.ts";
 import { runNodeLlamaCpp } from "./node_llama_cpp.ts";
 import { ensureSynthModel, type SynthType } from "./synth_model.ts";
-import { measureColdStart } from "./cold_start.ts";
+import { measureStartUp, type StartUpResult } from "./start_up.ts";
 import { measureServer } from "./server_load.ts";
+import { verifiedNativeBuild } from "../ffi/library.ts";
+import { cpuinfoText } from "../ffi/proc.ts";
+import { cacheDir } from "./cache_dir.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
+const STORIES = `${ROOT}/../shared/models/stories260K.gguf`;
 
 interface Options {
   quick: boolean;
@@ -26,6 +39,7 @@ interface Options {
   type: SynthType;
   skipServer: boolean;
   skipNode: boolean;
+  skipNativeBuild: boolean;
 }
 
 function parseOptions(args: string[]): Options {
@@ -42,6 +56,7 @@ function parseOptions(args: string[]): Options {
     type: (value("--type") ?? "q4_0") as SynthType,
     skipServer: args.includes("--no-server"),
     skipNode: args.includes("--no-node"),
+    skipNativeBuild: args.includes("--no-native-build"),
   };
 }
 
@@ -66,6 +81,7 @@ async function runOurs(
   decode: "nonblocking" | "sync",
   nPrompt: number,
   nGen: number,
+  cpuBackend: string,
 ): Promise<OursRun> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -90,6 +106,7 @@ async function runOurs(
       "--n-gen",
       String(nGen),
     ],
+    env: { LLAMAFILE_CPU_BACKEND: cpuBackend },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -131,16 +148,56 @@ async function nativePeakRssMiB(
   return Number(new TextDecoder().decode(out.stdout).trim()) / 1024;
 }
 
+/**
+ * The CPU backend `--build-native` builds for this machine (built now if needed: about 4
+ * minutes on 2 busy cores the first time), or null when it cannot be built here (no compiler,
+ * ...). It is built into the benchmark's own cache (`XDG_CACHE_HOME` of
+ * `~/.cache/llamafile-bench/xdg`), so that the user's runs keep their CPU backend.
+ */
+async function ensureNativeBuild(log: (line: string) => void): Promise<string | null> {
+  const cpuinfo = cpuinfoText();
+  if (cpuinfo === null) return null;
+  const xdg = cacheDir("xdg");
+  const env = { XDG_CACHE_HOME: xdg };
+  const find = () => {
+    const saved = Deno.env.get("XDG_CACHE_HOME");
+    Deno.env.set("XDG_CACHE_HOME", xdg);
+    try {
+      return verifiedNativeBuild(cpuinfo);
+    } finally {
+      if (saved === undefined) Deno.env.delete("XDG_CACHE_HOME");
+      else Deno.env.set("XDG_CACHE_HOME", saved);
+    }
+  };
+  const built = find();
+  if (built !== null) return built;
+  log("llamafile --build-native (once; about 4 minutes on 2 busy cores)");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "--allow-all", `${ROOT}/cli.ts`, "--build-native", "-m", STORIES],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    log(`no native build: ${new TextDecoder().decode(out.stderr).trim().split("\n").pop()}`);
+    return null;
+  }
+  return find();
+}
+
 function fmt(x: number | undefined, digits = 1): string {
   return x === undefined || !Number.isFinite(x) ? "n/a" : x.toFixed(digits);
 }
 
 function cpuName(): string {
+  return /^model name\s*:\s*(.*)$/m.exec(cpuinfoText() ?? "")?.[1] ?? "unknown";
+}
+
+function loadAverage(): number {
   try {
-    return /^model name\s*:\s*(.*)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ??
-      "unknown";
+    return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
   } catch {
-    return "unknown";
+    return NaN;
   }
 }
 
@@ -154,26 +211,41 @@ if (import.meta.main) {
   );
   const model = await ensureSynthModel({ type: o.type }, { verbose: true });
   const native = await ensureNative({ verbose: false });
+  let shared: SharedBench | null = null;
+  try {
+    shared = await ensureNativeShared({ verbose: true });
+  } catch (error) {
+    log(`native llama-bench over our libraries skipped: ${(error as Error).message}`);
+  }
+  const nativeBuild = o.skipNativeBuild ? null : await ensureNativeBuild(log);
+  const loads: number[] = [loadAverage()];
 
   const samples: Record<string, number[]> = {};
   const push = (key: string, value: number) => (samples[key] ??= []).push(value);
+  const bench = { threads: o.threads, reps: o.reps, flashAttn: "off" as const, nPrompt, nGen };
   for (let round = 0; round < o.rounds; round++) {
-    log(`round ${round + 1}/${o.rounds}: native`);
-    const n = await runLlamaBench(model, {
-      threads: o.threads,
-      reps: o.reps,
-      flashAttn: "off",
-      nPrompt,
-      nGen,
-    });
+    log(`round ${round + 1}/${o.rounds}: native (static, GGML_NATIVE)`);
+    const n = await runLlamaBench(model, bench);
     push("pp.native", n.pp);
     push("tg.native", n.tg);
-    log(`round ${round + 1}/${o.rounds}: ours (repack on)`);
-    const a = await runOurs(model, o, true, "nonblocking", nPrompt, nGen);
+    if (shared !== null) {
+      log(`round ${round + 1}/${o.rounds}: native llama-bench over our libraries`);
+      const s = await runSharedLlamaBench(shared, model, shared.prebuiltCpu, bench);
+      push("pp.native_npm", s.pp);
+      push("tg.native_npm", s.tg);
+    }
+    log(`round ${round + 1}/${o.rounds}: ours (prebuilt CPU variant)`);
+    const a = await runOurs(model, o, true, "nonblocking", nPrompt, nGen, "prebuilt");
     push("pp.ours", a.pp);
     push("tg.ours", a.tg);
     push("load.ours", a.loadMs);
     push("rss.ours", a.peakRssMiB);
+    if (nativeBuild !== null) {
+      log(`round ${round + 1}/${o.rounds}: ours (native build)`);
+      const b = await runOurs(model, o, true, "nonblocking", nPrompt, nGen, nativeBuild);
+      push("pp.ours_native", b.pp);
+      push("tg.ours_native", b.tg);
+    }
     if (!o.skipNode) {
       log(`round ${round + 1}/${o.rounds}: node-llama-cpp`);
       const c = await runNodeLlamaCpp({
@@ -189,30 +261,34 @@ if (import.meta.main) {
       push("load.node", c.loadMs);
     }
     log(`round ${round + 1}/${o.rounds}: ours (repack off)`);
-    const b = await runOurs(model, o, false, "nonblocking", nPrompt, nGen);
-    push("pp.ours_norepack", b.pp);
-    push("tg.ours_norepack", b.tg);
-    push("load.ours_norepack", b.loadMs);
-    push("rss.ours_norepack", b.peakRssMiB);
+    const d = await runOurs(model, o, false, "nonblocking", nPrompt, nGen, "prebuilt");
+    push("pp.ours_norepack", d.pp);
+    push("tg.ours_norepack", d.tg);
+    push("load.ours_norepack", d.loadMs);
+    push("rss.ours_norepack", d.peakRssMiB);
     log(`round ${round + 1}/${o.rounds}: ours (sync decode)`);
-    const s = await runOurs(model, o, true, "sync", nPrompt, nGen);
-    push("tg.ours_sync", s.tg);
+    const e = await runOurs(model, o, true, "sync", 0, nGen, "prebuilt");
+    push("tg.ours_sync", e.tg);
+    loads.push(loadAverage());
   }
   const m = (key: string) => median(samples[key] ?? []);
   log("peak RSS of native llama-completion");
   const rssNative = await nativePeakRssMiB(native.completion, model, o.threads);
 
-  log("cold start of a packed stories260K llamafile");
-  let cold: Awaited<ReturnType<typeof measureColdStart>> | null = null;
+  log("start-up of a packed stories260K llamafile, step by step, and the yes/no loop");
+  let start: StartUpResult | null = null;
   try {
-    cold = await measureColdStart({
+    start = await measureStartUp({
       root: ROOT,
       completion: native.completion,
-      rounds: o.quick ? 3 : 7,
+      rounds: o.quick ? 3 : 9,
+      loopRuns: 20,
+      log,
     });
   } catch (error) {
-    log(`cold start skipped: ${(error as Error).message}`);
+    log(`start-up skipped: ${(error as Error).message}`);
   }
+  loads.push(loadAverage());
 
   let server: Awaited<ReturnType<typeof measureServer>> | null = null;
   if (!o.skipServer) {
@@ -228,22 +304,32 @@ if (import.meta.main) {
       log(`server skipped: ${(error as Error).message}`);
     }
   }
+  loads.push(loadAverage());
 
   const pp = {
     native: m("pp.native"),
+    native_over_our_libraries: m("pp.native_npm"),
     ours: m("pp.ours"),
+    ours_native_build: m("pp.ours_native"),
     ours_norepack: m("pp.ours_norepack"),
     node_llama_cpp: m("pp.node"),
   };
   const tg = {
     native: m("tg.native"),
+    native_over_our_libraries: m("tg.native_npm"),
     ours: m("tg.ours"),
+    ours_native_build: m("tg.ours_native"),
     ours_norepack: m("tg.ours_norepack"),
     ours_sync: m("tg.ours_sync"),
     node_llama_cpp: m("tg.node"),
   };
+  const best = {
+    pp: Number.isFinite(pp.ours_native_build) ? pp.ours_native_build : pp.ours,
+    tg: Number.isFinite(tg.ours_native_build) ? tg.ours_native_build : tg.ours,
+  };
   const result = {
     machine: `${cpuName()}, ${navigator.hardwareConcurrency} logical CPUs`,
+    load_average: { min: Math.min(...loads), max: Math.max(...loads), samples: loads },
     date: new Date().toISOString(),
     model:
       `synthetic TinyLlama-1.1B shape (22 layers, n_embd 2048, n_ff 5632, 32 heads, 4 KV heads, 32k vocab), ${o.type.toUpperCase()}`,
@@ -253,11 +339,16 @@ if (import.meta.main) {
     flash_attn: "off",
     n_prompt: nPrompt,
     n_gen: nGen,
+    native_build: nativeBuild,
     pp512: pp,
     tg128: tg,
     ratios: {
-      tg_vs_native: tg.ours / tg.native,
-      pp_vs_native: pp.ours / pp.native,
+      pp_vs_native: best.pp / pp.native,
+      tg_vs_native: best.tg / tg.native,
+      pp_prebuilt_vs_native: pp.ours / pp.native,
+      tg_prebuilt_vs_native: tg.ours / tg.native,
+      pp_prebuilt_vs_native_over_our_libraries: pp.ours / pp.native_over_our_libraries,
+      tg_prebuilt_vs_native_over_our_libraries: tg.ours / tg.native_over_our_libraries,
       tg_vs_node_llama_cpp: tg.ours / tg.node_llama_cpp,
     },
     load_ms: {
@@ -270,9 +361,7 @@ if (import.meta.main) {
       ours_norepack: m("rss.ours_norepack"),
       native_completion: rssNative,
     },
-    cold_start_ms: cold
-      ? { ours: cold.oursWarmMs, ours_first_run: cold.oursFirstMs, native: cold.nativeMs }
-      : null,
+    start_up: start,
     server: server
       ? {
         streams_1: server.streams[1],
@@ -286,33 +375,37 @@ if (import.meta.main) {
     samples,
   };
 
+  const columns = [
+    ["native llama.cpp", pp.native, tg.native],
+    [
+      "native llama-bench, our libraries",
+      pp.native_over_our_libraries,
+      tg.native_over_our_libraries,
+    ],
+    ["llamafile.ts", pp.ours, tg.ours],
+    ["llamafile.ts, --build-native", pp.ours_native_build, tg.ours_native_build],
+    ["llamafile.ts, no repack", pp.ours_norepack, tg.ours_norepack],
+    ["node-llama-cpp", pp.node_llama_cpp, tg.node_llama_cpp],
+  ] as const;
   const rows = [
-    ["", "native llama.cpp", "llamafile.ts", "llamafile.ts (no repack)", "node-llama-cpp"],
-    [
-      `pp${nPrompt} tok/s`,
-      fmt(pp.native),
-      fmt(pp.ours),
-      fmt(pp.ours_norepack),
-      fmt(pp.node_llama_cpp),
-    ],
-    [
-      `tg${nGen} tok/s`,
-      fmt(tg.native),
-      fmt(tg.ours),
-      fmt(tg.ours_norepack),
-      fmt(tg.node_llama_cpp),
-    ],
+    ["", ...columns.map((c) => c[0])],
+    [`pp${nPrompt} tok/s`, ...columns.map((c) => fmt(c[1]))],
+    [`tg${nGen} tok/s`, ...columns.map((c) => fmt(c[2]))],
     [
       "model load ms",
       "",
+      "",
       fmt(result.load_ms.ours, 0),
+      "",
       fmt(result.load_ms.ours_norepack, 0),
       fmt(result.load_ms.node_llama_cpp, 0),
     ],
     [
       "peak RSS MiB",
       fmt(rssNative, 0),
+      "",
       fmt(result.peak_rss_mib.ours, 0),
+      "",
       fmt(result.peak_rss_mib.ours_norepack, 0),
       "",
     ],
@@ -320,28 +413,53 @@ if (import.meta.main) {
   const table = rows.map((r) => `| ${r.join(" | ")} |`);
   table.splice(1, 0, `|${" --- |".repeat(rows[0]!.length)}`);
   const lines = [
-    `Machine: ${result.machine}; threads ${o.threads}; ${result.model}; flash attention off; medians of ${o.rounds} round(s).`,
+    `Machine: ${result.machine}; load average ${fmt(result.load_average.min)} to ${
+      fmt(result.load_average.max)
+    } during the run; threads ${o.threads}; ${result.model}; flash attention off; medians of ${o.rounds} interleaved round(s).`,
     "",
     ...table,
     "",
-    `Ratios: decode ${fmt(result.ratios.tg_vs_native, 2)}x native, prompt ${
-      fmt(result.ratios.pp_vs_native, 2)
-    }x native, ` +
-    `decode ${fmt(result.ratios.tg_vs_node_llama_cpp, 2)}x node-llama-cpp; sync-decode variant tg ${
-      fmt(tg.ours_sync)
-    } tok/s.`,
+    `Ratios: prompt ${fmt(result.ratios.pp_vs_native, 2)}x native, decode ${
+      fmt(result.ratios.tg_vs_native, 2)
+    }x native (llamafile.ts with ${
+      nativeBuild !== null ? "the --build-native CPU backend" : "the prebuilt CPU variant"
+    }); with the prebuilt variant prompt ${fmt(result.ratios.pp_prebuilt_vs_native, 2)}x, decode ${
+      fmt(result.ratios.tg_prebuilt_vs_native, 2)
+    }x native, and ${fmt(result.ratios.pp_prebuilt_vs_native_over_our_libraries, 2)}x / ${
+      fmt(result.ratios.tg_prebuilt_vs_native_over_our_libraries, 2)
+    }x native llama-bench over the same libraries; decode ${
+      fmt(result.ratios.tg_vs_node_llama_cpp, 2)
+    }x node-llama-cpp; sync-decode variant tg ${fmt(tg.ours_sync)} tok/s.`,
   ];
-  if (cold) {
+  if (start) {
     lines.push(
-      `Cold start to first token (stories260K): llamafile ${fmt(cold.oursWarmMs, 0)} ms warm, ${
-        fmt(cold.oursFirstMs, 0)
-      } ms first run (extracts the runtime), native llama-completion ${fmt(cold.nativeMs, 0)} ms (${
-        fmt(cold.oursWarmMs / cold.nativeMs, 2)
-      }x).`,
+      "",
+      `Start-up to the first token (stories260K, medians of interleaved runs): packed llamafile ${
+        fmt(start.oursWarmMs, 0)
+      } ms warm, ${
+        fmt(start.oursFirstMs, 0)
+      } ms first run (extracts the runtime); native llama-completion ${
+        fmt(start.nativeMs, 0)
+      } ms (${fmt(start.oursWarmMs / start.nativeMs, 2)}x); CPU time ${
+        fmt(start.oursCpuMs, 0)
+      } ms against ${fmt(start.nativeCpuMs, 0)} ms. Checkout: deno task llamafile ${
+        fmt(start.checkoutTaskMs, 0)
+      } ms (three Deno processes), deno run cli.ts ${fmt(start.checkoutDirectMs, 0)} ms.`,
+      "",
+      `| step | ms |`,
+      `| --- | --- |`,
+      ...start.steps.map((s) => `| ${s.step} | ${fmt(s.ms)} |`),
+      "",
+      `Yes/no loop (the grammar-forced question ${start.loop.runs} times in a sh loop): llamafile ${
+        fmt(start.loop.oursMs, 0)
+      } ms, native llama-completion ${fmt(start.loop.nativeMs, 0)} ms (${
+        fmt(start.loop.oursMs / start.loop.nativeMs, 2)
+      }x); answers: llamafile ${start.loop.oursAnswer}; llama-completion ${start.loop.nativeAnswer}.`,
     );
   }
   if (server) {
     lines.push(
+      "",
       `Server (-np ${server.slots}, ${result.model.split(",")[0]}): 1 stream ${
         fmt(server.streams[1])
       } tok/s, 4 streams ${fmt(server.streams[4])}, 8 streams ${fmt(server.streams[8])} (${

@@ -55,3 +55,52 @@ export function pickCpuVariant(flags: ReadonlySet<string>): string | null {
   }
   return best;
 }
+
+/**
+ * ggml's x86 feature options (`GGML_<NAME>` in ggml/CMakeLists.txt) and the `/proc/cpuinfo`
+ * flags each needs, for a CPU backend built for this machine.
+ */
+export const GGML_X86_FEATURES: readonly (readonly [string, readonly string[]])[] = [
+  ["SSE42", SSE42],
+  ["AVX", ["avx"]],
+  ["F16C", ["f16c"]],
+  ["FMA", ["fma"]],
+  ["AVX2", ["avx2"]],
+  ["BMI2", ["bmi2"]],
+  ["AVX_VNNI", ["avx_vnni"]],
+  ["AVX512", AVX512.slice(AVX2.length)],
+  ["AVX512_VBMI", ["avx512vbmi"]],
+  ["AVX512_VNNI", ["avx512_vnni"]],
+  ["AVX512_BF16", ["avx512_bf16"]],
+  ["AMX_TILE", ["amx_tile"]],
+  ["AMX_INT8", ["amx_int8"]],
+  ["AMX_BF16", ["amx_bf16"]],
+];
+
+/**
+ * The `-DGGML_<NAME>=ON|OFF` CMake options that build ggml's CPU backend for a CPU with
+ * `flags`: every feature option ggml has, on where the CPU has it (an AVX-512 option only with
+ * the AVX-512 foundation it builds on).
+ */
+export function ggmlFeatureOptions(flags: ReadonlySet<string>): string[] {
+  const has = (name: string) =>
+    GGML_X86_FEATURES.find(([n]) => n === name)![1].every((f) => flags.has(f));
+  return GGML_X86_FEATURES.map(([name]) => {
+    const on = has(name) && (!name.startsWith("AVX512_") || has("AVX512")) &&
+      (!name.startsWith("AMX_") || has("AMX_TILE"));
+    return `-DGGML_${name}=${on ? "ON" : "OFF"}`;
+  });
+}
+
+/**
+ * What identifies this processor for a CPU backend built on it: vendor, family, model and its
+ * feature flags, from `/proc/cpuinfo` text (the first processor). A build is only loaded on a
+ * machine that gives the same text.
+ */
+export function cpuIdentity(cpuinfo: string): string {
+  const field = (name: string) =>
+    new RegExp(`^${name}\\s*:\\s*(.*)$`, "m").exec(cpuinfo)?.[1]?.trim() ?? "";
+  const flags = [...cpuFlags(cpuinfo)].sort().join(" ");
+  return [field("vendor_id"), field("cpu family"), field("model"), field("model name"), flags]
+    .join("\n");
+}

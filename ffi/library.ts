@@ -5,11 +5,22 @@
  *
  * @module
  */
-import { cpuFlags, pickCpuVariant } from "./cpu_variant.ts";
+import { cpuFlags, cpuIdentity, pickCpuVariant } from "./cpu_variant.ts";
 import { cString, readCString } from "./cstring.ts";
-import { GGML_LIB, libraryDir, LLAMA_LIB } from "./library_path.ts";
+import { cpuinfoText } from "./proc.ts";
+import {
+  cpuBackendChoice,
+  GGML_LIB,
+  libraryDir,
+  LLAMA_LIB,
+  NATIVE_CPU_LIB,
+  NATIVE_CPU_STAMP,
+  nativeCpuBackendDir,
+} from "./library_path.ts";
 import { assertAbi } from "./structs.ts";
 import { GGML_SYMBOLS, LLAMA_SYMBOLS, THREADPOOL_SYMBOLS } from "./symbols.ts";
+import { sha256Hex } from "../lib/util/sha256.ts";
+import { trace } from "../lib/util/trace.ts";
 
 /** The build of the loaded libraries, as they report it. */
 export interface LibraryBuild {
@@ -19,6 +30,20 @@ export interface LibraryBuild {
   ggml: string;
   /** `ggml_commit()`: the source commit the libraries were built from, e.g. `0ad4a86`. */
   commit: string;
+}
+
+/** The CPU backend a process loaded. */
+export interface CpuBackend {
+  /**
+   * `native`: built for this machine (`llamafile --build-native`); `prebuilt`: the npm
+   * package's variant for this CPU (or the one ggml scored best); `path`: the library
+   * `LLAMAFILE_CPU_BACKEND` names.
+   */
+  kind: "native" | "prebuilt" | "path";
+  /** The file loaded (for `prebuilt`, `null` when ggml chose among every variant). */
+  path: string | null;
+  /** `zen4 (prebuilt)`, `native build`, ... for messages. */
+  label: string;
 }
 
 /** ggml log levels (`enum ggml_log_level`). */
@@ -41,6 +66,8 @@ export interface LlamaLibrary {
   readonly threadpoolFree: Deno.UnsafeFnPointer<typeof THREADPOOL_SYMBOLS.ggml_threadpool_free>;
   /** What the loaded libraries say they are (`llama_version()`, `ggml_version()`, `ggml_commit()`). */
   readonly build: LibraryBuild;
+  /** The CPU backend loaded. */
+  readonly cpuBackend: CpuBackend;
   /** Default `llama_model_params`, checked against our layout. */
   modelDefaults(): Uint8Array<ArrayBuffer>;
   /** Default `llama_context_params`, checked against our layout. */
@@ -117,21 +144,62 @@ function noBacktrace(): void {
   }
 }
 
-/** Loads the best CPU backend: the variant the flags point at, else every one, scored by ggml. */
-function loadCpuBackend(ggml: GgmlSymbols, dir: string): void {
-  let variant: string | null = null;
+/** The key of this processor's native build folder (see `nativeCpuBackendDir()`). */
+export function cpuKey(cpuinfo: string): string {
+  return sha256Hex(cpuIdentity(cpuinfo)).slice(0, 16);
+}
+
+function isFile(path: string): boolean {
   try {
-    // The variants are x86-64's (an emulator may show the host's flags to an arm64 process).
-    if (Deno.build.arch === "x86_64") {
-      variant = pickCpuVariant(cpuFlags(Deno.readTextFileSync("/proc/cpuinfo")));
-    }
+    return Deno.statSync(path).isFile;
   } catch {
-    // no /proc/cpuinfo, or no permission: let ggml score them all
+    return false;
   }
-  if (
-    variant !== null && ggml.ggml_backend_load(cString(`${dir}/libggml-cpu-${variant}.so`)) !== null
-  ) return;
+}
+
+/**
+ * The verified native build for this processor (its library and stamp both there), or `null`.
+ */
+export function verifiedNativeBuild(cpuinfo: string): string | null {
+  const dir = nativeCpuBackendDir(cpuKey(cpuinfo));
+  if (dir === null) return null;
+  const lib = `${dir}/${NATIVE_CPU_LIB}`;
+  return isFile(`${dir}/${NATIVE_CPU_STAMP}`) && isFile(lib) ? lib : null;
+}
+
+/**
+ * Loads one CPU backend: the library `LLAMAFILE_CPU_BACKEND` names; else, unless it says
+ * `prebuilt`, the verified build for this machine; else the prebuilt variant the flags point
+ * at, else every variant, scored by ggml. A native build ggml refuses falls back to the
+ * prebuilt variant.
+ */
+function loadCpuBackend(ggml: GgmlSymbols, dir: string): CpuBackend {
+  // No /proc/cpuinfo: let ggml score them all.
+  const cpuinfo = cpuinfoText();
+  const choice = cpuBackendChoice();
+  if (choice !== undefined && choice !== "prebuilt") {
+    if (ggml.ggml_backend_load(cString(choice)) === null) {
+      throw new LibraryLoadError(
+        `Cannot load the CPU backend "${choice}" that LLAMAFILE_CPU_BACKEND names: ggml could not load it`,
+      );
+    }
+    return { kind: "path", path: choice, label: choice };
+  }
+  // The variants are x86-64's (an emulator may show the host's flags to an arm64 process).
+  const x86 = Deno.build.arch === "x86_64" && cpuinfo !== null;
+  if (choice === undefined && x86) {
+    const native = verifiedNativeBuild(cpuinfo!);
+    if (native !== null && ggml.ggml_backend_load(cString(native)) !== null) {
+      return { kind: "native", path: native, label: "native build" };
+    }
+  }
+  const variant = x86 ? pickCpuVariant(cpuFlags(cpuinfo!)) : null;
+  const path = `${dir}/libggml-cpu-${variant}.so`;
+  if (variant !== null && ggml.ggml_backend_load(cString(path)) !== null) {
+    return { kind: "prebuilt", path, label: `${variant} (prebuilt)` };
+  }
   ggml.ggml_backend_load_all_from_path(cString(dir));
+  return { kind: "prebuilt", path: null, label: "best prebuilt variant" };
 }
 
 /** Opens the libraries (once); later calls return the same handle. */
@@ -152,6 +220,7 @@ export function openLibrary(): LlamaLibrary {
       { cause },
     );
   }
+  trace("libggml opened");
   try {
     llama = Deno.dlopen(`${dir}/${LLAMA_LIB}`, LLAMA_SYMBOLS);
   } catch (cause) {
@@ -163,6 +232,7 @@ export function openLibrary(): LlamaLibrary {
     );
   }
 
+  trace("libllama opened");
   // Route the log before anything else can print.
   let sink: LogSink | null = null;
   const errors: string[] = [];
@@ -220,7 +290,15 @@ export function openLibrary(): LlamaLibrary {
   abortCallback.unref();
   ggml.symbols.ggml_set_abort_callback(abortCallback.pointer);
 
-  loadCpuBackend(ggml.symbols, dir);
+  let cpuBackend: CpuBackend;
+  try {
+    cpuBackend = loadCpuBackend(ggml.symbols, dir);
+  } catch (error) {
+    llama.close();
+    ggml.close();
+    throw error;
+  }
+  trace("CPU backend loaded");
   llama.symbols.llama_backend_init();
 
   const modelDefaults = () => new Uint8Array(llama.symbols.llama_model_default_params());
@@ -257,6 +335,7 @@ export function openLibrary(): LlamaLibrary {
   opened = {
     dir,
     build,
+    cpuBackend,
     llama: llama.symbols,
     ggml: ggml.symbols,
     threadpoolNew,

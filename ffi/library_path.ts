@@ -1,13 +1,57 @@
 /**
- * Where the libllama / ggml shared libraries live.
+ * Where the libllama / ggml shared libraries live, and a CPU backend built for this machine.
  *
  * @module
  */
+import { LLAMA_CPP_RELEASE } from "../lib/util/version.ts";
 
 /** File name of libllama in the npm package `@node-llama-cpp/linux-x64@3.22.1`. */
 export const LLAMA_LIB = "libllama.v0.5.0.so";
 /** File name of libggml (the backend registry) in the same folder. */
 export const GGML_LIB = "libggml.v0.5.0.so";
+
+/** File name of a CPU backend built for this machine (`llamafile --build-native`). */
+export const NATIVE_CPU_LIB = "libggml-cpu-native.so";
+
+/** The stamp written beside it once it is verified; without it the build is not loaded. */
+export const NATIVE_CPU_STAMP = "build.json";
+
+/**
+ * Which CPU backend to load: `$LLAMAFILE_CPU_BACKEND`, `prebuilt` (the npm package's variant
+ * for this CPU), a path to a `libggml-cpu` library, or unset (the build for this machine when
+ * there is a verified one, else the prebuilt variant).
+ */
+export function cpuBackendChoice(): string | undefined {
+  try {
+    return Deno.env.get("LLAMAFILE_CPU_BACKEND") || undefined;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+    return undefined;
+  }
+}
+
+/**
+ * Where the CPU backend built for this machine lives: a folder of the llamafile cache
+ * (`${XDG_CACHE_HOME:-~/.cache}/llamafile/native/<release>-<cpu>`), shared by the checkout and
+ * every llamafile of this llama.cpp release, named after the release and a hash of the
+ * processor's identity (`cpuIdentity()`), so that a home folder shared between machines never
+ * loads one machine's build on another. `null` when neither `XDG_CACHE_HOME` nor `HOME` is set.
+ */
+export function nativeCpuBackendDir(cpuKey: string): string | null {
+  const env = (name: string) => {
+    try {
+      return Deno.env.get(name);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) return undefined;
+      throw error;
+    }
+  };
+  const xdg = env("XDG_CACHE_HOME");
+  const home = env("HOME");
+  const base = xdg ? xdg : home ? `${home}/.cache` : null;
+  if (base === null) return null;
+  return `${base.replace(/\/+$/, "")}/llamafile/native/${LLAMA_CPP_RELEASE}-${cpuKey}`;
+}
 
 /**
  * The folder holding the libraries: `$LLAMAFILE_LIBDIR` when set, else the npm

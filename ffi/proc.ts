@@ -1,6 +1,7 @@
 /**
- * Small `/proc` files read with libc: Deno refuses `/proc/self`, `/proc/<pid>` and
- * `/proc/meminfo` to anything but `--allow-all`, whatever `--allow-read` says.
+ * Small `/proc` files read with libc: Deno refuses `/proc/self`, `/proc/<pid>`,
+ * `/proc/meminfo` and `/proc/cpuinfo` to anything but `--allow-all`, whatever `--allow-read`
+ * says.
  *
  * @module
  */
@@ -17,13 +18,13 @@ const LIBC_SYMBOLS = {
 
 let libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] | null = null;
 
-/** The text of `path` (up to 64 KiB), or `null` when it cannot be opened. */
-export function readProcText(path: string): string | null {
+/** The text of `path` (up to `limit` bytes, 64 KiB by default), or `null` when it cannot be opened. */
+export function readProcText(path: string, limit = 64 * 1024): string | null {
   libc ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
   const fd = libc.open(cString(path), 0);
   if (fd < 0) return null;
   try {
-    const buffer = new Uint8Array(64 * 1024);
+    const buffer = new Uint8Array(limit);
     let length = 0;
     while (length < buffer.length) {
       const n = Number(libc.read(fd, buffer.subarray(length), BigInt(buffer.length - length)));
@@ -34,6 +35,15 @@ export function readProcText(path: string): string | null {
   } finally {
     libc.close(fd);
   }
+}
+
+/**
+ * `/proc/cpuinfo` (up to 1 MiB: a processor is about 1.5 KB of it), or `null`. Read with libc
+ * because Deno refuses it without `--allow-all`: a sandboxed run could not pick its CPU variant
+ * from it, and ggml then loaded and scored all fifteen.
+ */
+export function cpuinfoText(): string | null {
+  return readProcText("/proc/cpuinfo", 1 << 20);
 }
 
 /** Bytes of memory the kernel says a new allocation can still get (MemAvailable + SwapFree). */

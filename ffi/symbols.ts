@@ -93,6 +93,17 @@ export const LLAMA_SYMBOLS = {
     result: "pointer",
     nonblocking: true,
   },
+  // The same two on the calling thread, for weights small enough to load in a millisecond
+  llama_model_load_from_file_sync: {
+    name: "llama_model_load_from_file",
+    parameters: ["buffer", MODEL_PARAMS_STRUCT],
+    result: "pointer",
+  },
+  llama_model_load_from_file_ptr_sync: {
+    name: "llama_model_load_from_file_ptr",
+    parameters: ["pointer", MODEL_PARAMS_STRUCT],
+    result: "pointer",
+  },
   // void llama_model_free(struct llama_model * model)
   llama_model_free: { parameters: ["pointer"], result: "void" },
   // const struct llama_vocab * llama_model_get_vocab(const struct llama_model * model)
@@ -168,6 +179,12 @@ export const LLAMA_SYMBOLS = {
     parameters: ["pointer", CONTEXT_PARAMS_STRUCT],
     result: "pointer",
     nonblocking: true,
+  },
+  // The same on the calling thread, for small models
+  llama_init_from_model_sync: {
+    name: "llama_init_from_model",
+    parameters: ["pointer", CONTEXT_PARAMS_STRUCT],
+    result: "pointer",
   },
   // void llama_free(struct llama_context * ctx)
   llama_free: { parameters: ["pointer"], result: "void" },

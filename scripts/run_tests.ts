@@ -37,9 +37,21 @@ export const SYSTEM_TOOLS: readonly SystemTool[] = [
     debianPackage: "libstdc++6-arm64-cross",
     why: "the arm64 C++ library libllama links against",
   },
-  { command: "cmake", debianPackage: "cmake", why: "building llama.cpp's RPC backend" },
-  { command: "make", debianPackage: "make", why: "building llama.cpp's RPC backend" },
-  { command: "g++", debianPackage: "g++", why: "building llama.cpp's RPC backend" },
+  {
+    command: "cmake",
+    debianPackage: "cmake",
+    why: "building llama.cpp's RPC backend, and the CPU backend of --build-native",
+  },
+  {
+    command: "make",
+    debianPackage: "make",
+    why: "building llama.cpp's RPC backend, and the CPU backend of --build-native",
+  },
+  {
+    command: "g++",
+    debianPackage: "g++",
+    why: "building llama.cpp's RPC backend, and the CPU backend of --build-native",
+  },
   { command: "git", debianPackage: "git", why: "cloning llama.cpp's source from its bundle" },
   { command: "stdbuf", debianPackage: "coreutils", why: "llama.cpp's rpc-server, line-buffered" },
   { command: "nginx", debianPackage: "nginx", why: "the load balancer in front of replicas" },
@@ -112,6 +124,9 @@ async function main(args: string[]): Promise<number> {
   }
   const status = await new Deno.Command(Deno.execPath(), {
     args: ["test", "--no-prompt", "--allow-all", "--doc", ...args],
+    // The reference texts are the prebuilt CPU variant's, whatever `llamafile --build-native`
+    // installed on this machine (tests/native_build_test.ts checks a build of its own).
+    env: { LLAMAFILE_CPU_BACKEND: "prebuilt" },
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

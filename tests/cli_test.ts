@@ -164,7 +164,7 @@ Deno.test("CLI --help and --version exit 0 on stdout", async () => {
   // The llama.cpp build named as the loaded libraries report it.
   assert.match(
     version.stdout,
-    /^llamafile \d+\.\d+\.\d+ \(llama\.cpp v0\.5\.0: libllama \S+, ggml \S+, commit [0-9a-f]+; deno \S+\)\n$/,
+    /^llamafile \d+\.\d+\.\d+ \(llama\.cpp v0\.5\.0: libllama \S+, ggml \S+, commit [0-9a-f]+, CPU backend [^;]+; deno \S+\)\n$/,
   );
 });
 

@@ -132,6 +132,7 @@ Deno.test("a llamafile run from another folder prints what the plain GGUF prints
   assert.equal(top.length, 1, top.join(", "));
   assert.match(top[0]!, /^[0-9a-f]{16}$/);
   assert.ok(tree.includes(`${top[0]}/deno`) && tree.includes(`${top[0]}/app.js`));
+  assert.ok(tree.includes(`${top[0]}/app.script.js`));
   assert.ok(tree.includes(`${top[0]}/lib/libllama.v0.5.0.so`));
   assert.ok(!tree.some((p) => p.endsWith(".gguf")), tree.join("\n"));
 });
@@ -343,7 +344,9 @@ Deno.test("a corrupt runtime payload fails its hash check and nothing is extract
   const path = await llamafile();
   const bad = `${dir}/bad-payload.llamafile`;
   await Deno.copyFile(path, bad);
-  const app = (await readZipDirectory(bad)).entries.find((e) => e.name === "runtime/app.js")!;
+  const app = (await readZipDirectory(bad)).entries.find((e) =>
+    e.name === "runtime/app.script.js"
+  )!;
   const at = app.dataOffset + Math.floor(app.compressedSize / 2);
   const original = (await Deno.readFile(bad)).subarray(at, at + 1);
   await patch(bad, at, new Uint8Array([original[0]! ^ 0x55]));
@@ -354,7 +357,7 @@ Deno.test("a corrupt runtime payload fails its hash check and nothing is extract
   assert.match(r.stderr, announced);
   assertOneLineError(
     { ...r, stderr: r.stderr.replace(announced, "") },
-    /^llamafile: Cannot extract the runtime from ".*bad-payload\.llamafile": entry "runtime\/app\.js" fails its SHA-256 check \(the file is corrupt or truncated\)$/,
+    /^llamafile: Cannot extract the runtime from ".*bad-payload\.llamafile": entry "runtime\/app\.script\.js" fails its SHA-256 check \(the file is corrupt or truncated\)$/,
   );
   assert.deepEqual(await listTree(cache), ["llamafile"], "nothing extracted");
   await Deno.remove(bad);
@@ -524,12 +527,14 @@ Deno.test("a llamafile truncated inside its launcher fails with one line, never 
   const launcherSize = Math.min(...directory.entries.map((e) => e.localHeaderOffset));
   const text = bytes.subarray(0, launcherSize);
   const shebangEnd = text.indexOf(0x0a) + 1; // "#!/bin/sh\n": a file cut there is an empty script
-  // The check is whole once its closing brace is there (its newline need not be).
+  // The trap line is whole once its closing brace is there (its newline need not be).
   const checkEnd = text.indexOf(0x0a, shebangEnd);
-  const scriptEnd = text.findLastIndex((b) => b !== 0x0a) + 1;
+  // The script, then newline padding, then the group's closing "}\n" as the last two bytes.
+  assert.deepEqual([...text.subarray(launcherSize - 3)], [0x0a, 0x7d, 0x0a]);
+  const scriptEnd = text.subarray(0, launcherSize - 2).findLastIndex((b) => b !== 0x0a) + 1;
   // Line ends of the script (where a cut leaves whole commands: every third one), the
-  // padding, and the very end of the launcher; then points inside the check line itself.
-  const cuts = new Set<number>([checkEnd, scriptEnd, scriptEnd + 1, launcherSize - 1]);
+  // padding, and just before the closing brace; then points inside the trap line itself.
+  const cuts = new Set<number>([checkEnd, scriptEnd, scriptEnd + 1, launcherSize - 2]);
   let line = 0;
   text.forEach((b, i) => {
     if (b === 0x0a && i > checkEnd && i < scriptEnd && line++ % 3 === 0) cuts.add(i + 1);
@@ -554,7 +559,7 @@ Deno.test("a llamafile truncated inside its launcher fails with one line, never 
         assert.equal(r.code, 1, `${where}: ${r.stderr}`);
         assert.equal(r.stderr, expected, where);
       } else {
-        // Inside the check itself: one compound command, so the shell's own syntax error
+        // Inside the trap line itself: one compound command, so the shell's own syntax error
         // (one line; two for zsh inside a quote) and nothing ran.
         assert.ok(r.stderr.trimEnd().split("\n").length <= 2, `${where}: ${r.stderr}`);
         assert.doesNotMatch(r.stderr, /^llamafile: /m, where);
@@ -562,13 +567,16 @@ Deno.test("a llamafile truncated inside its launcher fails with one line, never 
     }
   }
   assert.deepEqual(await listTree(work), [...before, "cut.llamafile"].sort(), "no file created");
-  // Cut just past the launcher: the script runs whole and the archive's reader reports it.
-  await Deno.writeFile(cut, bytes.subarray(0, launcherSize), { mode: 0o755 });
-  const past = await run(cut, ["-p", PROMPT], { cache });
-  assertOneLineError(
-    past,
-    /Cannot read archive ".*cut\.llamafile": end of central directory record not found/,
-  );
+  // Cut in the launcher's last byte (the newline after "}") or just past the launcher: the
+  // script is whole and runs, and the archive's reader reports the truncation.
+  for (const at of [launcherSize - 1, launcherSize]) {
+    await Deno.writeFile(cut, bytes.subarray(0, at), { mode: 0o755 });
+    const past = await run(cut, ["-p", PROMPT], { cache });
+    assertOneLineError(
+      past,
+      /Cannot read archive ".*cut\.llamafile": end of central directory record not found/,
+    );
+  }
   await Deno.remove(cut);
   console.log(
     `${cuts.size + inCheck.length} cut points, ${runs} runs under ${SHELLS.length} shells in ${

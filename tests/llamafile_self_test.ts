@@ -57,7 +57,7 @@ Deno.test("a llamafile says once, on one stderr line, that it extracts its runti
   assert.equal(second.stderr, "");
   assert.match(
     second.stdout,
-    /^llamafile \S+ \(llama\.cpp v0\.5\.0: libllama \S+, ggml \S+, commit [0-9a-f]+; deno \S+\)\n$/,
+    /^llamafile \S+ \(llama\.cpp v0\.5\.0: libllama \S+, ggml \S+, commit [0-9a-f]+, CPU backend [^;]+; deno \S+\)\n$/,
   );
 });
 

@@ -146,7 +146,7 @@ Deno.test("pack --platform linux-x64,linux-arm64 stores both runtimes, the weigh
     ),
   );
   assert.match(text, /^ {2}linux-arm64: +12 files, [\d.]+ MB \([\d.]+ MB stored\)$/m);
-  assert.match(text, /^ {2}shared: +1 file, [\d.]+ [KM]B \([\d.]+ [KM]B stored\)$/m);
+  assert.match(text, /^ {2}shared: +2 files, [\d.]+ [KM]B \([\d.]+ [KM]B stored\)$/m);
 });
 
 Deno.test("a two-platform llamafile prints the reference text on x86-64 and under qemu-aarch64, from a read-only folder", async () => {

@@ -70,12 +70,14 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
-Deno.test("bundleApp() makes one JS file that runs with --cached-only from an empty folder, no node_modules, no network", async () => {
-  const app = `${dir}/bundle/app.js`;
+Deno.test("bundleApp() makes a loader and one script that run with --cached-only from an empty folder, no node_modules, no network", async () => {
   await Deno.mkdir(`${dir}/bundle/empty`, { recursive: true });
-  await bundleApp(app);
-  const text = await Deno.readTextFile(app);
-  assert.ok(!/\bfrom ["'](npm|jsr|https?):/.test(text), "no remote or npm imports left");
+  const { loader: app, script } = await bundleApp(`${dir}/bundle`);
+  assert.deepEqual([app, script], [`${dir}/bundle/app.js`, `${dir}/bundle/app.script.js`]);
+  assert.ok((await Deno.readTextFile(app)).length < 1000, "the loader is small");
+  const text = await Deno.readTextFile(script);
+  assert.ok(!/\bfrom ["'](npm|jsr|https?|node):/.test(text), "no static imports left");
+  assert.ok(!/\bimport\.meta\b/.test(text), "import.meta comes from the loader");
   assert.match(text, /node_modules\/hono\//, "hono is inlined");
   assert.match(text, /node_modules\/@huggingface\/jinja\//, "@huggingface/jinja is inlined");
   const out = await new Deno.Command(Deno.execPath(), {
@@ -128,10 +130,11 @@ Deno.test("pack writes a sh launcher and a ZIP that unzip -t accepts, weights st
 
   const directory = await readZipDirectory(path);
   const names = directory.entries.map((e) => e.name);
-  assert.deepEqual(names.slice(0, 4), [
+  assert.deepEqual(names.slice(0, 5), [
     ".args",
     "runtime/version.json",
     "runtime/app.js",
+    "runtime/app.script.js",
     "runtime/linux-x64/deno",
   ]);
   assert.ok(names.includes("runtime/linux-x64/lib/libllama.v0.5.0.so"));
@@ -209,8 +212,8 @@ Deno.test("pack is deterministic: the same inputs give the same bytes", async ()
     again.stderr,
     /^llamafile pack: stories260K\.gguf \(1\.2 MB, stored at offset \d+\)$/m,
   );
-  // The runtime's files, .args, the app, the version, the manifest, the weights.
-  const entries = hostRuntimeFileCount() + 5;
+  // The runtime's files, .args, the app (loader and script), the version, the manifest, the weights.
+  const entries = hostRuntimeFileCount() + 6;
   assert.match(
     again.stderr,
     new RegExp(
@@ -268,7 +271,7 @@ Deno.test("pack --add appends without rewriting a byte, and the newest central d
   assert.match(
     info.stdout,
     new RegExp(
-      `^platforms: +linux-x64\\n {2}linux-x64: +${hostRuntimeFileCount()} files, [\\d.]+ MB \\([\\d.]+ MB stored\\)\\n {2}shared: +1 file, `,
+      `^platforms: +linux-x64\\n {2}linux-x64: +${hostRuntimeFileCount()} files, [\\d.]+ MB \\([\\d.]+ MB stored\\)\\n {2}shared: +2 files, `,
       "m",
     ),
   );

@@ -137,10 +137,11 @@ Deno.test("llamafile upgrade swaps the runtime and keeps .args and the other ent
   const { old, path } = await upgrade();
   const directory = await readZipDirectory(path);
   const names = directory.entries.map((e) => e.name);
-  assert.deepEqual(names.slice(0, 4), [
+  assert.deepEqual(names.slice(0, 5), [
     ".args",
     "runtime/version.json",
     "runtime/app.js",
+    "runtime/app.script.js",
     "runtime/linux-x64/deno",
   ]);
   assert.deepEqual(names.slice(-4), [

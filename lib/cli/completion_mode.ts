@@ -78,6 +78,7 @@ export async function runCompletion(
   cache: PromptCacheFile | null = null,
 ): Promise<GenerateResult> {
   const context = await createContext(model, contextOptionsFromCli(options));
+  trace("context created");
   try {
     warnPastTrainedContext(context.size, model.trainedContext, options);
     const stops = options.reversePrompt.map((r) => (options.escape ? processEscapes(r) : r));
@@ -108,7 +109,6 @@ export async function runCompletion(
     });
     // The prompt is echoed once generation has started, so that a bad grammar or logit bias
     // fails with nothing on stdout.
-    trace("context created");
     let step = await run.next();
     trace("first token");
     if (options.displayPrompt) writeStdout(prompt);

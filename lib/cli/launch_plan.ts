@@ -7,6 +7,7 @@
  * @module
  */
 import {
+  BUILD_PERMISSION_FLAGS,
   cliPermissionFlags,
   serverPermissionFlags,
   UNSECURE_PERMISSION_FLAGS,
@@ -17,7 +18,7 @@ import { RPC_SERVER_TABLE } from "./options/rpc_server.ts";
 
 /** A launch decision. */
 export interface LaunchPlan {
-  mode: "cli" | "server" | "pack" | "upgrade" | "info" | "rpc-server";
+  mode: "cli" | "server" | "pack" | "upgrade" | "info" | "rpc-server" | "build";
   flags: string[];
 }
 
@@ -94,6 +95,7 @@ export function planLaunch(args: readonly string[], plan: PlanOptions = {}): Lau
   if (options.unsecure) {
     return { mode: options.server ? "server" : "cli", flags: [...UNSECURE_PERMISSION_FLAGS] };
   }
+  if (options.buildNative) return { mode: "build", flags: [...BUILD_PERMISSION_FLAGS] };
   if (options.server) {
     const browser = !options.nobrowser && (plan.browser ?? onPath("xdg-open"));
     return {

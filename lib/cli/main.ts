@@ -63,8 +63,10 @@ async function subcommand(name: Subcommand, argv: readonly string[]): Promise<nu
 export function versionLine(): string {
   let build: string;
   try {
-    const b = openLibrary().build;
-    build = `libllama ${b.llama}, ggml ${b.ggml}, commit ${b.commit}`;
+    const lib = openLibrary();
+    const b = lib.build;
+    build =
+      `libllama ${b.llama}, ggml ${b.ggml}, commit ${b.commit}, CPU backend ${lib.cpuBackend.label}`;
   } catch (error) {
     build = `libraries not loaded: ${(error as Error).message}`;
   }
@@ -94,6 +96,9 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     if (options.listDevices) {
       return await (await import("./list_devices.ts")).listDevicesCommand(options);
+    }
+    if (options.buildNative) {
+      return await (await import("./native_build.ts")).buildNativeCommand(options);
     }
     if (options.server) {
       return await (await import("./server_mode.ts")).runServerMode(options);
@@ -126,6 +131,7 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     const prompt = await readPrompt(options);
     const sampling = await samplingFromCli(options);
+    trace("prompt and sampling read");
     using model = await loadModelFromOptions(options, gpu);
     trace("model loaded");
     if (chat) {

@@ -7,7 +7,7 @@ import { TokenBatch } from "../../ffi/batch.ts";
 import { viewFloats } from "../../ffi/cstring.ts";
 import type { LlamaLibrary } from "../../ffi/library.ts";
 import { contextParams, decodePerfContext, threadpoolParams } from "../../ffi/params.ts";
-import { availableMemory } from "../../ffi/proc.ts";
+import { availableMemory, cpuinfoText } from "../../ffi/proc.ts";
 import type { TokenDataArray } from "../../ffi/token_data.ts";
 import { ClosedError, ContextFullError, NativeError, reasonFromLog } from "./errors.ts";
 import { decodeSessionFile, encodeSessionFile } from "./state_file.ts";
@@ -48,7 +48,7 @@ export const CONTEXT_DEFAULTS = {
 /** Physical cores, from `/proc/cpuinfo` (logical CPUs when it cannot be read). */
 function physicalCores(): number {
   try {
-    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    const info = cpuinfoText() ?? "";
     const cores = new Set<string>();
     let physical = "";
     for (const line of info.split("\n")) {
@@ -154,7 +154,10 @@ export async function createContext(
     ...(options.flashAttention !== undefined && { flashAttention: options.flashAttention }),
     ...(options.offloadKqv !== undefined && { offloadKqv: options.offloadKqv }),
   });
-  let handle = await lib.llama.llama_init_from_model(model.handle, params);
+  // A small model's context is made on this thread (see SMALL_MODEL_BYTES in model.ts).
+  let handle = model.small
+    ? lib.llama.llama_init_from_model_sync(model.handle, params)
+    : await lib.llama.llama_init_from_model(model.handle, params);
   let errors: string[] = [];
   if (handle === null) {
     // Again with the log routed to JS, to hear why (see LlamaLibrary.captureLog).

@@ -118,6 +118,17 @@ export async function* generate(
     generateMs: 0,
   };
   const signal = options.signal;
+  // A small model's batches are decoded on this thread (see SMALL_MODEL_BYTES in model.ts),
+  // with a turn of the event loop every 16 ms so that signals and timers still run.
+  const here = context.model.small;
+  let turned = performance.now();
+  const decodeHere = async (batch: TokenBatch) => {
+    context.decodeSync(batch);
+    if (performance.now() - turned > 16) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      turned = performance.now();
+    }
+  };
 
   const started = performance.now();
   const cached = Math.max(0, Math.min(options.cachedTokens ?? 0, tokens.length - 1));
@@ -129,7 +140,8 @@ export async function* generate(
     batch.clear();
     const end = Math.min(tokens.length, i + batch.capacity);
     for (let j = i; j < end; j++) batch.add(tokens[j]!, pos++, seq, j === tokens.length - 1);
-    await context.decode(batch);
+    if (here) await decodeHere(batch);
+    else await context.decode(batch);
   }
   let row = batch.length - 1;
   await options.onPromptDone?.(tokens);
@@ -152,7 +164,8 @@ export async function* generate(
       }
       batch.clear();
       row = batch.add(step.token, pos++, seq, true);
-      if (options.syncDecode) context.decodeSync(batch);
+      if (here) await decodeHere(batch);
+      else if (options.syncDecode) context.decodeSync(batch);
       else await context.decode(batch);
     }
     if (result.finishReason !== "stop") {

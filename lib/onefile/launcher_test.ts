@@ -102,11 +102,15 @@ Deno.test("launcherScript() writes offsets, sizes, hashes and the mode scan of .
     text,
     /exec \$\{LLAMAFILE_EMULATOR:\+"\$LLAMAFILE_EMULATOR"\} "\$lf_dir\/deno" run --no-config --cached-only "\$@"/,
   );
-  // The size check comes first, before any other command.
+  // First the truncation trap, then one brace group that ends with the launcher's last bytes.
+  const lines = text.split("\n");
   assert.equal(
-    text.split("\n")[1],
-    `{ lf_size() { lf_n=\${5-}; }; lf_size $(ls -lnL -- "$0" 2>/dev/null); [ "\${lf_n:-0}" -ge 8192 ] 2>/dev/null || { printf 'llamafile: Cannot run "%s": the file is truncated (shorter than its 8192-byte launcher)\\n' "$0" >&2; exit 1; }; }`,
+    lines[1],
+    `{ exec 9>&2 2>/dev/null; trap 'printf "llamafile: Cannot run \\"%s\\": the file is truncated (shorter than its 8192-byte launcher)\\n" "$0" >&9; exit 1' EXIT; [ -n "\${ZSH_VERSION-}" ] && emulate sh; }`,
   );
+  assert.equal(lines[2], "{ trap - EXIT; exec 2>&9 9>&-");
+  assert.ok(text.endsWith("\nexit 1\n}\n"));
+  assert.doesNotMatch(text, /\$\(ls |pwd -P/, "no process to find its size or its folder");
 });
 
 Deno.test("launcherScript() takes its flag sets from permissions.ts, the address and file filled in by sh", () => {

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { createHash } from "../util/node_hash.ts";
 import { checkoutRoot } from "./app_bundle.ts";
 import type { NpmPackage } from "./platforms.ts";
 
@@ -38,7 +38,7 @@ function _label(pkg: NpmPackage): string {
 /** The `sha512-<base64>` integrity of the file at `path`. */
 export async function fileIntegrity(path: string): Promise<string> {
   using file = await Deno.open(path, { read: true });
-  const hash = createHash("sha512");
+  const hash = await createHash("sha512");
   for await (const chunk of file.readable) hash.update(chunk);
   return `sha512-${hash.digest("base64")}`;
 }

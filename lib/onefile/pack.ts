@@ -10,7 +10,7 @@
  * ```
  *
  * A llamafile is the `sh` launcher (`launcher.ts`) followed by a ZIP archive holding, in
- * order: `.args`, `runtime/version.json`, the bundled app `runtime/app.js`, then for each
+ * order: `.args`, `runtime/version.json`, the app (`runtime/app.js`, `runtime/app.script.js`), then for each
  * platform its runtime under `runtime/<platform>/` (the `deno` binary and the libllama/ggml
  * `.so` set; DEFLATE, extracted by the launcher), the weights (STORED, data on an `--align`
  * boundary, 64 KiB by default; one copy whatever the platforms), and `.manifest.sha256`
@@ -25,8 +25,8 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { readGguf } from "../engine/gguf_reader.ts";
+import { sha256Hex } from "../util/sha256.ts";
 import { writeStderr } from "../util/stdout_writer.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
 import { composeArgsText, parseArgsFile } from "./args_file.ts";
@@ -121,7 +121,7 @@ async function _checkGguf(path: string, what: string): Promise<number> {
 
 /** The cache folder name of a runtime: the first 16 hex digits of the SHA-256 of its manifest lines. */
 export function runtimeHash(hashes: ReadonlyMap<string, string>): string {
-  return createHash("sha256").update(formatManifest(hashes)).digest("hex").slice(0, 16);
+  return sha256Hex(formatManifest(hashes)).slice(0, 16);
 }
 
 /** Refuses to pack from inside a llamafile (no checkout: no bundler, no libraries to read). */
@@ -231,10 +231,10 @@ export async function writeLlamafile(options: LlamafileContents): Promise<PackRe
     const launcherSize = launcherSizeBound(spec(payload.platforms.map((p) => ({
       platform: p.platform,
       hash: "0".repeat(16),
-      entries: [payload.app, ...p.files].map(placeholder),
+      entries: [...payload.shared, ...p.files].map(placeholder),
     }))));
 
-    const runtimeFiles = [payload.app, ...payload.platforms.flatMap((p) => p.files)];
+    const runtimeFiles = [...payload.shared, ...payload.platforms.flatMap((p) => p.files)];
     let total = 0;
     for (const file of runtimeFiles) total += (await Deno.stat(file.source)).size;
     for (const content of options.contents) {
@@ -296,7 +296,7 @@ export async function writeLlamafile(options: LlamafileContents): Promise<PackRe
     };
     const runtimeHashes = new Map<string, string>();
     const runtimes = payload.platforms.map((p) => {
-      const files = [payload.app, ...p.files];
+      const files = [...payload.shared, ...p.files];
       const hash = runtimeHash(new Map(files.map((file) => [file.name, hashes.get(file.name)!])));
       runtimeHashes.set(p.platform, hash);
       return { platform: p.platform, hash, entries: files.map(launcherEntry) };

@@ -1,6 +1,7 @@
 /**
- * The runtime payload a llamafile carries: the app bundled into one file (shared by every
- * platform), and for each platform the `deno` binary and the libllama/ggml shared libraries.
+ * The runtime payload a llamafile carries: the app (its loader and its one script, shared by
+ * every platform: see `app_bundle.ts`), and for each platform the `deno` binary and the
+ * libllama/ggml shared libraries.
  *
  * Where a platform's files come from ({@linkcode platformSources}): for the packing machine's
  * own platform, the running `deno` and the libraries the app itself loads (`libraryDir()`); for
@@ -20,14 +21,14 @@ import {
   RPC_LIB,
   rpcLibraryPath,
 } from "../../ffi/library_path.ts";
-import { bundleApp } from "./app_bundle.ts";
+import { APP_LOADER, APP_SCRIPT, bundleApp } from "./app_bundle.ts";
 import { RUNTIME_FOLDER } from "./llamafile_archive.ts";
 import { npmPackageDir } from "./npm_package.ts";
 import { platformOf, PLATFORMS } from "./platforms.ts";
 
 /** One runtime file to pack. */
 export interface RuntimeFile {
-  /** Entry name: `runtime/app.js`, or `runtime/<platform>/<path>`. */
+  /** Entry name: `runtime/app.js`, `runtime/app.script.js` or `runtime/<platform>/<path>`. */
   name: string;
   /** Path inside the extracted runtime folder. */
   path: string;
@@ -37,7 +38,7 @@ export interface RuntimeFile {
   mode: number;
 }
 
-/** The runtime of one platform: its own files (the shared app is not among them). */
+/** The runtime of one platform: its own files (the shared app files are not among them). */
 export interface PlatformRuntime {
   platform: string;
   files: RuntimeFile[];
@@ -45,14 +46,19 @@ export interface PlatformRuntime {
 
 /** What a llamafile's runtime entries are made of. */
 export interface RuntimePayload {
-  /** The bundled app, one entry for every platform. */
+  /** The app's loader, what `deno run` starts (the first of {@linkcode shared}). */
   app: RuntimeFile;
+  /** The files every platform's runtime holds: the app's loader and its script. */
+  shared: RuntimeFile[];
   /** One runtime per platform, in the order asked for. */
   platforms: PlatformRuntime[];
 }
 
-/** Entry name of the bundled app. */
-export const APP_ENTRY = `${RUNTIME_FOLDER}app.js`;
+/** Entry name of the app's loader. */
+export const APP_ENTRY = `${RUNTIME_FOLDER}${APP_LOADER}`;
+
+/** Entry name of the app's script. */
+export const APP_SCRIPT_ENTRY = `${RUNTIME_FOLDER}${APP_SCRIPT}`;
 
 /** Where one platform's runtime files are read from. */
 export interface PlatformSources {
@@ -185,16 +191,16 @@ export function gpuRuntimeFiles(platform: string, builds: readonly GpuBuildName[
 }
 
 /**
- * The runtime payload for `platforms`: the app bundled into `workDir/app.js`, and each
- * platform's `deno` and libraries (and, for this machine's platform, the GPU backends asked for).
+ * The runtime payload for `platforms`: the app bundled into `workDir` (`app.js` and
+ * `app.script.js`), and each platform's `deno` and libraries (and, for this machine's
+ * platform, the GPU backends asked for).
  */
 export async function runtimePayload(
   workDir: string,
   platforms: readonly string[],
   options: RuntimeOptions = {},
 ): Promise<RuntimePayload> {
-  const app = `${workDir}/app.js`;
-  await bundleApp(app);
+  const app = await bundleApp(workDir);
   const runtimes: PlatformRuntime[] = [];
   for (const platform of platforms) {
     const sources = await platformSources(platform, options);
@@ -223,8 +229,7 @@ export async function runtimePayload(
       } only (no GPU package is pinned for ${others.join(", ")})`,
     );
   }
-  return {
-    app: { name: APP_ENTRY, path: "app.js", source: app, mode: 0o644 },
-    platforms: runtimes,
-  };
+  const loader = { name: APP_ENTRY, path: APP_LOADER, source: app.loader, mode: 0o644 };
+  const script = { name: APP_SCRIPT_ENTRY, path: APP_SCRIPT, source: app.script, mode: 0o644 };
+  return { app: loader, shared: [loader, script], platforms: runtimes };
 }

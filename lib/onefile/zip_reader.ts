@@ -162,7 +162,8 @@ async function _withFile<T>(
   const label = JSON.stringify(source);
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(source, { read: true });
+    // Synchronous: an asynchronous file call is a hop to another thread and back (see _readAt).
+    file = Deno.openSync(source, { read: true });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw _error(label, "file not found", { cause: error });
@@ -176,6 +177,14 @@ async function _withFile<T>(
   }
 }
 
+/**
+ * Reads of at most this many bytes are made synchronously: Deno runs an asynchronous file
+ * call on another thread, and the hop there and back costs more than a small read from the
+ * page cache (milliseconds each on a busy machine, and a llamafile's directory takes one read
+ * per entry's local header).
+ */
+const _SYNC_READ_BYTES = 1 << 20;
+
 /** Reads exactly `length` bytes at `position`, or throws "`what` is truncated". */
 async function _readAt(
   file: Deno.FsFile,
@@ -185,10 +194,12 @@ async function _readAt(
   what: string,
 ): Promise<Uint8Array<ArrayBuffer>> {
   const out = new Uint8Array(length);
-  await file.seek(position, Deno.SeekMode.Start);
+  const sync = length <= _SYNC_READ_BYTES;
+  if (sync) file.seekSync(position, Deno.SeekMode.Start);
+  else await file.seek(position, Deno.SeekMode.Start);
   let done = 0;
   while (done < length) {
-    const n = await file.read(out.subarray(done));
+    const n = sync ? file.readSync(out.subarray(done)) : await file.read(out.subarray(done));
     if (n === null) throw _error(label, `${what} is truncated`);
     done += n;
   }
@@ -214,7 +225,7 @@ class _Window {
     const end = this.#start + this.#bytes.length;
     if (position < this.#start || position + length > end) {
       this.#start = position;
-      const size = Math.min(Math.max(length, 64 * 1024), this.#fileSize - position);
+      const size = Math.min(Math.max(length, 4096), this.#fileSize - position);
       this.#bytes = await _readAt(this.#file, position, size, this.#label, what);
     }
     return this.#bytes.subarray(position - this.#start, position - this.#start + length);

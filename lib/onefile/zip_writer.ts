@@ -35,7 +35,7 @@
  * @module
  */
 
-import { createHash, type Hash } from "node:crypto";
+import { createHash, type Hash } from "../util/node_hash.ts";
 import {
   alignmentField,
   alignmentOf,
@@ -439,7 +439,7 @@ export class ZipWriter {
         if (entryName === name) continue;
         if (record.sha256 === null) {
           await this.#out.flush();
-          const hash = createHash("sha256");
+          const hash = await createHash("sha256");
           for await (const chunk of readEntryChunks(this.#file, record.entry)) hash.update(chunk);
           record.sha256 = hash.digest("hex");
         }
@@ -613,7 +613,7 @@ export class ZipWriter {
     const dataOffset = out.position;
 
     // Data.
-    const hash: Hash | null = this.#options.sha256 ? createHash("sha256") : null;
+    const hash: Hash | null = this.#options.sha256 ? await createHash("sha256") : null;
     let crc = 0;
     let done = 0;
     const progress = (length: number) => {

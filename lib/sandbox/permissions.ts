@@ -49,6 +49,19 @@ export const LAUNCH_ENV: Readonly<Record<string, string>> = {
   GGML_NO_BACKTRACE: "1",
 };
 
+/**
+ * `--build-native`: an explicit build step, unsandboxed like `pack`: it runs npm, git, cmake
+ * and the compiler, writes the llamafile cache, and starts the app twice to check the build.
+ */
+export const BUILD_PERMISSION_FLAGS: readonly string[] = [
+  "--no-prompt",
+  "--allow-read",
+  "--allow-write",
+  "--allow-run",
+  "--allow-env",
+  "--allow-ffi",
+];
+
 /** `--unsecure`: both layers off, like llamafile. */
 export const UNSECURE_PERMISSION_FLAGS: readonly string[] = ["--no-prompt", "--allow-all"];
 

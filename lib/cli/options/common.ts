@@ -30,6 +30,7 @@ export interface CommonOptions {
   logDisable: boolean;
   help: boolean;
   version: boolean;
+  buildNative: boolean;
 }
 
 /**
@@ -63,10 +64,18 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
     logDisable: false,
     help: false,
     version: false,
+    buildNative: false,
   },
   specs: [
     { names: ["-h", "--help"], key: "help", kind: "flag", help: "show this help and exit" },
     { names: ["--version"], key: "version", kind: "flag", help: "show the version and exit" },
+    {
+      names: ["--build-native"],
+      key: "buildNative",
+      kind: "flag",
+      help:
+        "build ggml's CPU backend for this machine from llama.cpp's source (needs cmake, a C/C++ compiler, git and npm), check that it writes the prebuilt one's greedy text for -m MODEL, use it from then on, and exit",
+    },
     {
       names: ["-m", "--model"],
       key: "model",

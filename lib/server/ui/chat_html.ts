@@ -24,7 +24,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import marked from "../../../node_modules/marked/lib/marked.umd.js" with { type: "text" };
 import purify from "../../../node_modules/dompurify/dist/purify.min.js" with { type: "text" };
 import highlight from "../../../node_modules/@highlightjs/cdn-assets/highlight.min.js" with {
@@ -38,6 +37,7 @@ import api from "./page/api.js" with { type: "text" };
 import markdown from "./page/markdown.js" with { type: "text" };
 import settings from "./page/settings.js" with { type: "text" };
 import chat from "./page/chat.js" with { type: "text" };
+import { sha256Base64 } from "../../util/sha256.ts";
 import { samplerMarkup } from "./sampler_fields.ts";
 
 export { SAMPLER_FIELDS, type SamplerField } from "./sampler_fields.ts";
@@ -77,7 +77,7 @@ function withSamplers(markup: string): string {
 }
 
 function sha256(text: string): string {
-  return `'sha256-${createHash("sha256").update(text).digest("base64")}'`;
+  return `'sha256-${sha256Base64(text)}'`;
 }
 
 /** The whole chat page as one self-contained HTML document. */
