@@ -71,7 +71,7 @@ async function copyTensors(path: string): Promise<GgufTensorSpec[]> {
 }
 
 /** stories260K with `tokenizer.ggml.fim_{pre,suf,mid}_token_id` set: a FIM-capable model. */
-async function writeStoriesInfill(path: string): Promise<void> {
+export async function writeStoriesInfill(path: string): Promise<void> {
   const source = sharedModel("stories260K.gguf");
   const gguf = await readGguf(source);
   const metadata = [...gguf.metadata].filter(([k]) => !k.startsWith("tokenizer.ggml.fim_"));
@@ -91,7 +91,7 @@ async function writeStoriesInfill(path: string): Promise<void> {
  * `split.tensors.count` in every file, the model's metadata in the first, the tensors shared
  * out in order. Returns the path of the first file.
  */
-async function writeStoriesSplit(dir: string, count = 3): Promise<string> {
+export async function writeStoriesSplit(dir: string, count = 3): Promise<string> {
   const source = sharedModel("stories260K.gguf");
   const gguf = await readGguf(source);
   const tensors = await copyTensors(source);
