@@ -5,8 +5,9 @@
  *
  * Measures: pp512 / tg128 at the same threads and flash-attention setting (ours with weight
  * repacking on and off); model load time; peak RSS; cold start of a packed stories260K
- * llamafile to its first token against native llama-completion; server aggregate tokens/s at 1,
- * 4 and 8 concurrent streams and /health latency while generating.
+ * llamafile to its first token against native llama-completion; the server against native
+ * llama-server: aggregate tokens/s at 1, 4 and 8 concurrent streams, time to first token p50 and
+ * p99, and /health latency while generating.
  *
  * @module
  */
@@ -14,7 +15,7 @@ import { ensureNative, runLlamaBench } from "./native.ts";
 import { runNodeLlamaCpp } from "./node_llama_cpp.ts";
 import { ensureSynthModel, type SynthType } from "./synth_model.ts";
 import { measureColdStart } from "./cold_start.ts";
-import { measureServer } from "./server_load.ts";
+import { measureServers, STREAM_COUNTS } from "./server_load.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 
@@ -214,15 +215,17 @@ if (import.meta.main) {
     log(`cold start skipped: ${(error as Error).message}`);
   }
 
-  let server: Awaited<ReturnType<typeof measureServer>> | null = null;
+  let server: Awaited<ReturnType<typeof measureServers>> | null = null;
   if (!o.skipServer) {
-    log("server: 1, 4 and 8 concurrent streams");
+    log("server: 1, 4 and 8 concurrent streams, ours and native llama-server interleaved");
     try {
-      server = await measureServer({
+      server = await measureServers({
         root: ROOT,
         model,
         threads: o.threads,
         maxTokens: o.quick ? 16 : 48,
+        nativeServer: native.server,
+        rounds: o.quick ? 1 : 2,
       });
     } catch (error) {
       log(`server skipped: ${(error as Error).message}`);
@@ -275,12 +278,21 @@ if (import.meta.main) {
       : null,
     server: server
       ? {
-        streams_1: server.streams[1],
-        streams_4: server.streams[4],
-        streams_8: server.streams[8],
-        ratio_8_vs_1: server.streams[8]! / server.streams[1]!,
-        health_ms_while_generating: server.healthMs,
         slots: server.slots,
+        ours: server.ours.streams,
+        native_llama_server: server.native?.streams ?? null,
+        ratios_vs_native: server.native === null ? null : Object.fromEntries(
+          STREAM_COUNTS.map((n) => [
+            `streams_${n}`,
+            {
+              tokens_per_second: server!.ours.streams[n]!.tokensPerSecond /
+                server!.native!.streams[n]!.tokensPerSecond,
+              ttft_p50: server!.ours.streams[n]!.ttftP50 / server!.native!.streams[n]!.ttftP50,
+              ttft_p99: server!.ours.streams[n]!.ttftP99 / server!.native!.streams[n]!.ttftP99,
+            },
+          ]),
+        ),
+        health_ms_while_generating: server.healthMs,
       }
       : null,
     samples,
@@ -341,14 +353,46 @@ if (import.meta.main) {
     );
   }
   if (server) {
+    const n = server.native;
+    const cell = (f: { tokensPerSecond: number; ttftP50: number; ttftP99: number } | undefined) =>
+      f === undefined
+        ? ["", "", ""]
+        : [fmt(f.tokensPerSecond), fmt(f.ttftP50, 0), fmt(f.ttftP99, 0)];
+    const serverRows = [
+      [
+        "streams",
+        "llamafile.ts tok/s",
+        "TTFT p50 ms",
+        "TTFT p99 ms",
+        "llama-server tok/s",
+        "TTFT p50 ms",
+        "TTFT p99 ms",
+        "tok/s ratio",
+      ],
+      ...STREAM_COUNTS.map((k) => [
+        String(k),
+        ...cell(server!.ours.streams[k]),
+        ...cell(n?.streams[k]),
+        n === null
+          ? ""
+          : `${fmt(server!.ours.streams[k]!.tokensPerSecond / n.streams[k]!.tokensPerSecond, 2)}x`,
+      ]),
+    ];
+    const serverTable = serverRows.map((r) => `| ${r.join(" | ")} |`);
+    serverTable.splice(1, 0, `|${" --- |".repeat(serverRows[0]!.length)}`);
     lines.push(
-      `Server (-np ${server.slots}, ${result.model.split(",")[0]}): 1 stream ${
-        fmt(server.streams[1])
-      } tok/s, 4 streams ${fmt(server.streams[4])}, 8 streams ${fmt(server.streams[8])} (${
-        fmt(result.server!.ratio_8_vs_1, 2)
-      }x); /health p50 ${fmt(server.healthMs.p50, 2)} ms, max ${
+      "",
+      `Server against native llama-server (both -np ${server.slots}, -c ${server.slots * 256}, ${
+        result.model.split(",")[0]
+      }, /completion streamed, ${o.quick ? 16 : 48} tokens per stream, medians of ${
+        o.quick ? 1 : 2
+      } round(s)):`,
+      "",
+      ...serverTable,
+      "",
+      `/health while ours generates 8 streams: p50 ${fmt(server.healthMs.p50, 2)} ms, max ${
         fmt(server.healthMs.max, 2)
-      } ms while generating.`,
+      } ms.`,
     );
   }
   console.log(lines.join("\n"));

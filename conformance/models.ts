@@ -116,6 +116,57 @@ export async function writeStoriesSplit(dir: string, count = 3): Promise<string>
   return paths[0]!;
 }
 
+/**
+ * A LoRA adapter for stories260K with random rank-4 updates to its output matrix and to every
+ * layer's attention query (`general.type` adapter, `adapter.type` lora): at scale 0 the model
+ * answers as without it, at scale 1 otherwise. For tests of `--lora`, `/lora-adapters` and a
+ * request's `lora` (the trained LoRA llama.cpp's tests load cannot be fetched here).
+ */
+export async function writeStoriesLora(path: string, seed = 7): Promise<void> {
+  const base = await readGguf(sharedModel("stories260K.gguf"));
+  const rank = 4;
+  let state = seed >>> 0 || 1;
+  const random = (n: number, scale: number) => {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      out[i] = ((state >>> 0) / 0xffffffff - 0.5) * 2 * scale;
+    }
+    return new Uint8Array(out.buffer);
+  };
+  const tensors: GgufTensorSpec[] = [];
+  for (const t of base.tensors) {
+    if (t.name !== "output.weight" && !/^blk\.\d+\.attn_q\.weight$/.test(t.name)) continue;
+    const [inputs, outputs] = [t.dims[0]!, t.dims[1]!];
+    tensors.push(
+      {
+        name: `${t.name}.lora_a`,
+        dims: [inputs, rank],
+        type: GgmlType.F32,
+        data: random(inputs * rank, 0.5),
+      },
+      {
+        name: `${t.name}.lora_b`,
+        dims: [rank, outputs],
+        type: GgmlType.F32,
+        data: random(rank * outputs, 0.5),
+      },
+    );
+  }
+  await writeGguf(path, {
+    metadata: [
+      ["general.architecture", str("llama")],
+      ["general.type", str("adapter")],
+      ["general.name", str("stories260K random LoRA (llamafile.ts tests)")],
+      ["adapter.type", str("lora")],
+      ["adapter.lora.alpha", f32(rank)],
+    ],
+    tensors,
+  });
+}
+
 /** The shape of a synthetic BERT. */
 interface BertShape {
   name: string;

@@ -20,6 +20,8 @@ export interface NotPassed {
   reason: string;
 }
 
+import { knownException } from "./exceptions.ts";
+
 /** The counts of one test file. */
 export interface FileResult {
   file: string;
@@ -31,6 +33,8 @@ export interface FileResult {
   clientUnavailable: NotPassed[];
   /** Tests whose model cannot exist here. */
   modelUnavailable: NotPassed[];
+  /** Tests of llama-server features llamafile does not have. */
+  notInLlamafile: NotPassed[];
   /** pytest could not run the file at all. */
   error?: string;
   seconds?: number;
@@ -64,12 +68,19 @@ export function summarize(
     failed: [],
     clientUnavailable: [],
     modelUnavailable: [],
+    notInLlamafile: [],
   };
   const missing = new Map(unavailable.map((u) => [u.test, u.reason]));
   for (const r of records) {
     if (r.outcome === "passed") result.passed++;
     else if (r.outcome === "skipped") result.skipped++;
-    else if (r.category === "client unavailable") {
+    else if (knownException(r.test) !== undefined) {
+      const known = knownException(r.test)!;
+      const list = known.kind === "not in llamafile"
+        ? result.notInLlamafile
+        : result.modelUnavailable;
+      list.push({ test: r.test, reason: known.reason });
+    } else if (r.category === "client unavailable") {
       result.clientUnavailable.push({ test: r.test, reason: "needs Python's openai client" });
     } else if (r.category === "model unavailable" || missing.has(r.test)) {
       result.modelUnavailable.push({
@@ -85,15 +96,19 @@ export function summarize(
 export function formatReport(results: readonly FileResult[]): string {
   const rows = results.map((r) => [
     r.file,
-    String(r.passed + r.failed.length + r.clientUnavailable.length + r.modelUnavailable.length),
+    String(
+      r.passed + r.failed.length + r.clientUnavailable.length + r.modelUnavailable.length +
+        r.notInLlamafile.length,
+    ),
     String(r.passed),
     String(r.failed.length),
     String(r.clientUnavailable.length),
     String(r.modelUnavailable.length),
+    String(r.notInLlamafile.length),
     String(r.skipped),
   ]);
   const sum = (i: number) => String(rows.reduce((n, row) => n + Number(row[i]), 0));
-  rows.push(["total", sum(1), sum(2), sum(3), sum(4), sum(5), sum(6)]);
+  rows.push(["total", sum(1), sum(2), sum(3), sum(4), sum(5), sum(6), sum(7)]);
   const head = [
     "file",
     "tests",
@@ -101,6 +116,7 @@ export function formatReport(results: readonly FileResult[]): string {
     "failed",
     "client unavailable",
     "model unavailable",
+    "not in llamafile",
     "skipped",
   ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -122,6 +138,7 @@ export function formatReport(results: readonly FileResult[]): string {
     const groups: [string, NotPassed[]][] = [
       ["failed", r.failed],
       ["model unavailable", r.modelUnavailable],
+      ["not in llamafile", r.notInLlamafile],
       ["client unavailable", r.clientUnavailable],
     ];
     for (const [name, list] of groups) {

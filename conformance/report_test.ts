@@ -46,3 +46,14 @@ Deno.test("formatReport() prints a row per file and a total", () => {
   assert.match(text, /\| total\s+\|\s+2 \|\s+1 \|\s+1 \|/);
   assert.match(text, /test_b\.py::y: boom/);
 });
+
+Deno.test("summarize() counts a known exception apart only when it fails", () => {
+  const result = summarize("test_rerank.py", [
+    record("unit/test_rerank.py::test_rerank", "failed", { message: "E   assert 3 == 2" }),
+    record("unit/test_rerank.py::test_rerank_usage[a-b-c-19]", "passed"),
+  ], []);
+  assert.equal(result.passed, 1);
+  assert.equal(result.failed.length, 0);
+  assert.equal(result.modelUnavailable.length, 1);
+  assert.match(result.modelUnavailable[0]!.reason, /trained jina-reranker/);
+});

@@ -215,7 +215,7 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
       }
       results.push(result);
       log(
-        `${target.file}: ${result.passed} passed, ${result.failed.length} failed, ${result.clientUnavailable.length} client unavailable, ${result.modelUnavailable.length} model unavailable, ${result.skipped} skipped (${
+        `${target.file}: ${result.passed} passed, ${result.failed.length} failed, ${result.clientUnavailable.length} client unavailable, ${result.modelUnavailable.length} model unavailable, ${result.notInLlamafile.length} not in llamafile, ${result.skipped} skipped (${
           result.seconds.toFixed(0)
         } s)`,
       );

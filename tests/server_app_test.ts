@@ -717,5 +717,5 @@ Deno.test("--help's SERVER ENDPOINTS name routes the app serves", async () => {
       }
     }
   }
-  assert.equal(checked, 18);
+  assert.equal(checked, 28);
 });

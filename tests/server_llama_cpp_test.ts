@@ -9,10 +9,10 @@
 import assert from "node:assert/strict";
 import { createApp } from "../lib/server/app.ts";
 import { DirectSlotFiles } from "../lib/server/api/slot_files.ts";
-import { createEngine, ServerState } from "../lib/server/api/server_state.ts";
+import { createEngine, IdleSleeper, ServerState } from "../lib/server/api/server_state.ts";
 import { closeEngine } from "../lib/server/api/server_state.ts";
 import { loadModel } from "../lib/engine/model.ts";
-import { writeStoriesInfill, writeStoriesSplit } from "../conformance/models.ts";
+import { writeStoriesInfill, writeStoriesLora, writeStoriesSplit } from "../conformance/models.ts";
 import { DEFAULTS, parseSse, post, testEngine } from "./server_helpers.ts";
 
 const STORIES = new URL("../../shared/models/stories260K.gguf", import.meta.url).pathname;
@@ -334,4 +334,88 @@ Deno.test("GET /v1/models reports --alias names and --tags; --no-slots and --met
   const props = await json(await app.request("/props"));
   assert.equal(props.endpoint_slots, false);
   assert.equal(props.endpoint_metrics, false);
+});
+
+Deno.test("--lora: GET/POST /lora-adapters and a request's lora scale change the answer", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeStoriesLora(`${dir}/lora.gguf`);
+    await using base = await storiesApp({ parallel: 2 });
+    await using t = await storiesApp({
+      parallel: 2,
+      lora: [{ path: `${dir}/lora.gguf`, scale: 1 }],
+      loraInitWithoutApply: true,
+    });
+    const app = createApp({ state: t.state });
+    const listed = await json(await app.request("/lora-adapters"));
+    assert.deepEqual(listed.map((a: Json) => [a.id, a.scale]), [[0, 0]]);
+    const ask = async (app: ReturnType<typeof createApp>, lora?: unknown) =>
+      (await json(
+        await app.request(
+          "/completion",
+          post({
+            prompt: "Once upon a time",
+            n_predict: 16,
+            temperature: 0,
+            cache_prompt: false,
+            lora,
+          }),
+        ),
+      )).content;
+    const plain = await ask(createApp({ state: base.state }));
+    assert.equal(await ask(app), plain, "scale 0 (--lora-init-without-apply) is the base model");
+    const scaled = await ask(app, [{ id: 0, scale: 1 }]);
+    assert.notEqual(scaled, plain);
+    // Both at once on two slots: each request gets its own scales.
+    const [a, b] = await Promise.all([ask(app, [{ id: 0, scale: 1 }]), ask(app)]);
+    assert.equal(a, scaled);
+    assert.equal(b, plain);
+    const set = await app.request("/lora-adapters", post([{ id: 0, scale: 1 }]));
+    assert.equal(set.status, 200);
+    assert.equal(await ask(app), scaled);
+    const bad = await app.request("/lora-adapters", post([{ id: 3, scale: 1 }]));
+    assert.equal(bad.status, 400);
+    const notArray = await app.request("/lora-adapters", post({ id: 0 }));
+    assert.equal(notArray.status, 400);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--sleep-idle-seconds frees the contexts when idle and the next request rebuilds them", async () => {
+  await using t = await storiesApp({ parallel: 1 });
+  const logs: string[] = [];
+  t.state.sleeper = new IdleSleeper(
+    t.state,
+    0.2,
+    (asleep) =>
+      createEngine(t.engine.model, {
+        contextSize: 512,
+        parallel: 1,
+        threads: 1,
+        loraAdapters: asleep.lora,
+      }),
+    (line) => logs.push(line),
+  );
+  try {
+    const app = createApp({ state: t.state });
+    const ask = async () =>
+      (await json(
+        await app.request("/completion", post({ prompt: "Once", n_predict: 6, temperature: 0 })),
+      )).content;
+    const before = await ask();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(t.state.sleeping, true);
+    assert.equal((await json(await app.request("/props"))).is_sleeping, true);
+    assert.equal((await app.request("/health")).status, 200);
+    assert.equal(t.state.sleeping, true, "/health does not wake it");
+    assert.equal(await ask(), before);
+    assert.equal(t.state.sleeping, false);
+    assert.match(logs.join("\n"), /contexts freed[\s\S]*contexts rebuilt/);
+  } finally {
+    t.state.sleeper.close();
+    // the rebuilt engine is the state's now: free it too
+    const last = t.state.lastEngine!;
+    if (last !== t.engine) await closeEngine(last);
+  }
 });

@@ -161,10 +161,20 @@ export function helpText(version: string, argsWords?: readonly string[]): string
   );
   lines.push("  Anthropic  POST /v1/messages, /v1/messages/count_tokens");
   lines.push(
-    "  llama.cpp  POST /completion, /tokenize, /detokenize; GET /health, /props, /slots, /metrics",
+    "  llama.cpp  POST /completion, /completions, /infill, /embedding, /embeddings, /rerank,",
   );
+  lines.push(
+    "             /tokenize, /detokenize, /apply-template, /slots/ID, /lora-adapters, /props;",
+  );
+  lines.push("             GET /health, /props, /slots, /metrics, /lora-adapters");
   lines.push("  chat page  GET /");
+  lines.push("  /slots/ID?action=save|restore|erase needs --slot-save-path, /metrics --metrics;");
+  lines.push("  --no-slots turns /slots off, --no-ui the chat page.");
   lines.push("  With --api-key, send Authorization: Bearer KEY or X-Api-Key: KEY.");
+  lines.push(
+    "  llama-server's flags and LLAMA_ARG_* variables work; one that cannot do anything here",
+  );
+  lines.push("  says so on stderr, one for a feature llamafile lacks is refused (exit 2).");
   lines.push("");
   lines.push("EXIT STATUS");
   lines.push(

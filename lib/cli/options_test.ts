@@ -138,7 +138,6 @@ Deno.test("OPTION_TABLE keys all exist in the defaults or are optional", () => {
     "flashAttention",
     "kvUnified",
     "pooling",
-    "modelDraft",
     "ignored",
   ]);
   for (const spec of OPTION_TABLE) {
@@ -202,6 +201,7 @@ Deno.test("parseCliArgs() refuses llama-server features we lack in one line", ()
       e.message.startsWith("Cannot use --models-dir: llama-server's model router"),
   );
   assert.throws(() => parseCliArgs(["-hf", "x/y"]), /downloads nothing: pass -m FILE/);
+  assert.throws(() => parseCliArgs(["-md", "d.gguf"]), /speculative decoding is not available/);
   assert.throws(() => parseCliArgs([], { LLAMA_ARG_MODELS_DIR: "/m" }), /LLAMA_ARG_MODELS_DIR/);
 });
 
@@ -234,10 +234,6 @@ Deno.test("parseCliArgs() reads the llama-server flags of the issue with llama.c
     "on",
     "-ctk",
     "q8_0",
-    "-md",
-    "d.gguf",
-    "--draft-max",
-    "8",
     "--api-prefix",
     "/api",
   ]);
@@ -260,8 +256,6 @@ Deno.test("parseCliArgs() reads the llama-server flags of the issue with llama.c
   assert.equal(o.ui, false);
   assert.equal(o.flashAttention, true);
   assert.equal(o.cacheTypeK, 8);
-  assert.equal(o.modelDraft, "d.gguf");
-  assert.equal(o.draftMax, 8);
   assert.equal(o.apiPrefix, "/api");
   assert.throws(() => parseCliArgs(["--api-prefix", "api/"]), /leading slash/);
   assert.throws(() => parseCliArgs(["--pooling", "max"]), /expected a pooling type/);

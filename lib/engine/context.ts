@@ -54,6 +54,33 @@ export interface ContextOptions {
   rope?: ContextParamsInput["rope"];
 }
 
+/** RoPE and YaRN settings as llama.cpp's flags give them: 0 or negative means the model's. */
+export interface RopeFlags {
+  ropeScaling?: number;
+  ropeFreqBase?: number;
+  ropeFreqScale?: number;
+  yarnOrigCtx?: number;
+  yarnExtFactor?: number;
+  yarnAttnFactor?: number;
+  yarnBetaSlow?: number;
+  yarnBetaFast?: number;
+}
+
+/** The context's RoPE overrides for `flags` (`undefined` when all are the model's). */
+export function ropeFromFlags(flags: RopeFlags): ContextOptions["rope"] | undefined {
+  const rope: NonNullable<ContextOptions["rope"]> = {
+    ...((flags.ropeScaling ?? -1) >= 0 && { scalingType: flags.ropeScaling! }),
+    ...((flags.ropeFreqBase ?? 0) > 0 && { freqBase: flags.ropeFreqBase! }),
+    ...((flags.ropeFreqScale ?? 0) > 0 && { freqScale: flags.ropeFreqScale! }),
+    ...((flags.yarnOrigCtx ?? 0) > 0 && { yarnOrigCtx: flags.yarnOrigCtx! }),
+    ...((flags.yarnExtFactor ?? -1) >= 0 && { yarnExtFactor: flags.yarnExtFactor! }),
+    ...((flags.yarnAttnFactor ?? -1) >= 0 && { yarnAttnFactor: flags.yarnAttnFactor! }),
+    ...((flags.yarnBetaSlow ?? -1) >= 0 && { yarnBetaSlow: flags.yarnBetaSlow! }),
+    ...((flags.yarnBetaFast ?? -1) >= 0 && { yarnBetaFast: flags.yarnBetaFast! }),
+  };
+  return Object.keys(rope).length > 0 ? rope : undefined;
+}
+
 /** llama.cpp's context defaults, under the names of {@linkcode ContextOptions}. */
 export const CONTEXT_DEFAULTS = {
   contextSize: 4096,

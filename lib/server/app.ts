@@ -172,11 +172,7 @@ function routes(
     ["GET", ["/slots"], [
       endpoints.slots ? slots(state) : notServed("the slots endpoint", "--slots"),
     ]],
-    [
-      "POST",
-      ["/slots/:id"],
-      endpoints.slots ? slotAction(state) : [notServed("slot actions", "--slots")],
-    ],
+    ["POST", ["/slots/:id"], slotAction(state)],
     ["GET", ["/props"], [props(state, endpoints)]],
     [
       "POST",
@@ -215,6 +211,25 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     deadline({ timeoutMs: o.timeoutMs ?? 600_000, ...(o.shutdown && { shutdown: o.shutdown }) }),
   );
   app.use(bodyLimit(o.bodyLimit ?? DEFAULT_BODY_LIMIT));
+  // --sleep-idle-seconds: a request wakes a sleeping engine first; health, props and models
+  // answer without waking it, as llama.cpp's do.
+  const awake = new Set(
+    ["/health", "/v1/health", "/props", "/models", "/v1/models"].map((p) => prefix + p),
+  );
+  app.use(async function wake(c, next) {
+    const sleeper = state.sleeper;
+    if (sleeper === null || awake.has(c.req.path)) return await next();
+    await sleeper.enter();
+    let left = false;
+    try {
+      await next();
+    } finally {
+      const generation = c.get("generation");
+      if (generation !== undefined) generation.finally(() => sleeper.leave()).catch(() => {});
+      else left = true;
+      if (left) sleeper.leave();
+    }
+  });
   const table = routes(state, new ResponseStore(o.responseStore ?? {}), endpoints, o.staticFiles);
   const allowed = new Map<string, string[]>();
   for (const [method, paths, handlers] of table) {

@@ -7,10 +7,16 @@
  */
 import type { LlamaModel } from "../engine/model.ts";
 import { pickSampling, type SamplingOptions } from "../engine/sampler.ts";
-import { closeEngine, createEngine, type Engine, ServerState } from "./api/server_state.ts";
+import {
+  closeEngine,
+  createEngine,
+  type Engine,
+  IdleSleeper,
+  ServerState,
+} from "./api/server_state.ts";
 import { DirectSlotFiles, HelperSlotFiles, type SlotFiles } from "./api/slot_files.ts";
 import { createApp } from "./app.ts";
-import type { ContextOptions } from "../engine/context.ts";
+import { ropeFromFlags } from "../engine/context.ts";
 import { openBrowser } from "./browser.ts";
 import { isWildcard } from "./middleware/loopback.ts";
 import { trainedContextWarning } from "../util/trained_context_warning.ts";
@@ -47,6 +53,8 @@ export interface ServerSettings extends SamplingOptions {
   metrics?: boolean;
   /** `POST /props` (default off). */
   props?: boolean;
+  /** Free the contexts after this many idle seconds (-1 never). */
+  sleepIdleSeconds?: number;
   /** The chat page (default on). */
   ui?: boolean;
   /** A folder of files served at `/` (read before the sandbox). */
@@ -65,7 +73,7 @@ export interface ServerSettings extends SamplingOptions {
   prefillAssistant?: boolean;
   /** `--chat-template-file`. */
   chatTemplateFile?: string;
-  /** Engine settings of the context options section. */
+  /** Engine settings of the context options section (RoPE and YaRN as `RopeFlags`). */
   kvUnified?: boolean;
   kvUnifiedPerSlot?: number;
   contextShift?: boolean;
@@ -373,6 +381,15 @@ export async function runServer(
         log(
           `llamafile: model loaded (${engine.scheduler.slotCount} slots of ${engine.scheduler.slotContext} tokens); chat at ${url}`,
         );
+        if ((options.sleepIdleSeconds ?? -1) > 0) {
+          state.sleeper = new IdleSleeper(
+            state,
+            options.sleepIdleSeconds!,
+            (asleep) =>
+              createEngine(loaded, { ...engineOptions(options, log), loraAdapters: asleep.lora }),
+            log,
+          );
+        }
         await hooks.onReady?.({ url, port: server.addr.port });
       }
     }
@@ -386,7 +403,10 @@ export async function runServer(
   if (failure === null && reason !== "abort") log(`llamafile: ${reason}: shutting down`);
   for (const s of servers) await s.shutdown();
   await slotFiles?.close();
-  if (engine !== null) await closeEngine(engine);
+  state.sleeper?.close();
+  // After a sleep the state holds the rebuilt engine (the first one's contexts are freed).
+  const last = state.lastEngine ?? engine;
+  if (last !== null) await closeEngine(last);
   for (const [signal, listener] of listeners) {
     try {
       Deno.removeSignalListener(signal, listener);
@@ -463,24 +483,7 @@ function engineOptions(
   options: ServerSettings,
   warn: (line: string) => void,
 ): import("./api/server_state.ts").EngineOptions {
-  const rope: ContextOptions["rope"] = {
-    ...(options.ropeScaling !== undefined && options.ropeScaling >= 0 &&
-      { scalingType: options.ropeScaling }),
-    ...(options.ropeFreqBase !== undefined && options.ropeFreqBase > 0 &&
-      { freqBase: options.ropeFreqBase }),
-    ...(options.ropeFreqScale !== undefined && options.ropeFreqScale > 0 &&
-      { freqScale: options.ropeFreqScale }),
-    ...(options.yarnOrigCtx !== undefined && options.yarnOrigCtx > 0 &&
-      { yarnOrigCtx: options.yarnOrigCtx }),
-    ...(options.yarnExtFactor !== undefined && options.yarnExtFactor >= 0 &&
-      { yarnExtFactor: options.yarnExtFactor }),
-    ...(options.yarnAttnFactor !== undefined && options.yarnAttnFactor >= 0 &&
-      { yarnAttnFactor: options.yarnAttnFactor }),
-    ...(options.yarnBetaSlow !== undefined && options.yarnBetaSlow >= 0 &&
-      { yarnBetaSlow: options.yarnBetaSlow }),
-    ...(options.yarnBetaFast !== undefined && options.yarnBetaFast >= 0 &&
-      { yarnBetaFast: options.yarnBetaFast }),
-  };
+  const rope = ropeFromFlags(options);
   const template = options.chatTemplateFile ?? options.chatTemplate;
   return {
     ...(options.contextSize !== undefined && { contextSize: options.contextSize }),
@@ -502,7 +505,7 @@ function engineOptions(
     ...(options.cacheTypeK !== undefined && { cacheTypeK: options.cacheTypeK }),
     ...(options.cacheTypeV !== undefined && { cacheTypeV: options.cacheTypeV }),
     ...(options.swaFull !== undefined && { swaFull: options.swaFull }),
-    ...(Object.keys(rope).length > 0 && { rope }),
+    ...(rope !== undefined && { rope }),
     ...(options.pooling !== undefined && { pooling: options.pooling }),
     ...(options.embdNormalize !== undefined && { embdNormalize: options.embdNormalize }),
     ...(options.lora !== undefined && { lora: options.lora }),

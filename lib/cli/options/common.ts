@@ -209,7 +209,8 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       key: "jinja",
       kind: "flag",
       value: false,
-      help: "llama.cpp's built-in templates instead of Jinja (accepted; templates are Jinja here)",
+      note: "chat templates are rendered with Jinja here (built-in names have Jinja sources)",
+      help: "llama.cpp's built-in templates instead of Jinja",
     },
     {
       names: ["-mm", "--mmproj"],

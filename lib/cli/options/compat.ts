@@ -65,7 +65,7 @@ const AGENT = "llama-server's built-in agent tools, MCP servers and CORS proxy a
   "llamafile";
 const SAMPLERS = "this sampler is not available here (the chain is logit bias, penalties, " +
   "top-k, typical, top-p, min-p, temperature, or mirostat)";
-const SPEC = "only draft-model speculative decoding (-md) is available here";
+const SPEC = "speculative decoding is not available in llamafile.ts yet";
 
 /** The compatibility options. */
 export const COMPAT_SECTION: OptionSection<CompatCliOptions> = {
@@ -122,6 +122,12 @@ export const COMPAT_SECTION: OptionSection<CompatCliOptions> = {
       ["-sps", "--slot-prompt-similarity"],
       "a request goes to the free slot sharing the longest prompt prefix",
       "SIMILARITY",
+    ),
+    noted(
+      ["--sse-ping-interval"],
+      "event streams carry no keep-alive comments here",
+      "SECONDS",
+      "LLAMA_ARG_SSE_PING_INTERVAL",
     ),
     noted(["--perf", "--no-perf"], "timings are always measured", undefined, "LLAMA_ARG_PERF"),
     noted(["-sp", "--special"], "special tokens are shown as the request asks"),
@@ -216,6 +222,24 @@ export const COMPAT_SECTION: OptionSection<CompatCliOptions> = {
     refused(["--dynatemp-exp"], SAMPLERS, "N"),
     refused(["--adaptive-target"], SAMPLERS, "N"),
     refused(["--adaptive-decay"], SAMPLERS, "N"),
+    refused(
+      ["-md", "--model-draft", "--spec-draft-model"],
+      SPEC,
+      "FNAME",
+      "LLAMA_ARG_SPEC_DRAFT_MODEL",
+    ),
+    refused(
+      ["--draft-max", "--draft", "--draft-n", "--spec-draft-n-max"],
+      SPEC,
+      "N",
+      "LLAMA_ARG_SPEC_DRAFT_N_MAX",
+    ),
+    refused(
+      ["--draft-min", "--draft-n-min", "--spec-draft-n-min"],
+      SPEC,
+      "N",
+      "LLAMA_ARG_SPEC_DRAFT_N_MIN",
+    ),
     refused(["--spec-type"], SPEC, "TYPES", "LLAMA_ARG_SPEC_TYPE"),
     refused(["--spec-default"], SPEC),
     refused(["--spec-synth-len"], SPEC, "L"),

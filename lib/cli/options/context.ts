@@ -1,6 +1,6 @@
 /**
- * Context options (llama.cpp's KV cache, attention, pooling, context shift, LoRA adapters and
- * speculative decoding params), with llama.cpp's defaults and `LLAMA_ARG_*` variables.
+ * Context options (llama.cpp's KV cache, attention, pooling, context shift, RoPE and LoRA
+ * adapter params), with llama.cpp's defaults and `LLAMA_ARG_*` variables.
  *
  * @module
  */
@@ -74,12 +74,6 @@ export interface ContextCliOptions {
   yarnBetaSlow: number;
   /** YaRN: low correction dimension; negative = the model's. */
   yarnBetaFast: number;
-  /** The draft model of speculative decoding. */
-  modelDraft?: string;
-  /** Tokens the draft model proposes at most per step. */
-  draftMax: number;
-  /** Drafts shorter than this are not tried. */
-  draftMin: number;
 }
 
 function choice(table: Readonly<Record<string, number>>, what: string) {
@@ -125,8 +119,6 @@ export const CONTEXT_SECTION: OptionSection<ContextCliOptions> = {
     yarnAttnFactor: -1,
     yarnBetaSlow: -1,
     yarnBetaFast: -1,
-    draftMax: 16,
-    draftMin: 0,
   },
   specs: [
     {
@@ -327,34 +319,6 @@ export const CONTEXT_SECTION: OptionSection<ContextCliOptions> = {
       key: "loraInitWithoutApply",
       kind: "flag",
       help: "load the adapters at scale 0 (apply them with POST /lora-adapters)",
-    },
-    {
-      names: ["-md", "--model-draft", "--spec-draft-model"],
-      key: "modelDraft",
-      kind: "string",
-      arg: "FNAME",
-      env: "LLAMA_ARG_SPEC_DRAFT_MODEL",
-      help: "draft model for speculative decoding (same vocabulary as the model)",
-    },
-    {
-      names: ["--draft-max", "--draft", "--draft-n", "--spec-draft-n-max"],
-      key: "draftMax",
-      kind: "int",
-      arg: "N",
-      min: 1,
-      max: 256,
-      env: "LLAMA_ARG_SPEC_DRAFT_N_MAX",
-      help: "tokens the draft model proposes at most per step",
-    },
-    {
-      names: ["--draft-min", "--draft-n-min", "--spec-draft-n-min"],
-      key: "draftMin",
-      kind: "int",
-      arg: "N",
-      min: 0,
-      max: 256,
-      env: "LLAMA_ARG_SPEC_DRAFT_N_MIN",
-      help: "drafts shorter than this are not tried",
     },
   ],
 };

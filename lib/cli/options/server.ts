@@ -33,8 +33,6 @@ export interface ServerCliOptions {
   sslCertFile?: string;
   /** Let other processes listen on the same port (`SO_REUSEPORT`). */
   reusePort: boolean;
-  /** Seconds between keep-alive comments on an event stream; -1 = none. */
-  ssePingInterval: number;
   /** `/infill` in suffix-prefix-middle order (some models want it). */
   spmInfill: boolean;
   /** A trailing assistant message is continued (prefilled) rather than answered. */
@@ -92,7 +90,6 @@ export const SERVER_SECTION: OptionSection<ServerCliOptions> = {
     corsHeaders: "*",
     corsCredentials: true,
     reusePort: false,
-    ssePingInterval: 30,
     spmInfill: false,
     prefillAssistant: true,
     embedding: false,
@@ -243,15 +240,6 @@ export const SERVER_SECTION: OptionSection<ServerCliOptions> = {
       help: "let other processes listen on the same port (SO_REUSEPORT)",
     },
     {
-      names: ["--sse-ping-interval"],
-      key: "ssePingInterval",
-      kind: "int",
-      arg: "SECONDS",
-      min: -1,
-      env: "LLAMA_ARG_SSE_PING_INTERVAL",
-      help: "seconds between keep-alive comments on an event stream, -1 = none",
-    },
-    {
       names: ["--spm-infill"],
       key: "spmInfill",
       kind: "flag",
@@ -390,7 +378,8 @@ export const SERVER_SECTION: OptionSection<ServerCliOptions> = {
       kind: "int",
       arg: "SECONDS",
       min: -1,
-      help: "free the slots' KV cache after this many idle seconds, -1 = never",
+      help:
+        "free the contexts (KV cache) after this many idle seconds (the next request rebuilds them), -1 = never",
     },
   ],
 };

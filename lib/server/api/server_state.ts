@@ -78,6 +78,8 @@ export interface EngineOptions {
   reranking?: boolean;
   /** LoRA adapters to load with their starting scales. */
   lora?: readonly { path: string; scale: number }[];
+  /** Adapters already loaded (an engine rebuilt after sleeping keeps its own). */
+  loraAdapters?: LoraAdapters;
   /** Load the adapters at scale 0 (`--lora-init-without-apply`). */
   loraInitWithoutApply?: boolean;
   /** Receives warning lines. */
@@ -92,7 +94,9 @@ export async function createEngine(model: LlamaModel, options: EngineOptions): P
   // llama.cpp's -np -1 (auto): 4 slots sharing one KV cache.
   const auto = options.parallel < 1;
   const parallel = auto ? 4 : options.parallel;
-  const lora = options.lora === undefined || options.lora.length === 0
+  const lora = options.loraAdapters !== undefined
+    ? options.loraAdapters
+    : options.lora === undefined || options.lora.length === 0
     ? LoraAdapters.none(model)
     : LoraAdapters.load(
       model,
@@ -163,10 +167,86 @@ export async function createEngine(model: LlamaModel, options: EngineOptions): P
 
 /** Stops the scheduler and frees the contexts (not the model). */
 export async function closeEngine(engine: Engine): Promise<void> {
+  await freeContexts(engine);
+  engine.lora.close();
+}
+
+/** Stops the scheduler and frees the contexts, keeping the LoRA adapters (a sleeping engine). */
+export async function freeContexts(engine: Engine): Promise<void> {
   await engine.scheduler.close();
   await engine.embedder.close();
   await engine.scheduler.context.close();
-  engine.lora.close();
+}
+
+/**
+ * `--sleep-idle-seconds`: after that long without a request the engine's contexts (KV cache,
+ * compute buffers) are freed; the next request rebuilds them (the weights stay mapped: the
+ * sandbox forbids opening the model file again, and rebuilding a context opens no file).
+ */
+export class IdleSleeper {
+  readonly #state: ServerState;
+  readonly #ms: number;
+  readonly #rebuild: (asleep: Engine) => Promise<Engine>;
+  readonly #log: (line: string) => void;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #waking: Promise<void> | null = null;
+  #active = 0;
+  #closed = false;
+
+  constructor(
+    state: ServerState,
+    seconds: number,
+    rebuild: (asleep: Engine) => Promise<Engine>,
+    log: (line: string) => void,
+  ) {
+    this.#state = state;
+    this.#ms = seconds * 1000;
+    this.#rebuild = rebuild;
+    this.#log = log;
+    this.#arm();
+  }
+
+  #arm(): void {
+    clearTimeout(this.#timer);
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => this.#sleep(), this.#ms);
+  }
+
+  async #sleep(): Promise<void> {
+    const engine = this.#state.current;
+    if (this.#active > 0 || engine === null || this.#state.sleeping) return;
+    const stats = engine.scheduler.stats();
+    if (stats.busy > 0 || stats.queued > 0) return this.#arm();
+    this.#state.asleep(true);
+    await freeContexts(engine);
+    this.#log(`llamafile: idle for ${this.#ms / 1000} s: contexts freed until the next request`);
+  }
+
+  /** Called as a request starts: wakes the engine first when it sleeps. */
+  async enter(): Promise<void> {
+    this.#active++;
+    clearTimeout(this.#timer);
+    if (!this.#state.sleeping) return;
+    this.#waking ??= (async () => {
+      const asleep = this.#state.current!;
+      const engine = await this.#rebuild(asleep);
+      this.#state.ready(engine);
+      this.#log("llamafile: woken by a request: contexts rebuilt");
+    })().finally(() => (this.#waking = null));
+    await this.#waking;
+  }
+
+  /** Called as a request ends. */
+  leave(): void {
+    this.#active = Math.max(0, this.#active - 1);
+    if (this.#active === 0) this.#arm();
+  }
+
+  /** Stops the timer; safe to call twice. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+  }
 }
 
 /** Settings the endpoints need besides the engine. */
@@ -197,6 +277,9 @@ export class ServerState {
   readonly config: ServerConfig;
   #status: ServerStatus = "loading";
   #engine: Engine | null = null;
+  #sleeping = false;
+  /** `--sleep-idle-seconds`'s sleeper, when the server has one. */
+  sleeper: IdleSleeper | null = null;
 
   constructor(config: ServerConfig) {
     this.config = config;
@@ -215,6 +298,22 @@ export class ServerState {
   ready(engine: Engine): void {
     this.#engine = engine;
     this.#status = "ready";
+    this.#sleeping = false;
+  }
+
+  /** The engine last made ready, whatever the status (to free it at shutdown). */
+  get lastEngine(): Engine | null {
+    return this.#engine;
+  }
+
+  /** True while the contexts are freed (`--sleep-idle-seconds`); the next request wakes them. */
+  get sleeping(): boolean {
+    return this.#sleeping;
+  }
+
+  /** Marks the engine asleep (its contexts freed) or awake. */
+  asleep(value: boolean): void {
+    this.#sleeping = value;
   }
 
   /** Marks the load failed. */

@@ -75,7 +75,7 @@ export function props(
       bos_token: text(model.bos),
       eos_token: text(model.eos),
       build_info: `llamafile ${VERSION} (llama.cpp ${LLAMA_CPP_RELEASE})`,
-      is_sleeping: false,
+      is_sleeping: state.sleeping,
     });
   };
 }

@@ -11,8 +11,9 @@ import { createFactory } from "hono/factory";
 import * as z from "zod/mini";
 import type { AppEnv } from "../api/app_env.ts";
 import { ApiError, invalidRequest } from "../api/errors.ts";
-import { checkTextFits, reportedModel } from "../api/generation.ts";
+import { reportedModel } from "../api/generation.ts";
 import { jsonBody, readJsonBody } from "../api/json_body.ts";
+import { utf8Length } from "../api/prompt.ts";
 import type { Engine, ServerState } from "../api/server_state.ts";
 import { boolean, integer, optional, string } from "../api/validate.ts";
 
@@ -75,17 +76,22 @@ export function rerank(state: ServerState) {
       if (documents === undefined) {
         throw invalidRequest("documents must be a non-empty array of strings", "documents");
       }
-      checkTextFits(engine, [body.query, ...documents], "documents");
       const limit = engine.embedder.inputLimit;
+      const tooLong = (n: number, i: number) =>
+        new ApiError(
+          "exceed_context_size_error",
+          `documents[${i}] with the query is ${n} tokens: the reranker takes ${limit} at once`,
+          { param: "documents", extra: { n_prompt_tokens: n, n_ctx: limit } },
+        );
+      // Refused before tokenizing: a text of n bytes is at least n / maxTokenBytes tokens.
+      documents.forEach((doc, i) => {
+        const bytes = utf8Length(body.query) + utf8Length(doc);
+        const least = Math.ceil(bytes / engine.model.maxTokenBytes);
+        if (least > limit) throw tooLong(least, i);
+      });
       const pairs = documents.map((doc, i) => {
         const tokens = rerankTokens(engine, body.query, doc);
-        if (tokens.length > limit) {
-          throw new ApiError(
-            "exceed_context_size_error",
-            `documents[${i}] with the query is ${tokens.length} tokens: the reranker takes ${limit} at once`,
-            { param: "documents", extra: { n_prompt_tokens: tokens.length, n_ctx: limit } },
-          );
-        }
+        if (tokens.length > limit) throw tooLong(tokens.length, i);
         return tokens;
       });
       const signal = c.get("deadline").signal;

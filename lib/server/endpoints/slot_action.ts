@@ -3,8 +3,8 @@
  * tokens and KV cache to a file of `--slot-save-path` (by name: `{"filename": "x.bin"}`),
  * restore one into a slot, or empty a slot's cache. An action waits for its slot to be idle.
  * The files are llama.cpp's (`llama_state_seq_save_file` with its server's packed token list),
- * so they move between llamafile and llama-server. Without `--slot-save-path` save and restore
- * answer 501.
+ * so they move between llamafile and llama-server. Without `--slot-save-path` every action
+ * answers 501, as llama.cpp's.
  *
  * @module
  */
@@ -53,18 +53,18 @@ export function slotAction(state: ServerState) {
     const files = state.config.slotFiles ?? null;
     const body = optionalObjectBody(await c.req.text());
     try {
+      if (files === null) {
+        throw new ApiError(
+          "not_supported_error",
+          "This server does not support slot actions: start it with --slot-save-path",
+        );
+      }
       if (action === "erase") {
         const erased = await scheduler.eraseSlot(id);
         return c.json({ id_slot: id, n_erased: erased });
       }
       if (action !== "save" && action !== "restore") {
         throw invalidRequest(`Invalid action "${action}": use save, restore or erase`, "action");
-      }
-      if (files === null) {
-        throw new ApiError(
-          "not_supported_error",
-          "This server does not support slot files: start it with --slot-save-path",
-        );
       }
       const filename = validateSlotFilename(body.filename);
       const started = performance.now();
