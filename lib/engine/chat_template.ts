@@ -193,10 +193,8 @@ export async function resolveChatTemplate(
       source = await read(spec);
     } catch (cause) {
       if (cause instanceof Deno.errors.NotCapable) throw cause;
-      // Not a file either: llama.cpp's --chat-template takes the template itself.
-      if (!/[\\/]/.test(spec) && !/\.(jinja|j2|tmpl|txt)$/i.test(spec)) {
-        return new ChatTemplate(spec, "inline");
-      }
+      // Text with spaces that is no file: llama.cpp's --chat-template takes it as the template.
+      if (/\s/.test(spec.trim())) return new ChatTemplate(spec, "inline");
       const names = Object.keys(BUILTIN_TEMPLATES).join(", ");
       throw new TypeError(
         `Cannot load chat template "${spec}": it is not a built-in name (${names}) and cannot be read: ${

@@ -203,7 +203,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(hostCheck({ allowedHosts: o.allowedHosts ?? [] }));
   app.use(corsPolicy({
     origins: o.corsOrigins ?? [],
-    anyWhenKeyed: keys.length > 0,
     ...(o.cors && { preflight: o.cors }),
   }));
   if (keys.length > 0) app.use(apiKeyAuth({ keys, openPaths }));

@@ -184,7 +184,7 @@ export const SERVER_SECTION: OptionSection<ServerCliOptions> = {
       commaList: true,
       env: "LLAMA_ARG_CORS_ORIGINS",
       help: "origins allowed by CORS (comma-separated; * = any, localhost = loopback ones)",
-      defaultText: "loopback origins, any origin when an API key is required",
+      defaultText: "loopback and same-origin pages",
     },
     {
       names: ["--cors-methods"],

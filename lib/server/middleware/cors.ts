@@ -1,8 +1,7 @@
 /**
- * CORS. By default only loopback origins (and the request's own origin) are allowed, or any
- * origin when an API key is required (the key, which a web page cannot know, guards the
- * server; llama.cpp allows any origin always). `--cors-origins` names others: `*` allows any,
- * `localhost` the loopback ones only. A request from an origin that is not allowed is refused
+ * CORS. By default only loopback origins (and the request's own origin) are allowed, with or
+ * without an API key (llama.cpp allows any origin always). `--cors-origins` names others: `*`
+ * allows any, `localhost` the loopback ones only. A request from an origin that is not allowed is refused
  * with 403 before it reaches a handler, so a web page cannot make the server work for it; its
  * preflight answers without `Access-Control-Allow-Origin`, as llama.cpp's does.
  *
@@ -17,8 +16,6 @@ import { hostName, isLoopback } from "./loopback.ts";
 export interface CorsOptions {
   /** Extra allowed origins (`https://app.example`), `*` for any, `localhost` for loopback. */
   origins: readonly string[];
-  /** Allow any origin when no origins are named (the server requires an API key). */
-  anyWhenKeyed?: boolean;
   /** What a preflight allows (llama.cpp's `--cors-methods`, `--cors-headers`, `--cors-credentials`). */
   preflight?: { methods?: string; headers?: string; credentials?: boolean };
 }
@@ -57,7 +54,7 @@ export function corsPolicy(options: CorsOptions): MiddlewareHandler<AppEnv> {
       o.trim().replace(/\/$/, "").toLowerCase()
     ).filter((o) => o !== ""),
   );
-  const any = extra.has("*") || (extra.size === 0 && (options.anyWhenKeyed ?? false));
+  const any = extra.has("*");
   const methods = options.preflight?.methods ?? "GET, POST, DELETE, OPTIONS";
   const headers = options.preflight?.headers ?? "*";
   const credentials = options.preflight?.credentials ?? true;
