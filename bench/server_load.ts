@@ -258,3 +258,61 @@ export async function measureServers(o: ServerLoadOptions): Promise<ServerLoadRe
     },
   };
 }
+
+/** Markdown rows of `result`: tok/s and TTFT per stream count, ours against native. */
+export function serverTable(result: ServerLoadResult): string[] {
+  const fmt = (x: number | undefined, digits = 1) =>
+    x === undefined || !Number.isFinite(x) ? "n/a" : x.toFixed(digits);
+  const rows = [[
+    "streams",
+    "llamafile.ts tok/s",
+    "llama-server tok/s",
+    "ratio",
+    "TTFT p50 ms (ours / native)",
+    "TTFT p99 ms (ours / native)",
+  ]];
+  for (const n of STREAM_COUNTS) {
+    const a = result.ours.streams[n]!;
+    const b = result.native?.streams[n];
+    rows.push([
+      String(n),
+      fmt(a.tokensPerSecond),
+      fmt(b?.tokensPerSecond),
+      b === undefined ? "n/a" : `${fmt(a.tokensPerSecond / b.tokensPerSecond, 2)}x`,
+      `${fmt(a.ttftP50, 0)} / ${fmt(b?.ttftP50, 0)}`,
+      `${fmt(a.ttftP99, 0)} / ${fmt(b?.ttftP99, 0)}`,
+    ]);
+  }
+  const lines = rows.map((r) => `| ${r.join(" | ")} |`);
+  lines.splice(1, 0, `|${" --- |".repeat(rows[0]!.length)}`);
+  return lines;
+}
+
+// `deno run -A bench/server_load.ts [--threads N] [--rounds N] [--max-tokens N]`: the server
+// part of `deno task bench` alone (synthetic TinyLlama-1.1B shape, Q4_0), printed as markdown.
+if (import.meta.main) {
+  const { ensureNative } = await import("./native.ts");
+  const { ensureSynthModel } = await import("./synth_model.ts");
+  const value = (name: string, fallback: number) => {
+    const i = Deno.args.indexOf(name);
+    return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
+  };
+  const root = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
+  const model = await ensureSynthModel({ type: "q4_0" }, { verbose: true });
+  const native = await ensureNative({ verbose: false });
+  const result = await measureServers({
+    root,
+    model,
+    threads: value("--threads", 2),
+    maxTokens: value("--max-tokens", 48),
+    nativeServer: native.server,
+    rounds: value("--rounds", 2),
+  });
+  console.log(JSON.stringify(result));
+  console.log(serverTable(result).join("\n"));
+  console.log(
+    `/health while ours generates: p50 ${result.healthMs.p50.toFixed(2)} ms, max ${
+      result.healthMs.max.toFixed(2)
+    } ms (${result.healthMs.samples} samples)`,
+  );
+}
