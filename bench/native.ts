@@ -1,7 +1,7 @@
 /**
- * Builds llama.cpp's own `llama-bench` and `llama-completion` (the native reference for our
- * benchmarks) from the llama.cpp source shipped inside the `node-llama-cpp` npm package, once,
- * into `${XDG_CACHE_HOME:-~/.cache}/llamafile-bench/native/`.
+ * Builds llama.cpp's own `llama-bench`, `llama-completion` and `llama-server` (the native
+ * reference for our benchmarks) from the llama.cpp source shipped inside the `node-llama-cpp`
+ * npm package, once, into `${XDG_CACHE_HOME:-~/.cache}/llamafile-bench/native/`.
  *
  * The source is the exact release our libllama comes from (`llama/gitRelease.bundle`), so the
  * native numbers compare like with like. A build takes 5–6 minutes on 2 cores.
@@ -24,6 +24,8 @@ export interface NativeBinaries {
   bench: string;
   /** `llama-completion` (plain completion of `-p` for `-n` tokens). */
   completion: string;
+  /** `llama-server` (the server benchmark's reference), built without its web UI. */
+  server: string;
 }
 
 /** Options of {@linkcode ensureNative}. */
@@ -40,8 +42,11 @@ const CMAKE_FLAGS = [
   "-DLLAMA_CURL=OFF",
   "-DBUILD_SHARED_LIBS=OFF",
   "-DCMAKE_BUILD_TYPE=Release",
+  // llama-server without its web UI: nothing is fetched at build time.
+  "-DLLAMA_BUILD_UI=OFF",
+  "-DLLAMA_USE_PREBUILT_UI=OFF",
 ];
-const TARGETS = ["llama-bench", "llama-completion"];
+const TARGETS = ["llama-bench", "llama-completion", "llama-server"];
 
 /**
  * Returns the native `llama-bench` and `llama-completion`, building them first if the cache
@@ -55,6 +60,7 @@ export async function ensureNative(options: EnsureNativeOptions = {}): Promise<N
   const bins: NativeBinaries = {
     bench: `${dir}/build/bin/llama-bench`,
     completion: `${dir}/build/bin/llama-completion`,
+    server: `${dir}/build/bin/llama-server`,
   };
   const stamp = `${dir}/ok.json`;
   if (await _isBuilt(stamp, bins)) return bins;
@@ -85,7 +91,8 @@ async function _isBuilt(stamp: string, bins: NativeBinaries): Promise<boolean> {
   } catch {
     return false;
   }
-  return (await exists(bins.bench)) && (await exists(bins.completion));
+  return (await exists(bins.bench)) && (await exists(bins.completion)) &&
+    (await exists(bins.server));
 }
 
 async function _build(dir: string, options: EnsureNativeOptions): Promise<void> {

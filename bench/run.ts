@@ -13,8 +13,9 @@
  * - node-llama-cpp (the same prebuilt libraries through N-API);
  * model load time; peak RSS; start-up of a packed stories260K llamafile to its first token,
  * step by step, against native llama-completion, the checkout's `deno task llamafile`, and the
- * yes/no grammar question 20 times in a shell loop (`start_up.ts`); server aggregate tokens/s
- * at 1, 4 and 8 concurrent streams and /health latency while generating.
+ * yes/no grammar question 20 times in a shell loop (`start_up.ts`); the server against native
+ * llama-server: aggregate tokens/s at 1, 4 and 8 concurrent streams, time to first token p50
+ * and p99, and /health latency while generating.
  *
  * @module
  */
@@ -23,7 +24,7 @@ import { ensureNativeShared, runSharedLlamaBench, type SharedBench } from "./nat
 import { runNodeLlamaCpp } from "./node_llama_cpp.ts";
 import { ensureSynthModel, type SynthType } from "./synth_model.ts";
 import { measureStartUp, type StartUpResult } from "./start_up.ts";
-import { measureServer } from "./server_load.ts";
+import { measureServers, STREAM_COUNTS } from "./server_load.ts";
 import { verifiedNativeBuild } from "../ffi/library.ts";
 import { cpuinfoText } from "../ffi/proc.ts";
 import { cacheDir } from "./cache_dir.ts";
@@ -290,15 +291,17 @@ if (import.meta.main) {
   }
   loads.push(loadAverage());
 
-  let server: Awaited<ReturnType<typeof measureServer>> | null = null;
+  let server: Awaited<ReturnType<typeof measureServers>> | null = null;
   if (!o.skipServer) {
-    log("server: 1, 4 and 8 concurrent streams");
+    log("server: 1, 4 and 8 concurrent streams, ours and native llama-server interleaved");
     try {
-      server = await measureServer({
+      server = await measureServers({
         root: ROOT,
         model,
         threads: o.threads,
         maxTokens: o.quick ? 16 : 48,
+        nativeServer: native.server,
+        rounds: o.quick ? 1 : 2,
       });
     } catch (error) {
       log(`server skipped: ${(error as Error).message}`);
@@ -364,12 +367,21 @@ if (import.meta.main) {
     start_up: start,
     server: server
       ? {
-        streams_1: server.streams[1],
-        streams_4: server.streams[4],
-        streams_8: server.streams[8],
-        ratio_8_vs_1: server.streams[8]! / server.streams[1]!,
-        health_ms_while_generating: server.healthMs,
         slots: server.slots,
+        ours: server.ours.streams,
+        native_llama_server: server.native?.streams ?? null,
+        ratios_vs_native: server.native === null ? null : Object.fromEntries(
+          STREAM_COUNTS.map((n) => [
+            `streams_${n}`,
+            {
+              tokens_per_second: server!.ours.streams[n]!.tokensPerSecond /
+                server!.native!.streams[n]!.tokensPerSecond,
+              ttft_p50: server!.ours.streams[n]!.ttftP50 / server!.native!.streams[n]!.ttftP50,
+              ttft_p99: server!.ours.streams[n]!.ttftP99 / server!.native!.streams[n]!.ttftP99,
+            },
+          ]),
+        ),
+        health_ms_while_generating: server.healthMs,
       }
       : null,
     samples,
@@ -458,15 +470,46 @@ if (import.meta.main) {
     );
   }
   if (server) {
+    const n = server.native;
+    const cell = (f: { tokensPerSecond: number; ttftP50: number; ttftP99: number } | undefined) =>
+      f === undefined
+        ? ["", "", ""]
+        : [fmt(f.tokensPerSecond), fmt(f.ttftP50, 0), fmt(f.ttftP99, 0)];
+    const serverRows = [
+      [
+        "streams",
+        "llamafile.ts tok/s",
+        "TTFT p50 ms",
+        "TTFT p99 ms",
+        "llama-server tok/s",
+        "TTFT p50 ms",
+        "TTFT p99 ms",
+        "tok/s ratio",
+      ],
+      ...STREAM_COUNTS.map((k) => [
+        String(k),
+        ...cell(server!.ours.streams[k]),
+        ...cell(n?.streams[k]),
+        n === null
+          ? ""
+          : `${fmt(server!.ours.streams[k]!.tokensPerSecond / n.streams[k]!.tokensPerSecond, 2)}x`,
+      ]),
+    ];
+    const serverTable = serverRows.map((r) => `| ${r.join(" | ")} |`);
+    serverTable.splice(1, 0, `|${" --- |".repeat(serverRows[0]!.length)}`);
     lines.push(
       "",
-      `Server (-np ${server.slots}, ${result.model.split(",")[0]}): 1 stream ${
-        fmt(server.streams[1])
-      } tok/s, 4 streams ${fmt(server.streams[4])}, 8 streams ${fmt(server.streams[8])} (${
-        fmt(result.server!.ratio_8_vs_1, 2)
-      }x); /health p50 ${fmt(server.healthMs.p50, 2)} ms, max ${
+      `Server against native llama-server (both -np ${server.slots}, -c ${server.slots * 256}, ${
+        result.model.split(",")[0]
+      }, /completion streamed, ${o.quick ? 16 : 48} tokens per stream, medians of ${
+        o.quick ? 1 : 2
+      } round(s)):`,
+      "",
+      ...serverTable,
+      "",
+      `/health while ours generates 8 streams: p50 ${fmt(server.healthMs.p50, 2)} ms, max ${
         fmt(server.healthMs.max, 2)
-      } ms while generating.`,
+      } ms.`,
     );
   }
   console.log(lines.join("\n"));

@@ -152,6 +152,22 @@ export interface ContextParamsInput {
   flashAttention?: boolean;
   /** Keep the KV cache and its operations on the offloading devices (default true). */
   offloadKqv?: boolean;
+  /** KV cache types of K and V (ggml type ids; default F16). */
+  typeK?: number;
+  typeV?: number;
+  /** Full-size sliding-window-attention cache. */
+  swaFull?: boolean;
+  /** RoPE and YaRN settings; libllama's defaults mean "the model's". */
+  rope?: {
+    scalingType?: number;
+    freqBase?: number;
+    freqScale?: number;
+    yarnExtFactor?: number;
+    yarnAttnFactor?: number;
+    yarnBetaFast?: number;
+    yarnBetaSlow?: number;
+    yarnOrigCtx?: number;
+  };
 }
 
 /** Returns a `llama_context_params` struct for `input`. */
@@ -182,6 +198,27 @@ export function contextParams(
   }
   if (input.offloadKqv !== undefined) {
     view.setUint8(CONTEXT_PARAMS.offload_kqv, input.offloadKqv ? 1 : 0);
+  }
+  if (input.typeK !== undefined) view.setInt32(CONTEXT_PARAMS.type_k, input.typeK, true);
+  if (input.typeV !== undefined) view.setInt32(CONTEXT_PARAMS.type_v, input.typeV, true);
+  if (input.swaFull !== undefined) view.setUint8(CONTEXT_PARAMS.swa_full, input.swaFull ? 1 : 0);
+  const rope = input.rope ?? {};
+  if (rope.scalingType !== undefined) {
+    view.setInt32(CONTEXT_PARAMS.rope_scaling_type, rope.scalingType, true);
+  }
+  const floats: [keyof typeof rope, number][] = [
+    ["freqBase", CONTEXT_PARAMS.rope_freq_base],
+    ["freqScale", CONTEXT_PARAMS.rope_freq_scale],
+    ["yarnExtFactor", CONTEXT_PARAMS.yarn_ext_factor],
+    ["yarnAttnFactor", CONTEXT_PARAMS.yarn_attn_factor],
+    ["yarnBetaFast", CONTEXT_PARAMS.yarn_beta_fast],
+    ["yarnBetaSlow", CONTEXT_PARAMS.yarn_beta_slow],
+  ];
+  for (const [key, offset] of floats) {
+    if (rope[key] !== undefined) view.setFloat32(offset, rope[key], true);
+  }
+  if (rope.yarnOrigCtx !== undefined) {
+    view.setUint32(CONTEXT_PARAMS.yarn_orig_ctx, rope.yarnOrigCtx, true);
   }
   return bytes;
 }

@@ -118,6 +118,8 @@ export const LLAMA_SYMBOLS = {
   llama_model_n_head: { parameters: ["pointer"], result: "i32" },
   // int32_t llama_model_n_head_kv(const struct llama_model * model)
   llama_model_n_head_kv: { parameters: ["pointer"], result: "i32" },
+  // uint32_t llama_model_n_cls_out(const struct llama_model * model)
+  llama_model_n_cls_out: { parameters: ["pointer"], result: "u32" },
   // uint64_t llama_model_n_params(const struct llama_model * model)
   llama_model_n_params: { parameters: ["pointer"], result: "u64" },
   // uint64_t llama_model_size(const struct llama_model * model)
@@ -127,7 +129,7 @@ export const LLAMA_SYMBOLS = {
   // int32_t llama_model_meta_val_str(const struct llama_model * model, const char * key, char * buf, size_t buf_size)
   llama_model_meta_val_str: { parameters: ["pointer", "buffer", "buffer", "usize"], result: "i32" },
   // const char * llama_model_chat_template(const struct llama_model * model, const char * name)
-  llama_model_chat_template: { parameters: ["pointer", "pointer"], result: "pointer" },
+  llama_model_chat_template: { parameters: ["pointer", "buffer"], result: "pointer" },
   // bool llama_model_has_encoder(const struct llama_model * model)
   llama_model_has_encoder: { parameters: ["pointer"], result: "bool" },
   // bool llama_model_has_decoder(const struct llama_model * model)
@@ -144,6 +146,24 @@ export const LLAMA_SYMBOLS = {
   llama_vocab_eos: { parameters: ["pointer"], result: "i32" },
   // bool llama_vocab_get_add_bos(const struct llama_vocab * vocab)
   llama_vocab_get_add_bos: { parameters: ["pointer"], result: "bool" },
+  // bool llama_vocab_get_add_eos(const struct llama_vocab * vocab)
+  llama_vocab_get_add_eos: { parameters: ["pointer"], result: "bool" },
+  // bool llama_vocab_get_add_sep(const struct llama_vocab * vocab)
+  llama_vocab_get_add_sep: { parameters: ["pointer"], result: "bool" },
+  // llama_token llama_vocab_sep(const struct llama_vocab * vocab)
+  llama_vocab_sep: { parameters: ["pointer"], result: "i32" },
+  // llama_token llama_vocab_fim_pre(const struct llama_vocab * vocab)
+  llama_vocab_fim_pre: { parameters: ["pointer"], result: "i32" },
+  // llama_token llama_vocab_fim_suf(const struct llama_vocab * vocab)
+  llama_vocab_fim_suf: { parameters: ["pointer"], result: "i32" },
+  // llama_token llama_vocab_fim_mid(const struct llama_vocab * vocab)
+  llama_vocab_fim_mid: { parameters: ["pointer"], result: "i32" },
+  // llama_token llama_vocab_fim_pad(const struct llama_vocab * vocab)
+  llama_vocab_fim_pad: { parameters: ["pointer"], result: "i32" },
+  // llama_token llama_vocab_fim_rep(const struct llama_vocab * vocab)
+  llama_vocab_fim_rep: { parameters: ["pointer"], result: "i32" },
+  // llama_token llama_vocab_fim_sep(const struct llama_vocab * vocab)
+  llama_vocab_fim_sep: { parameters: ["pointer"], result: "i32" },
   // const char * llama_vocab_get_text(const struct llama_vocab * vocab, llama_token token)
   llama_vocab_get_text: { parameters: ["pointer", "i32"], result: "pointer" },
   // int32_t llama_tokenize(const struct llama_vocab * vocab, const char * text, int32_t text_len,
@@ -190,6 +210,8 @@ export const LLAMA_SYMBOLS = {
   llama_free: { parameters: ["pointer"], result: "void" },
   // uint32_t llama_n_ctx(const struct llama_context * ctx)
   llama_n_ctx: { parameters: ["pointer"], result: "u32" },
+  // uint32_t llama_n_ctx_seq(const struct llama_context * ctx)
+  llama_n_ctx_seq: { parameters: ["pointer"], result: "u32" },
   // uint32_t llama_n_batch(const struct llama_context * ctx)
   llama_n_batch: { parameters: ["pointer"], result: "u32" },
   // uint32_t llama_n_seq_max(const struct llama_context * ctx)
@@ -214,6 +236,32 @@ export const LLAMA_SYMBOLS = {
   llama_memory_seq_cp: { parameters: ["pointer", "i32", "i32", "i32", "i32"], result: "void" },
   // llama_pos llama_memory_seq_pos_max(llama_memory_t mem, llama_seq_id seq_id)
   llama_memory_seq_pos_max: { parameters: ["pointer", "i32"], result: "i32" },
+  // void llama_memory_seq_add(llama_memory_t mem, llama_seq_id seq_id, llama_pos p0, llama_pos p1, llama_pos delta)
+  llama_memory_seq_add: { parameters: ["pointer", "i32", "i32", "i32", "i32"], result: "void" },
+
+  // --- LoRA adapters (loaded before the sandbox; scales set per batch) ---
+  // struct llama_adapter_lora * llama_adapter_lora_init(struct llama_model * model, const char * path_lora)
+  llama_adapter_lora_init: { parameters: ["pointer", "buffer"], result: "pointer" },
+  // void llama_adapter_lora_free(struct llama_adapter_lora * adapter)
+  llama_adapter_lora_free: { parameters: ["pointer"], result: "void" },
+  // int32_t llama_adapter_meta_val_str(const struct llama_adapter_lora * adapter, const char * key, char * buf, size_t buf_size)
+  llama_adapter_meta_val_str: {
+    parameters: ["pointer", "buffer", "buffer", "usize"],
+    result: "i32",
+  },
+  // int32_t llama_set_adapters_lora(struct llama_context * ctx, struct llama_adapter_lora ** adapters, size_t n_adapters, float * scales)
+  llama_set_adapters_lora: {
+    parameters: ["pointer", "buffer", "usize", "buffer"],
+    result: "i32",
+  },
+
+  // --- one sequence's state (slot save and restore) ---
+  // size_t llama_state_seq_get_size(struct llama_context * ctx, llama_seq_id seq_id)
+  llama_state_seq_get_size: { parameters: ["pointer", "i32"], result: "usize" },
+  // size_t llama_state_seq_get_data(struct llama_context * ctx, uint8_t * dst, size_t size, llama_seq_id seq_id)
+  llama_state_seq_get_data: { parameters: ["pointer", "buffer", "usize", "i32"], result: "usize" },
+  // size_t llama_state_seq_set_data(struct llama_context * ctx, const uint8_t * src, size_t size, llama_seq_id dest_seq_id)
+  llama_state_seq_set_data: { parameters: ["pointer", "buffer", "usize", "i32"], result: "usize" },
 
   // --- state (the CLI's --prompt-cache, written through a file opened before the sandbox) ---
   // size_t llama_state_get_size(struct llama_context * ctx)

@@ -13,12 +13,20 @@ const ENTRY = 12;
 /** `sizeof(llama_token_data_array)` on 64-bit: data pointer, size, selected (i64), sorted (bool). */
 const HEADER = 32;
 
+/** A candidate left by a sampler chain, with its probability. */
+export interface Candidate {
+  token: number;
+  logit: number;
+  p: number;
+}
+
 /** A candidate array for a vocabulary of `n` tokens, reused across calls. */
 export class TokenDataArray {
   readonly #n: number;
   readonly #data: Uint8Array<ArrayBuffer>;
   readonly #floats: Float32Array;
   readonly #header = new Uint8Array(HEADER);
+  #last: { data: Deno.PointerValue; size: number } = { data: null, size: 0 };
 
   constructor(vocabSize: number) {
     this.#n = vocabSize;
@@ -60,11 +68,28 @@ export class TokenDataArray {
     const data = Deno.UnsafePointer.create(header.getBigUint64(0, true));
     const size = Number(header.getBigUint64(8, true));
     const selected = Number(header.getBigInt64(16, true));
+    this.#last = { data, size };
     if (data === null || selected < 0 || selected >= size) return null;
     const view = new Deno.UnsafePointerView(data);
     return {
       token: view.getInt32(selected * ENTRY),
       logit: view.getFloat32(selected * ENTRY + 4),
     };
+  }
+
+  /** The candidates the last {@linkcode select} left, with their probabilities. */
+  lastCandidates(): Candidate[] {
+    const { data, size } = this.#last;
+    if (data === null || size === 0) return [];
+    const view = new Deno.UnsafePointerView(data);
+    const out: Candidate[] = [];
+    for (let i = 0; i < size; i++) {
+      out.push({
+        token: view.getInt32(i * ENTRY),
+        logit: view.getFloat32(i * ENTRY + 4),
+        p: view.getFloat32(i * ENTRY + 8),
+      });
+    }
+    return out;
   }
 }

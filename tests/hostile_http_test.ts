@@ -40,7 +40,6 @@ Deno.test("hostile HTTP inputs, each answered in the API's error shape while the
     "2",
     "--api-key",
     KEY,
-    "--embeddings",
   ]);
   const url = server.url;
   const auth = { authorization: `Bearer ${KEY}`, "content-type": "application/json" };

@@ -95,7 +95,7 @@ Deno.test("layout: lib/server's parts import no sibling above them", async () =>
 
 /**
  * Files outside `ffi/` that read or write binary data: file formats (GGUF, ZIP, gzip trailers)
- * and the wire format of base64 embeddings, never a native struct.
+ * and wire formats (base64 embeddings, the slot file helper's frames), never a native struct.
  */
 const BINARY_FORMATS = new Set([
   "lib/engine/gguf_reader.ts",
@@ -104,6 +104,7 @@ const BINARY_FORMATS = new Set([
   "lib/onefile/launcher.ts",
   "lib/onefile/zip_format.ts",
   "lib/server/endpoints/embeddings.ts",
+  "lib/server/api/slot_files.ts",
 ]);
 
 Deno.test("layout: only ffi/ touches pointers and native struct layouts", async () => {

@@ -32,7 +32,6 @@ async function withServer(
     "1",
     "-np",
     "2",
-    "--embedding",
     ...extra,
   ];
   const plan = planLaunch(args);
@@ -111,6 +110,47 @@ Deno.test("server runs sandboxed: seccomp 2 on every thread, and the OpenAI clie
     const models = await client.models.list();
     assert.ok(models.data.length >= 1);
   });
+});
+
+Deno.test("slot save and restore under the sandbox: a helper writes --slot-save-path, the server opens nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await withServer(["--slot-save-path", dir], async (base, pid) => {
+      assert.deepEqual([...new Set(await seccompModes(pid))], ["2"]);
+      const post = (path: string, body: unknown) =>
+        fetch(`${base}${path}`, { method: "POST", body: JSON.stringify(body) });
+      const first = await post("/completion", {
+        prompt: "Once upon a time",
+        id_slot: 1,
+        n_predict: 4,
+      });
+      assert.equal(first.status, 200);
+      await first.body?.cancel();
+      const saved = await (await post("/slots/1?action=save", { filename: "one.bin" })).json();
+      assert.ok(saved.n_saved > 4, JSON.stringify(saved));
+      assert.equal((await Deno.stat(`${dir}/one.bin`)).size, saved.n_written);
+      const restored = await (await post("/slots/0?action=restore", { filename: "one.bin" }))
+        .json();
+      assert.equal(restored.n_restored, saved.n_saved);
+      // A path out of the folder is refused by name; nothing is written outside it.
+      const evil = await post("/slots/0?action=save", { filename: "../evil.bin" });
+      assert.equal(evil.status, 400);
+      await evil.body?.cancel();
+      assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["one.bin"]);
+      // The server itself holds no file of the folder: the helper process does the I/O.
+      const held: string[] = [];
+      for await (const fd of Deno.readDir(`/proc/${pid}/fd`)) {
+        try {
+          held.push(await Deno.readLink(`/proc/${pid}/fd/${fd.name}`));
+        } catch {
+          // closed meanwhile
+        }
+      }
+      assert.deepEqual(held.filter((p) => p.startsWith(dir)), []);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("server --unsecure runs without seccomp", async () => {

@@ -5,7 +5,7 @@
  */
 import { type CliOptions, UsageError } from "./options.ts";
 import { commonPrefix } from "../engine/common_prefix.ts";
-import { type ContextOptions, createContext } from "../engine/context.ts";
+import { type ContextOptions, createContext, ropeFromFlags } from "../engine/context.ts";
 import { processEscapes } from "./escapes.ts";
 import type { PromptCacheFile } from "./prompt_cache.ts";
 import { generate, type GenerateResult } from "../engine/generate.ts";
@@ -59,6 +59,10 @@ export function contextOptionsFromCli(options: CliOptions): ContextOptions {
     poll: options.poll,
     ...(options.flashAttention !== undefined && { flashAttention: options.flashAttention }),
     ...(!options.offloadKqv && { offloadKqv: false }),
+    typeK: options.cacheTypeK,
+    typeV: options.cacheTypeV,
+    swaFull: options.swaFull,
+    ...(ropeFromFlags(options) !== undefined && { rope: ropeFromFlags(options)! }),
   };
 }
 

@@ -13,7 +13,7 @@ import {
   UNSECURE_PERMISSION_FLAGS,
 } from "../sandbox/permissions.ts";
 import { parseArgs } from "./option_table.ts";
-import { parseCliArgs } from "./options.ts";
+import { optionEnv, parseCliArgs } from "./options.ts";
 import { RPC_SERVER_TABLE } from "./options/rpc_server.ts";
 
 /** A launch decision. */
@@ -88,7 +88,7 @@ export function planLaunch(args: readonly string[], plan: PlanOptions = {}): Lau
   }
   let options;
   try {
-    options = parseCliArgs(args);
+    options = parseCliArgs(args, optionEnv());
   } catch {
     return { mode: "cli", flags: cliPermissionFlags() };
   }
@@ -100,7 +100,12 @@ export function planLaunch(args: readonly string[], plan: PlanOptions = {}): Lau
     const browser = !options.nobrowser && (plan.browser ?? onPath("xdg-open"));
     return {
       mode: "server",
-      flags: serverPermissionFlags({ host: options.host, port: options.port, browser }),
+      flags: serverPermissionFlags({
+        host: options.host,
+        port: options.port,
+        browser,
+        ...(options.slotSavePath !== undefined && { slotFileHelper: Deno.execPath() }),
+      }),
     };
   }
   return {

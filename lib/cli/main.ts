@@ -17,7 +17,17 @@ import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
 import { readPrompt, runCompletion, samplingFromCli } from "./completion_mode.ts";
 import { connectRpcFor, loadModelFromOptions, openLibraryFor } from "./load_model.ts";
 import { PromptCacheFile } from "./prompt_cache.ts";
-import { type CliOptions, helpText, parseCliArgs, SUBCOMMANDS, UsageError } from "./options.ts";
+import {
+  type CliOptions,
+  helpText,
+  optionEnv,
+  parseCliArgs,
+  SUBCOMMANDS,
+  UsageError,
+} from "./options.ts";
+
+/** The hidden command of the server's slot file helper (`slot_files.ts`'s `SLOT_FILES_COMMAND`). */
+const SLOT_FILES_COMMAND = "__slot-files";
 
 /** Exit codes. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
@@ -81,9 +91,16 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     const first = args[0];
     if (isSubcommand(first)) return await subcommand(first, args.slice(1));
+    if (first === SLOT_FILES_COMMAND) {
+      // The server's slot file helper (see lib/server/api/slot_files.ts), not a user command.
+      return await (await import("../server/api/slot_files.ts")).runSlotFileHelper(args[1]);
+    }
     trace("main");
-    options = parseCliArgs(await applyLlamafileArgs(args));
+    options = parseCliArgs(await applyLlamafileArgs(args), optionEnv());
     trace("arguments parsed");
+    if (!options.logDisable) {
+      for (const note of options.notes) writeStderr(`llamafile: note: ${note}`);
+    }
     if (options.help) {
       const self = llamafileSelf();
       const baked = self === undefined ? null : await readLlamafileArgs(self);

@@ -37,6 +37,19 @@ export interface OptionSpec<T> {
   readonly parse?: (raw: string, name: string) => unknown;
   /** The default as `--help` shows it, when the value in `defaults` would mislead. */
   readonly defaultText?: string;
+  /**
+   * The environment variable that stands for this option (llama.cpp's `LLAMA_ARG_*`), read
+   * before argv (argv wins). On a flag, a truthy value (`1`, `true`, `on`, `enabled`) sets it
+   * and a falsey one (`0`, `false`, `off`, `disabled`) or `LLAMA_ARG_NO_*` sets its opposite.
+   */
+  readonly env?: string;
+  /**
+   * Accepted, but it cannot do anything here: the one line said on stderr (through the
+   * table's `notes` field) when it is given, e.g. a GPU option on a CPU-only library.
+   */
+  readonly note?: string;
+  /** A llama.cpp option for a feature this program does not have: refused with this reason. */
+  readonly refuse?: string;
 }
 
 /** A group of options as `--help` shows it, with the defaults of the fields they set. */
@@ -54,6 +67,8 @@ export interface OptionTable<T> {
   readonly sections: readonly OptionSection<T>[];
   /** Field that collects non-option words; without it such a word is a usage error. */
   readonly positional?: keyof T & string;
+  /** Field that collects the notes of accepted options that do nothing here (see `note`). */
+  readonly notes?: keyof T & string;
 }
 
 function specsOf<T>(table: OptionTable<T>): OptionSpec<T>[] {
@@ -79,7 +94,23 @@ export function tableDefaults<T>(table: OptionTable<T>): T {
     }
   }
   if (table.positional !== undefined) out[table.positional] = [];
+  if (table.notes !== undefined) out[table.notes] = [];
   return out as T;
+}
+
+/** llama.cpp's truthy and falsey words (`common_arg_utils::is_truthy`, `is_falsey`). */
+const TRUTHY = new Set(["on", "enabled", "true", "1"]);
+const FALSEY = new Set(["off", "disabled", "false", "0"]);
+
+/**
+ * A long option as llama.cpp reads it: `_` in a `--` word is `-` (`--ctx_size` is
+ * `--ctx-size`); the value after `=` is left alone.
+ */
+export function normalizeName(word: string): string {
+  if (!word.startsWith("--")) return word;
+  const eq = word.indexOf("=");
+  const name = eq < 0 ? word : word.slice(0, eq);
+  return name.replaceAll("_", "-") + (eq < 0 ? "" : word.slice(eq));
 }
 
 function parseNumber<T>(spec: OptionSpec<T>, name: string, raw: string): number {
@@ -123,13 +154,71 @@ function parseNumber<T>(spec: OptionSpec<T>, name: string, raw: string): number 
  *
  * @throws {UsageError} On an unknown option, a missing or bad value, or a stray word.
  */
-export function parseArgs<T>(table: OptionTable<T>, argv: readonly string[]): T {
+export function parseArgs<T>(
+  table: OptionTable<T>,
+  argv: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): T {
   const byName = new Map<string, OptionSpec<T>>();
   for (const spec of specsOf(table)) for (const name of spec.names) byName.set(name, spec);
   const options = tableDefaults(table) as Record<string, unknown>;
   const what = table.command === undefined ? "" : `${table.command} `;
+  const noted = new Set<string>();
+  const note = (spec: OptionSpec<T>, name: string) => {
+    if (spec.note === undefined || table.notes === undefined || noted.has(spec.note)) return;
+    noted.add(spec.note);
+    (options[table.notes] as string[]).push(`${name}: ${spec.note}`);
+  };
+  const convert = (spec: OptionSpec<T>, name: string, text: string): unknown => {
+    if (spec.parse) return spec.parse(text, name);
+    return spec.kind === "int" || spec.kind === "float" ? parseNumber(spec, name, text) : text;
+  };
+  const setValue = (spec: OptionSpec<T>, name: string, raw: string) => {
+    if (spec.kind === "list") {
+      const items = spec.commaList ? raw.split(",").map((s) => s.trim()).filter(Boolean) : [raw];
+      options[spec.key] = [
+        ...(options[spec.key] as unknown[] ?? []),
+        ...items.map((item) => convert(spec, name, item)),
+      ];
+    } else {
+      options[spec.key] = convert(spec, name, raw);
+    }
+  };
+  // First the environment (llama.cpp's LLAMA_ARG_* variables), then argv over it.
+  for (const spec of specsOf(table)) {
+    if (spec.env === undefined) continue;
+    const negative = spec.env.startsWith("LLAMA_ARG_")
+      ? env[spec.env.replace("LLAMA_ARG_", "LLAMA_ARG_NO_")]
+      : undefined;
+    const raw = negative !== undefined && spec.kind === "flag" ? "0" : env[spec.env];
+    if (raw === undefined) continue;
+    if (spec.refuse !== undefined) {
+      throw new UsageError(`Cannot use ${spec.env} (${spec.names.at(-1)}): ${spec.refuse}`);
+    }
+    if (spec.kind === "flag") {
+      const value = spec.value ?? true;
+      if (TRUTHY.has(raw)) options[spec.key] = value;
+      else if (FALSEY.has(raw)) {
+        if (typeof value !== "boolean") continue;
+        options[spec.key] = !value;
+      } else {
+        throw new UsageError(
+          `Invalid value "${raw}" for ${spec.env}: expected on, off, true, false, 1 or 0`,
+        );
+      }
+    } else {
+      if (spec.kind === "list") options[spec.key] = [];
+      setValue(spec, spec.env, raw);
+    }
+    note(spec, spec.env);
+  }
+  const fromEnv = new Set(
+    specsOf(table).filter((s) => s.kind === "list" && s.env !== undefined && s.env in env).map((
+      s,
+    ) => s.key),
+  );
   for (let i = 0; i < argv.length; i++) {
-    const word = argv[i]!;
+    const word = normalizeName(argv[i]!);
     let name = word;
     let inline: string | undefined;
     const eq = word.indexOf("=");
@@ -151,6 +240,8 @@ export function parseArgs<T>(table: OptionTable<T>, argv: readonly string[]): T 
       }
       throw new UsageError(`Unexpected ${what}argument "${word}"`);
     }
+    if (spec.refuse !== undefined) throw new UsageError(`Cannot use ${name}: ${spec.refuse}`);
+    note(spec, name);
     if (spec.kind === "flag") {
       if (inline !== undefined) throw new UsageError(`Option ${name} takes no value`);
       options[spec.key] = spec.value ?? true;
@@ -163,16 +254,9 @@ export function parseArgs<T>(table: OptionTable<T>, argv: readonly string[]): T 
       }
       raw = argv[++i]!;
     }
-    const convert = (text: string): unknown => {
-      if (spec.parse) return spec.parse(text, name);
-      return spec.kind === "int" || spec.kind === "float" ? parseNumber(spec, name, text) : text;
-    };
-    if (spec.kind === "list") {
-      const items = spec.commaList ? raw.split(",").map((s) => s.trim()).filter(Boolean) : [raw];
-      options[spec.key] = [...(options[spec.key] as unknown[] ?? []), ...items.map(convert)];
-    } else {
-      options[spec.key] = convert(raw);
-    }
+    // A list given on the command line replaces the one its environment variable gave.
+    if (spec.kind === "list" && fromEnv.delete(spec.key)) options[spec.key] = [];
+    setValue(spec, name, raw);
   }
   return options as T;
 }
@@ -258,11 +342,11 @@ export function formatOptionHelp<T>(table: OptionTable<T>, baked?: Partial<T>): 
       const left = `  ${spec.names.join(", ")}${spec.arg ? ` ${spec.arg}` : ""}`;
       const fromArgs = baked === undefined ? null : bakedShown(spec, defaults, baked);
       const shown = defaultShown(spec, section.defaults);
-      const help = fromArgs !== null
+      const help = (fromArgs !== null
         ? `${spec.help} (${fromArgs})`
         : shown === null
         ? spec.help
-        : `${spec.help} (default: ${shown})`;
+        : `${spec.help} (default: ${shown})`) + (spec.env === undefined ? "" : ` [${spec.env}]`);
       lines.push(
         left.length < 34 ? `${left.padEnd(34)}${help}` : `${left}\n${" ".repeat(34)}${help}`,
       );

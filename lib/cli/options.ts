@@ -14,6 +14,8 @@ import {
 } from "./option_table.ts";
 import { ARGS_SPLICE, argsFileQuote } from "../onefile/args_file.ts";
 import { COMMON_SECTION, type CommonOptions } from "./options/common.ts";
+import { COMPAT_SECTION, type CompatCliOptions } from "./options/compat.ts";
+import { CONTEXT_SECTION, type ContextCliOptions } from "./options/context.ts";
 import { COMPLETION_SECTION, type CompletionOptions } from "./options/completion.ts";
 import { GPU_SECTION, type GpuCliOptions } from "./options/gpu.ts";
 import { INFO_TABLE } from "./options/info.ts";
@@ -37,7 +39,9 @@ export type CliOptions =
   & SamplingCliOptions
   & CompletionOptions
   & ServerCliOptions
-  & SandboxCliOptions;
+  & ContextCliOptions
+  & SandboxCliOptions
+  & CompatCliOptions;
 
 /** The main command's table, in `--help` order (llama.cpp's grouping). */
 export const CLI_TABLE: OptionTable<CliOptions> = {
@@ -47,8 +51,11 @@ export const CLI_TABLE: OptionTable<CliOptions> = {
     SAMPLING_SECTION,
     COMPLETION_SECTION,
     SERVER_SECTION,
+    CONTEXT_SECTION,
     SANDBOX_SECTION,
+    COMPAT_SECTION,
   ] as OptionTable<CliOptions>["sections"],
+  notes: "notes",
 };
 
 /** Every option of the main command. */
@@ -61,9 +68,35 @@ export function defaultOptions(): CliOptions {
   return tableDefaults(CLI_TABLE);
 }
 
-/** Parses argv into options; throws {@linkcode UsageError} on bad input. */
-export function parseCliArgs(argv: readonly string[]): CliOptions {
-  return parseArgs(CLI_TABLE, argv);
+/**
+ * Parses argv into options, over the `LLAMA_ARG_*` variables of `env` (llama.cpp's: argv
+ * wins); throws {@linkcode UsageError} on bad input.
+ */
+export function parseCliArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): CliOptions {
+  return parseArgs(CLI_TABLE, argv, env);
+}
+
+/**
+ * The variables of this process's environment the option table reads (`LLAMA_ARG_*`,
+ * `LLAMA_API_KEY`); none when the environment may not be read.
+ */
+export function optionEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const spec of OPTION_TABLE) {
+    if (spec.env === undefined) continue;
+    for (const name of [spec.env, spec.env.replace("LLAMA_ARG_", "LLAMA_ARG_NO_")]) {
+      try {
+        const value = Deno.env.get(name);
+        if (value !== undefined) out[name] = value;
+      } catch {
+        return {};
+      }
+    }
+  }
+  return out;
 }
 
 /**
@@ -128,10 +161,20 @@ export function helpText(version: string, argsWords?: readonly string[]): string
   );
   lines.push("  Anthropic  POST /v1/messages, /v1/messages/count_tokens");
   lines.push(
-    "  llama.cpp  POST /completion, /tokenize, /detokenize; GET /health, /props, /slots, /metrics",
+    "  llama.cpp  POST /completion, /completions, /infill, /embedding, /embeddings, /rerank,",
   );
+  lines.push(
+    "             /tokenize, /detokenize, /apply-template, /slots/ID, /lora-adapters, /props;",
+  );
+  lines.push("             GET /health, /props, /slots, /metrics, /lora-adapters");
   lines.push("  chat page  GET /");
+  lines.push("  /slots/ID?action=save|restore|erase needs --slot-save-path, /metrics --metrics;");
+  lines.push("  --no-slots turns /slots off, --no-ui the chat page.");
   lines.push("  With --api-key, send Authorization: Bearer KEY or X-Api-Key: KEY.");
+  lines.push(
+    "  llama-server's flags and LLAMA_ARG_* variables work; one that cannot do anything here",
+  );
+  lines.push("  says so on stderr, one for a feature llamafile lacks is refused (exit 2).");
   lines.push("");
   lines.push("EXIT STATUS");
   lines.push(

@@ -128,6 +128,17 @@ Deno.test("OPTION_TABLE keys all exist in the defaults or are optional", () => {
     "alias",
     "mmproj",
     "promptCache",
+    "chatTemplateFile",
+    "apiKeyFile",
+    "tags",
+    "slotSavePath",
+    "staticPath",
+    "sslKeyFile",
+    "sslCertFile",
+    "flashAttention",
+    "kvUnified",
+    "pooling",
+    "ignored",
   ]);
   for (const spec of OPTION_TABLE) {
     assert.ok(spec.key in defaults || optional.has(spec.key), spec.key);
@@ -151,4 +162,101 @@ Deno.test("parseCliArgs() reads --rpc as a list of HOST:PORT workers, repeated o
       bad,
     );
   }
+});
+
+Deno.test("parseCliArgs() reads LLAMA_ARG_* variables under the command line", () => {
+  const env = { LLAMA_ARG_PORT: "9000", LLAMA_ARG_HOST: "192.0.2.1", LLAMA_ARG_CTX_SIZE: "512" };
+  const o = parseCliArgs(["--host", "127.0.0.1"], env);
+  assert.equal(o.port, 9000);
+  assert.equal(o.host, "127.0.0.1");
+  assert.equal(o.contextSize, 512);
+  assert.equal(parseCliArgs([], { LLAMA_ARG_ENDPOINT_METRICS: "1" }).metrics, true);
+  assert.equal(parseCliArgs([], { LLAMA_ARG_ENDPOINT_SLOTS: "off" }).slots, false);
+  assert.equal(parseCliArgs([], { LLAMA_ARG_NO_ENDPOINT_SLOTS: "" }).slots, false);
+  assert.equal(parseCliArgs([], { LLAMA_API_KEY: "k1,k2" }).apiKey, "k1,k2");
+  assert.throws(() => parseCliArgs([], { LLAMA_ARG_PORT: "http" }), /for LLAMA_ARG_PORT/);
+  assert.throws(() => parseCliArgs([], { LLAMA_ARG_JINJA: "maybe" }), /for LLAMA_ARG_JINJA/);
+});
+
+Deno.test("parseCliArgs() reads --long_name as --long-name, as llama.cpp does", () => {
+  const o = parseCliArgs(["--ctx_size", "256", "--n_predict=3"]);
+  assert.equal(o.contextSize, 256);
+  assert.equal(o.nPredict, 3);
+});
+
+Deno.test("parseCliArgs() notes llama-server flags that do nothing here, once each", () => {
+  const o = parseCliArgs(["-nocb", "--no-cont-batching", "-bs", "--threads-http", "4", "-cb"]);
+  assert.deepEqual(o.notes, [
+    "-nocb: continuous batching is always on here",
+    "-bs: sampling runs on the CPU here; backend sampling is not implemented",
+    "--threads-http: requests are served on one event loop, so it does nothing here",
+  ]);
+});
+
+Deno.test("parseCliArgs() refuses llama-server features we lack in one line", () => {
+  assert.throws(
+    () => parseCliArgs(["--models-dir", "/m"]),
+    (e: Error) =>
+      e instanceof UsageError &&
+      e.message.startsWith("Cannot use --models-dir: llama-server's model router"),
+  );
+  assert.throws(() => parseCliArgs(["-hf", "x/y"]), /downloads nothing: pass -m FILE/);
+  assert.throws(() => parseCliArgs(["-md", "d.gguf"]), /speculative decoding is not available/);
+  assert.throws(() => parseCliArgs([], { LLAMA_ARG_MODELS_DIR: "/m" }), /LLAMA_ARG_MODELS_DIR/);
+});
+
+Deno.test("parseCliArgs() reads the llama-server flags of the issue with llama.cpp's meaning", () => {
+  const o = parseCliArgs([
+    "--jinja",
+    "--metrics",
+    "--no-slots",
+    "--slot-save-path",
+    "/tmp",
+    "-kvu",
+    "--swa-full",
+    "--context-shift",
+    "--keep",
+    "4",
+    "--pooling",
+    "cls",
+    "--lora",
+    "a.gguf,b.gguf",
+    "--lora-scaled",
+    "c.gguf:0.5",
+    "-a",
+    "x,y",
+    "--tags",
+    "t",
+    "-ub",
+    "64",
+    "--no-ui",
+    "-fa",
+    "on",
+    "-ctk",
+    "q8_0",
+    "--api-prefix",
+    "/api",
+  ]);
+  assert.equal(o.jinja, true);
+  assert.equal(o.metrics, true);
+  assert.equal(o.slots, false);
+  assert.equal(o.slotSavePath, "/tmp");
+  assert.equal(o.kvUnified, true);
+  assert.equal(o.swaFull, true);
+  assert.equal(o.contextShift, true);
+  assert.equal(o.keep, 4);
+  assert.equal(o.pooling, 2);
+  assert.deepEqual(o.lora, [
+    { path: "a.gguf", scale: 1 },
+    { path: "b.gguf", scale: 1 },
+    { path: "c.gguf", scale: 0.5 },
+  ]);
+  assert.equal(o.alias, "x,y");
+  assert.equal(o.ubatchSize, 64);
+  assert.equal(o.ui, false);
+  assert.equal(o.flashAttention, true);
+  assert.equal(o.cacheTypeK, 8);
+  assert.equal(o.apiPrefix, "/api");
+  assert.throws(() => parseCliArgs(["--api-prefix", "api/"]), /leading slash/);
+  assert.throws(() => parseCliArgs(["--pooling", "max"]), /expected a pooling type/);
 });

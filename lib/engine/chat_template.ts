@@ -193,6 +193,8 @@ export async function resolveChatTemplate(
       source = await read(spec);
     } catch (cause) {
       if (cause instanceof Deno.errors.NotCapable) throw cause;
+      // Text with spaces that is no file: llama.cpp's --chat-template takes it as the template.
+      if (/\s/.test(spec.trim())) return new ChatTemplate(spec, "inline");
       const names = Object.keys(BUILTIN_TEMPLATES).join(", ");
       throw new TypeError(
         `Cannot load chat template "${spec}": it is not a built-in name (${names}) and cannot be read: ${

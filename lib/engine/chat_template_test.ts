@@ -241,3 +241,11 @@ Deno.test("chatPrompt() drops a BOS the template wrote when the model adds one",
     ...chars("x"),
   ]);
 });
+
+Deno.test("resolveChatTemplate() takes text with spaces that is no file as the template itself", async () => {
+  const t = await resolveChatTemplate("This is not a chat template, it is", null, {
+    readFile: () => Promise.reject(new Deno.errors.NotFound("gone")),
+  });
+  assert.equal(t.origin, "inline");
+  assert.equal(t.source, "This is not a chat template, it is");
+});

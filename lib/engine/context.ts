@@ -6,7 +6,13 @@
 import { TokenBatch } from "../../ffi/batch.ts";
 import { viewFloats } from "../../ffi/cstring.ts";
 import type { LlamaLibrary } from "../../ffi/library.ts";
-import { contextParams, decodePerfContext, threadpoolParams } from "../../ffi/params.ts";
+import {
+  contextParams,
+  type ContextParamsInput,
+  decodePerfContext,
+  threadpoolParams,
+} from "../../ffi/params.ts";
+import { setLoraAdapters } from "../../ffi/lora.ts";
 import { availableMemory, cpuinfoText } from "../../ffi/proc.ts";
 import type { TokenDataArray } from "../../ffi/token_data.ts";
 import { ClosedError, ContextFullError, NativeError, reasonFromLog } from "./errors.ts";
@@ -35,6 +41,44 @@ export interface ContextOptions {
   flashAttention?: boolean;
   /** Keep the KV cache on the GPU the layers went to (default true; `--no-kv-offload`). */
   offloadKqv?: boolean;
+  /** One KV cache shared by the sequences (default: on when there are several). */
+  kvUnified?: boolean;
+  /** Embedding pooling (`enum llama_pooling_type`); default the model's. */
+  poolingType?: number;
+  /** KV cache types of K and V (ggml type ids; default F16). */
+  typeK?: number;
+  typeV?: number;
+  /** Full-size sliding-window-attention cache. */
+  swaFull?: boolean;
+  /** RoPE and YaRN overrides (libllama's defaults mean the model's). */
+  rope?: ContextParamsInput["rope"];
+}
+
+/** RoPE and YaRN settings as llama.cpp's flags give them: 0 or negative means the model's. */
+export interface RopeFlags {
+  ropeScaling?: number;
+  ropeFreqBase?: number;
+  ropeFreqScale?: number;
+  yarnOrigCtx?: number;
+  yarnExtFactor?: number;
+  yarnAttnFactor?: number;
+  yarnBetaSlow?: number;
+  yarnBetaFast?: number;
+}
+
+/** The context's RoPE overrides for `flags` (`undefined` when all are the model's). */
+export function ropeFromFlags(flags: RopeFlags): ContextOptions["rope"] | undefined {
+  const rope: NonNullable<ContextOptions["rope"]> = {
+    ...((flags.ropeScaling ?? -1) >= 0 && { scalingType: flags.ropeScaling! }),
+    ...((flags.ropeFreqBase ?? 0) > 0 && { freqBase: flags.ropeFreqBase! }),
+    ...((flags.ropeFreqScale ?? 0) > 0 && { freqScale: flags.ropeFreqScale! }),
+    ...((flags.yarnOrigCtx ?? 0) > 0 && { yarnOrigCtx: flags.yarnOrigCtx! }),
+    ...((flags.yarnExtFactor ?? -1) >= 0 && { yarnExtFactor: flags.yarnExtFactor! }),
+    ...((flags.yarnAttnFactor ?? -1) >= 0 && { yarnAttnFactor: flags.yarnAttnFactor! }),
+    ...((flags.yarnBetaSlow ?? -1) >= 0 && { yarnBetaSlow: flags.yarnBetaSlow! }),
+    ...((flags.yarnBetaFast ?? -1) >= 0 && { yarnBetaFast: flags.yarnBetaFast! }),
+  };
+  return Object.keys(rope).length > 0 ? rope : undefined;
 }
 
 /** llama.cpp's context defaults, under the names of {@linkcode ContextOptions}. */
@@ -149,10 +193,16 @@ export async function createContext(
     threads,
     threadsBatch,
     embeddings: options.embeddings ?? false,
-    // One KV buffer shared by the slots; a single sequence keeps llama.cpp's default.
-    kvUnified: sequences > 1,
+    // One KV buffer shared by the slots unless asked otherwise; a single sequence keeps
+    // llama.cpp's default.
+    kvUnified: options.kvUnified ?? sequences > 1,
     ...(options.flashAttention !== undefined && { flashAttention: options.flashAttention }),
     ...(options.offloadKqv !== undefined && { offloadKqv: options.offloadKqv }),
+    ...(options.poolingType !== undefined && { poolingType: options.poolingType }),
+    ...(options.typeK !== undefined && { typeK: options.typeK }),
+    ...(options.typeV !== undefined && { typeV: options.typeV }),
+    ...(options.swaFull !== undefined && { swaFull: options.swaFull }),
+    ...(options.rope !== undefined && { rope: options.rope }),
   });
   // A small model's context is made on this thread (see SMALL_MODEL_BYTES in model.ts).
   let handle = model.small
@@ -317,6 +367,58 @@ export class LlamaContext {
   forget(seq: number, from = -1, to = -1): boolean {
     const memory = this.#lib.llama.llama_get_memory(this.#ctx);
     return this.#lib.llama.llama_memory_seq_rm(memory, seq, from, to);
+  }
+
+  /** Moves positions [from, to) of sequence `seq` by `delta` (a context shift). */
+  shift(seq: number, from: number, to: number, delta: number): void {
+    const memory = this.#lib.llama.llama_get_memory(this.#ctx);
+    this.#lib.llama.llama_memory_seq_add(memory, seq, from, to, delta);
+  }
+
+  /** Tokens one sequence can hold (the whole context when the KV cache is unified). */
+  get sequenceSize(): number {
+    return this.#lib.llama.llama_n_ctx_seq(this.#ctx);
+  }
+
+  /** The pooling the context uses (`enum llama_pooling_type`). */
+  get poolingType(): number {
+    return this.#lib.llama.llama_pooling_type(this.#ctx);
+  }
+
+  /** The KV state of sequence `seq` (llama.cpp's sequence state, without a file header). */
+  sequenceState(seq: number): Uint8Array {
+    const size = Number(this.#lib.llama.llama_state_seq_get_size(this.#ctx, seq));
+    const bytes = new Uint8Array(size);
+    const written = Number(
+      this.#lib.llama.llama_state_seq_get_data(this.#ctx, bytes, BigInt(size), seq),
+    );
+    if (written !== size) {
+      throw new NativeError(
+        `Cannot save the state of sequence ${seq}: ${written} of ${size} bytes written`,
+      );
+    }
+    return bytes;
+  }
+
+  /**
+   * Loads `state` (from {@linkcode sequenceState}) into sequence `seq`; false when libllama
+   * refuses it (another model, or no room in the cache): the sequence is then left empty.
+   */
+  setSequenceState(seq: number, state: Uint8Array): boolean {
+    const copy = state.slice();
+    const read = Number(
+      this.#lib.llama.llama_state_seq_set_data(this.#ctx, copy, BigInt(copy.length), seq),
+    );
+    if (read === 0) this.forget(seq);
+    return read !== 0;
+  }
+
+  /** Sets the LoRA adapters applied from the next decode on, with their scales. */
+  setLora(adapters: readonly Deno.PointerObject[], scales: readonly number[]): void {
+    const code = setLoraAdapters(this.#lib, this.#ctx, adapters, scales);
+    if (code !== 0) {
+      throw new NativeError(`Cannot set the LoRA adapters: libllama returned ${code}`);
+    }
   }
 
   /** Clears the whole KV cache. */

@@ -446,6 +446,48 @@ export class LlamaModel {
     return this.#lib.llama.llama_vocab_get_add_bos(this.vocab);
   }
 
+  /** Whether the vocabulary wants an EOS token at the end of an input (BERT-style models). */
+  get addsEos(): boolean {
+    return this.#lib.llama.llama_vocab_get_add_eos(this.vocab);
+  }
+
+  /** Whether the vocabulary wants a separator between two inputs (a reranker's query and document). */
+  get addsSep(): boolean {
+    return this.#lib.llama.llama_vocab_get_add_sep(this.vocab);
+  }
+
+  /** The model's chat template of that name (`rerank`, `tool_use`), or `null`. */
+  namedChatTemplate(name: string): string | null {
+    return readCString(this.#lib.llama.llama_model_chat_template(this.handle, cString(name)));
+  }
+
+  /** The separator token (BERT's `[SEP]`), or -1. */
+  get sep(): number {
+    return this.#lib.llama.llama_vocab_sep(this.vocab);
+  }
+
+  /**
+   * The fill-in-the-middle tokens (-1 where the vocabulary has none): prefix, suffix, middle,
+   * padding, repository and file separator.
+   */
+  get fim(): { pre: number; suf: number; mid: number; pad: number; rep: number; sep: number } {
+    const ll = this.#lib.llama;
+    const v = this.vocab;
+    return {
+      pre: ll.llama_vocab_fim_pre(v),
+      suf: ll.llama_vocab_fim_suf(v),
+      mid: ll.llama_vocab_fim_mid(v),
+      pad: ll.llama_vocab_fim_pad(v),
+      rep: ll.llama_vocab_fim_rep(v),
+      sep: ll.llama_vocab_fim_sep(v),
+    };
+  }
+
+  /** Outputs of the model's classification head (a reranker's score count; 0 without one). */
+  get classifierOutputs(): number {
+    return this.#lib.llama.llama_model_n_cls_out(this.handle);
+  }
+
   /** True for end-of-generation tokens (EOS, EOT, ...). */
   isEndOfGeneration(token: number): boolean {
     return this.#lib.llama.llama_vocab_is_eog(this.vocab, token);

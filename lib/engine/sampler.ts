@@ -96,7 +96,17 @@ export class Sampler {
   /** With a grammar, the candidates {@linkcode LlamaContext.sample} checks before accepting. */
   readonly candidates: TokenDataArray | null = null;
 
-  constructor(model: LlamaModel, options: SamplingOptions = {}, contextSize = 0) {
+  /**
+   * Builds the chain for `options`; `contextSize` is what a `repeatLastN` of -1 stands for.
+   * With `keepCandidates`, sampling goes through {@linkcode candidates} so that the
+   * candidates the chain leaves (and their probabilities) can be read afterwards.
+   */
+  constructor(
+    model: LlamaModel,
+    options: SamplingOptions = {},
+    contextSize = 0,
+    keepCandidates = false,
+  ) {
     this.#model = model;
     const o = { ...SAMPLING_DEFAULTS, ...stripUndefined(options) };
     const lib = model.library;
@@ -201,6 +211,9 @@ export class Sampler {
         if (o.minP > 0) add(ll.llama_sampler_init_min_p(o.minP, 1n), "min-p");
         add(ll.llama_sampler_init_temp(o.temperature), "temperature");
         add(ll.llama_sampler_init_dist(this.seed), "dist");
+      }
+      if (keepCandidates && this.candidates === null) {
+        this.candidates = new TokenDataArray(model.vocabSize);
       }
     } catch (error) {
       this.close();

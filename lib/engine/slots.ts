@@ -3,14 +3,23 @@
  * one token of every generating slot (and prompt chunks of the others) into
  * each `llama_decode` (continuous batching). Prompt prefixes are reused per slot.
  *
+ * As llama.cpp's server: each slot holds its share of the context, or the whole of it when
+ * the KV cache is unified (then a full cache first evicts idle slots' prefixes, and fails the
+ * running requests when that is not enough); a full slot stops generating, or shifts its
+ * context (`contextShift`: the oldest tokens after `keep` are dropped); requests may ask for
+ * prompt-progress events, post-sampling probabilities and their own LoRA scales (slots whose
+ * scales differ never share a batch); and slot actions (save, restore, erase) wait for their
+ * slot to be idle.
+ *
  * @module
  */
 import { TokenBatch } from "../../ffi/batch.ts";
 import { AsyncQueue } from "./async_queue.ts";
 import { commonPrefix } from "./common_prefix.ts";
 import type { LlamaContext } from "./context.ts";
-import { ContextFullError } from "./errors.ts";
+import { ContextFullError, NativeError } from "./errors.ts";
 import type { FinishReason } from "./generate.ts";
+import type { LoraAdapters } from "./lora.ts";
 import type { SamplingOptions } from "./sampler.ts";
 import { type TokenLogprob, TokenLoop } from "./token_loop.ts";
 
@@ -26,36 +35,71 @@ export interface SlotRequest {
   topLogprobs?: number;
   /** Report the chosen token's log-probability. */
   logprobs?: boolean;
+  /** Report probabilities after the sampler chain instead of the model's (`post_sampling_probs`). */
+  postSampling?: boolean;
   /** Reuse the slot's cached prefix (default true). */
   cachePrompt?: boolean;
   /** Aborting frees the slot before its next token. */
   signal?: AbortSignal;
   /** Prefer this slot id (llama.cpp's `id_slot`); -1 = any. */
   slot?: number;
+  /** Send {@linkcode PromptProgress} events while the prompt is evaluated (`return_progress`). */
+  progress?: boolean;
+  /** Tokens kept at the start when the context shifts; -1 = the whole prompt (default 0). */
+  keep?: number;
+  /** Tokens dropped by one shift; 0 = half of those after `keep` (default). */
+  discard?: number;
+  /** LoRA scales by adapter id for this request (default: the scheduler's). */
+  lora?: readonly number[];
 }
 
 export type { TokenLogprob };
 
-/** One generated token, as streamed. */
+/** How far a prompt's evaluation is (llama.cpp's `prompt_progress`). */
+export interface PromptProgress {
+  /** Prompt tokens. */
+  total: number;
+  /** Of which reused from the slot's cache. */
+  cache: number;
+  /** Evaluated so far, cache included. */
+  processed: number;
+  /** Since the request started on its slot. */
+  timeMs: number;
+}
+
+/** One generated token (or, with `progress`, a prompt-progress report), as streamed. */
 export interface TokenEvent {
+  /** The token, or -1 for an event that carries none (held-back text, progress). */
   token: number;
   /** Text to emit now (UTF-8-safe, with stop strings held back); may be empty. */
   text: string;
   logprob?: TokenLogprob;
   top?: TokenLogprob[];
+  /** Set on prompt-progress events. */
+  progress?: PromptProgress;
+  /** The request's timings so far. */
+  timings?: SlotTimings;
 }
 
-/** The outcome of a finished request. */
-export interface SlotResult {
-  finishReason: FinishReason;
-  stopString: string | null;
+/** A request's counts and times (llama.cpp's slot stats). */
+export interface SlotTimings {
   promptTokens: number;
   /** Prompt tokens reused from the slot's cache. */
   cachedTokens: number;
   completionTokens: number;
+  /** From the request's start on its slot to its last prompt token evaluated. */
   promptMs: number;
+  /** From the last prompt token to the last generated token. */
   generateMs: number;
+}
+
+/** The outcome of a finished request. */
+export interface SlotResult extends SlotTimings {
+  finishReason: FinishReason;
+  stopString: string | null;
   slot: number;
+  /** The context filled: generation stopped early, or shifted away the oldest tokens. */
+  truncated: boolean;
 }
 
 /** The result of a request before (or without) any work: no tokens, no time. */
@@ -69,12 +113,18 @@ export function emptySlotResult(slot: number, promptTokens: number): SlotResult 
     promptMs: 0,
     generateMs: 0,
     slot,
+    truncated: false,
   };
 }
 
 /** The scheduler's wait queue is full. */
 export class QueueFullError extends Error {
   override name = "QueueFullError";
+}
+
+/** A slot id that does not exist. */
+export class SlotIdError extends RangeError {
+  override name = "SlotIdError";
 }
 
 /** A running request: iterate its tokens, await its result. */
@@ -102,7 +152,16 @@ interface Active {
   result: SlotResult;
   startedAt: number;
   promptDoneAt: number;
+  lastTokenAt: number;
   lastToken: number;
+  /** LoRA scales this request decodes with. */
+  lora: readonly number[];
+}
+
+/** A slot action waiting for its slot to be idle. */
+interface SlotAction {
+  slot: number;
+  run: () => Promise<void> | void;
 }
 
 /** Live numbers for `/metrics` and `/slots`. */
@@ -110,18 +169,54 @@ export interface SchedulerStats {
   slots: number;
   busy: number;
   queued: number;
+  /** Prompt tokens evaluated (cached ones not counted). */
   promptTokensTotal: number;
+  /** Prompt tokens reused from slot caches. */
+  promptTokensCachedTotal: number;
   generatedTokensTotal: number;
+  /** Decode steps of generation (each request's first token is free: it comes from its prompt). */
+  generateStepsTotal: number;
   promptMsTotal: number;
   generateMsTotal: number;
   requestsTotal: number;
   decodeCalls: number;
+  /** The most tokens a slot has held. */
+  tokensMax: number;
+  /** Busy slots summed over decode calls (divide by `decodeCalls` for the mean). */
+  busySlotsTotal: number;
+}
+
+/** One slot's state for `/slots`. */
+export interface SlotInfo {
+  id: number;
+  busy: boolean;
+  /** Tokens in the slot's cache. */
+  cachedTokens: number;
+  /** The running request's generated tokens (0 when idle). */
+  generated: number;
+  /** The running request's token budget (-1 when idle or unlimited). */
+  remaining: number;
+  /** The running request's sampling (null when idle). */
+  sampling: SamplingOptions | null;
+  /** The running request's prompt tokens (0 when idle). */
+  promptTokens: number;
 }
 
 /** Options for {@linkcode SlotScheduler}. */
 export interface SchedulerOptions {
   /** Requests that may wait for a free slot (default 64). */
   queueLimit?: number;
+  /**
+   * One KV cache for all slots: each may use the whole context (llama.cpp's `--kv-unified`,
+   * its default with automatic `-np`). Otherwise each slot has its share.
+   */
+  unified?: boolean;
+  /** Tokens one slot may use at most (`--kv-unified-per-slot`; 0 = no cap beyond its share). */
+  perSlotLimit?: number;
+  /** When a slot's context fills, drop its oldest tokens and go on (`--context-shift`). */
+  contextShift?: boolean;
+  /** LoRA adapters requests may scale. */
+  lora?: LoraAdapters;
 }
 
 /** Runs requests on the slots of one context. */
@@ -130,11 +225,19 @@ export class SlotScheduler {
   readonly slotCount: number;
   /** Tokens each slot can hold. */
   readonly slotContext: number;
+  /** Whether the slots share one KV cache. */
+  readonly unified: boolean;
+  readonly contextShift: boolean;
+  readonly lora: LoraAdapters | null;
+  /** The LoRA scales requests get unless they name theirs (POST /lora-adapters sets them). */
+  loraScales: number[];
   readonly #queueLimit: number;
   readonly #waiting: Job[] = [];
+  readonly #actions: SlotAction[] = [];
   readonly #active: (Active | null)[];
   readonly #cached: number[][];
   readonly #batch: TokenBatch;
+  #appliedLora: string | null = null;
   #running = false;
   #closed = false;
   #stats: SchedulerStats;
@@ -142,7 +245,14 @@ export class SlotScheduler {
   constructor(context: LlamaContext, options: SchedulerOptions = {}) {
     this.context = context;
     this.slotCount = context.sequences;
-    this.slotContext = Math.floor(context.size / this.slotCount);
+    this.unified = options.unified ?? false;
+    this.contextShift = options.contextShift ?? false;
+    let slotContext = this.unified ? context.size : Math.floor(context.size / this.slotCount);
+    if ((options.perSlotLimit ?? 0) > 0) slotContext = Math.min(slotContext, options.perSlotLimit!);
+    const trained = context.model.trainedContext;
+    this.slotContext = trained > 0 ? Math.min(slotContext, trained) : slotContext;
+    this.lora = options.lora ?? null;
+    this.loraScales = (this.lora?.list ?? []).map((a) => a.scale);
     this.#queueLimit = options.queueLimit ?? 64;
     this.#active = Array.from({ length: this.slotCount }, () => null);
     this.#cached = Array.from({ length: this.slotCount }, () => []);
@@ -152,11 +262,15 @@ export class SlotScheduler {
       busy: 0,
       queued: 0,
       promptTokensTotal: 0,
+      promptTokensCachedTotal: 0,
       generatedTokensTotal: 0,
+      generateStepsTotal: 0,
       promptMsTotal: 0,
       generateMsTotal: 0,
       requestsTotal: 0,
       decodeCalls: 0,
+      tokensMax: 0,
+      busySlotsTotal: 0,
     };
   }
 
@@ -170,13 +284,32 @@ export class SlotScheduler {
   }
 
   /** Per-slot state for `/slots`. */
-  slots(): { id: number; busy: boolean; cachedTokens: number; generated: number }[] {
+  slots(): SlotInfo[] {
     return this.#active.map((a, id) => ({
       id,
       busy: a !== null,
       cachedTokens: this.#cached[id]!.length,
       generated: a?.result.completionTokens ?? 0,
+      remaining: a === null || a.job.request.maxTokens < 0
+        ? -1
+        : Math.max(0, a.job.request.maxTokens - a.result.completionTokens),
+      sampling: a?.job.request.sampling ?? null,
+      promptTokens: a?.result.promptTokens ?? 0,
     }));
+  }
+
+  /** The tokens slot `id` holds in its cache (a copy). */
+  cachedTokens(id: number): number[] {
+    this.#checkSlot(id);
+    return [...this.#cached[id]!];
+  }
+
+  #checkSlot(id: number): void {
+    if (!Number.isInteger(id) || id < 0 || id >= this.slotCount) {
+      throw new SlotIdError(
+        `Invalid slot id ${id}: this server has slots 0 to ${this.slotCount - 1}`,
+      );
+    }
   }
 
   /** Starts a request; throws {@linkcode QueueFullError} when no slot is free and the queue is full. */
@@ -188,6 +321,7 @@ export class SlotScheduler {
         `Cannot fit the prompt: it is ${request.tokens.length} tokens and a slot's context holds ${this.slotContext}`,
       );
     }
+    if (request.slot !== undefined && request.slot >= 0) this.#checkSlot(request.slot);
     const free = this.#active.some((a) => a === null);
     if (!free && this.#waiting.length >= this.#queueLimit) {
       throw new QueueFullError(
@@ -207,6 +341,77 @@ export class SlotScheduler {
     return { result, [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator]() };
   }
 
+  /**
+   * Runs `action` on slot `id` once that slot is idle (before the next decode), and resolves
+   * with what it returns. Throws {@linkcode SlotIdError} for an unknown slot.
+   */
+  whenIdle<T>(id: number, action: (context: LlamaContext) => T | Promise<T>): Promise<T> {
+    this.#checkSlot(id);
+    if (this.#closed) {
+      return Promise.reject(new Error("Cannot run the slot action: the server is shutting down"));
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#actions.push({
+        slot: id,
+        run: async () => {
+          try {
+            resolve(await action(this.context));
+          } catch (error) {
+            reject(error);
+          }
+        },
+      });
+      this.#kick();
+    });
+  }
+
+  /** The state of idle slot `id`: its tokens and KV cache (see {@linkcode whenIdle}). */
+  saveSlot(id: number): Promise<{ tokens: number[]; state: Uint8Array }> {
+    return this.whenIdle(id, (context) => ({
+      tokens: [...this.#cached[id]!],
+      state: context.sequenceState(id),
+    }));
+  }
+
+  /**
+   * Loads `tokens` and their KV `state` into idle slot `id`; throws when they do not fit in
+   * the slot or libllama refuses the state (the slot is then left empty).
+   */
+  restoreSlot(id: number, tokens: readonly number[], state: Uint8Array): Promise<number> {
+    return this.whenIdle(id, (context) => {
+      context.forget(id);
+      this.#cached[id] = [];
+      if (tokens.length > this.slotContext) {
+        throw new ContextFullError(
+          `Cannot restore ${tokens.length} tokens: a slot's context holds ${this.slotContext}`,
+        );
+      }
+      const vocab = context.model.vocabSize;
+      if (tokens.some((t) => !Number.isInteger(t) || t < 0 || t >= vocab)) {
+        throw new RangeError(
+          "Cannot restore the slot: its file holds tokens outside the vocabulary",
+        );
+      }
+      if (!context.setSequenceState(id, state)) {
+        throw new NativeError(
+          "Cannot restore the slot: libllama refused its state (another model, or no room in the KV cache)",
+        );
+      }
+      this.#cached[id] = [...tokens];
+      return tokens.length;
+    });
+  }
+
+  /** Empties idle slot `id`'s cache; resolves with the tokens it held. */
+  eraseSlot(id: number): Promise<number> {
+    return this.whenIdle(id, (context) => {
+      const n = this.#cached[id]!.length;
+      context.forget(id);
+      this.#cached[id] = [];
+      return n;
+    });
+  }
+
   /** Stops accepting work, aborts what runs, and waits for the loop to settle. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -216,6 +421,7 @@ export class SlotScheduler {
       job.reject(error);
     }
     while (this.#running) await new Promise((r) => setTimeout(r, 5));
+    for (const action of this.#actions.splice(0)) await action.run();
   }
 
   #kick(): void {
@@ -228,15 +434,28 @@ export class SlotScheduler {
       }
     }).finally(() => {
       this.#running = false;
-      if (this.#waiting.length > 0 && !this.#closed) this.#kick();
+      if ((this.#waiting.length > 0 || this.#actions.length > 0) && !this.#closed) this.#kick();
     });
   }
 
+  /** Runs the slot actions whose slots are idle. */
+  async #runActions(): Promise<void> {
+    for (let i = 0; i < this.#actions.length;) {
+      const action = this.#actions[i]!;
+      if (this.#active[action.slot] !== null) {
+        i++;
+        continue;
+      }
+      this.#actions.splice(i, 1);
+      await action.run();
+    }
+  }
+
   #admit(): void {
-    while (this.#waiting.length > 0) {
-      const job = this.#waiting[0]!;
+    for (let i = 0; i < this.#waiting.length;) {
+      const job = this.#waiting[i]!;
       if (job.request.signal?.aborted) {
-        this.#waiting.shift();
+        this.#waiting.splice(i, 1);
         const result = emptySlotResult(-1, job.request.tokens.length);
         result.finishReason = "abort";
         job.queue.end();
@@ -244,19 +463,30 @@ export class SlotScheduler {
         continue;
       }
       const slot = this.#pickSlot(job.request);
-      if (slot < 0) return;
-      this.#waiting.shift();
+      if (slot < 0) {
+        // A request for a given slot waits for it without holding up the others.
+        if ((job.request.slot ?? -1) >= 0) {
+          i++;
+          continue;
+        }
+        return;
+      }
+      this.#waiting.splice(i, 1);
       this.#start(slot, job);
     }
   }
 
   #pickSlot(request: SlotRequest): number {
     const wanted = request.slot ?? -1;
-    if (wanted >= 0 && wanted < this.slotCount) return this.#active[wanted] === null ? wanted : -1;
+    if (wanted >= 0) {
+      const busy = this.#active[wanted] !== null ||
+        this.#actions.some((action) => action.slot === wanted);
+      return busy ? -1 : wanted;
+    }
     let best = -1;
     let bestShared = -1;
     for (let i = 0; i < this.slotCount; i++) {
-      if (this.#active[i] !== null) continue;
+      if (this.#active[i] !== null || this.#actions.some((action) => action.slot === i)) continue;
       const shared = request.cachePrompt === false
         ? 0
         : commonPrefix(this.#cached[i]!, request.tokens);
@@ -277,9 +507,10 @@ export class SlotScheduler {
         sampling: request.sampling,
         maxTokens: request.maxTokens,
         stop: request.stop ?? [],
-        positions: this.slotContext,
+        positions: this.contextShift ? Infinity : this.slotContext,
         topLogprobs: request.topLogprobs ?? 0,
         logprobs: request.logprobs ?? false,
+        postSampling: request.postSampling ?? false,
       }, this.slotContext);
     } catch (error) {
       job.queue.fail(error);
@@ -294,7 +525,7 @@ export class SlotScheduler {
     this.#cached[slot] = tokens.slice(0, keep);
     const result = emptySlotResult(slot, tokens.length);
     result.cachedTokens = keep;
-    this.#active[slot] = {
+    const a: Active = {
       job,
       loop,
       pending: tokens.slice(keep),
@@ -303,28 +534,96 @@ export class SlotScheduler {
       result,
       startedAt: performance.now(),
       promptDoneAt: 0,
+      lastTokenAt: 0,
       lastToken: -1,
+      lora: request.lora ?? this.loraScales,
     };
+    this.#active[slot] = a;
     this.#stats.requestsTotal++;
+    this.#stats.promptTokensCachedTotal += keep;
+    if (request.progress) this.#progress(a);
+  }
+
+  /** Sends a prompt-progress event for `a`. */
+  #progress(a: Active): void {
+    const r = a.result;
+    a.job.queue.push({
+      token: -1,
+      text: "",
+      progress: {
+        total: r.promptTokens,
+        cache: r.cachedTokens,
+        processed: r.promptTokens - a.pending.length,
+        timeMs: performance.now() - a.startedAt,
+      },
+      timings: this.#timings(a),
+    });
+  }
+
+  #timings(a: Active): SlotTimings {
+    const r = a.result;
+    return {
+      promptTokens: r.promptTokens,
+      cachedTokens: r.cachedTokens,
+      completionTokens: r.completionTokens,
+      promptMs: r.promptMs,
+      generateMs: r.generateMs,
+    };
+  }
+
+  /** The LoRA scales as a batch key (slots with other scales wait for another decode). */
+  #loraKey(scales: readonly number[]): string {
+    return this.lora === null || this.lora.list.length === 0 ? "" : scales.join(",");
+  }
+
+  /** Drops the oldest tokens after `keep` of a full slot (llama.cpp's context shift). */
+  #shift(slot: number, a: Active): void {
+    const request = a.job.request;
+    let keep = (request.keep ?? 0) < 0 ? a.result.promptTokens : (request.keep ?? 0);
+    if (this.context.model.addsBos) keep += 1;
+    keep = Math.max(0, Math.min(this.slotContext - 4, keep));
+    const left = a.pos - keep;
+    const wanted = (request.discard ?? 0) > 0 ? request.discard! : Math.floor(left / 2);
+    const discard = Math.max(0, Math.min(wanted, left - 1));
+    if (discard === 0) return;
+    this.context.forget(slot, keep, keep + discard);
+    this.context.shift(slot, keep + discard, a.pos, -discard);
+    const cached = this.#cached[slot]!;
+    cached.splice(keep, discard);
+    a.pos -= discard;
+    a.result.truncated = true;
   }
 
   async #loop(): Promise<void> {
     while (true) {
+      await this.#runActions();
       this.#admit();
       this.#dropAborted();
       const batch = this.#batch;
       batch.clear();
+      // The LoRA scales of this decode: those of the first slot with work.
+      let loraKey: string | null = null;
+      let loraScales: readonly number[] = this.loraScales;
+      const joins = (a: Active) => {
+        const key = this.#loraKey(a.lora);
+        if (loraKey === null) {
+          loraKey = key;
+          loraScales = a.lora;
+        }
+        return key === loraKey;
+      };
       // One token for every generating slot first, so decode speed is shared fairly.
       for (let i = 0; i < this.slotCount; i++) {
         const a = this.#active[i];
-        if (!a || a.pending.length > 0 || a.lastToken < 0) continue;
+        if (!a || a.pending.length > 0 || a.lastToken < 0 || !joins(a)) continue;
+        if (this.contextShift && a.pos + 1 >= this.slotContext) this.#shift(i, a);
         a.row = batch.add(a.lastToken, a.pos++, i, true);
         this.#cached[i]!.push(a.lastToken);
       }
       // Then prompt chunks into the room that is left.
       for (let i = 0; i < this.slotCount && batch.length < batch.capacity; i++) {
         const a = this.#active[i];
-        if (!a || a.pending.length === 0) continue;
+        if (!a || a.pending.length === 0 || !joins(a)) continue;
         const room = batch.capacity - batch.length;
         const take = Math.min(room, a.pending.length);
         const chunk = a.pending.splice(0, take);
@@ -336,28 +635,73 @@ export class SlotScheduler {
         this.#cached[i]!.push(...chunk);
       }
       if (batch.length === 0) {
-        if (this.#waiting.length === 0) return;
+        if (this.#waiting.length === 0 && this.#actions.length === 0) return;
         await new Promise((r) => setTimeout(r, 1));
         continue;
       }
       try {
+        if (this.lora !== null && this.lora.list.length > 0 && this.#appliedLora !== loraKey) {
+          const active = this.lora.handles.filter((_, i) => (loraScales[i] ?? 0) !== 0);
+          const scales = loraScales.filter((s) => (s ?? 0) !== 0);
+          this.context.setLora(active, scales);
+          this.#appliedLora = loraKey;
+        }
         this.#stats.decodeCalls++;
-        await this.context.decode(batch);
+        this.#stats.busySlotsTotal += this.#active.filter((a) => a !== null).length;
+        await this.#decode(batch);
       } catch (error) {
         for (let i = 0; i < this.slotCount; i++) if (this.#active[i]) this.#fail(i, error);
         continue;
       }
       for (let i = 0; i < this.slotCount; i++) {
         const a = this.#active[i];
-        if (!a || a.row < 0 || a.pending.length > 0) continue;
+        if (!a) continue;
+        this.#stats.tokensMax = Math.max(this.#stats.tokensMax, this.#cached[i]!.length);
+        if (a.row < 0) {
+          // A prompt chunk that did not end the prompt.
+          if (a.job.request.progress && a.pending.length > 0 && a.promptDoneAt === 0) {
+            a.result.promptMs = performance.now() - a.startedAt;
+            this.#progress(a);
+          }
+          continue;
+        }
+        if (a.pending.length > 0) continue;
         if (a.promptDoneAt === 0) {
           a.promptDoneAt = performance.now();
           a.result.promptMs = a.promptDoneAt - a.startedAt;
           this.#stats.promptTokensTotal += a.result.promptTokens - a.result.cachedTokens;
           this.#stats.promptMsTotal += a.result.promptMs;
+          if (a.job.request.progress) this.#progress(a);
         }
         this.#step(i, a);
       }
+    }
+  }
+
+  /**
+   * Decodes `batch`. With a unified cache that is full, the idle slots' cached prefixes are
+   * evicted and the decode tried again; when that is not enough the running requests fail, as
+   * llama.cpp's do ("context size has been exceeded").
+   */
+  async #decode(batch: TokenBatch): Promise<void> {
+    try {
+      await this.context.decode(batch);
+    } catch (error) {
+      if (!(error instanceof ContextFullError)) throw error;
+      let evicted = false;
+      for (let i = 0; i < this.slotCount; i++) {
+        if (this.#active[i] === null && this.#cached[i]!.length > 0) {
+          this.context.forget(i);
+          this.#cached[i] = [];
+          evicted = true;
+        }
+      }
+      if (!evicted) {
+        throw new ContextFullError(
+          "Context size has been exceeded: the slots' tokens do not fit in the shared KV cache",
+        );
+      }
+      await this.context.decode(batch);
     }
   }
 
@@ -380,12 +724,16 @@ export class SlotScheduler {
     }
     a.result.completionTokens = a.loop.tokens.length;
     if (step.token >= 0) {
+      a.lastTokenAt = performance.now();
+      a.result.generateMs = a.lastTokenAt - a.promptDoneAt;
       this.#stats.generatedTokensTotal++;
+      if (a.loop.tokens.length > 1) this.#stats.generateStepsTotal++;
       const { finish: _, ...event } = step;
-      a.job.queue.push(event);
+      a.job.queue.push({ ...event, timings: this.#timings(a) });
     }
     if (step.finish !== null) {
       a.result.stopString = a.loop.stopString;
+      if (step.finish === "context") a.result.truncated = true;
       this.#finish(slot, a, step.finish);
       return;
     }
@@ -394,8 +742,7 @@ export class SlotScheduler {
 
   #finish(slot: number, a: Active, reason: FinishReason): void {
     a.result.finishReason = reason;
-    const now = performance.now();
-    a.result.generateMs = a.promptDoneAt > 0 ? now - a.promptDoneAt : 0;
+    if (a.lastTokenAt === 0 && a.promptDoneAt > 0 && reason !== "abort") a.result.generateMs = 0;
     this.#stats.generateMsTotal += a.result.generateMs;
     if (reason !== "stop") {
       const tail = a.loop.flush();

@@ -48,3 +48,80 @@ export function decodeSessionFile(bytes: Uint8Array, maxTokens: number): Session
   for (let i = 0; i < count; i++) tokens[i] = view.getInt32(12 + 4 * i, true);
   return { tokens, state: bytes.subarray(12 + count * 4) };
 }
+
+/** `LLAMA_STATE_SEQ_MAGIC` ('ggsq'). */
+export const SEQUENCE_MAGIC = 0x67677371;
+/** `LLAMA_STATE_SEQ_VERSION` of llama.cpp release v0.5.0. */
+export const SEQUENCE_VERSION = 3;
+/** The version of llama.cpp's server token state (the "packed" token list of a slot file). */
+export const SERVER_TOKENS_VERSION = 1;
+
+/** A sequence state file's contents (`llama_state_seq_save_file`). */
+export interface SequenceFile {
+  /** The slot's tokens. */
+  tokens: number[];
+  /** The sequence's KV state (`llama_state_seq_get_data` bytes). */
+  state: Uint8Array;
+}
+
+/**
+ * Encodes a slot file as llama.cpp's server writes it: magic `ggsq`, version, then the token
+ * words (its "packed" form: `-1`, the server-tokens version, the count, the tokens, and no
+ * media), then the sequence's state.
+ */
+export function encodeSequenceFile(tokens: readonly number[], state: Uint8Array): Uint8Array {
+  const words = [-1, SERVER_TOKENS_VERSION, tokens.length, ...tokens, 0];
+  const out = new Uint8Array(12 + words.length * 4 + state.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, SEQUENCE_MAGIC, true);
+  view.setUint32(4, SEQUENCE_VERSION, true);
+  view.setUint32(8, words.length, true);
+  words.forEach((w, i) => view.setInt32(12 + 4 * i, w, true));
+  out.set(state, 12 + words.length * 4);
+  return out;
+}
+
+/** A slot file that cannot be restored, with the reason. */
+export class SequenceFileError extends Error {
+  override name = "SequenceFileError";
+}
+
+/**
+ * Decodes a slot file: the packed token form, or a plain token list (what servers wrote before
+ * the packed form). Throws {@linkcode SequenceFileError} on a file of another kind or version,
+ * or whose counts run past its end, or that holds media tokens (no projector is loaded here).
+ */
+export function decodeSequenceFile(bytes: Uint8Array): SequenceFile {
+  if (bytes.length < 12) throw new SequenceFileError("the file is too short to be a slot file");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = view.getUint32(0, true);
+  const version = view.getUint32(4, true);
+  if (magic !== SEQUENCE_MAGIC || version !== SEQUENCE_VERSION) {
+    throw new SequenceFileError(
+      `the file is not a slot file of this version (magic ${
+        magic.toString(16)
+      }, version ${version})`,
+    );
+  }
+  const count = view.getUint32(8, true);
+  if (12 + count * 4 > bytes.length) {
+    throw new SequenceFileError(`its token count (${count}) runs past the end of the file`);
+  }
+  const word = (i: number) => view.getInt32(12 + 4 * i, true);
+  const state = bytes.subarray(12 + count * 4);
+  if (count === 0 || word(0) !== -1) {
+    return { tokens: Array.from({ length: count }, (_, i) => word(i)), state };
+  }
+  if (count < 4 || (word(1) >>> 0) !== SERVER_TOKENS_VERSION) {
+    throw new SequenceFileError("unsupported server tokens state version");
+  }
+  const n = word(2) >>> 0;
+  if (3 + n + 1 > count) throw new SequenceFileError("its token list runs past its payload");
+  const tokens = Array.from({ length: n }, (_, i) => word(3 + i));
+  const media = word(3 + n) >>> 0;
+  if (media !== 0) {
+    throw new SequenceFileError("Cannot restore media tokens without an mmproj");
+  }
+  if (3 + n + 1 !== count) throw new SequenceFileError("trailing data in its token state");
+  return { tokens, state };
+}

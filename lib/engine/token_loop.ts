@@ -8,6 +8,7 @@
 import type { LlamaContext } from "./context.ts";
 import type { FinishReason } from "./generate.ts";
 import { Sampler, type SamplingOptions } from "./sampler.ts";
+import type { Candidate } from "../../ffi/token_data.ts";
 import { StopMatcher } from "./stop_matcher.ts";
 
 /** A log-probability of one token. */
@@ -16,6 +17,8 @@ export interface TokenLogprob {
   text: string;
   bytes: number[];
   logprob: number;
+  /** The probability after the sampler chain (with `postSampling`). */
+  prob?: number;
 }
 
 /** Options of a {@linkcode TokenLoop}. */
@@ -31,6 +34,8 @@ export interface TokenLoopOptions {
   topLogprobs?: number;
   /** Report the chosen token's log-probability. */
   logprobs?: boolean;
+  /** Report probabilities after the sampler chain (top-k, top-p, temperature...) instead. */
+  postSampling?: boolean;
 }
 
 /** What one step produced. */
@@ -64,7 +69,12 @@ export class TokenLoop {
   constructor(context: LlamaContext, options: TokenLoopOptions, contextSize = context.size) {
     this.#context = context;
     this.#options = options;
-    this.#sampler = new Sampler(context.model, options.sampling, contextSize);
+    this.#sampler = new Sampler(
+      context.model,
+      options.sampling,
+      contextSize,
+      options.postSampling ?? false,
+    );
     this.#stops = new StopMatcher(options.stop ?? []);
   }
 
@@ -84,7 +94,8 @@ export class TokenLoop {
     }
     const model = this.#context.model;
     const topN = this.#options.topLogprobs ?? 0;
-    const logits = topN > 0 || this.#options.logprobs ? this.#context.logits(row) : null;
+    const post = this.#options.postSampling === true && (topN > 0 || this.#options.logprobs);
+    const logits = !post && (topN > 0 || this.#options.logprobs) ? this.#context.logits(row) : null;
     const token = this.#context.sample(this.#sampler, row);
     // -1: the grammar allows no token here; generation ends as if at end of generation.
     if (token < 0) return { token: -1, text: "", finish: "eog" };
@@ -98,6 +109,7 @@ export class TokenLoop {
       token,
       text: step.text,
       ...(logits && logprobsOf(this.#context, logits, token, topN)),
+      ...(post && postSamplingOf(this.#context, this.#sampler, token, topN)),
       finish: null,
     };
     if (step.stop !== null) {
@@ -105,7 +117,8 @@ export class TokenLoop {
       out.finish = "stop";
     } else if (maxTokens >= 0 && this.tokens.length >= maxTokens) {
       out.finish = "length";
-    } else if (position >= this.#options.positions) {
+    } else if (position + 1 >= this.#options.positions) {
+      // As llama.cpp: the slot is full once the next token would leave no room for another.
       out.finish = "context";
     }
     return out;
@@ -163,6 +176,40 @@ function logprobsOf(
       }
     }
     out.top = best.map(entry);
+  }
+  return out;
+}
+
+/**
+ * The chosen token's probability and the `topN` most likely candidates after the sampler
+ * chain (llama.cpp's `post_sampling_probs`): tokens the chain removed are not among them.
+ */
+function postSamplingOf(
+  context: LlamaContext,
+  sampler: Sampler,
+  chosen: number,
+  topN: number,
+): { logprob: TokenLogprob; top?: TokenLogprob[] } {
+  const model = context.model;
+  const candidates: Candidate[] = sampler.candidates?.lastCandidates() ?? [];
+  const entry = (token: number, prob: number): TokenLogprob => {
+    const bytes = model.tokenBytes(token);
+    return {
+      token,
+      text: new TextDecoder().decode(bytes),
+      bytes: Array.from(bytes),
+      logprob: prob > 0 ? Math.log(prob) : -Infinity,
+      prob,
+    };
+  };
+  const mine = candidates.find((c) => c.token === chosen);
+  const out: { logprob: TokenLogprob; top?: TokenLogprob[] } = {
+    logprob: entry(chosen, mine?.p ?? 1),
+  };
+  if (topN > 0) {
+    out.top = candidates.filter((c) => c.p > 0).sort((a, b) => b.p - a.p).slice(0, topN).map((c) =>
+      entry(c.token, c.p)
+    );
   }
   return out;
 }

@@ -310,7 +310,7 @@ export function launcherScript(spec: LauncherSpec, size: number): string {
   const before = splice < 0 ? spec.args : spec.args.slice(0, splice);
   const after = splice < 0 ? [] : spec.args.slice(splice + 1).filter((w) => w !== ARGS_SPLICE);
   const valueOptions = spec.argv.valueOptions.filter(
-    (name) => !["--host", "--port", "--prompt-cache"].includes(name),
+    (name) => !["--host", "--port", "--prompt-cache", "--slot-save-path"].includes(name),
   );
   const held = spec.runtimes.map((r) => r.platform);
   const holds = heldRuntimes(held);
@@ -385,15 +385,17 @@ export function launcherScript(spec: LauncherSpec, size: number): string {
     "esac",
     "",
     "# Which mode: .args words, then the user's, then the .args words after '...'.",
-    `lf_server= lf_unsecure= lf_build= lf_nobrowser= lf_host=${
+    // llama.cpp's LLAMA_ARG_HOST and LLAMA_ARG_PORT stand for --host and --port.
+    `lf_server= lf_unsecure= lf_build= lf_nobrowser= lf_host=\${LLAMA_ARG_HOST:-${
       q(spec.argv.defaultHost)
-    } lf_port=${spec.argv.defaultPort} lf_pcache= lf_has_pcache= lf_skip=`,
+    }} lf_port=\${LLAMA_ARG_PORT:-${spec.argv.defaultPort}} lf_pcache= lf_has_pcache= lf_slots= lf_skip=`,
     "lf_scan() {",
     '  for lf_w in "$@"; do',
     "    case $lf_skip in",
     "      host) lf_host=$lf_w ;;",
     "      port) lf_port=$lf_w ;;",
     "      pcache) lf_pcache=$lf_w lf_has_pcache=1 ;;",
+    "      slots) lf_slots=1 ;;",
     "    esac",
     '    if [ -n "$lf_skip" ]; then lf_skip=; continue; fi',
     "    case $lf_w in",
@@ -407,6 +409,8 @@ export function launcherScript(spec: LauncherSpec, size: number): string {
     "      --port=*) lf_port=${lf_w#*=} ;;",
     "      --prompt-cache) lf_skip=pcache ;;",
     "      --prompt-cache=*) lf_pcache=${lf_w#*=} lf_has_pcache=1 ;;",
+    "      --slot-save-path) lf_skip=slots ;;",
+    "      --slot-save-path=*) lf_slots=1 ;;",
     `      ${valueOptions.map(q).join("|")}) lf_skip=value ;;`,
     "    esac",
     "  done",
@@ -429,12 +433,17 @@ export function launcherScript(spec: LauncherSpec, size: number): string {
     '    ?????) [ "$lf_p" -le 65535 ] && lf_mode=server ;;',
     "    *) lf_mode=server ;;",
     "  esac",
-    '  [ "$lf_mode" = server ] && case $lf_host in',
-    `    "" | *,*) lf_fail "Cannot grant access to host \\"$lf_host\\": Deno permission lists cannot hold an empty name or a comma" 2 ;;`,
-    "    \\[*) lf_net=$lf_host:${lf_p:-0} ;;",
-    '    *:*) lf_net="[$lf_host]:${lf_p:-0}" ;;',
-    "    *) lf_net=$lf_host:${lf_p:-0} ;;",
-    "  esac",
+    "  # --host takes several addresses, comma-separated: each gets the port.",
+    "  lf_net= lf_ifs=$IFS",
+    '  [ "$lf_mode" = server ] && { set -f; IFS=,; for lf_h in $lf_host; do IFS=$lf_ifs',
+    "    case $lf_h in",
+    "      \\[*) lf_net=${lf_net:+$lf_net,}$lf_h:${lf_p:-0} ;;",
+    '      *:*) lf_net="${lf_net:+$lf_net,}[$lf_h]:${lf_p:-0}" ;;',
+    "      *) lf_net=${lf_net:+$lf_net,}$lf_h:${lf_p:-0} ;;",
+    "    esac",
+    "  done; IFS=$lf_ifs; set +f; }",
+    '  [ "$lf_mode" = server ] && [ -z "$lf_net" ] &&',
+    `    lf_fail "Cannot grant access to host \\"$lf_host\\": Deno permission lists cannot hold an empty name" 2`,
     'elif [ -n "$lf_has_pcache" ]; then',
     "  lf_mode=pcache",
     "  case $lf_pcache in",
@@ -514,12 +523,14 @@ export function launcherScript(spec: LauncherSpec, size: number): string {
     `  unsecure) set -- ${words(flags.unsecure)} "$lf_dir/${spec.app}" "$@" ;;`,
     `  build) set -- ${words(flags.build)} "$lf_dir/${spec.app}" "$@" ;;`,
     "  server)",
-    "    # xdg-open only where it exists: Deno warns about an --allow-run program it cannot find.",
-    '    if [ -z "$lf_nobrowser" ] && command -v xdg-open >/dev/null 2>&1; then',
-    `      set -- ${words(flags.serverBrowser)} "$lf_dir/${spec.app}" "$@"`,
-    "    else",
-    `      set -- ${words(flags.server)} "$lf_dir/${spec.app}" "$@"`,
-    "    fi ;;",
+    "    # xdg-open only where it exists: Deno warns about an --allow-run program it cannot find;",
+    "    # with --slot-save-path, deno itself runs the slot file helper (started before the sandbox).",
+    "    lf_run=",
+    '    [ -z "$lf_nobrowser" ] && command -v xdg-open >/dev/null 2>&1 && lf_run=xdg-open',
+    '    [ -n "$lf_slots" ] && lf_run=${lf_run:+$lf_run,}$lf_dir/deno',
+    `    set -- ${
+      words(flags.server)
+    } \${lf_run:+"--allow-run=$lf_run"} "$lf_dir/${spec.app}" "$@" ;;`,
     `  pcache) set -- ${words(flags.promptCache)} "$lf_dir/${spec.app}" "$@" ;;`,
     `  *) set -- ${words(flags.cli)} "$lf_dir/${spec.app}" "$@" ;;`,
     "esac",

@@ -120,12 +120,20 @@ Deno.test("launcherScript() takes its flag sets from permissions.ts, the address
   assert.ok(text.includes(`  *) set -- ${line(cliPermissionFlags(), "", "")}`));
   const server = serverPermissionFlags({ host: "h", port: 1 });
   assert.ok(server.includes("--allow-net=h:1"));
-  const serverLine = (flags: string[]) =>
-    `      set -- ${line(flags, "--allow-net=h:1", '"--allow-net=$lf_net"').slice(0, -3)}\n`;
-  assert.ok(text.includes(serverLine(server)));
+  // The server's flags, and the programs it may run (xdg-open, the slot file helper) added by sh.
+  const serverLine = `    set -- ${
+    line(server, "--allow-net=h:1", '"--allow-net=$lf_net"').replace(
+      ' "$lf_dir/app.js"',
+      ' ${lf_run:+"--allow-run=$lf_run"} "$lf_dir/app.js"',
+    )
+  }\n`;
+  assert.ok(text.includes(serverLine));
   const browser = serverPermissionFlags({ host: "h", port: 1, browser: true });
-  assert.ok(browser.includes("--allow-run=xdg-open") && !server.includes("--allow-run=xdg-open"));
-  assert.ok(text.includes(serverLine(browser)));
+  assert.ok(
+    browser.includes("--allow-run=xdg-open") && !server.some((f) => f.startsWith("--allow-run")),
+  );
+  assert.match(text, /lf_run=xdg-open/);
+  assert.match(text, /lf_run=\$\{lf_run:\+\$lf_run,\}\$lf_dir\/deno/);
   const cache = cliPermissionFlags({ promptCache: "f" });
   assert.ok(
     text.includes(
@@ -141,7 +149,8 @@ Deno.test("launcherScript() skips the values of every option that takes one", ()
   const names = launcherArgv().valueOptions;
   assert.ok(names.includes("-p") && names.includes("--model") && !names.includes("--server"));
   const line = text.split("\n").find((l) => l.includes("lf_skip=value ;;"))!;
-  for (const name of names.filter((n) => !["--host", "--port", "--prompt-cache"].includes(n))) {
+  const scanned = ["--host", "--port", "--prompt-cache", "--slot-save-path"];
+  for (const name of names.filter((n) => !scanned.includes(n))) {
     assert.ok(line.includes(name), name);
   }
 });

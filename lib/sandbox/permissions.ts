@@ -24,6 +24,7 @@
 export const ENV_ALLOWLIST: readonly string[] = [
   "LLAMAFILE_*",
   "LLAMA_ARG_*",
+  "LLAMA_API_KEY",
   "HOME",
   "XDG_CACHE_HOME",
   "TMPDIR",
@@ -134,6 +135,11 @@ export interface ServerPermissionOptions extends ListenAddress {
    * not given (Deno prints a warning for an `--allow-run` program it cannot find).
    */
   browser?: boolean;
+  /**
+   * `--slot-save-path`: the `deno` binary that runs the slot file helper, started before the
+   * sandbox (it alone reads and writes that folder).
+   */
+  slotFileHelper?: string;
 }
 
 /**
@@ -147,21 +153,31 @@ export interface ServerPermissionOptions extends ListenAddress {
  */
 export function serverPermissionFlags(options: ServerPermissionOptions): string[] {
   const { host, port } = options;
+  const hosts = host.split(",").map((h) => h.trim()).filter((h) => h !== "");
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(
       `Cannot grant network access to port "${port}": not an integer from 0 to 65535`,
     );
   }
-  const name = flagValue("host", host);
-  const hostPort = name.includes(":") && !name.startsWith("[")
-    ? `[${name}]:${port}`
-    : `${name}:${port}`;
+  const hostPorts = (hosts.length > 0 ? hosts : [host]).map((h) => {
+    const name = flagValue("host", h);
+    return name.includes(":") && !name.startsWith("[") ? `[${name}]:${port}` : `${name}:${port}`;
+  });
   const common = COMMON_FLAGS.filter((flag) => !flag.startsWith("--allow-env"));
+  const run = [
+    ...(options.browser ? ["xdg-open"] : []),
+    ...(options.slotFileHelper !== undefined
+      ? [flagValue("slot file helper", options.slotFileHelper)]
+      : []),
+  ];
   return [
     ...common,
-    ...(options.browser ? [BROWSER_FLAG] : []),
+    ...(run.length === 1 && options.browser ? [BROWSER_FLAG] : []),
+    ...(run.length > 1 || (run.length === 1 && !options.browser)
+      ? [`--allow-run=${run.join(",")}`]
+      : []),
     ...SERVER_START_FLAGS,
-    `--allow-net=${hostPort}`,
+    `--allow-net=${hostPorts.join(",")}`,
   ];
 }
 

@@ -50,5 +50,21 @@ Deno.test("serverPermissionFlags() grants the listen address only", () => {
 Deno.test("serverPermissionFlags() rejects a bad port or host", () => {
   throws(() => serverPermissionFlags({ host: "127.0.0.1", port: 65536 }), RangeError);
   throws(() => serverPermissionFlags({ host: "127.0.0.1", port: 1.5 }), RangeError);
-  throws(() => serverPermissionFlags({ host: "a,b", port: 80 }), RangeError);
+  throws(() => serverPermissionFlags({ host: "", port: 80 }), RangeError);
+});
+
+Deno.test("serverPermissionFlags() grants each address of a --host list, and runs the slot file helper", () => {
+  const flags = serverPermissionFlags({ host: "127.0.0.1,::1", port: 8080 });
+  deepStrictEqual(flags.at(-1), "--allow-net=127.0.0.1:8080,[::1]:8080");
+  const helper = serverPermissionFlags({ host: "127.0.0.1", port: 1, slotFileHelper: "/bin/deno" });
+  deepStrictEqual(helper.filter((f) => f.startsWith("--allow-run")), ["--allow-run=/bin/deno"]);
+  const both = serverPermissionFlags({
+    host: "127.0.0.1",
+    port: 1,
+    browser: true,
+    slotFileHelper: "/bin/deno",
+  });
+  deepStrictEqual(both.filter((f) => f.startsWith("--allow-run")), [
+    "--allow-run=xdg-open,/bin/deno",
+  ]);
 });

@@ -25,6 +25,10 @@ export interface CommonOptions {
   /** `--rpc`: `host:port` of each `rpc-server` worker that takes model layers. */
   rpc: string[];
   chatTemplate?: string;
+  /** `--chat-template-file`: a Jinja file (read before the sandbox). */
+  chatTemplateFile?: string;
+  /** Chat templates through the Jinja engine (llama.cpp's `--jinja`, its default). */
+  jinja: boolean;
   mmproj?: string;
   verbose: boolean;
   logDisable: boolean;
@@ -60,6 +64,7 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
     contextSize: undefined,
     ...LOAD_DEFAULTS,
     rpc: [],
+    jinja: true,
     verbose: false,
     logDisable: false,
     help: false,
@@ -81,13 +86,15 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       key: "model",
       kind: "string",
       arg: "FNAME",
+      env: "LLAMA_ARG_MODEL",
       help: "model path (GGUF or llamafile); inside a llamafile, the default is its own weights",
     },
     {
-      names: ["-n", "--n-predict"],
+      names: ["-n", "--n-predict", "--predict"],
       key: "nPredict",
       kind: "int",
       arg: "N",
+      env: "LLAMA_ARG_N_PREDICT",
       min: -1,
       help: "tokens to predict, -1 = until end of text or a full context",
     },
@@ -96,6 +103,7 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       key: "contextSize",
       kind: "int",
       arg: "N",
+      env: "LLAMA_ARG_CTX_SIZE",
       min: 0,
       max: 1 << 24,
       help: "context size in tokens, 0 = the model's trained context",
@@ -106,6 +114,7 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       key: "batchSize",
       kind: "int",
       arg: "N",
+      env: "LLAMA_ARG_BATCH",
       min: 1,
       max: 1 << 24,
       help: "logical batch size for prompt processing",
@@ -115,6 +124,7 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       key: "ubatchSize",
       kind: "int",
       arg: "N",
+      env: "LLAMA_ARG_UBATCH",
       min: 1,
       max: 1 << 24,
       help: "physical batch size",
@@ -124,6 +134,7 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       key: "threads",
       kind: "int",
       arg: "N",
+      env: "LLAMA_ARG_THREADS",
       min: 1,
       max: 512,
       help: "threads for generation",
@@ -157,7 +168,7 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
     },
     { names: ["--mlock"], key: "mlock", kind: "flag", help: "lock the weights in RAM" },
     {
-      names: ["--no-repack"],
+      names: ["-nr", "--no-repack"],
       key: "repack",
       kind: "flag",
       value: false,
@@ -173,21 +184,53 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       help: "rpc-server workers that take the model's layers (connected before the sandbox)",
     },
     {
+      names: ["--repack"],
+      key: "repack",
+      kind: "flag",
+      env: "LLAMA_ARG_REPACK",
+      help: "repack weights for faster prompts (default: on)",
+    },
+    {
       names: ["--chat-template"],
       key: "chatTemplate",
       kind: "string",
       arg: "NAME|FILE",
+      env: "LLAMA_ARG_CHAT_TEMPLATE",
       help: "override the model's chat template (chatml, llama2, llama3, ... or a Jinja file)",
     },
     {
-      names: ["--mmproj"],
+      names: ["--chat-template-file"],
+      key: "chatTemplateFile",
+      kind: "string",
+      arg: "FNAME",
+      env: "LLAMA_ARG_CHAT_TEMPLATE_FILE",
+      help: "override the model's chat template with this Jinja file",
+    },
+    {
+      names: ["--jinja"],
+      key: "jinja",
+      kind: "flag",
+      env: "LLAMA_ARG_JINJA",
+      help: "render chat templates with the Jinja engine (default: on)",
+    },
+    {
+      names: ["--no-jinja"],
+      key: "jinja",
+      kind: "flag",
+      value: false,
+      note: "chat templates are rendered with Jinja here (built-in names have Jinja sources)",
+      help: "llama.cpp's built-in templates instead of Jinja",
+    },
+    {
+      names: ["-mm", "--mmproj"],
       key: "mmproj",
       kind: "string",
       arg: "FNAME",
+      env: "LLAMA_ARG_MMPROJ",
       help: "vision projector (accepted; image input is not supported yet)",
     },
     {
-      names: ["--verbose", "-v"],
+      names: ["--verbose", "-v", "--log-verbose"],
       key: "verbose",
       kind: "flag",
       help: "show libllama's log and, on failure, the cause chain",

@@ -49,7 +49,8 @@ export const SAMPLING_SECTION: OptionSection<SamplingCliOptions> = {
       help: "random seed, -1 = random",
     },
     {
-      names: ["--temp"],
+      names: ["--temp", "--temperature"],
+      env: "LLAMA_ARG_TEMPERATURE",
       key: "temperature",
       kind: "float",
       arg: "N",
@@ -58,6 +59,7 @@ export const SAMPLING_SECTION: OptionSection<SamplingCliOptions> = {
     },
     {
       names: ["--top-k"],
+      env: "LLAMA_ARG_TOP_K",
       key: "topK",
       kind: "int",
       arg: "N",
@@ -66,6 +68,7 @@ export const SAMPLING_SECTION: OptionSection<SamplingCliOptions> = {
     },
     {
       names: ["--top-p"],
+      env: "LLAMA_ARG_TOP_P",
       key: "topP",
       kind: "float",
       arg: "N",
@@ -75,6 +78,7 @@ export const SAMPLING_SECTION: OptionSection<SamplingCliOptions> = {
     },
     {
       names: ["--min-p"],
+      env: "LLAMA_ARG_MIN_P",
       key: "minP",
       kind: "float",
       arg: "N",
@@ -83,7 +87,7 @@ export const SAMPLING_SECTION: OptionSection<SamplingCliOptions> = {
       help: "min-p sampling, 0.0 = off",
     },
     {
-      names: ["--typical"],
+      names: ["--typical", "--typical-p"],
       key: "typicalP",
       kind: "float",
       arg: "N",
@@ -93,6 +97,7 @@ export const SAMPLING_SECTION: OptionSection<SamplingCliOptions> = {
     },
     {
       names: ["--repeat-penalty"],
+      env: "LLAMA_ARG_REPEAT_PENALTY",
       key: "repeatPenalty",
       kind: "float",
       arg: "N",
@@ -109,6 +114,7 @@ export const SAMPLING_SECTION: OptionSection<SamplingCliOptions> = {
     },
     {
       names: ["--presence-penalty"],
+      env: "LLAMA_ARG_PRESENCE_PENALTY",
       key: "presencePenalty",
       kind: "float",
       arg: "N",
@@ -116,6 +122,7 @@ export const SAMPLING_SECTION: OptionSection<SamplingCliOptions> = {
     },
     {
       names: ["--frequency-penalty"],
+      env: "LLAMA_ARG_FREQUENCY_PENALTY",
       key: "frequencyPenalty",
       kind: "float",
       arg: "N",

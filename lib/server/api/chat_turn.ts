@@ -8,11 +8,7 @@
  *
  * @module
  */
-import {
-  type ChatMessage,
-  chatPromptAsync,
-  type ChatTemplate,
-} from "../../engine/chat_template.ts";
+import { type ChatMessage, type ChatTemplate, renderChat } from "../../engine/chat_template.ts";
 import { invalidRequest } from "./errors.ts";
 import { checkTextFits } from "./generation.ts";
 import { schemaGrammar } from "./generation_params.ts";
@@ -27,6 +23,12 @@ export interface ChatTurn {
   addGenerationPrompt?: boolean;
   /** More template variables (`chat_template_kwargs`). */
   kwargs?: Record<string, unknown> | undefined;
+  /**
+   * Continue the last (assistant) message instead of answering it (`continue_final_message`, or
+   * llama.cpp's prefill of a trailing assistant message): the messages before it are rendered
+   * with the assistant's turn header, and its text follows as the start of the answer.
+   */
+  continueFinal?: boolean;
 }
 
 /** True when the model may answer with tool calls (tools given, and the choice is not "none"). */
@@ -44,6 +46,15 @@ export async function chatTokens(
   turn: ChatTurn,
   param = "messages",
 ): Promise<number[]> {
+  return (await chatRender(engine, turn, param)).tokens;
+}
+
+/** The prompt of `turn` as text and as tokens (see {@linkcode chatTokens}). */
+export async function chatRender(
+  engine: Engine,
+  turn: ChatTurn,
+  param = "messages",
+): Promise<{ text: string; tokens: number[] }> {
   if (turn.tools !== null && !engine.template.supportsTools) {
     throw invalidRequest(
       `tools are not supported: the chat template (${engine.template.origin}) does not use them`,
@@ -51,17 +62,59 @@ export async function chatTokens(
     );
   }
   checkTextFits(engine, turn.messages.map((m) => m.content ?? ""), param);
+  const last = turn.messages.at(-1);
+  const continued = turn.continueFinal === true && last?.role === "assistant" ? last : null;
+  const messages = continued === null ? turn.messages : turn.messages.slice(0, -1);
   try {
-    // Long conversations are tokenized off the JS thread (chatPromptAsync).
-    return (await chatPromptAsync(engine.model, engine.template, turn.messages, {
-      addGenerationPrompt: turn.addGenerationPrompt ?? true,
+    const rendered = renderChat(engine.model, engine.template, messages, {
+      addGenerationPrompt: continued !== null || (turn.addGenerationPrompt ?? true),
       ...(turn.tools !== null && { tools: turn.tools.tools, toolChoice: turn.tools.choice }),
       ...(turn.kwargs !== undefined && { extra: turn.kwargs }),
-    })).tokens;
+    });
+    let { text, pieces } = rendered;
+    if (continued !== null && continued.content) {
+      // As llama.cpp's prefill: the text follows the rendered prompt and is tokenized with
+      // the text before it (a piece of its own would get a tokenizer's leading space).
+      const content = continued.content;
+      text += content;
+      const last = pieces.at(-1);
+      pieces = typeof last === "string"
+        ? [...pieces.slice(0, -1), last + content]
+        : [...pieces, content];
+    }
+    return { text, tokens: await tokenizePieces(engine, pieces, text.length) };
   } catch (error) {
     if (error instanceof RangeError) throw invalidRequest(error.message, "messages");
     throw error;
   }
+}
+
+/** Conversations this long (characters) are tokenized off the JS thread. */
+const OFF_THREAD_CHARS = 32 * 1024;
+
+/**
+ * The tokens of rendered pieces: control tokens as they are, text without special parsing;
+ * off the JS thread when the conversation is long (as `chatPromptAsync`).
+ */
+async function tokenizePieces(
+  engine: Engine,
+  pieces: readonly (string | number)[],
+  chars: number,
+): Promise<number[]> {
+  const tokens: number[] = [];
+  const options = { addSpecial: false, parseSpecial: false };
+  for (const piece of pieces) {
+    if (typeof piece === "number") {
+      tokens.push(piece);
+      continue;
+    }
+    const more = chars < OFF_THREAD_CHARS
+      ? engine.model.tokenize(piece, options)
+      : await engine.model.tokenizeAsync(piece, options);
+    // A loop, not push(...more): a spread of 200k arguments overflows the stack.
+    for (let i = 0; i < more.length; i++) tokens.push(more[i]!);
+  }
+  return tokens;
 }
 
 /** The tools a request requires the model to call among, or `null` when it may answer in text. */

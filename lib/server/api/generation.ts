@@ -11,6 +11,7 @@ import {
   emptySlotResult,
   type SlotRequest,
   type SlotResult,
+  type SlotTimings,
   type TokenEvent,
   type TokenLogprob,
 } from "../../engine/slots.ts";
@@ -21,7 +22,7 @@ import { sseResponse } from "./sse.ts";
 import type { Engine } from "./server_state.ts";
 import { ApiError, streamFailure } from "./errors.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../../util/version.ts";
-import type { GenerationParams } from "./generation_params.ts";
+import { type GenerationParams, loraScales } from "./generation_params.ts";
 
 /** A submitted request whose first event has arrived. */
 export interface Started {
@@ -40,7 +41,7 @@ export function checkPromptFits(engine: Engine, count: number): void {
   if (count >= slot) {
     throw new ApiError(
       "exceed_context_size_error",
-      `The prompt is ${count} tokens and a slot's context holds ${slot}: shorten it or start the server with a larger --ctx-size`,
+      `The request exceeds the available context size: the prompt is ${count} tokens and a slot's context holds ${slot} (shorten it or start the server with a larger --ctx-size)`,
       { param: "messages", extra: { n_prompt_tokens: count, n_ctx: slot } },
     );
   }
@@ -62,7 +63,7 @@ export function checkTextFits(engine: Engine, texts: readonly string[], param: s
   if (least >= slot) {
     throw new ApiError(
       "exceed_context_size_error",
-      `The prompt is at least ${least} tokens (${bytes} bytes) and a slot's context holds ${slot}: shorten it or start the server with a larger --ctx-size`,
+      `The request exceeds the available context size: the prompt is at least ${least} tokens (${bytes} bytes) and a slot's context holds ${slot} (shorten it or start the server with a larger --ctx-size)`,
       { param, extra: { n_prompt_tokens: least, n_ctx: slot } },
     );
   }
@@ -82,6 +83,11 @@ function slotRequest(
     logprobs: params.logprobs,
     cachePrompt: params.cachePrompt,
     slot: params.slot,
+    ...(params.postSampling && { postSampling: true }),
+    ...(params.progress && params.stream && { progress: true }),
+    ...(params.keep !== undefined && { keep: params.keep }),
+    ...(params.discard !== undefined && { discard: params.discard }),
+    ...(params.lora !== undefined && { lora: params.lora }),
   };
 }
 
@@ -161,6 +167,8 @@ export interface AnswerFormat {
   opening?(): Iterable<unknown>;
   /** Events for one generated token event (none to skip or hold it). */
   chunks(event: TokenEvent): Iterable<unknown>;
+  /** Events for a prompt-progress event (`return_progress`; default none). */
+  progress?(event: TokenEvent): Iterable<unknown>;
   /** Events once generation has ended. */
   closing(result: SlotResult): Iterable<unknown>;
   /** End the stream with `data: [DONE]` (OpenAI endpoints; llama.cpp's `/completion` does not). */
@@ -180,35 +188,113 @@ export async function respond(
   params: GenerationParams,
   format: AnswerFormat,
 ): Promise<Response> {
-  checkPromptFits(engine, tokens.length);
+  return await respondTasks(c, engine, [{ tokens, params }], () => format, (bodies) => bodies[0]);
+}
+
+/** One generation of a request with several (`n` choices, a batch of prompts). */
+export interface GenerationTask {
+  tokens: ArrayLike<number>;
+  params: GenerationParams;
+}
+
+/**
+ * Runs `tasks` (choices or prompts of one request) on the scheduler at once and answers with
+ * `merge` of their formats' bodies, or one SSE stream of all their events, each shaped by
+ * `formatFor(index)`. The first task's `stream` decides which.
+ */
+export async function respondTasks(
+  c: Context<AppEnv>,
+  engine: Engine,
+  tasks: readonly GenerationTask[],
+  formatFor: (index: number) => AnswerFormat,
+  merge: (bodies: unknown[]) => unknown,
+): Promise<Response> {
+  for (const task of tasks) {
+    checkPromptFits(engine, task.tokens.length);
+    if (task.params.loraRequest !== undefined) {
+      task.params.lora = loraScales(task.params.loraRequest, engine.scheduler.loraScales);
+    }
+  }
   const deadline = c.get("deadline");
-  const started = params.maxTokens === 0
-    ? startedEmpty(tokens.length)
-    : await startGeneration(engine, slotRequest(tokens, params), deadline.signal);
-  c.set("generation", started.result);
-  if (!params.stream) {
-    const out = await collect(started);
-    checkTimedOut(out.result, deadline);
-    return c.json(format.whole(out));
+  const formats = tasks.map((_, i) => formatFor(i));
+  const starts: Started[] = [];
+  try {
+    for (const task of tasks) {
+      starts.push(
+        task.params.maxTokens === 0
+          ? startedEmpty(task.tokens.length)
+          : await startGeneration(engine, slotRequest(task.tokens, task.params), deadline.signal),
+      );
+    }
+  } catch (error) {
+    for (const s of starts) s.abort();
+    throw error;
+  }
+  c.set("generation", sumResults(starts.map((s) => s.result)));
+  const stream = tasks[0]?.params.stream ?? false;
+  if (!stream) {
+    const outs = await Promise.all(starts.map(collect));
+    for (const out of outs) checkTimedOut(out.result, deadline);
+    return c.json(merge(outs.map((out, i) => formats[i]!.whole(out))));
   }
   const release = deadline.hold();
   const requestId = c.get("requestId");
-  async function* stream(): AsyncGenerator<unknown> {
+  async function* one(i: number): AsyncGenerator<unknown> {
+    const format = formats[i]!;
+    const started = starts[i]!;
     yield* format.opening?.() ?? [];
-    for await (const event of events(started)) yield* format.chunks(event);
+    for await (const event of events(started)) {
+      if (event.progress !== undefined) yield* format.progress?.(event) ?? [];
+      else yield* format.chunks(event);
+    }
     const result = await started.result;
     checkTimedOut(result, deadline);
     yield* format.closing(result);
   }
-  return sseResponse(stream(), {
-    done: format.done,
-    onCancel: started.abort,
+  return sseResponse(interleave(starts.map((_, i) => one(i))), {
+    done: formats[0]!.done,
+    onCancel: () => starts.forEach((s) => s.abort()),
     onClose: release,
     errorEvent(error) {
       const failure = streamFailure(error, requestId);
-      return format.errorEvent?.(failure) ?? failure.body();
+      return formats[0]!.errorEvent?.(failure) ?? failure.body();
     },
   });
+}
+
+/** The results of several generations as one outcome (summed tokens), for the request log. */
+async function sumResults(results: Promise<SlotResult>[]): Promise<SlotResult> {
+  const all = await Promise.all(results);
+  const first = { ...all[0]! };
+  for (const r of all.slice(1)) {
+    first.promptTokens += r.promptTokens;
+    first.completionTokens += r.completionTokens;
+  }
+  return first;
+}
+
+/** The values of `sources` as they come, each source in its own order. */
+async function* interleave(sources: AsyncGenerator<unknown>[]): AsyncGenerator<unknown> {
+  if (sources.length === 1) {
+    yield* sources[0]!;
+    return;
+  }
+  const pending = new Map<number, Promise<{ i: number; step: IteratorResult<unknown> }>>();
+  const pull = (i: number) => pending.set(i, sources[i]!.next().then((step) => ({ i, step })));
+  sources.forEach((_, i) => pull(i));
+  try {
+    while (pending.size > 0) {
+      const { i, step } = await Promise.race(pending.values());
+      if (step.done) {
+        pending.delete(i);
+        continue;
+      }
+      pull(i);
+      yield step.value;
+    }
+  } finally {
+    for (const source of sources) await source.return(undefined).catch(() => {});
+  }
 }
 
 /** OpenAI's finish reason. */
@@ -240,10 +326,16 @@ export function usage(result: SlotResult): Record<string, unknown> {
   };
 }
 
-/** llama.cpp `timings`. */
-export function timings(result: SlotResult): Record<string, number> {
-  const promptN = result.promptTokens - result.cachedTokens;
+/**
+ * llama.cpp `timings`. Until the prompt is evaluated its tokens are not counted; the
+ * generation rate is over decode steps, one fewer than the tokens: the first token comes from
+ * the prompt's last batch (llama.cpp's `server_slot_stats`).
+ */
+export function timings(result: SlotTimings, promptDone = true): Record<string, number> {
+  const promptN = promptDone ? result.promptTokens - result.cachedTokens : 0;
   const predictedN = result.completionTokens;
+  const steps = Math.max(0, predictedN - 1);
+  const generateMs = predictedN > 0 ? Math.max(0.001, result.generateMs) : 0;
   const perToken = (ms: number, n: number) => (n > 0 ? ms / n : 0);
   const perSecond = (ms: number, n: number) => (ms > 0 ? (1000 * n) / ms : 0);
   return {
@@ -253,14 +345,32 @@ export function timings(result: SlotResult): Record<string, number> {
     prompt_per_token_ms: perToken(result.promptMs, promptN),
     prompt_per_second: perSecond(result.promptMs, promptN),
     predicted_n: predictedN,
-    predicted_ms: result.generateMs,
-    predicted_per_token_ms: perToken(result.generateMs, predictedN),
-    predicted_per_second: perSecond(result.generateMs, predictedN),
+    predicted_ms: generateMs,
+    predicted_per_token_ms: perToken(generateMs, steps),
+    predicted_per_second: perSecond(generateMs, steps),
   };
 }
 
-/** llama.cpp-style build fingerprint. */
-export const SYSTEM_FINGERPRINT = `llamafile-${VERSION}-llama.cpp-${LLAMA_CPP_RELEASE}`;
+/** The timings of a stream event (a prompt-progress report counts the prompt once evaluated). */
+export function eventTimings(event: TokenEvent): Record<string, number> | null {
+  if (event.timings === undefined) return null;
+  const p = event.progress;
+  const done = p === undefined || p.processed >= p.total;
+  return timings(event.timings, done);
+}
+
+/** llama.cpp's `prompt_progress` of a progress event. */
+export function promptProgress(event: TokenEvent): Record<string, number> | null {
+  const p = event.progress;
+  if (p === undefined) return null;
+  return { total: p.total, cache: p.cache, processed: p.processed, time_ms: Math.round(p.timeMs) };
+}
+
+/**
+ * The build fingerprint, llama.cpp's `b<build>-<commit>` form (clients check the `b`): our
+ * llama.cpp release, then llamafile's version.
+ */
+export const SYSTEM_FINGERPRINT = `b${LLAMA_CPP_RELEASE.replace(/^v/, "")}-llamafile-${VERSION}`;
 
 const ID_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 

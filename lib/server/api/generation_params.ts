@@ -37,6 +37,12 @@ export type ApiFlavor = "chat" | "completions" | "native";
 export interface GenerationDefaults extends SamplingOptions {
   /** Tokens to generate when the request names no limit; -1 = until EOG or a full slot. */
   maxTokens: number;
+  /** `cache_prompt` when the request does not say (`--no-cache-prompt`; default true). */
+  cachePrompt?: boolean;
+  /** `n_keep` when the request does not say (`--keep`; default 0). */
+  keep?: number;
+  /** `verbose` when the request does not say (`--verbose`: answers carry `__verbose`). */
+  verbose?: boolean;
 }
 
 /** What the vocabulary offers to validation. */
@@ -58,6 +64,24 @@ export interface GenerationParams {
   slot: number;
   stream: boolean;
   includeUsage: boolean;
+  /** Choices to generate (`n`). */
+  n: number;
+  /** Probabilities after the sampler chain (`post_sampling_probs`). */
+  postSampling: boolean;
+  /** Prompt-progress events in a stream (`return_progress`). */
+  progress: boolean;
+  /** Timings in every streamed event (`timings_per_token`). */
+  timingsPerToken: boolean;
+  /** Tokens kept when the context shifts (`n_keep`; -1 = the prompt). */
+  keep?: number;
+  /** Tokens dropped per shift (`n_discard`; 0 = half). */
+  discard?: number;
+  /** LoRA scales by adapter id (`lora: [{id, scale}]`); unset: the server's. */
+  lora?: number[];
+  /** The request's `lora` as given, resolved against the adapters by the endpoint. */
+  loraRequest?: { id: number; scale: number }[];
+  /** Add llama.cpp's `__verbose` object to the answer. */
+  verbose: boolean;
 }
 
 /** Most alternatives per token a request may ask log-probabilities for. */
@@ -88,14 +112,29 @@ export const RESPONSE_FORMAT = z.object({
 });
 
 /** The fields of all flavors. */
+/** Most choices (`n`) one request may ask for. */
+export const MAX_CHOICES = 16;
+
+/** `lora`: the scale of each adapter by id, for this request. */
+export const LORA_REQUEST = z.array(
+  z.object({ id: integer(0, 1024), scale: number({ min: -100, max: 100 }) }),
+);
+
 const COMMON = {
   model: optional(string()),
   n: optional(
     number(
-      { integer: true, min: 1, max: 1 },
-      "must be 1: only one choice per request is supported",
+      { integer: true, min: 1, max: MAX_CHOICES },
+      `must be an integer from 1 to ${MAX_CHOICES}`,
     ),
   ),
+  return_progress: optional(boolean()),
+  post_sampling_probs: optional(boolean()),
+  timings_per_token: optional(boolean()),
+  n_keep: optional(integer(-1)),
+  n_discard: optional(integer(0)),
+  lora: optional(LORA_REQUEST),
+  verbose: optional(boolean()),
   top_p: optional(number({ min: 0, max: 1 })),
   top_k: optional(integer(0)),
   min_p: optional(number({ min: 0, max: 1 })),
@@ -149,6 +188,10 @@ export const SAMPLING_EXTRAS = {
   ignore_eos: COMMON.ignore_eos,
   cache_prompt: COMMON.cache_prompt,
   id_slot: COMMON.id_slot,
+  return_progress: COMMON.return_progress,
+  timings_per_token: COMMON.timings_per_token,
+  n_keep: COMMON.n_keep,
+  lora: COMMON.lora,
 };
 
 /** The generation fields of each flavor's requests, for endpoint schemas to spread. */
@@ -201,6 +244,14 @@ export interface GenerationInput {
   stream?: boolean | undefined;
   stream_options?: { include_usage?: boolean | undefined } | undefined;
   logit_bias?: LogitBiasField | undefined;
+  n?: number | undefined;
+  return_progress?: boolean | undefined;
+  post_sampling_probs?: boolean | undefined;
+  timings_per_token?: boolean | undefined;
+  n_keep?: number | undefined;
+  n_discard?: number | undefined;
+  lora?: { id: number; scale: number }[] | undefined;
+  verbose?: boolean | undefined;
   /** Chat: a boolean; legacy completions: how many alternatives. */
   logprobs?: boolean | number | undefined;
   top_logprobs?: number | undefined;
@@ -284,7 +335,13 @@ export function toGenerationParams(
   defaults: GenerationDefaults,
 ): GenerationParams {
   const sampling: SamplingOptions = {
-    ...stripUndefined({ ...defaults, maxTokens: undefined }),
+    ...stripUndefined({
+      ...defaults,
+      maxTokens: undefined,
+      cachePrompt: undefined,
+      keep: undefined,
+      verbose: undefined,
+    }),
     ...stripUndefined({
       temperature: fields.temperature,
       topP: fields.top_p,
@@ -311,11 +368,40 @@ export function toGenerationParams(
       defaults.maxTokens,
     stop: fields.stop ?? [],
     ...logprobsOf(fields, flavor),
-    cachePrompt: fields.cache_prompt ?? true,
+    cachePrompt: fields.cache_prompt ?? defaults.cachePrompt ?? true,
     slot: fields.id_slot ?? -1,
     stream: fields.stream ?? false,
     includeUsage: fields.stream_options?.include_usage === true,
+    n: fields.n ?? 1,
+    postSampling: fields.post_sampling_probs ?? false,
+    progress: fields.return_progress ?? false,
+    timingsPerToken: fields.timings_per_token ?? false,
+    ...((fields.n_keep ?? defaults.keep) !== undefined && { keep: fields.n_keep ?? defaults.keep }),
+    ...(fields.n_discard !== undefined && { discard: fields.n_discard }),
+    ...(fields.lora !== undefined && { loraRequest: fields.lora }),
+    verbose: fields.verbose ?? defaults.verbose ?? false,
   };
+}
+
+/**
+ * The LoRA scales of a request's `lora` over the server's current ones (`current`, by adapter
+ * id); a 400 on an id that does not exist.
+ */
+export function loraScales(
+  request: readonly { id: number; scale: number }[],
+  current: readonly number[],
+): number[] {
+  const scales = [...current];
+  for (const [i, entry] of request.entries()) {
+    if (entry.id >= current.length) {
+      throw invalidRequest(
+        `lora[${i}].id is ${entry.id}: this server has ${current.length} LoRA adapter(s)`,
+        "lora",
+      );
+    }
+    scales[entry.id] = entry.scale;
+  }
+  return scales;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

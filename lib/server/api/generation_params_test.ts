@@ -98,7 +98,12 @@ Deno.test("parseGenerationParams() refuses out-of-range OpenAI values", () => {
     parseGenerationParams({ temperature: 3 }, "native", VOCAB, DEFAULTS).sampling.temperature,
     3,
   );
-  fails(() => parseGenerationParams({ n: 2 }, "chat", VOCAB, DEFAULTS), /^n must be 1/, "n");
+  fails(
+    () => parseGenerationParams({ n: 17 }, "chat", VOCAB, DEFAULTS),
+    /^n must be an integer from 1 to 16/,
+    "n",
+  );
+  assert.equal(parseGenerationParams({ n: 2 }, "chat", VOCAB, DEFAULTS).n, 2);
   fails(
     () => parseGenerationParams({ top_p: 1.5 }, "chat", VOCAB, DEFAULTS),
     /^top_p must be between 0 and 1/,

@@ -36,13 +36,99 @@ export const SINGLE_PROMPT = z.union([string(), z.array(PROMPT_ITEM)], {
       : `must be a string or an array of strings and token ids, got ${kind(issue.input)}`,
 });
 
-/** `prompt`: one prompt, or a batch of prompts (one string each, or arrays of items). */
-export const PROMPT = z.union([string(), z.array(z.union([PROMPT_ITEM, z.array(PROMPT_ITEM)]))], {
-  error: (issue) =>
-    issue.input === undefined
-      ? "is required"
-      : `must be a string or an array of strings and token ids, got ${kind(issue.input)}`,
+/**
+ * A prompt as a JSON object (llama.cpp's multimodal form): `prompt_string`, and media in
+ * `multimodal_data`, which this server refuses (it has no projector loaded).
+ */
+const PROMPT_OBJECT = z.object({
+  prompt_string: SINGLE_PROMPT,
+  multimodal_data: z.optional(z.unknown()),
 });
+
+/**
+ * `prompt`: one prompt (a string, an array of token ids and strings, an object with
+ * `prompt_string`), or a batch of prompts (an array of those with no token id at its top).
+ */
+export const PROMPT = z.union(
+  [
+    string(),
+    PROMPT_OBJECT,
+    z.array(z.union([PROMPT_ITEM, z.array(PROMPT_ITEM), PROMPT_OBJECT])),
+  ],
+  {
+    error: (issue) =>
+      issue.input === undefined
+        ? "is required"
+        : `must be a string, an array of strings and token ids, or an object with prompt_string, got ${
+          kind(issue.input)
+        }`,
+  },
+);
+
+/**
+ * The prompts of a completion request, as llama.cpp's `tokenize_input_prompts` reads them: an
+ * array with a token id at its top is one (mixed) prompt, any other array a batch of prompts.
+ * Each is a string, an array of token ids and strings, or an object with `prompt_string`; an
+ * object with `multimodal_data` is refused (no projector is loaded).
+ */
+export function promptList(
+  value: unknown,
+  vocab: PromptVocab,
+  options: { name?: string; addSpecial?: boolean } = {},
+): number[][] {
+  return promptItems(value, options.name ?? "prompt").map(([item, field]) =>
+    promptTokens(item, vocab, {
+      name: field,
+      ...(options.addSpecial !== undefined && { addSpecial: options.addSpecial }),
+    })
+  );
+}
+
+/** {@linkcode promptList}, with long strings tokenized off the JS thread ({@linkcode promptTokensAsync}). */
+export async function promptListAsync(
+  value: unknown,
+  vocab: AsyncPromptVocab,
+  options: { name?: string; addSpecial?: boolean } = {},
+): Promise<number[][]> {
+  const out: number[][] = [];
+  for (const [item, field] of promptItems(value, options.name ?? "prompt")) {
+    out.push(
+      await promptTokensAsync(item, vocab, {
+        name: field,
+        ...(options.addSpecial !== undefined && { addSpecial: options.addSpecial }),
+      }),
+    );
+  }
+  return out;
+}
+
+/**
+ * The prompts of a request value with the field each is reported under (see
+ * {@linkcode promptList}), not yet tokenized.
+ */
+export function promptItems(value: unknown, name: string): [unknown, string][] {
+  const one = (item: unknown, field: string): [unknown, string] => {
+    if (item !== null && typeof item === "object" && !Array.isArray(item)) {
+      const object = item as Record<string, unknown>;
+      if (object.multimodal_data !== undefined) {
+        throw invalidRequest(
+          `${field} has multimodal_data, but this model takes no media: no projector (--mmproj) is loaded`,
+          field,
+        );
+      }
+      if (object.prompt_string === undefined) {
+        throw invalidRequest(`${field} must have a prompt_string`, field);
+      }
+      return [object.prompt_string, `${field}.prompt_string`];
+    }
+    return [item, field];
+  };
+  if (Array.isArray(value) && !value.some((item) => typeof item === "number")) {
+    if (value.length === 0) throw invalidRequest(`${name} must not be empty`, name);
+    return value.map((item, i) => one(item, `${name}[${i}]`));
+  }
+  return [one(value, name)];
+}
 
 /** A parsed prompt. */
 export type PromptInput = z.output<typeof PROMPT>;
@@ -114,26 +200,6 @@ export async function promptTokensAsync(
     vocabSize: vocab.vocabSize,
     tokenize: (text, o) => done.get(key(text, o.addSpecial)) ?? vocab.tokenize(text, o),
   }, options);
-}
-
-/**
- * The single prompt of a completion request. A batch (`["a", "b"]` or `[[1, 2], [3]]`)
- * is refused unless it holds one prompt: one choice per request is supported.
- */
-export function singlePrompt(value: unknown, name = "prompt"): unknown {
-  if (!Array.isArray(value)) return value;
-  const nested = value.length > 0 && value.every((item) => Array.isArray(item));
-  const strings = value.length > 1 && value.every((item) => typeof item === "string");
-  if (nested || strings) {
-    if (value.length !== 1) {
-      throw invalidRequest(
-        `${name} holds ${value.length} prompts: send one prompt per request`,
-        name,
-      );
-    }
-    return value[0];
-  }
-  return value;
 }
 
 /** Bytes of `text` in UTF-8, without encoding it. */

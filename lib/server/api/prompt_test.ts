@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { ApiError } from "./errors.ts";
 import {
   OFF_THREAD_BYTES,
+  promptList,
   promptTokens,
   promptTokensAsync,
   type PromptVocab,
-  singlePrompt,
 } from "./prompt.ts";
 
 const VOCAB: PromptVocab = {
@@ -43,13 +43,19 @@ Deno.test("promptTokens() refuses missing prompts, odd items and ids outside the
   );
 });
 
-Deno.test("singlePrompt() accepts one prompt and refuses batches", () => {
-  assert.equal(singlePrompt("a"), "a");
-  assert.deepEqual(singlePrompt(["a"]), ["a"]);
-  assert.deepEqual(singlePrompt([[1, 2]]), [1, 2]);
-  assert.deepEqual(singlePrompt(["a", 3, "b"]), ["a", 3, "b"]);
-  assert.throws(() => singlePrompt(["a", "b"]), (e: ApiError) => /holds 2 prompts/.test(e.message));
-  assert.throws(() => singlePrompt([[1], [2]]), (e: ApiError) => /holds 2 prompts/.test(e.message));
+Deno.test("promptList() reads one prompt or a batch, as llama.cpp's tokenize_input_prompts", () => {
+  assert.deepEqual(promptList("a", VOCAB), [[1, 97]]);
+  assert.deepEqual(promptList(["a"], VOCAB), [[1, 97]]);
+  assert.deepEqual(promptList([[1, 2]], VOCAB), [[1, 2]]);
+  assert.deepEqual(promptList(["a", 3, "b"], VOCAB), [[1, 97, 3, 98]]);
+  assert.deepEqual(promptList(["a", "b"], VOCAB), [[1, 97], [1, 98]]);
+  assert.deepEqual(promptList([[1], [2]], VOCAB), [[1], [2]]);
+  assert.deepEqual(promptList({ prompt_string: "a" }, VOCAB), [[1, 97]]);
+  assert.throws(() => promptList([], VOCAB), (e: ApiError) => /must not be empty/.test(e.message));
+  assert.throws(
+    () => promptList({ prompt_string: "a", multimodal_data: ["x"] }, VOCAB),
+    (e: ApiError) => /no projector/.test(e.message),
+  );
 });
 
 Deno.test("promptTokensAsync() tokenizes long strings through tokenizeAsync, short ones as promptTokens does", async () => {

@@ -13,9 +13,11 @@ import {
   type AnswerFormat,
   checkTextFits,
   completionId,
+  eventTimings,
   finishReason,
+  promptProgress,
   reportedModel,
-  respond,
+  respondTasks,
   SYSTEM_FINGERPRINT,
   timings,
   unixTime,
@@ -28,7 +30,9 @@ import {
   toGenerationParams,
 } from "../api/generation_params.ts";
 import { jsonBody, readJsonBody } from "../api/json_body.ts";
-import { PROMPT, promptTexts, promptTokensAsync, singlePrompt } from "../api/prompt.ts";
+import { PROMPT, promptListAsync, promptTexts } from "../api/prompt.ts";
+import { mergeChoices } from "./chat_completions.ts";
+import { completionsNotSupported } from "./completion.ts";
 import { boolean, number, optional, string } from "../api/validate.ts";
 
 type Probs = { logprob: TokenLogprob; top: TokenLogprob[] }[];
@@ -67,6 +71,7 @@ export function completions(state: ServerState) {
     jsonBody(COMPLETIONS_REQUEST),
     async function completions(c) {
       const engine = state.engine();
+      if (engine.embeddingsOnly) throw completionsNotSupported();
       const body = c.req.valid("json");
       const params = toGenerationParams(
         body,
@@ -74,9 +79,8 @@ export function completions(state: ServerState) {
         vocabInfo(engine),
         state.config.defaults,
       );
-      const prompt = singlePrompt(body.prompt);
-      checkTextFits(engine, promptTexts(prompt), "prompt");
-      const tokens = await promptTokensAsync(prompt, engine.model);
+      checkTextFits(engine, promptTexts(body.prompt), "prompt");
+      const prompts = await promptListAsync(body.prompt, engine.model);
       const base = {
         id: completionId("cmpl-"),
         object: "text_completion",
@@ -84,13 +88,27 @@ export function completions(state: ServerState) {
         model: reportedModel(body.model, state.config.modelName),
         system_fingerprint: SYSTEM_FINGERPRINT,
       };
-      return await respond(c, engine, tokens, params, completionsFormat(base, params));
+      // Each prompt, n times: choice i is prompt floor(i / n).
+      const tasks = prompts.flatMap((tokens) =>
+        Array.from({ length: params.n }, () => ({ tokens, params: { ...params } }))
+      );
+      return await respondTasks(
+        c,
+        engine,
+        tasks,
+        (index) => completionsFormat(base, params, index),
+        mergeChoices,
+      );
     },
   );
 }
 
 /** The legacy completion shapes: `choices[0].text`, streamed as `text_completion` chunks. */
-function completionsFormat(base: Record<string, unknown>, params: GenerationParams): AnswerFormat {
+function completionsFormat(
+  base: Record<string, unknown>,
+  params: GenerationParams,
+  index = 0,
+): AnswerFormat {
   let offset = 0;
   return {
     done: true,
@@ -98,7 +116,7 @@ function completionsFormat(base: Record<string, unknown>, params: GenerationPara
       ...base,
       choices: [{
         text: out.text,
-        index: 0,
+        index,
         logprobs: params.logprobs ? legacyLogprobs(out.probs) : null,
         finish_reason: finishReason(out.result),
       }],
@@ -111,16 +129,29 @@ function completionsFormat(base: Record<string, unknown>, params: GenerationPara
         ? legacyLogprobs([{ logprob: event.logprob, top: event.top ?? [] }], offset)
         : null;
       offset += event.text.length;
-      return [{
+      const chunk: Record<string, unknown> = {
         ...base,
-        choices: [{ text: event.text, index: 0, logprobs, finish_reason: null }],
-      }];
+        choices: [{ text: event.text, index, logprobs, finish_reason: null }],
+      };
+      const t = params.timingsPerToken ? eventTimings(event) : null;
+      if (t !== null) chunk.timings = t;
+      return [chunk];
+    },
+    progress(event) {
+      const chunk: Record<string, unknown> = {
+        ...base,
+        choices: [{ text: "", index, logprobs: null, finish_reason: null }],
+        prompt_progress: promptProgress(event),
+      };
+      const t = params.timingsPerToken ? eventTimings(event) : null;
+      if (t !== null) chunk.timings = t;
+      return [chunk];
     },
     closing(result) {
       const stats = { usage: usage(result), timings: timings(result) };
       const last = {
         ...base,
-        choices: [{ text: "", index: 0, logprobs: null, finish_reason: finishReason(result) }],
+        choices: [{ text: "", index, logprobs: null, finish_reason: finishReason(result) }],
         ...stats,
       };
       return params.includeUsage ? [last, { ...base, choices: [], ...stats }] : [last];

@@ -1,6 +1,8 @@
 /**
- * `GET /v1/models` (and `/models`): the one model this server runs, with llama.cpp's
- * `meta` (vocabulary, context, embedding size, parameters, size).
+ * `GET /v1/models` (and `/models`): the one model this server runs, as llama.cpp reports it:
+ * its name (`id`: the first `--alias` in order, or the file name), every alias, the tags, and
+ * `meta` (vocabulary, context, embedding size, parameters, size); and llama.cpp's Ollama-style
+ * `models` list.
  *
  * @module
  */
@@ -13,10 +15,36 @@ export function models(state: ServerState): Handler<AppEnv> {
   return function models(c) {
     const engine = state.engine();
     const model = engine.model;
+    const name = state.config.modelName;
+    const capabilities = engine.embeddingsOnly
+      ? [engine.reranking ? "rerank" : "embedding"]
+      : ["completion"];
     return c.json({
+      models: [{
+        name,
+        model: name,
+        modified_at: "",
+        size: "",
+        digest: "",
+        type: "model",
+        description: "",
+        tags: state.config.tags ?? [""],
+        capabilities,
+        parameters: "",
+        details: {
+          parent_model: "",
+          format: "gguf",
+          family: "",
+          families: [""],
+          parameter_size: "",
+          quantization_level: "",
+        },
+      }],
       object: "list",
       data: [{
-        id: state.config.modelName,
+        id: name,
+        aliases: state.config.aliases ?? [],
+        tags: state.config.tags ?? [],
         object: "model",
         created: state.config.startedAt,
         owned_by: "llamafile",

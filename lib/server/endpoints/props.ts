@@ -9,8 +9,26 @@ import type { AppEnv } from "../api/app_env.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../../util/version.ts";
 import type { ServerState } from "../api/server_state.ts";
 
+/** Which optional endpoints the server serves (for `/props`). */
+export interface EndpointSwitches {
+  slots: boolean;
+  props: boolean;
+  metrics: boolean;
+  ui: boolean;
+}
+
+/** The handler of `POST /props` (`--props`: accepted, nothing to change, as llama.cpp). */
+export function postProps(): Handler<AppEnv> {
+  return function postProps(c) {
+    return c.json({ success: true });
+  };
+}
+
 /** The handler of `GET /props`. */
-export function props(state: ServerState): Handler<AppEnv> {
+export function props(
+  state: ServerState,
+  endpoints: EndpointSwitches = { slots: true, props: false, metrics: false, ui: true },
+): Handler<AppEnv> {
   return function props(c) {
     const engine = state.engine();
     const model = engine.model;
@@ -36,22 +54,28 @@ export function props(state: ServerState): Handler<AppEnv> {
           mirostat_tau: d.mirostatTau,
           mirostat_eta: d.mirostatEta,
           seed: d.seed ?? -1,
+          n_keep: d.keep ?? 0,
+          ignore_eos: d.ignoreEos ?? false,
+          stream: false,
+          n_probs: 0,
+          min_keep: 0,
         },
       },
       total_slots: engine.scheduler.slotCount,
       model_alias: state.config.modelName,
       model_path: model.path,
-      modalities: { vision: false, audio: false },
-      endpoint_slots: true,
-      endpoint_props: false,
-      endpoint_metrics: true,
+      modalities: { vision: false, video: false, audio: false },
+      endpoint_slots: endpoints.slots,
+      endpoint_props: endpoints.props,
+      endpoint_metrics: endpoints.metrics,
+      ui: endpoints.ui,
       chat_template: engine.template.source,
       chat_template_origin: engine.template.origin,
       chat_template_caps: { supports_tools: engine.template.supportsTools },
       bos_token: text(model.bos),
       eos_token: text(model.eos),
       build_info: `llamafile ${VERSION} (llama.cpp ${LLAMA_CPP_RELEASE})`,
-      is_sleeping: false,
+      is_sleeping: state.sleeping,
     });
   };
 }

@@ -1,6 +1,8 @@
 /**
- * `GET /slots`: each slot's state (llama.cpp's field names where they apply).
- * `?fail_on_no_slot=1` answers 503 when no slot is idle.
+ * `GET /slots` (on by default; `--no-slots` answers 501): each slot as llama.cpp reports it:
+ * `id`, `n_ctx`, `is_processing`, and for a slot at work its task's prompt size, cache and
+ * parameters, and `next_token` (`n_remain`, `n_decoded`). `?fail_on_no_slot=1` answers 503 when
+ * no slot is idle.
  *
  * @module
  */
@@ -22,9 +24,19 @@ export function slots(state: ServerState): Handler<AppEnv> {
     return c.json(list.map((slot) => ({
       id: slot.id,
       n_ctx: engine.scheduler.slotContext,
+      speculative: false,
       is_processing: slot.busy,
       cache_n: slot.cachedTokens,
-      next_token: { has_next_token: slot.busy, n_decoded: slot.generated },
+      ...(slot.busy && {
+        n_prompt_tokens: slot.promptTokens,
+        n_prompt_tokens_cache: slot.cachedTokens,
+      }),
+      next_token: [{
+        has_next_token: slot.busy,
+        has_new_line: false,
+        n_remain: slot.remaining,
+        n_decoded: slot.generated,
+      }],
     })));
   };
 }

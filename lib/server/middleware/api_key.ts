@@ -1,5 +1,6 @@
 /**
- * `--api-key`: requests must carry `Authorization: Bearer KEY` or `X-Api-Key: KEY`.
+ * `--api-key`: requests must carry `Authorization: Bearer KEY` or `X-Api-Key: KEY`, with one
+ * of the server's keys.
  * The comparison is constant-time (SHA-256 digests compared in full). A few paths
  * (health, the chat page) stay open, and CORS preflights pass.
  *
@@ -11,7 +12,8 @@ import type { AppEnv } from "../api/app_env.ts";
 
 /** Options of {@linkcode apiKeyAuth}. */
 export interface ApiKeyOptions {
-  key: string;
+  /** The keys any one of which a request may carry. */
+  keys: readonly string[];
   /** Paths that need no key. */
   openPaths: readonly string[];
 }
@@ -46,7 +48,12 @@ export function apiKeyAuth(options: ApiKeyOptions): MiddlewareHandler<AppEnv> {
   return async function apiKeyAuth(c, next) {
     if (open.has(c.req.path) || c.req.method === "OPTIONS") return await next();
     const key = presentedKey(c.req.header("authorization"), c.req.header("x-api-key"));
-    if (key === null || !(await timingSafeEqual(key, options.key))) {
+    let match = false;
+    // Every key is compared (in constant time each), so timing does not tell which one matched.
+    for (const candidate of options.keys) {
+      if (key !== null && await timingSafeEqual(key, candidate)) match = true;
+    }
+    if (!match) {
       const response = errorResponse(
         new ApiError("authentication_error", "Invalid API Key"),
         c.get("errorShape"),

@@ -1,7 +1,9 @@
 /**
- * CORS limited to loopback origins (and the request's own origin), plus those given
- * with `--cors-origins` (`*` allows any). A request from any other origin is refused
- * with 403 before it reaches a handler, so a web page cannot make the server work for it.
+ * CORS. By default only loopback origins (and the request's own origin) are allowed, with or
+ * without an API key (llama.cpp allows any origin always). `--cors-origins` names others: `*`
+ * allows any, `localhost` the loopback ones only. A request from an origin that is not allowed is refused
+ * with 403 before it reaches a handler, so a web page cannot make the server work for it; its
+ * preflight answers without `Access-Control-Allow-Origin`, as llama.cpp's does.
  *
  * @module
  */
@@ -12,15 +14,13 @@ import { hostName, isLoopback } from "./loopback.ts";
 
 /** Options of {@linkcode corsPolicy}. */
 export interface CorsOptions {
-  /** Extra allowed origins (`https://app.example`), or `*` for any. */
+  /** Extra allowed origins (`https://app.example`), `*` for any, `localhost` for loopback. */
   origins: readonly string[];
+  /** What a preflight allows (llama.cpp's `--cors-methods`, `--cors-headers`, `--cors-credentials`). */
+  preflight?: { methods?: string; headers?: string; credentials?: boolean };
 }
 
-const ALLOW_HEADERS = "Authorization, Content-Type, X-Api-Key, Anthropic-Version";
-const ALLOW_METHODS = "GET, POST, DELETE, OPTIONS";
-
-function originAllowed(origin: string, host: string | undefined, extra: Set<string>): boolean {
-  if (extra.has("*") || extra.has(origin.toLowerCase())) return true;
+function isLoopbackOrigin(origin: string): boolean {
   let url: URL;
   try {
     url = new URL(origin);
@@ -28,8 +28,23 @@ function originAllowed(origin: string, host: string | undefined, extra: Set<stri
     return false;
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") return false;
-  if (isLoopback(hostName(url.host) ?? "")) return true;
-  return host !== undefined && url.host.toLowerCase() === host.toLowerCase();
+  return isLoopback(hostName(url.host) ?? "");
+}
+
+function originAllowed(
+  origin: string,
+  host: string | undefined,
+  extra: Set<string>,
+  any: boolean,
+): boolean {
+  if (any || extra.has(origin.toLowerCase().replace(/\/$/, ""))) return true;
+  if (isLoopbackOrigin(origin)) return true;
+  if (extra.has("localhost")) return false;
+  try {
+    return host !== undefined && new URL(origin).host.toLowerCase() === host.toLowerCase();
+  } catch {
+    return false;
+  }
 }
 
 /** Handles preflights and sets `Access-Control-Allow-Origin` for allowed origins; refuses others. */
@@ -37,13 +52,32 @@ export function corsPolicy(options: CorsOptions): MiddlewareHandler<AppEnv> {
   const extra = new Set(
     options.origins.flatMap((o) => o.split(",")).map((o) =>
       o.trim().replace(/\/$/, "").toLowerCase()
-    ),
+    ).filter((o) => o !== ""),
   );
+  const any = extra.has("*");
+  const methods = options.preflight?.methods ?? "GET, POST, DELETE, OPTIONS";
+  const headers = options.preflight?.headers ?? "*";
+  const credentials = options.preflight?.credentials ?? true;
   return async function corsPolicy(c, next) {
     const origin = c.req.header("origin");
     if (origin === undefined) return await next();
     const host = c.req.header("host") ?? new URL(c.req.url).host;
-    if (!originAllowed(origin, host, extra)) {
+    const allowed = originAllowed(origin, host, extra, any);
+    if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined) {
+      const response = new Response(null, {
+        status: 200,
+        headers: {
+          "Access-Control-Allow-Credentials": credentials ? "true" : "false",
+          "Access-Control-Allow-Methods": methods,
+          "Access-Control-Allow-Headers": headers,
+          "Access-Control-Max-Age": "600",
+          "Vary": "Origin",
+        },
+      });
+      if (allowed) response.headers.set("Access-Control-Allow-Origin", origin);
+      return response;
+    }
+    if (!allowed) {
       return errorResponse(
         new ApiError(
           "permission_error",
@@ -52,21 +86,9 @@ export function corsPolicy(options: CorsOptions): MiddlewareHandler<AppEnv> {
         c.get("errorShape"),
       );
     }
-    if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined) {
-      return new Response(null, {
-        status: 204,
-        headers: {
-          "Access-Control-Allow-Origin": origin,
-          "Access-Control-Allow-Methods": ALLOW_METHODS,
-          "Access-Control-Allow-Headers": c.req.header("access-control-request-headers") ??
-            ALLOW_HEADERS,
-          "Access-Control-Max-Age": "600",
-          "Vary": "Origin",
-        },
-      });
-    }
     await next();
     c.res.headers.set("Access-Control-Allow-Origin", origin);
+    if (credentials) c.res.headers.set("Access-Control-Allow-Credentials", "true");
     c.res.headers.append("Vary", "Origin");
   };
 }

@@ -1,0 +1,97 @@
+/**
+ * LoRA adapters of a model, loaded from their files when the server starts (before the
+ * sandbox forbids opening files), owned here and freed once.
+ *
+ * @module
+ */
+import { freeLoraAdapter, loadLoraAdapter } from "../../ffi/lora.ts";
+import { ModelLoadError } from "./errors.ts";
+import type { LlamaModel } from "./model.ts";
+
+/** One loaded adapter. */
+export interface LoraAdapter {
+  /** Its index (`id` in llama.cpp's `/lora-adapters`). */
+  id: number;
+  path: string;
+  /** The scale it starts with (`--lora` 1, `--lora-scaled` its own, 0 with `--lora-init-without-apply`). */
+  scale: number;
+  /** `adapter.lora.task_name` and `adapter.lora.prompt_prefix` metadata, when present. */
+  taskName: string;
+  promptPrefix: string;
+}
+
+/** The adapters of one model. Close before the model. */
+export class LoraAdapters {
+  readonly model: LlamaModel;
+  readonly list: readonly LoraAdapter[];
+  #handles: Deno.PointerObject[];
+
+  private constructor(model: LlamaModel, list: LoraAdapter[], handles: Deno.PointerObject[]) {
+    this.model = model;
+    this.list = list;
+    this.#handles = handles;
+  }
+
+  /**
+   * Loads `specs` for `model`, in order.
+   *
+   * @throws {ModelLoadError} When a file is missing or is no LoRA adapter of this model.
+   */
+  static load(
+    model: LlamaModel,
+    specs: readonly { path: string; scale: number }[],
+  ): LoraAdapters {
+    const list: LoraAdapter[] = [];
+    const handles: Deno.PointerObject[] = [];
+    const lib = model.library;
+    try {
+      for (const spec of specs) {
+        let size: number;
+        try {
+          const info = Deno.statSync(spec.path);
+          if (!info.isFile) throw new Error("not a regular file");
+          size = info.size;
+        } catch (cause) {
+          throw new ModelLoadError(
+            `Cannot load LoRA adapter "${spec.path}": ${(cause as Error).message}`,
+            { cause },
+          );
+        }
+        const handle = size > 0 ? loadLoraAdapter(lib, model.handle, spec.path) : null;
+        if (handle === null) {
+          throw new ModelLoadError(
+            `Cannot load LoRA adapter "${spec.path}": libllama refused it (not a LoRA GGUF of this model)`,
+          );
+        }
+        handles.push(handle);
+        list.push({
+          id: list.length,
+          path: spec.path,
+          scale: spec.scale,
+          taskName: "",
+          promptPrefix: "",
+        });
+      }
+    } catch (error) {
+      for (const h of handles) freeLoraAdapter(lib, h);
+      throw error;
+    }
+    return new LoraAdapters(model, list, handles);
+  }
+
+  /** No adapters. */
+  static none(model: LlamaModel): LoraAdapters {
+    return new LoraAdapters(model, [], []);
+  }
+
+  /** The native handles, in id order. */
+  get handles(): readonly Deno.PointerObject[] {
+    return this.#handles;
+  }
+
+  /** Frees the adapters; safe to call twice. */
+  close(): void {
+    for (const h of this.#handles) freeLoraAdapter(this.model.library, h);
+    this.#handles = [];
+  }
+}
