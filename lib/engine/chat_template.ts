@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { Template } from "@huggingface/jinja";
+import { type JinjaProgram, parseJinja, renderJinja } from "./jinja_runtime.ts";
 import { readTextLimited } from "../util/read_limited.ts";
 
 /** Built-in templates for `--chat-template NAME`, as Jinja. */
@@ -103,14 +103,14 @@ export class ChatTemplate {
   readonly origin: string;
   /** True when the template reads `tools` (tool calling is passed through). */
   readonly supportsTools: boolean;
-  readonly #template: Template;
+  readonly #template: JinjaProgram;
 
   /** Parses `source`; throws `SyntaxError` when it is not valid Jinja. */
   constructor(source: string, origin: string) {
     this.source = source;
     this.origin = origin;
     try {
-      this.#template = new Template(source);
+      this.#template = parseJinja(source);
     } catch (cause) {
       throw new SyntaxError(`Cannot parse chat template "${origin}": ${(cause as Error).message}`, {
         cause,
@@ -133,8 +133,16 @@ export class ChatTemplate {
       variables.tools = options.tools;
       if (options.toolChoice !== undefined) variables.tool_choice = options.toolChoice;
     }
+    return this.renderVariables(variables);
+  }
+
+  /**
+   * Renders the template with exactly `variables` (no defaults); `strftime_now` formats `now`.
+   * Template errors (`raise_exception`) throw `RangeError`.
+   */
+  renderVariables(variables: Record<string, unknown>, now?: Date): string {
     try {
-      return this.#template.render(variables);
+      return renderJinja(this.#template, variables, now);
     } catch (cause) {
       throw new RangeError(`Cannot apply the chat template: ${(cause as Error).message}`, {
         cause,
