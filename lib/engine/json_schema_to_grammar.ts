@@ -142,6 +142,63 @@ export function schemaMayBeString(node: SchemaNode): boolean {
   return _mayBeString(node as _Node, new Set());
 }
 
+/** The JSON types a value matching `node` may have (upstream value_types). */
+export function schemaValueTypes(node: SchemaNode): Set<string> {
+  return _valueTypes(node as _Node, new Set());
+}
+
+const _ALL_TYPES = ["null", "boolean", "number", "integer", "string", "array", "object"];
+
+function _jsonType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
+  return typeof value;
+}
+
+function _valueTypes(s: _Node, visited: Set<_Node>): Set<string> {
+  switch (s.kind) {
+    case "any":
+      return new Set(_ALL_TYPES);
+    case "null":
+    case "boolean":
+    case "string":
+    case "integer":
+      return new Set([s.kind]);
+    case "number":
+      return new Set(["number", "integer"]);
+    case "array":
+    case "tuple":
+      return new Set(["array"]);
+    case "object":
+      return new Set(["object"]);
+    case "const":
+      return new Set([_jsonType(s.value)]);
+    case "enum":
+      return new Set(s.values.map(_jsonType));
+    case "ref": {
+      if (s.target === undefined || visited.has(s.target)) return new Set();
+      visited.add(s.target);
+      const types = _valueTypes(s.target, visited);
+      visited.delete(s.target);
+      return types;
+    }
+    case "anyOf": {
+      const types = new Set<string>();
+      for (const child of s.children) for (const t of _valueTypes(child, visited)) types.add(t);
+      return types;
+    }
+    case "allOf": {
+      let types = new Set(_ALL_TYPES);
+      for (const child of s.children) {
+        const more = _valueTypes(child, visited);
+        types = new Set([...types].filter((t) => more.has(t)));
+      }
+      return types;
+    }
+  }
+}
+
 function _mayBeString(s: _Node, visited: Set<_Node>): boolean {
   switch (s.kind) {
     case "string":
