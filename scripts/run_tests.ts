@@ -48,6 +48,26 @@ export const SYSTEM_TOOLS: readonly SystemTool[] = [
     debianPackage: "mesa-vulkan-drivers",
     why: "lavapipe (a Vulkan device on the CPU, with libvulkan1) for the GPU offload tests",
   },
+  {
+    command: "/usr/lib/python3/dist-packages/pytest/__init__.py",
+    debianPackage: "python3-pytest",
+    why: "llama.cpp's own server tests (deno task conformance, tests/conformance_test.ts)",
+  },
+  {
+    command: "/usr/lib/python3/dist-packages/requests/__init__.py",
+    debianPackage: "python3-requests",
+    why: "the HTTP client of llama.cpp's server tests",
+  },
+  {
+    command: "/usr/lib/python3/dist-packages/wget.py",
+    debianPackage: "python3-wget",
+    why: "imported by llama.cpp's server tests (utils.py)",
+  },
+  {
+    command: "/usr/lib/python3/dist-packages/filelock/__init__.py",
+    debianPackage: "python3-filelock",
+    why: "imported by llama.cpp's server tests (conftest.py)",
+  },
 ];
 
 /** True when `command` is an executable in a folder of `PATH` (or, absolute, a file that exists). */
