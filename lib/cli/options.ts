@@ -20,6 +20,7 @@ import { INFO_TABLE } from "./options/info.ts";
 import { PACK_TABLE } from "./options/pack.ts";
 import { UPGRADE_TABLE } from "./options/upgrade.ts";
 import { RPC_SERVER_TABLE } from "./options/rpc_server.ts";
+import { REASONING_SECTION, type ReasoningCliOptions } from "./options/reasoning.ts";
 import { SAMPLING_SECTION, type SamplingCliOptions } from "./options/sampling.ts";
 import { SANDBOX_SECTION, type SandboxCliOptions } from "./options/sandbox.ts";
 import { SERVER_SECTION, type ServerCliOptions } from "./options/server.ts";
@@ -37,6 +38,7 @@ export type CliOptions =
   & SamplingCliOptions
   & CompletionOptions
   & ServerCliOptions
+  & ReasoningCliOptions
   & SandboxCliOptions;
 
 /** The main command's table, in `--help` order (llama.cpp's grouping). */
@@ -47,6 +49,7 @@ export const CLI_TABLE: OptionTable<CliOptions> = {
     SAMPLING_SECTION,
     COMPLETION_SECTION,
     SERVER_SECTION,
+    REASONING_SECTION,
     SANDBOX_SECTION,
   ] as OptionTable<CliOptions>["sections"],
 };

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ReasoningBudgetOptions } from "./reasoning_budget.ts";
 import { TokenBatch } from "../../ffi/batch.ts";
 import { AsyncQueue } from "./async_queue.ts";
 import { commonPrefix } from "./common_prefix.ts";
@@ -32,6 +33,12 @@ export interface SlotRequest {
   signal?: AbortSignal;
   /** Prefer this slot id (llama.cpp's `id_slot`); -1 = any. */
   slot?: number;
+  /** Control tokens whose text stays in the output (a chat format's markers). */
+  preservedTokens?: ReadonlySet<number>;
+  /** The prompt's last tokens the grammar describes first (a chat format's generation prompt). */
+  generationPrompt?: readonly number[];
+  /** A thinking budget. */
+  reasoningBudget?: ReasoningBudgetOptions;
 }
 
 export type { TokenLogprob };
@@ -280,6 +287,9 @@ export class SlotScheduler {
         positions: this.slotContext,
         topLogprobs: request.topLogprobs ?? 0,
         logprobs: request.logprobs ?? false,
+        ...(request.preservedTokens && { preservedTokens: request.preservedTokens }),
+        ...(request.generationPrompt && { generationPrompt: request.generationPrompt }),
+        ...(request.reasoningBudget && { reasoningBudget: request.reasoningBudget }),
       }, this.slotContext);
     } catch (error) {
       job.queue.fail(error);

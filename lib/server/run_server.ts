@@ -7,6 +7,7 @@
  */
 import type { LlamaModel } from "../engine/model.ts";
 import { pickSampling, type SamplingOptions } from "../engine/sampler.ts";
+import { type ChatOptions, DEFAULT_CHAT_OPTIONS } from "./api/chat_turn.ts";
 import { closeEngine, createEngine, type Engine, ServerState } from "./api/server_state.ts";
 import { createApp } from "./app.ts";
 import { openBrowser } from "./browser.ts";
@@ -47,6 +48,14 @@ export interface ServerSettings extends SamplingOptions {
   nobrowser: boolean;
   /** `--log-disable`: no request log, no warnings. */
   logDisable?: boolean;
+  /** `--reasoning-format`. */
+  reasoningFormat?: ChatOptions["reasoningFormat"];
+  /** `--reasoning`. */
+  reasoning?: ChatOptions["reasoning"];
+  /** `--reasoning-budget`. */
+  reasoningBudget?: number;
+  /** `--reasoning-budget-message`. */
+  reasoningBudgetMessage?: string;
 }
 
 /** Hooks of {@linkcode runServer}. */
@@ -107,6 +116,13 @@ export async function runServer(
       (options.model !== undefined ? baseName(options.model) : "llamafile"),
     defaults: { ...pickSampling(options), maxTokens: options.nPredict },
     startedAt: Math.floor(Date.now() / 1000),
+    chat: {
+      reasoningFormat: options.reasoningFormat ?? DEFAULT_CHAT_OPTIONS.reasoningFormat,
+      reasoning: options.reasoning ?? DEFAULT_CHAT_OPTIONS.reasoning,
+      reasoningBudget: options.reasoningBudget ?? DEFAULT_CHAT_OPTIONS.reasoningBudget,
+      reasoningBudgetMessage: options.reasoningBudgetMessage ??
+        DEFAULT_CHAT_OPTIONS.reasoningBudgetMessage,
+    },
   });
   const shutdown = new AbortController();
   let reason: ServerExit["reason"] = "abort";

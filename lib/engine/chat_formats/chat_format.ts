@@ -62,6 +62,8 @@ export interface ChatRequest {
   /** Function tools (others are ignored); none or empty: no tools. */
   tools?: readonly ToolDefinition[];
   toolChoice?: ToolChoice;
+  /** With `toolChoice` "required": the call comes at once, no text before it. */
+  immediateCall?: boolean;
   /** Default: whether the template renders parallel calls. */
   parallelToolCalls?: boolean;
   reasoningFormat?: ReasoningFormat;
@@ -148,6 +150,7 @@ export function applyChatFormat(template: FormatTemplate, request: ChatRequest):
     addEos: request.addEos ?? false,
   };
   if (request.jsonSchema !== undefined) inputs.jsonSchema = request.jsonSchema;
+  if (request.immediateCall) inputs.immediateCall = true;
   if (inputs.continueFinalMessage !== "none") {
     inputs.addGenerationPrompt = false;
     // the message continued as given (StepFun's trimming is for rendering only)

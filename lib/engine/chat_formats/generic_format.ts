@@ -12,6 +12,7 @@ import type { ChatParams } from "./chat_params.ts";
 import type { Peg } from "./peg_parser.ts";
 import {
   applyTemplate,
+  contentBeforeCalls,
   type FormatInputs,
   type FormatTemplate,
   renderContent,
@@ -97,7 +98,13 @@ function jsonNativeTools(ctx: BuildContext): Peg {
       sectionStart: t.perCallStart,
       sectionEnd: t.perCallEnd,
     });
-    tools = p.triggerRule("tool-calls", p.oneOrMore(p.seq(single, p.space())));
+    // one block per call; a named tool (our extension) is called once
+    const once = inputs.immediateCall && inputs.toolChoice === "required" &&
+      !inputs.parallelToolCalls;
+    tools = p.triggerRule(
+      "tool-calls",
+      once ? p.seq(single, p.space()) : p.oneOrMore(p.seq(single, p.space())),
+    );
   } else {
     tools = p.standardJsonTools({
       ...common,
@@ -113,7 +120,8 @@ function jsonNativeTools(ctx: BuildContext): Peg {
     : t.perCallStart !== ""
     ? t.perCallStart
     : "{";
-  return p.seq(ctx.reasoningParser, p.optional(p.content(p.until(toolStart))), tools, p.end());
+  const before = contentBeforeCalls(inputs, p.optional(p.content(p.until(toolStart))), p.eps());
+  return p.seq(ctx.reasoningParser, before, tools, p.end());
 }
 
 function funcParser(
@@ -216,7 +224,12 @@ function tagJsonTools(ctx: BuildContext): Peg {
   if (inputs.toolChoice !== "required") calls = p.optional(calls);
   const marker = t.sectionStart !== "" ? t.sectionStart : t.perCallStart;
   const before = marker === "" ? p.eps() : p.until(marker);
-  return p.seq(ctx.reasoningParser, p.optional(p.content(before)), calls, p.end());
+  return p.seq(
+    ctx.reasoningParser,
+    contentBeforeCalls(inputs, p.optional(p.content(before)), p.eps()),
+    calls,
+    p.end(),
+  );
 }
 
 function tagTaggedTools(ctx: BuildContext): Peg {
@@ -311,7 +324,12 @@ function tagTaggedTools(ctx: BuildContext): Peg {
   if (inputs.toolChoice !== "required") calls = p.optional(calls);
   const marker = t.sectionStart !== "" ? t.sectionStart : t.perCallStart;
   const before = marker === "" ? p.eps() : p.until(marker);
-  return p.seq(ctx.reasoningParser, p.optional(p.content(before)), calls, p.end());
+  return p.seq(
+    ctx.reasoningParser,
+    contentBeforeCalls(inputs, p.optional(p.content(before)), p.eps()),
+    calls,
+    p.end(),
+  );
 }
 
 /**

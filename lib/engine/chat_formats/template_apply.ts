@@ -78,6 +78,11 @@ export interface FormatInputs {
   /** Function tools; empty when none. */
   tools: ToolDefinition[];
   toolChoice: ToolChoice;
+  /**
+   * A call must come at once, with no text before it (a request naming the tool to call, which
+   * llama.cpp, reading only "auto", "none" and "required", does not have).
+   */
+  immediateCall?: boolean;
   /** `response_format`'s JSON schema, when given. */
   jsonSchema?: Record<string, unknown>;
   parallelToolCalls: boolean;
@@ -93,6 +98,11 @@ export interface FormatInputs {
   /** The model adds BOS / EOS itself, so a template's own is dropped. */
   addBos: boolean;
   addEos: boolean;
+}
+
+/** Text before tool calls, or nothing when `inputs` wants the call at once. */
+export function contentBeforeCalls<T>(inputs: FormatInputs, content: T, nothing: T): T {
+  return inputs.immediateCall && inputs.toolChoice === "required" ? nothing : content;
 }
 
 /** Whether `inputs` continues a message that has something to continue. */

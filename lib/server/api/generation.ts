@@ -82,6 +82,11 @@ function slotRequest(
     logprobs: params.logprobs,
     cachePrompt: params.cachePrompt,
     slot: params.slot,
+    ...(params.chat && {
+      preservedTokens: params.chat.preservedTokens,
+      generationPrompt: params.chat.generationPrompt,
+      ...(params.chat.reasoningBudget && { reasoningBudget: params.chat.reasoningBudget }),
+    }),
   };
 }
 

@@ -1,16 +1,19 @@
 /**
- * `POST /v1/chat/completions`: OpenAI chat, streamed (SSE) or not. The prompt comes
- * from the chat template; `tools` go to templates that read them, and tool calls in the
- * answer are returned as `tool_calls` (a streamed answer with tools is sent whole at the
- * end, once it can be told apart from text).
+ * `POST /v1/chat/completions`: OpenAI chat, streamed (SSE) or not. The prompt comes from the
+ * chat format of the model's template (chat_turn.ts); the answer is read back through it
+ * (chat_output.ts): `reasoning_content`, `content` and `tool_calls`, streamed as deltas as
+ * llama.cpp's server streams them (a tool call's id, type and name first, then its argument
+ * text).
  *
  * @module
  */
 import { createFactory } from "hono/factory";
 import * as z from "zod/mini";
+import type { MessageDelta, ParsedMessage } from "../../engine/chat_formats/chat_message.ts";
+import type { SlotResult } from "../../engine/slots.ts";
 import type { AppEnv } from "../api/app_env.ts";
-import { callsTools, chatTokens, toolGrammar } from "../api/chat_turn.ts";
-import { invalidRequest } from "../api/errors.ts";
+import { ChatOutput } from "../api/chat_output.ts";
+import { chatGeneration, DEFAULT_CHAT_OPTIONS, prepareChat } from "../api/chat_turn.ts";
 import {
   type AnswerFormat,
   chatLogprob,
@@ -32,8 +35,7 @@ import {
 import { jsonBody, readJsonBody } from "../api/json_body.ts";
 import { MESSAGES, TOOL_CHOICE, toolRequest, TOOLS } from "../api/messages.ts";
 import type { ServerState } from "../api/server_state.ts";
-import { parseToolCalls } from "../api/tool_calls.ts";
-import { boolean, jsonObject, optional } from "../api/validate.ts";
+import { boolean, jsonObject, oneOf, optional } from "../api/validate.ts";
 
 /** The request body of `POST /v1/chat/completions`. */
 export const CHAT_COMPLETION_REQUEST = z.object({
@@ -41,8 +43,10 @@ export const CHAT_COMPLETION_REQUEST = z.object({
   messages: MESSAGES,
   tools: optional(TOOLS),
   tool_choice: optional(TOOL_CHOICE),
+  parallel_tool_calls: optional(boolean()),
   add_generation_prompt: optional(boolean()),
   chat_template_kwargs: optional(jsonObject()),
+  reasoning_format: optional(oneOf(["none", "auto", "deepseek", "deepseek-legacy"])),
 });
 
 /** The handlers of `POST /v1/chat/completions`. */
@@ -53,22 +57,17 @@ export function chatCompletions(state: ServerState) {
     async function chatCompletions(c) {
       const engine = state.engine();
       const body = c.req.valid("json");
-      const tools = toolRequest(body.tools, body.tool_choice);
+      const options = state.config.chat ?? DEFAULT_CHAT_OPTIONS;
       const params = toGenerationParams(body, "chat", vocabInfo(engine), state.config.defaults);
-      const callTools = callsTools(tools);
-      if (callTools && params.sampling.grammar !== undefined) {
-        throw invalidRequest("grammar and response_format cannot be combined with tools", "tools");
-      }
-      const tokens = await chatTokens(engine, {
+      const chat = await prepareChat(engine, {
         messages: body.messages,
-        tools,
+        tools: toolRequest(body.tools, body.tool_choice),
         addGenerationPrompt: body.add_generation_prompt ?? true,
         kwargs: body.chat_template_kwargs,
-      });
-      if (tools !== null && callTools) {
-        const grammar = toolGrammar(engine.template, tools);
-        if (grammar !== undefined) params.sampling.grammar = grammar;
-      }
+        parallelToolCalls: body.parallel_tool_calls,
+        reasoningFormat: body.reasoning_format,
+      }, options);
+      chatGeneration(engine, chat, params, options);
       const base = {
         id: completionId("chatcmpl-"),
         object: "chat.completion",
@@ -76,16 +75,68 @@ export function chatCompletions(state: ServerState) {
         model: reportedModel(body.model, state.config.modelName),
         system_fingerprint: SYSTEM_FINGERPRINT,
       };
-      return await respond(c, engine, tokens, params, chatFormat(base, params, callTools));
+      return await respond(
+        c,
+        engine,
+        chat.tokens,
+        params,
+        chatFormat(base, params, new ChatOutput(chat.params)),
+      );
     },
   );
+}
+
+/** The assistant message of an answer, as OpenAI writes it. */
+export function assistantMessage(message: ParsedMessage): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    role: "assistant",
+    content: message.content === "" && message.toolCalls.length > 0 ? null : message.content,
+  };
+  if (message.reasoningContent !== "") out.reasoning_content = message.reasoningContent;
+  if (message.toolCalls.length > 0) {
+    out.tool_calls = message.toolCalls.map((call) => ({
+      id: call.id,
+      type: "function",
+      function: { name: call.name, arguments: call.arguments },
+    }));
+  }
+  return out;
+}
+
+/** One stream delta as OpenAI writes it (upstream server_chat_msg_diff_to_json_oaicompat). */
+export function deltaJson(delta: MessageDelta): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (delta.reasoningContent) out.reasoning_content = delta.reasoningContent;
+  if (delta.content) out.content = delta.content;
+  if (delta.toolCall) {
+    const d = delta.toolCall;
+    const call: Record<string, unknown> = { index: d.index };
+    if (d.id !== "") {
+      call.id = d.id;
+      call.type = "function";
+    }
+    if (d.name !== "" || d.arguments !== "") {
+      call.function = {
+        ...(d.name !== "" && { name: d.name }),
+        ...(d.arguments !== "" && { arguments: d.arguments }),
+      };
+    }
+    out.tool_calls = [call];
+  }
+  return out;
+}
+
+/** OpenAI's finish reason of a chat answer: `tool_calls` when it ended with calls. */
+function chatFinish(result: SlotResult, message: ParsedMessage): string {
+  const reason = finishReason(result);
+  return reason === "stop" && message.toolCalls.length > 0 ? "tool_calls" : reason;
 }
 
 /** The chat completion shapes: `choices[0].message`, or `chat.completion.chunk` deltas. */
 function chatFormat(
   base: Record<string, unknown>,
   params: GenerationParams,
-  callTools: boolean,
+  output: ChatOutput,
 ): AnswerFormat {
   const chunkBase = { ...base, object: "chat.completion.chunk" };
   const chunk = (
@@ -96,20 +147,19 @@ function chatFormat(
     ...chunkBase,
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finish, ...extra }],
   });
-  let held = "";
   return {
     done: true,
     whole(out) {
-      const parsed = callTools ? parseToolCalls(out.text) : { content: out.text, toolCalls: [] };
-      const message: Record<string, unknown> = { role: "assistant", content: parsed.content };
-      if (parsed.toolCalls.length > 0) message.tool_calls = parsed.toolCalls;
+      output.push(out.text);
+      output.finish();
+      const message = output.message;
       return {
         ...base,
         choices: [{
           index: 0,
-          message,
+          message: assistantMessage(message),
           logprobs: params.logprobs ? { content: out.probs.map(chatLogprob) } : null,
-          finish_reason: parsed.toolCalls.length > 0 ? "tool_calls" : finishReason(out.result),
+          finish_reason: chatFinish(out.result, message),
         }],
         usage: usage(out.result),
         timings: timings(out.result),
@@ -117,32 +167,19 @@ function chatFormat(
     },
     opening: () => [chunk({ role: "assistant", content: null })],
     chunks(event) {
-      // With tools, the answer is held back until it can be told apart from text.
-      if (callTools) {
-        held += event.text;
-        return [];
-      }
-      if (event.text === "" && !event.logprob) return [];
+      const deltas = output.push(event.text);
+      if (deltas.length === 0) return [];
       const logprobs = event.logprob
         ? { content: [chatLogprob({ logprob: event.logprob, top: event.top ?? [] })] }
         : null;
-      return [chunk({ content: event.text }, { logprobs })];
+      return deltas.map((delta, i) =>
+        chunk(deltaJson(delta), { logprobs: i === deltas.length - 1 ? logprobs : null })
+      );
     },
     closing(result) {
-      const out: unknown[] = [];
-      let finish: string = finishReason(result);
-      if (callTools) {
-        const parsed = parseToolCalls(held);
-        if (parsed.content !== null) out.push(chunk({ content: parsed.content }));
-        if (parsed.toolCalls.length > 0) {
-          finish = "tool_calls";
-          out.push(
-            chunk({ tool_calls: parsed.toolCalls.map((call, index) => ({ index, ...call })) }),
-          );
-        }
-      }
+      const out: unknown[] = output.finish().map((delta) => chunk(deltaJson(delta)));
       const stats = { usage: usage(result), timings: timings(result) };
-      out.push({ ...chunk({}, {}, finish), ...stats });
+      out.push({ ...chunk({}, {}, chatFinish(result, output.message)), ...stats });
       if (params.includeUsage) out.push({ ...chunkBase, choices: [], ...stats });
       return out;
     },

@@ -59,7 +59,9 @@ export const FUNCTIONARY_V3_2: ChatFormatFamily = {
       }
       const toolsOnly = p.triggerRule("tools", p.oneOrMore(choice));
       let body;
-      if (inputs.toolChoice === "required") {
+      if (inputs.toolChoice === "required" && inputs.immediateCall) {
+        body = inputs.parallelToolCalls ? toolsOnly : choice;
+      } else if (inputs.toolChoice === "required") {
         body = inputs.parallelToolCalls
           ? p.choice(p.seq(untilTool, toolsOnly), toolsOnly)
           : p.choice(p.seq(untilTool, choice), toolsOnly);

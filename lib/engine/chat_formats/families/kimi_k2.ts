@@ -10,6 +10,7 @@ import type { ChatFormatFamily } from "../chat_format_family.ts";
 import type { ChatParams } from "../chat_params.ts";
 import {
   applyTemplate,
+  contentBeforeCalls,
   hasContinuation,
   renderContent,
   templateGenerationPrompt,
@@ -105,7 +106,7 @@ export const KIMI_K2: ChatFormatFamily = {
       return p.seq(
         generation,
         reasoning,
-        p.content(p.until(SECTION_BEGIN, CALL_BEGIN)),
+        contentBeforeCalls(inputs, p.content(p.until(SECTION_BEGIN, CALL_BEGIN)), p.eps()),
         toolCalls,
         p.end(),
       );

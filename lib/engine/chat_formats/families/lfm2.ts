@@ -10,6 +10,7 @@ import type { ChatFormatFamily } from "../chat_format_family.ts";
 import type { ChatParams } from "../chat_params.ts";
 import {
   applyTemplate,
+  contentBeforeCalls,
   type FormatInputs,
   type FormatTemplate,
   hasContinuation,
@@ -83,7 +84,13 @@ function lfm2Params(
         p.seq(CALL_START, p.pythonStyleToolCalls(tools, inputs.parallelToolCalls, true), CALL_END),
       ),
     );
-    return p.seq(generation, reasoning, p.content(p.until(CALL_START)), toolCalls, p.end());
+    return p.seq(
+      generation,
+      reasoning,
+      contentBeforeCalls(inputs, p.content(p.until(CALL_START)), p.eps()),
+      toolCalls,
+      p.end(),
+    );
   });
   params.parser = parser;
   if (includeGrammar) {

@@ -10,6 +10,7 @@ import type { ChatFormatFamily } from "../chat_format_family.ts";
 import type { ChatParams } from "../chat_params.ts";
 import {
   applyTemplate,
+  contentBeforeCalls,
   hasContinuation,
   renderContent,
   templateGenerationPrompt,
@@ -99,7 +100,13 @@ export const MINISTRAL_3: ChatFormatFamily = {
           "tool-call",
           p.repeat(p.seq("[TOOL_CALLS]", choice), minCalls, maxCalls),
         );
-        return p.spaced(p.spaced(reasoning, p.content(p.until("[TOOL_CALLS]"))), calls);
+        return p.spaced(
+          p.spaced(
+            reasoning,
+            contentBeforeCalls(inputs, p.content(p.until("[TOOL_CALLS]")), p.eps()),
+          ),
+          calls,
+        );
       }
       includeGrammar = false;
       return p.spaced(reasoning, p.content(p.rest()));

@@ -13,6 +13,7 @@ import type { ChatParams } from "../chat_params.ts";
 import type { Peg } from "../peg_parser.ts";
 import {
   applyTemplate,
+  contentBeforeCalls,
   hasContinuation,
   renderContent,
   templateGenerationPrompt,
@@ -155,7 +156,10 @@ export const QWEN3_CODER: ChatFormatFamily = {
         const toolCalls = p.triggerRule("tool-call-root", p.repeat(calls, minCalls, 1));
         return p.seq(
           generation,
-          p.spaced(p.spaced(reasoning, p.content(p.until(...starts))), toolCalls),
+          p.spaced(
+            p.spaced(reasoning, contentBeforeCalls(inputs, p.content(p.until(...starts)), p.eps())),
+            toolCalls,
+          ),
         );
       }
       return p.seq(generation, p.spaced(reasoning, p.content(p.rest())));
