@@ -16,7 +16,7 @@ import {
 } from "./api/errors.ts";
 import { ResponseStore, type ResponseStoreLimits } from "./api/response_store.ts";
 import type { ServerState } from "./api/server_state.ts";
-import { chatCompletions } from "./endpoints/chat_completions.ts";
+import { applyTemplate, chatCompletions } from "./endpoints/chat_completions.ts";
 import { completion } from "./endpoints/completion.ts";
 import { completions } from "./endpoints/completions.ts";
 import { countTokens } from "./endpoints/count_tokens.ts";
@@ -93,6 +93,7 @@ function routes(state: ServerState, store: ResponseStore): Route[] {
     ["GET", ["/health", "/v1/health"], [health(state)]],
     ["GET", ["/v1/models", "/models"], [models(state)]],
     ["POST", ["/v1/chat/completions", "/chat/completions"], chatCompletions(state)],
+    ["POST", ["/apply-template"], applyTemplate(state)],
     ["POST", ["/v1/completions", "/completions"], completions(state)],
     ["POST", ["/completion"], completion(state)],
     ["POST", ["/v1/messages"], messages(state)],

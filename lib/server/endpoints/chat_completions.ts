@@ -13,7 +13,12 @@ import type { MessageDelta, ParsedMessage } from "../../engine/chat_formats/chat
 import type { SlotResult } from "../../engine/slots.ts";
 import type { AppEnv } from "../api/app_env.ts";
 import { ChatOutput } from "../api/chat_output.ts";
-import { chatGeneration, DEFAULT_CHAT_OPTIONS, prepareChat } from "../api/chat_turn.ts";
+import {
+  chatGeneration,
+  type ChatTurn,
+  DEFAULT_CHAT_OPTIONS,
+  prepareChat,
+} from "../api/chat_turn.ts";
 import {
   type AnswerFormat,
   chatLogprob,
@@ -49,6 +54,18 @@ export const CHAT_COMPLETION_REQUEST = z.object({
   reasoning_format: optional(oneOf(["none", "auto", "deepseek", "deepseek-legacy"])),
 });
 
+/** The chat turn of a chat completion request. */
+function requestTurn(body: z.output<typeof CHAT_COMPLETION_REQUEST>): ChatTurn {
+  return {
+    messages: body.messages,
+    tools: toolRequest(body.tools, body.tool_choice),
+    addGenerationPrompt: body.add_generation_prompt ?? true,
+    kwargs: body.chat_template_kwargs,
+    parallelToolCalls: body.parallel_tool_calls,
+    reasoningFormat: body.reasoning_format,
+  };
+}
+
 /** The handlers of `POST /v1/chat/completions`. */
 export function chatCompletions(state: ServerState) {
   return createFactory<AppEnv>().createHandlers(
@@ -59,14 +76,7 @@ export function chatCompletions(state: ServerState) {
       const body = c.req.valid("json");
       const options = state.config.chat ?? DEFAULT_CHAT_OPTIONS;
       const params = toGenerationParams(body, "chat", vocabInfo(engine), state.config.defaults);
-      const chat = await prepareChat(engine, {
-        messages: body.messages,
-        tools: toolRequest(body.tools, body.tool_choice),
-        addGenerationPrompt: body.add_generation_prompt ?? true,
-        kwargs: body.chat_template_kwargs,
-        parallelToolCalls: body.parallel_tool_calls,
-        reasoningFormat: body.reasoning_format,
-      }, options);
+      const chat = await prepareChat(engine, requestTurn(body), options);
       chatGeneration(engine, chat, params, options);
       const base = {
         id: completionId("chatcmpl-"),
@@ -82,6 +92,28 @@ export function chatCompletions(state: ServerState) {
         params,
         chatFormat(base, params, new ChatOutput(chat.params)),
       );
+    },
+  );
+}
+
+/**
+ * The handlers of `POST /apply-template`: the prompt the model's chat format makes of a chat
+ * completion request (its messages, tools, `add_generation_prompt`, `chat_template_kwargs`
+ * and the server's `--reasoning`), as text, without generating (llama.cpp's endpoint).
+ */
+export function applyTemplate(state: ServerState) {
+  return createFactory<AppEnv>().createHandlers(
+    readJsonBody,
+    jsonBody(CHAT_COMPLETION_REQUEST),
+    async function applyTemplate(c) {
+      const engine = state.engine();
+      const body = c.req.valid("json");
+      const chat = await prepareChat(
+        engine,
+        requestTurn(body),
+        state.config.chat ?? DEFAULT_CHAT_OPTIONS,
+      );
+      return c.json({ prompt: chat.text });
     },
   );
 }
