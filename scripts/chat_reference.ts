@@ -5,6 +5,9 @@
  * - `test_chat_cases.json`: the PEG parser cases of llama.cpp's `tests/test-chat.cpp` (template,
  *   request, generated text, expected message), extracted by compiling a copy of that file with
  *   `scripts/chat_reference/test_chat_dump.inc` inserted, which also runs each case natively.
+ * - `jinja_cases.json`: the template cases of llama.cpp's `tests/test-jinja.cpp` (template,
+ *   variables, expected text) and what llama.cpp's own Jinja engine renders of each
+ *   (`scripts/chat_reference/test_jinja_dump.inc`).
  * - `apply_golden.json`: for every template in `models/templates`, the native prompt, generation
  *   prompt, grammar, triggers, preserved tokens and thinking tags of seven kinds of request
  *   (`scripts/chat_reference/chat_reference.cpp`), and the template's analysis.
@@ -49,6 +52,7 @@ async function compile(out: string, sources: string[], src: string, build: strin
     "src",
     "tools/server",
     "tools/mtmd",
+    "tests",
   ]
     .map((d) => `-I${src}/${d}`);
   const libs = [
@@ -75,8 +79,8 @@ async function compile(out: string, sources: string[], src: string, build: strin
   });
 }
 
-/** The two native tools, built once into the cache. */
-async function tools(): Promise<{ reference: string; cases: string }> {
+/** The three native tools, built once into the cache. */
+async function tools(): Promise<{ reference: string; cases: string; jinja: string }> {
   const bins = await ensureNative();
   const build = bins.bench.replace(/\/bin\/llama-bench$/, "");
   const src = await llamaSourceTree();
@@ -121,10 +125,50 @@ json oaicompat_chat_params_parse(json &, const server_chat_params &, std::vector
     await Deno.writeTextFile(copy, patched);
     await compile(cases, [copy], src, build);
   }
-  return { reference, cases };
+  const jinja = `${dir}/test_jinja_cases`;
+  if (!(await exists(jinja))) {
+    const original = await Deno.readTextFile(`${src}/tests/test-jinja.cpp`);
+    const dump = await Deno.readTextFile(`${HERE}chat_reference/test_jinja_dump.inc`);
+    const header = "static void test_template_cpp(testing & t, const std::string & name, " +
+      "const std::string & tmpl, const json & vars, const std::string & expect) {";
+    if (!original.includes(header)) throw new Error("test-jinja.cpp has no test_template_cpp");
+    const patched = original
+      .replace(header, `${dump}\n${header}\n    dump_jinja_case(name, tmpl, vars, expect);`)
+      .replace(
+        "int main(int argc, char *argv[]) {",
+        "static int upstream_main(int argc, char *argv[]) {",
+      ) +
+      `
+int main(int argc, char ** argv) {
+    (void) upstream_main;
+    std::ostringstream quiet;
+    testing t(quiet);
+    test_whitespace_control(t);
+    test_conditionals(t);
+    test_loops(t);
+    test_expressions(t);
+    test_set_statement(t);
+    test_filters(t);
+    test_literals(t);
+    test_comments(t);
+    test_macros(t);
+    test_namespace(t);
+    test_tests(t);
+    test_string_methods(t);
+    test_array_methods(t);
+    test_object_methods(t);
+    std::ofstream(argv[1]) << g_jinja_cases.dump(1);
+    return 0;
+}
+`;
+    const copy = `${dir}/test-jinja-dump.cpp`;
+    await Deno.writeTextFile(copy, patched);
+    await compile(jinja, [copy], src, build);
+  }
+  return { reference, cases, jinja };
 }
 
-/** The cases of tests/test-chat.cpp, run natively from the source tree (templates by path). */
+/** The cases a dumper writes to the file it is given, run from the source tree. */
 async function testChatCases(binary: string, src: string): Promise<unknown[]> {
   const out = await Deno.makeTempFile({ suffix: ".json" });
   try {
@@ -294,7 +338,7 @@ async function golden(binary: string, src: string): Promise<Record<string, unkno
 
 if (import.meta.main) {
   const src = await llamaSourceTree();
-  const { reference, cases } = await tools();
+  const { reference, cases, jinja } = await tools();
   await Deno.mkdir(DATA, { recursive: true });
   const extracted = await testChatCases(cases, src);
   await Deno.writeTextFile(
@@ -302,6 +346,9 @@ if (import.meta.main) {
     JSON.stringify(extracted, null, 1) + "\n",
   );
   console.error(`chat_reference: ${extracted.length} test-chat.cpp cases`);
+  const jinjaCases = await testChatCases(jinja, src);
+  await Deno.writeTextFile(`${DATA}jinja_cases.json`, JSON.stringify(jinjaCases, null, 1) + "\n");
+  console.error(`chat_reference: ${jinjaCases.length} test-jinja.cpp cases`);
   const gold = await golden(reference, src);
   await Deno.writeTextFile(`${DATA}apply_golden.json`, JSON.stringify(gold, null, 1) + "\n");
   console.error(`chat_reference: golden data of ${Object.keys(gold).length} templates`);

@@ -3,8 +3,13 @@
  * llama.cpp's own Jinja engine (`common/jinja`, release v0.5.0) adds and real templates use:
  * `strftime_now` at a given time with every `strftime` field, Python string methods (`format`,
  * `rsplit`, `count`, `find`, `zfill`, ...), dict methods (`pop`, `setdefault`, `update`), list
- * methods (`append`, `pop`, `insert`, `extend`, `index`), and the filters `string` (of any
- * value), `min`, `max`, `sum`, `unique`, `dictsort`, `indent`, `wordcount`, `truncate`.
+ * methods (`append`, `pop`, `insert`, `extend`, `index`), the filters `string` (of any
+ * value), `min`, `max`, `sum`, `unique`, `dictsort`, `indent`, `wordcount`, `select`/`reject`
+ * and `selectattr`/`rejectattr` with any test, `join`/`map`/`sort` by attribute, `d`, `count`,
+ * `trim(chars)`, `int(base=)`, Python's `capitalize`, string repetition, Python's `==` on lists,
+ * booleans printed `True`/`False`, and the tests `float`, `test`, `in`, `eq`, `gt`, ... (usable
+ * in `select`; `x is gt(1)` does not parse here). tests/jinja_reference_test.ts holds it to
+ * llama.cpp's own test-jinja.cpp cases.
  *
  * `@huggingface/jinja` exports its interpreter but not its value classes, so they are taken from
  * values it makes itself (see {@linkcode R}).
@@ -103,6 +108,11 @@ R.Object.prototype.toString = function (this: Value): string {
   return `{${entries.map(([k, v]) => `${pyRepr(new R.String(k))}: ${pyRepr(v)}`).join(", ")}}`;
 };
 
+// Booleans print as Python's (`True`, `False`), as in llama.cpp's engine.
+R.Boolean.prototype.toString = function (this: Value): string {
+  return this.value ? "True" : "False";
+};
+
 const fn = (body: (args: Value[]) => Value) => new R.Function((args: Value[]) => body(args));
 
 function kwargsOf(args: Value[]): [Value[], Map<string, Value>] {
@@ -133,6 +143,11 @@ function pyString(value: Value): string {
     default:
       return value.toString();
   }
+}
+
+/** Python's `str.capitalize`: the first character upper case, the rest lower case. */
+function pyCapitalize(s: string): string {
+  return s.slice(0, 1).toUpperCase() + s.slice(1).toLowerCase();
 }
 
 /** Python's `str.format` with positional `{}`/`{0}` and named `{name}` fields. */
@@ -265,6 +280,8 @@ function extraMethod(object: Value, name: string): Value | undefined {
           if (at < 0) throw new RangeError("str.index: substring not found");
           return new R.Integer(at);
         });
+      case "capitalize":
+        return fn(() => new R.String(pyCapitalize(s)));
       case "zfill":
         return fn(([width]) => new R.String(s.padStart(width.value, "0")));
       case "isdigit":
@@ -369,6 +386,79 @@ function extraMethod(object: Value, name: string): Value | undefined {
   return undefined;
 }
 
+/** Tests `@huggingface/jinja` lacks or answers otherwise than llama.cpp's engine. */
+const EXTRA_TESTS: Record<string, (operand: Value, ...args: Value[]) => boolean> = {
+  float: (v) => v?.type === "FloatValue",
+  // llama.cpp: an undefined value is an (empty) sequence
+  sequence: (v) => ["ArrayValue", "ObjectValue", "StringValue", "UndefinedValue"].includes(v?.type),
+  iterable: (v) => ["ArrayValue", "ObjectValue", "StringValue", "UndefinedValue"].includes(v?.type),
+  in: (v, container) => containsValue(container, v),
+  eq: (v, other) => equalValues(v, other),
+  equalto: (v, other) => equalValues(v, other),
+  ne: (v, other) => !equalValues(v, other),
+  ge: (v, other) => compare(v, other) >= 0,
+  gt: (v, other) => compare(v, other) > 0,
+  greaterthan: (v, other) => compare(v, other) > 0,
+  le: (v, other) => compare(v, other) <= 0,
+  lt: (v, other) => compare(v, other) < 0,
+  lessthan: (v, other) => compare(v, other) < 0,
+  divisibleby: (v, n) => Number(v.value) % Number(n.value) === 0,
+};
+
+/** The test called `name`, with llama.cpp's additions. */
+function testNamed(name: string): ((operand: Value, ...args: Value[]) => boolean) | undefined {
+  if (name === "test") return (v) => isText(v) && testNamed(v.value) !== undefined;
+  return EXTRA_TESTS[name] ?? (Environment as unknown as { TESTS: Map<string, Value> }).TESTS
+    .get(name);
+}
+
+/** Python's `==` on runtime values (1 == 1.0 == True). */
+function equalValues(a: Value, b: Value): boolean {
+  const scalar = (v: Value) =>
+    v?.type === "BooleanValue" ? Number(v.value) : v?.type === "NullValue" ? null : v?.value;
+  if (a?.type === "ArrayValue" && b?.type === "ArrayValue") {
+    return a.value.length === b.value.length &&
+      (a.value as Value[]).every((x, i) => equalValues(x, b.value[i]));
+  }
+  if (a?.type === "ObjectValue" || b?.type === "ObjectValue") {
+    return JSON.stringify(fromRuntime(a)) === JSON.stringify(fromRuntime(b));
+  }
+  return scalar(a) === scalar(b);
+}
+
+/** Python's `item in container`. */
+function containsValue(container: Value, item: Value): boolean {
+  switch (container?.type) {
+    case "ArrayValue":
+      return (container.value as Value[]).some((x) => equalValues(x, item));
+    case "ObjectValue":
+      return isText(item) || isInt(item) ? container.value.has(String(item.value)) : false;
+    case "StringValue":
+      return isText(item) && (container.value as string).includes(item.value);
+  }
+  return false;
+}
+
+/** An item's attribute for `attribute=` arguments: a key, a dotted path, or a list index. */
+function attributeOf(item: Value, attribute: Value): Value {
+  if (isInt(attribute) && item?.type === "ArrayValue") {
+    const items = item.value as Value[];
+    const at = attribute.value < 0 ? items.length + attribute.value : attribute.value;
+    return items[at] ?? new R.Undefined();
+  }
+  let value = item;
+  for (const part of String(attribute.value).split(".")) {
+    if (value?.type === "ArrayValue" && /^-?\d+$/.test(part)) {
+      value = attributeOf(value, new R.Integer(Number(part)));
+    } else if (value?.type === "ObjectValue" || value?.type === "NamespaceValue") {
+      value = value.value.get(part) ?? new R.Undefined();
+    } else {
+      return new R.Undefined();
+    }
+  }
+  return value;
+}
+
 /** What llama.cpp's filters give for `none` (upstream value_none_t builtins). */
 const NONE_FILTERS: Record<string, () => Value> = {
   string: () => new R.String("None"),
@@ -392,6 +482,7 @@ const UNDEFINED_FILTERS: Record<string, () => Value> = {
       "string",
       "strip",
       "title",
+      "trim",
       "truncate",
       "upper",
     ].map((
@@ -431,10 +522,89 @@ function extraFilter(
   }
   switch (name) {
     case "string":
-      if (operand?.type === "ObjectValue" || operand?.type === "ArrayValue") {
+      if (["ObjectValue", "ArrayValue", "BooleanValue"].includes(operand?.type)) {
         return new R.String(pyString(operand));
       }
       return undefined;
+    case "upper":
+    case "lower": {
+      // llama.cpp: the strings of a list, or the keys and values of a dict
+      const change = (v: Value) =>
+        isText(v)
+          ? new R.String(name === "upper" ? v.value.toUpperCase() : v.value.toLowerCase())
+          : v;
+      if (operand?.type === "ArrayValue") {
+        return new R.Array((operand.value as Value[]).map(change));
+      }
+      if (operand?.type !== "ObjectValue") return undefined;
+      const entries = [...(operand.value as Map<string, Value>)];
+      return new R.Object(
+        new Map(entries.map(([k, v]) => [change(new R.String(k)).value, change(v)])),
+      );
+    }
+    case "count":
+      return extraFilter(operand, "length", pos, kw) ?? new R.Integer(
+        operand?.type === "ObjectValue" ? operand.value.size : operand?.value?.length ?? 0,
+      );
+    case "d": {
+      const fallback = pos[0] ?? kw.get("default_value") ?? new R.String("");
+      const boolean = (pos[1] ?? kw.get("boolean"))?.value === true;
+      if (operand?.type === "UndefinedValue") return fallback;
+      return boolean && !operand.__bool__().value ? fallback : operand;
+    }
+    case "capitalize":
+      if (!isText(operand)) return undefined;
+      return new R.String(pyCapitalize(operand.value));
+    case "trim": {
+      if (!isText(operand)) return undefined;
+      const chars = (pos[0] ?? kw.get("chars"))?.value;
+      if (typeof chars !== "string") return undefined;
+      const set = new Set(chars);
+      const text = operand.value as string;
+      let a = 0;
+      let b = text.length;
+      while (a < b && set.has(text[a]!)) a++;
+      while (b > a && set.has(text[b - 1]!)) b--;
+      return new R.String(text.slice(a, b));
+    }
+    case "int": {
+      const base = (pos[1] ?? kw.get("base"))?.value;
+      if (!isText(operand) || typeof base !== "number") return undefined;
+      const n = parseInt((operand.value as string).trim(), base);
+      return new R.Integer(Number.isNaN(n) ? ((pos[0] ?? kw.get("default"))?.value ?? 0) : n);
+    }
+    case "join": {
+      const attribute = kw.get("attribute");
+      if (operand?.type !== "ArrayValue" || attribute === undefined) return undefined;
+      const sep = (pos[0] ?? kw.get("d"))?.value ?? "";
+      return new R.String(
+        (operand.value as Value[]).map((v) => pyString(attributeOf(v, attribute))).join(sep),
+      );
+    }
+    case "map": {
+      const attribute = kw.get("attribute");
+      if (operand?.type !== "ArrayValue" || !isInt(attribute)) return undefined;
+      return new R.Array((operand.value as Value[]).map((v) => attributeOf(v, attribute)));
+    }
+    case "select":
+    case "reject":
+    case "selectattr":
+    case "rejectattr": {
+      if (operand?.type !== "ArrayValue") return undefined;
+      const byAttribute = name.endsWith("attr");
+      const [attribute, testName, ...args] = byAttribute ? pos : [undefined, ...pos];
+      const test = testName === undefined
+        ? (v: Value) => v?.__bool__?.().value === true
+        : testNamed(String(testName.value));
+      if (test === undefined) throw new Error(`Unknown test: ${testName?.value}`);
+      const keep = name.startsWith("select");
+      return new R.Array(
+        (operand.value as Value[]).filter((item) => {
+          const v = attribute === undefined ? item : attributeOf(item, attribute);
+          return (v?.type !== "UndefinedValue" && test(v, ...args)) === keep;
+        }),
+      );
+    }
     case "min":
     case "max":
     case "sum":
@@ -484,6 +654,9 @@ function extraFilter(
 /** The library's interpreter, its private methods seen as they are at run time. */
 const BaseInterpreter = Interpreter as unknown as new (env: Environment) => Value;
 
+/** Methods the library has that behave otherwise in Python (and llama.cpp). */
+const OVERRIDDEN_METHODS = new Set(["capitalize"]);
+
 /** Dicts written with integer keys (`{0: 0, 512: 128}`), keyed by the numbers' text. */
 const INT_KEYED = new WeakSet<object>();
 
@@ -524,6 +697,14 @@ class ChatInterpreter extends BaseInterpreter {
         return object.value.get(String(key.value)) ?? new R.Undefined();
       }
     }
+    if (expr.computed && expr.property.type !== "SliceExpression") {
+      // llama.cpp: a missing key, even an undefined one, reads as undefined
+      const key = this.evaluate(expr.property, environment);
+      if (key?.type === "UndefinedValue") return new R.Undefined();
+    } else if (!expr.computed && OVERRIDDEN_METHODS.has(expr.property.value)) {
+      const method = extraMethod(this.evaluate(expr.object, environment), expr.property.value);
+      if (method !== undefined) return method;
+    }
     const value = super.evaluateMemberExpression(expr, environment);
     if (value?.type !== "UndefinedValue" || expr.computed) return value;
     const object = this.evaluate(expr.object, environment);
@@ -533,6 +714,27 @@ class ChatInterpreter extends BaseInterpreter {
   // deno-lint-ignore no-explicit-any
   evaluateBinaryExpression(node: any, environment: any): Value {
     const op = node.operator.value;
+    if (op === "==" || op === "!=") {
+      const left = this.evaluate(node.left, environment);
+      const right = this.evaluate(node.right, environment);
+      if (left?.type === "ArrayValue" || right?.type === "ArrayValue") {
+        return new R.Boolean(equalValues(left, right) === (op === "=="));
+      }
+      return super.evaluateBinaryExpression(node, environment);
+    }
+    if (op === "*" || op === "in" || op === "not in") {
+      const left = this.evaluate(node.left, environment);
+      const right = this.evaluate(node.right, environment);
+      if (op === "*" && isText(left) !== isText(right) && (isInt(left) || isInt(right))) {
+        // Python's string repetition
+        const [text, times] = isText(left) ? [left, right] : [right, left];
+        return new R.String((text.value as string).repeat(Math.max(0, times.value)));
+      }
+      if (op !== "*" && left?.type === "NullValue") {
+        return new R.Boolean(containsValue(right, left) === (op === "in"));
+      }
+      return super.evaluateBinaryExpression(node, environment);
+    }
     if (op !== "+" && op !== "~") return super.evaluateBinaryExpression(node, environment);
     const left = this.evaluate(node.left, environment);
     const right = this.evaluate(node.right, environment);
@@ -566,9 +768,20 @@ class ChatInterpreter extends BaseInterpreter {
     const iterable = node.iterable?.type === "SelectExpression" ? node.iterable.lhs : node.iterable;
     if (iterable?.type === "Identifier" || iterable?.type === "MemberExpression") {
       const value = this.evaluate(iterable, environment);
-      if (value?.type === "UndefinedValue") return new R.String("");
+      if (value?.type === "UndefinedValue") {
+        return new R.String(this.evaluateBlock(node.defaultBlock ?? [], environment).value ?? "");
+      }
     }
     return super.evaluateFor(node, environment);
+  }
+
+  // deno-lint-ignore no-explicit-any
+  evaluateTestExpression(node: any, environment: any): Value {
+    const test = EXTRA_TESTS[node.test.value] ??
+      (node.test.value === "test" ? testNamed("test") : undefined);
+    if (test === undefined) return super.evaluateTestExpression(node, environment);
+    const result = test(this.evaluate(node.operand, environment));
+    return new R.Boolean(node.negate ? !result : result);
   }
 
   // deno-lint-ignore no-explicit-any

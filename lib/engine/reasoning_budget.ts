@@ -13,14 +13,16 @@ export type ReasoningBudgetState = "idle" | "counting" | "waiting-utf8" | "forci
 
 /** What {@linkcode ReasoningBudget} watches for and forces, as token ids. */
 export interface ReasoningBudgetOptions {
-  /** The start tag's tokens. */
-  start: readonly number[];
+  /** Each start tag's tokens. */
+  starts: readonly (readonly number[])[];
   /** Each end tag's tokens; the first one is forced. */
   ends: readonly (readonly number[])[];
   /** The tokens forced when the budget is spent (a message, then the first end tag). */
   forced: readonly number[];
   /** Tokens allowed inside a block; -1: unlimited. */
   budget: number;
+  /** Where it starts (default idle); counting with no budget starts forcing. */
+  initial?: ReasoningBudgetState;
 }
 
 /** Matches token sequences as tokens arrive (an Aho-Corasick automaton over token ids). */
@@ -86,8 +88,8 @@ class TokenMatcher {
   }
 }
 
-/** Whether `bytes` end on a whole UTF-8 character. */
-function utf8Complete(bytes: Uint8Array): boolean {
+/** Whether `bytes` end on a whole UTF-8 character (upstream common_utf8_is_complete). */
+export function utf8Complete(bytes: Uint8Array): boolean {
   for (let back = 1; back <= Math.min(4, bytes.length); back++) {
     const b = bytes[bytes.length - back]!;
     if ((b & 0xc0) === 0x80) continue; // a continuation byte
@@ -117,11 +119,22 @@ export class ReasoningBudget {
   state: ReasoningBudgetState = "idle";
 
   constructor(options: ReasoningBudgetOptions) {
-    this.#start = new TokenMatcher([options.start]);
+    this.#start = new TokenMatcher(options.starts);
     this.#end = new TokenMatcher(options.ends);
     this.#forced = options.forced;
     this.#budget = options.budget < 0 ? Number.MAX_SAFE_INTEGER : options.budget;
     this.#remaining = this.#budget;
+    this.state = options.initial ?? "idle";
+    if (this.state === "counting" && this.#budget <= 0) this.state = "forcing";
+  }
+
+  /** Starts forcing the end sequence now, if a block is being counted; whether it did. */
+  force(): boolean {
+    if (this.state !== "counting") return false;
+    this.state = "forcing";
+    this.#forcePos = 0;
+    this.#end.reset();
+    return true;
   }
 
   /** The token to force next, or -1 when the model samples freely. */

@@ -116,7 +116,7 @@ export function chatSampling(
   if (start !== "" && ends.length > 0 && (params.grammarLazy || budget >= 0)) {
     const endTokens = ends.map((tag) => tokens(vocab, tag));
     out.reasoningBudget = {
-      start: tokens(vocab, start),
+      starts: [tokens(vocab, start)],
       ends: endTokens,
       forced: [...(budgetMessage === "" ? [] : tokens(vocab, budgetMessage)), ...endTokens[0]!],
       budget,
