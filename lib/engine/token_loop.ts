@@ -82,7 +82,11 @@ export class TokenLoop {
       this.#sampler.acceptGrammar(prefill);
     }
     this.#budget = options.reasoningBudget ? new ReasoningBudget(options.reasoningBudget) : null;
-    for (const token of prefill) this.#budget?.accept(token, context.model.tokenBytes(token, true));
+    if ((options.reasoningBudget?.initial ?? "idle") === "idle") {
+      for (const token of prefill) {
+        this.#budget?.accept(token, context.model.tokenBytes(token, true));
+      }
+    }
   }
 
   /** Feeds the prompt to the penalties, as llama.cpp does. */

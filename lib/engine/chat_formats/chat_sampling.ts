@@ -121,6 +121,14 @@ export function chatSampling(
       forced: [...(budgetMessage === "" ? [] : tokens(vocab, budgetMessage)), ...endTokens[0]!],
       budget,
     };
+    // The generation prompt opens the thinking (`...<think>\n`): counting starts with the first
+    // generated token. llama.cpp finds the start tag among the prompt's tokens instead, which
+    // a vocabulary without the tag as a token of its own tokenizes otherwise in context.
+    const gp = params.generationPrompt;
+    const opened = gp.lastIndexOf(start);
+    if (opened >= 0 && !ends.some((end) => gp.indexOf(end, opened) >= 0)) {
+      out.reasoningBudget.initial = "counting";
+    }
   }
   return out;
 }
