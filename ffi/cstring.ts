@@ -56,3 +56,17 @@ export function pointerValue(pointer: Deno.PointerValue): bigint {
 export function pointerFrom(address: bigint): Deno.PointerValue {
   return Deno.UnsafePointer.create(address);
 }
+
+/**
+ * A `const char **` of `strings`: the pointer array and the C strings it points to. Keep both
+ * referenced until the call that reads them returns.
+ */
+export function cStringArray(
+  strings: readonly string[],
+): { array: Uint8Array<ArrayBuffer>; strings: Uint8Array<ArrayBuffer>[] } {
+  const encoded = strings.map(cString);
+  const array = new Uint8Array(Math.max(1, encoded.length) * 8);
+  const view = new DataView(array.buffer);
+  encoded.forEach((s, i) => view.setBigUint64(i * 8, addressOf(s), true));
+  return { array, strings: encoded };
+}

@@ -345,6 +345,13 @@ export const LLAMA_SYMBOLS = {
   // struct llama_sampler * llama_sampler_init_grammar(const struct llama_vocab * vocab,
   //                                                   const char * grammar_str, const char * grammar_root)
   llama_sampler_init_grammar: { parameters: ["pointer", "buffer", "buffer"], result: "pointer" },
+  // struct llama_sampler * llama_sampler_init_grammar_lazy_patterns(const struct llama_vocab * vocab,
+  //     const char * grammar_str, const char * grammar_root, const char ** trigger_patterns,
+  //     size_t num_trigger_patterns, const llama_token * trigger_tokens, size_t num_trigger_tokens)
+  llama_sampler_init_grammar_lazy_patterns: {
+    parameters: ["pointer", "buffer", "buffer", "buffer", "usize", "buffer", "usize"],
+    result: "pointer",
+  },
   // struct llama_sampler * llama_sampler_init_penalties(int32_t n_vocab, int32_t penalty_last_n,
   //                                  float penalty_repeat, float penalty_freq, float penalty_present)
   llama_sampler_init_penalties: {

@@ -37,12 +37,13 @@ export class TokenDataArray {
   }
 
   /**
-   * Fills the candidates from the logits at `logits` and runs `sampler`'s chain on them.
-   * Returns the selected token and its logit, or `null` when the chain selected none.
+   * Fills the candidates from the logits at `logits` and runs `samplers` on them in order (a
+   * grammar, then the chain). Returns the selected token and its logit, or `null` when the
+   * last sampler selected none.
    */
   select(
     lib: LlamaLibrary,
-    sampler: Deno.PointerObject,
+    samplers: Deno.PointerObject | readonly Deno.PointerObject[],
     logits: Deno.PointerObject,
   ): { token: number; logit: number } | null {
     const source = new Float32Array(
@@ -64,7 +65,9 @@ export class TokenDataArray {
     header.setBigUint64(8, BigInt(this.#n), true);
     header.setBigInt64(16, -1n, true);
     header.setUint8(24, 0);
-    lib.llama.llama_sampler_apply(sampler, this.#header);
+    for (const sampler of Array.isArray(samplers) ? samplers : [samplers]) {
+      lib.llama.llama_sampler_apply(sampler, this.#header);
+    }
     const data = Deno.UnsafePointer.create(header.getBigUint64(0, true));
     const size = Number(header.getBigUint64(8, true));
     const selected = Number(header.getBigInt64(16, true));
@@ -91,5 +94,26 @@ export class TokenDataArray {
       });
     }
     return out;
+  }
+
+  /**
+   * Whether `sampler` (a grammar) leaves `token` possible: it is run on that one candidate,
+   * nothing is accepted. Feeding a grammar a token it refuses aborts the process, so tokens
+   * that were not sampled through it (a prefill, a forced sequence) are checked first.
+   */
+  static allows(lib: LlamaLibrary, sampler: Deno.PointerObject, token: number): boolean {
+    const entry = new Uint8Array(ENTRY);
+    const fields = new DataView(entry.buffer);
+    fields.setInt32(0, token, true);
+    fields.setFloat32(4, 0, true);
+    fields.setFloat32(8, 0, true);
+    const header = new Uint8Array(HEADER);
+    const view = new DataView(header.buffer);
+    view.setBigUint64(0, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(entry))), true);
+    view.setBigUint64(8, 1n, true);
+    view.setBigInt64(16, -1n, true);
+    view.setUint8(24, 0);
+    lib.llama.llama_sampler_apply(sampler, header);
+    return Number.isFinite(fields.getFloat32(4, true));
   }
 }

@@ -25,7 +25,7 @@ export const TOOLS_TEMPLATE = "{%- if tools %}<|im_start|>system\nTools:" +
   "{%- for tool in tools %} {{ tool.function.name }}{% endfor %}<|im_end|>\n{% endif %}" +
   "{%- for m in messages %}<|im_start|>{{ m.role }}\n" +
   "{% if m.tool_calls %}{% for c in m.tool_calls %}<tool_call>\n" +
-  '{"name": "{{ c.function.name }}", "arguments": {{ c.function.arguments }}}\n</tool_call>' +
+  '{"name": "{{ c.function.name }}", "arguments": {{ c.function.arguments | tojson }}}\n</tool_call>' +
   "{%- endfor %}{% else %}{{ m.content }}{% endif %}<|im_end|>\n{% endfor %}" +
   "{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
 

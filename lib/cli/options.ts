@@ -22,6 +22,7 @@ import { INFO_TABLE } from "./options/info.ts";
 import { PACK_TABLE } from "./options/pack.ts";
 import { UPGRADE_TABLE } from "./options/upgrade.ts";
 import { RPC_SERVER_TABLE } from "./options/rpc_server.ts";
+import { REASONING_SECTION, type ReasoningCliOptions } from "./options/reasoning.ts";
 import { SAMPLING_SECTION, type SamplingCliOptions } from "./options/sampling.ts";
 import { SANDBOX_SECTION, type SandboxCliOptions } from "./options/sandbox.ts";
 import { SERVER_SECTION, type ServerCliOptions } from "./options/server.ts";
@@ -40,6 +41,7 @@ export type CliOptions =
   & CompletionOptions
   & ServerCliOptions
   & ContextCliOptions
+  & ReasoningCliOptions
   & SandboxCliOptions
   & CompatCliOptions;
 
@@ -52,6 +54,7 @@ export const CLI_TABLE: OptionTable<CliOptions> = {
     COMPLETION_SECTION,
     SERVER_SECTION,
     CONTEXT_SECTION,
+    REASONING_SECTION,
     SANDBOX_SECTION,
     COMPAT_SECTION,
   ] as OptionTable<CliOptions>["sections"],

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { Template } from "@huggingface/jinja";
+import { type JinjaProgram, parseJinja, renderJinja } from "./jinja_runtime.ts";
 import { readTextLimited } from "../util/read_limited.ts";
 
 /** Built-in templates for `--chat-template NAME`, as Jinja. */
@@ -103,14 +103,14 @@ export class ChatTemplate {
   readonly origin: string;
   /** True when the template reads `tools` (tool calling is passed through). */
   readonly supportsTools: boolean;
-  readonly #template: Template;
+  readonly #template: JinjaProgram;
 
   /** Parses `source`; throws `SyntaxError` when it is not valid Jinja. */
   constructor(source: string, origin: string) {
     this.source = source;
     this.origin = origin;
     try {
-      this.#template = new Template(source);
+      this.#template = parseJinja(source);
     } catch (cause) {
       throw new SyntaxError(`Cannot parse chat template "${origin}": ${(cause as Error).message}`, {
         cause,
@@ -133,8 +133,16 @@ export class ChatTemplate {
       variables.tools = options.tools;
       if (options.toolChoice !== undefined) variables.tool_choice = options.toolChoice;
     }
+    return this.renderVariables(variables);
+  }
+
+  /**
+   * Renders the template with exactly `variables` (no defaults); `strftime_now` formats `now`.
+   * Template errors (`raise_exception`) throw `RangeError`.
+   */
+  renderVariables(variables: Record<string, unknown>, now?: Date): string {
     try {
-      return this.#template.render(variables);
+      return renderJinja(this.#template, variables, now);
     } catch (cause) {
       throw new RangeError(`Cannot apply the chat template: ${(cause as Error).message}`, {
         cause,
@@ -333,6 +341,53 @@ export interface RenderedChat {
 }
 
 /**
+ * Hides control-token texts inside request values (messages, tools, template variables) from the
+ * tokenizer: {@linkcode PromptShield.hide} before rendering, {@linkcode shieldedPieces} after.
+ */
+export class PromptShield {
+  readonly #shield: Shield;
+  readonly controls: [string, number][];
+
+  /** A shield for `vocab`; `sample` is every request text (placeholders must not occur in it). */
+  constructor(vocab: ChatVocab, sample: string) {
+    this.controls = controlTokens(vocab);
+    this.#shield = new Shield(this.controls, sample);
+  }
+
+  /** `value` with control-token texts in its strings swapped for placeholders. */
+  hide<T>(value: T): T {
+    return this.#shield.hide(value);
+  }
+
+  /** `text` with the placeholders put back. */
+  reveal(text: string): string {
+    return this.#shield.reveal(text);
+  }
+}
+
+/**
+ * A prompt rendered from shielded values, split so that the template's own markers become their
+ * control tokens and request text never does. A leading BOS text is dropped when the model adds
+ * BOS itself (as llama.cpp does).
+ */
+export function shieldedPieces(
+  vocab: ChatVocab,
+  shield: PromptShield,
+  rendered: string,
+  bosToken = tokenText(vocab, vocab.bos),
+): RenderedChat {
+  if (vocab.addsBos && bosToken !== "" && rendered.startsWith(bosToken)) {
+    rendered = rendered.slice(bosToken.length);
+  }
+  const pieces: (string | number)[] = [];
+  if (vocab.addsBos && vocab.bos >= 0) pieces.push(vocab.bos);
+  for (const piece of partition(rendered, shield.controls)) {
+    pieces.push(typeof piece === "number" ? piece : shield.reveal(piece));
+  }
+  return { text: shield.reveal(rendered), pieces };
+}
+
+/**
  * Renders `messages` with `template` and splits the result so that only the template's own
  * markers become special tokens. A leading BOS text is dropped when the model adds BOS itself
  * (as llama.cpp does).
@@ -343,13 +398,12 @@ export function renderChat(
   messages: readonly ChatMessage[],
   options: RenderOptions = {},
 ): RenderedChat {
-  const controls = controlTokens(vocab);
   const sample = JSON.stringify([messages, options.tools ?? null, template.source]);
-  const shield = new Shield(controls, sample);
+  const shield = new PromptShield(vocab, sample);
   const bosToken = options.bosToken ?? tokenText(vocab, vocab.bos);
   const eosToken = options.eosToken ?? tokenText(vocab, vocab.eos);
   const hidden = shield.hide(messages.map((m) => ({ ...m })));
-  let rendered = template.render(hidden, {
+  const rendered = template.render(hidden, {
     ...options,
     ...(options.tools !== undefined && { tools: shield.hide(options.tools) }),
     ...(options.toolChoice !== undefined && { toolChoice: shield.hide(options.toolChoice) }),
@@ -357,15 +411,7 @@ export function renderChat(
     bosToken,
     eosToken,
   });
-  if (vocab.addsBos && bosToken !== "" && rendered.startsWith(bosToken)) {
-    rendered = rendered.slice(bosToken.length);
-  }
-  const pieces: (string | number)[] = [];
-  if (vocab.addsBos && vocab.bos >= 0) pieces.push(vocab.bos);
-  for (const piece of partition(rendered, controls)) {
-    pieces.push(typeof piece === "number" ? piece : shield.reveal(piece));
-  }
-  return { text: shield.reveal(rendered), pieces };
+  return shieldedPieces(vocab, shield, rendered, bosToken);
 }
 
 /** Appends `items` to `out` (a loop: a spread of 200k arguments overflows the stack). */
@@ -403,20 +449,17 @@ export interface AsyncChatVocab extends ChatVocab {
 }
 
 /**
- * {@linkcode chatPrompt} for a server: when the rendered text reaches `offThreadChars`
- * characters, its pieces are tokenized off the JS thread, so that a long conversation does not
- * hold the event loop while it is tokenized.
+ * The prompt of `rendered` for a server: when its text reaches `offThreadChars` characters, its
+ * pieces are tokenized off the JS thread, so that a long conversation does not hold the event
+ * loop while it is tokenized.
  */
-export async function chatPromptAsync(
+export async function tokenizeRendered(
   vocab: AsyncChatVocab,
-  template: ChatTemplate,
-  messages: readonly ChatMessage[],
-  options: RenderOptions & { offThreadChars?: number } = {},
+  rendered: RenderedChat,
+  offThreadChars = 32 * 1024,
 ): Promise<ChatPrompt> {
-  const { text, pieces } = renderChat(vocab, template, messages, options);
-  if (text.length < (options.offThreadChars ?? 32 * 1024)) {
-    return { text, tokens: tokenizePieces(vocab, pieces) };
-  }
+  const { text, pieces } = rendered;
+  if (text.length < offThreadChars) return { text, tokens: tokenizePieces(vocab, pieces) };
   const tokens: number[] = [];
   for (const piece of pieces) {
     if (typeof piece === "number") tokens.push(piece);
@@ -425,4 +468,23 @@ export async function chatPromptAsync(
     }
   }
   return { text, tokens };
+}
+
+/** {@linkcode chatPrompt} for a server (see {@linkcode tokenizeRendered}). */
+export function chatPromptAsync(
+  vocab: AsyncChatVocab,
+  template: ChatTemplate,
+  messages: readonly ChatMessage[],
+  options: RenderOptions & { offThreadChars?: number } = {},
+): Promise<ChatPrompt> {
+  return tokenizeRendered(
+    vocab,
+    renderChat(vocab, template, messages, options),
+    options.offThreadChars,
+  );
+}
+
+/** The text of token `token` with special pieces ("" for none). */
+export function specialTokenText(vocab: ChatVocab, token: number): string {
+  return tokenText(vocab, token);
 }

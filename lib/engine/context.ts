@@ -323,24 +323,32 @@ export class LlamaContext {
 
   /**
    * Samples a token from the logits of batch row `index` (the sampler accepts it); -1 when a
-   * grammar allows no token there.
+   * grammar allows no token there. A sampler's grammar, when it has one that applies now, runs
+   * before its chain and accepts the token too.
    */
   sample(
-    sampler: { handle: Deno.PointerObject; candidates: TokenDataArray | null },
+    sampler: {
+      handle: Deno.PointerObject;
+      candidates: TokenDataArray | null;
+      grammar?: Deno.PointerObject | null;
+    },
     index: number,
   ): number {
     const candidates = sampler.candidates;
+    const grammar = sampler.grammar ?? null;
     if (candidates === null) {
       return this.#lib.llama.llama_sampler_sample(sampler.handle, this.#ctx, index);
     }
-    // A chain with a grammar: look at what it selected before accepting it. A grammar that
-    // allows no token selects one at -inf, and accepting that makes libllama throw.
+    // Look at what was selected before accepting it: a grammar that allows no token lets a
+    // token at -inf be selected, and accepting that makes libllama throw.
     const logits = this.#lib.llama.llama_get_logits_ith(this.#ctx, index);
     if (logits === null) {
       throw new RangeError(`Cannot sample from batch row ${index}: no logits were computed`);
     }
-    const picked = candidates.select(this.#lib, sampler.handle, logits);
+    const samplers = grammar === null ? [sampler.handle] : [grammar, sampler.handle];
+    const picked = candidates.select(this.#lib, samplers, logits);
     if (picked === null || !Number.isFinite(picked.logit)) return -1;
+    if (grammar !== null) this.#lib.llama.llama_sampler_accept(grammar, picked.token);
     this.#lib.llama.llama_sampler_accept(sampler.handle, picked.token);
     return picked.token;
   }

@@ -116,6 +116,151 @@ export function jsonSchemaToGrammar(
   return converter.format();
 }
 
+/**
+ * A parsed JSON schema (upstream `common_chat_schema_document`): its root node, and for an object
+ * schema the nodes of its properties. {@linkcode GrammarBuilder.addSchema} converts any of them
+ * with the document's `$ref`s resolved.
+ */
+export interface SchemaDocument {
+  /** The root node. */
+  readonly root: SchemaNode;
+  /** The properties of an object root, in the schema's order (empty otherwise). */
+  readonly properties: readonly { name: string; schema: SchemaNode; required: boolean }[];
+}
+
+/** One node of a parsed schema (opaque outside this module). */
+export type SchemaNode = { readonly kind: string };
+
+/** Parses `schema` once, for {@linkcode GrammarBuilder.addSchema} (throws as `jsonSchemaToGrammar`). */
+export function parseSchemaDocument(schema: unknown): SchemaDocument {
+  const root = new _SchemaBuilder(schema).build();
+  return { root, properties: root.kind === "object" ? root.properties : [] };
+}
+
+/** Whether a value matching `node` may be a string, through any branch (upstream may_be_string). */
+export function schemaMayBeString(node: SchemaNode): boolean {
+  return _mayBeString(node as _Node, new Set());
+}
+
+/** The JSON types a value matching `node` may have (upstream value_types). */
+export function schemaValueTypes(node: SchemaNode): Set<string> {
+  return _valueTypes(node as _Node, new Set());
+}
+
+const _ALL_TYPES = ["null", "boolean", "number", "integer", "string", "array", "object"];
+
+function _jsonType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
+  return typeof value;
+}
+
+function _valueTypes(s: _Node, visited: Set<_Node>): Set<string> {
+  switch (s.kind) {
+    case "any":
+      return new Set(_ALL_TYPES);
+    case "null":
+    case "boolean":
+    case "string":
+    case "integer":
+      return new Set([s.kind]);
+    case "number":
+      return new Set(["number", "integer"]);
+    case "array":
+    case "tuple":
+      return new Set(["array"]);
+    case "object":
+      return new Set(["object"]);
+    case "const":
+      return new Set([_jsonType(s.value)]);
+    case "enum":
+      return new Set(s.values.map(_jsonType));
+    case "ref": {
+      if (s.target === undefined || visited.has(s.target)) return new Set();
+      visited.add(s.target);
+      const types = _valueTypes(s.target, visited);
+      visited.delete(s.target);
+      return types;
+    }
+    case "anyOf": {
+      const types = new Set<string>();
+      for (const child of s.children) for (const t of _valueTypes(child, visited)) types.add(t);
+      return types;
+    }
+    case "allOf": {
+      let types = new Set(_ALL_TYPES);
+      for (const child of s.children) {
+        const more = _valueTypes(child, visited);
+        types = new Set([...types].filter((t) => more.has(t)));
+      }
+      return types;
+    }
+  }
+}
+
+function _mayBeString(s: _Node, visited: Set<_Node>): boolean {
+  switch (s.kind) {
+    case "string":
+      return true;
+    case "const":
+      return typeof s.value === "string";
+    case "enum":
+      return s.values.some((v) => typeof v === "string");
+    case "ref": {
+      // a cycle is taken as not a string, to be safe
+      if (s.target === undefined || visited.has(s.target)) return false;
+      visited.add(s.target);
+      const result = _mayBeString(s.target, visited);
+      visited.delete(s.target);
+      return result;
+    }
+    case "anyOf":
+      return s.children.some((child) => _mayBeString(child, visited));
+    case "allOf": {
+      // every child must allow a string, an any child constrains nothing
+      let anyString = false;
+      for (const child of s.children) {
+        if (child.kind === "any") continue;
+        if (!_mayBeString(child, visited)) return false;
+        anyString = true;
+      }
+      return anyString;
+    }
+    default:
+      return false;
+  }
+}
+
+/** What {@linkcode buildGrammar}'s callback adds rules through (upstream common_grammar_builder). */
+export interface GrammarBuilder {
+  /** Adds rule `name` (renamed when taken by another body); returns the name used. */
+  addRule(name: string, rule: string): string;
+  /** Adds the rules of a schema node under `name` ("root" is the start rule); returns its rule. */
+  addSchema(name: string, node: SchemaNode): string;
+}
+
+/**
+ * A grammar built rule by rule, with schemas converted as `jsonSchemaToGrammar` does and their
+ * shared rules (`space`, `string`, ...) written once (upstream `build_grammar`).
+ */
+export function buildGrammar(
+  build: (builder: GrammarBuilder) => void,
+  options: JsonSchemaToGrammarOptions = {},
+): string {
+  const converter = new _Converter(options.dotall ?? false, options.onWarning);
+  build({
+    addRule: (name, rule) => converter.addRule(name, rule),
+    addSchema: (name, node) => converter.visit(node as _Node, name === "root" ? "" : name),
+  });
+  return converter.format();
+}
+
+/** `literal` quoted as a GBNF string literal (upstream gbnf_format_literal). */
+export function formatGbnfLiteral(literal: string): string {
+  return _formatLiteral(literal);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Schema model (common/json-schema.h): the parsed, validated subset that the converter reads.
 
@@ -820,6 +965,11 @@ class _Converter {
   format(): string {
     const names = [...this.#rules.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     return names.map((name) => `${name} ::= ${this.#rules.get(name)}\n`).join("");
+  }
+
+  /** Adds rule `name` (upstream _add_rule): a taken name with another body gets a number. */
+  addRule(name: string, rule: string): string {
+    return this.#addRule(name, rule);
   }
 
   #addRule(name: string, rule: string): string {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { cString } from "../../ffi/cstring.ts";
+import { cString, cStringArray } from "../../ffi/cstring.ts";
 import { logitBiasArray } from "../../ffi/params.ts";
 import { TokenDataArray } from "../../ffi/token_data.ts";
 import { captureStderr } from "../../ffi/stderr_capture.ts";
@@ -44,6 +44,14 @@ export interface SamplingOptions {
   logitBias?: ReadonlyArray<{ token: number; bias: number }>;
   /** A GBNF grammar constraining the output (root rule `root`). */
   grammar?: string;
+  /**
+   * The grammar waits for a trigger (lazy): it constrains the output only from the first match
+   * of `grammarTriggerPatterns` (regexes over the text generated so far; from their first
+   * capture group) or the first of `grammarTriggerTokens`.
+   */
+  grammarLazy?: boolean;
+  grammarTriggerPatterns?: readonly string[];
+  grammarTriggerTokens?: readonly number[];
   /** Never end on an end-of-generation token. */
   ignoreEos?: boolean;
 }
@@ -72,6 +80,9 @@ const SAMPLING_KEYS: readonly (keyof SamplingOptions)[] = [
   ...(Object.keys(SAMPLING_DEFAULTS) as (keyof typeof SAMPLING_DEFAULTS)[]),
   "logitBias",
   "grammar",
+  "grammarLazy",
+  "grammarTriggerPatterns",
+  "grammarTriggerTokens",
   "ignoreEos",
 ];
 
@@ -90,6 +101,9 @@ export class Sampler {
   readonly #model: LlamaModel;
   #chain: Deno.PointerValue;
   #penalties: Deno.PointerValue = null;
+  #grammar: Deno.PointerValue = null;
+  /** Whether the grammar constrains the next token (off while a reasoning budget forces). */
+  grammarActive = true;
   #penaltyWindow: number;
   /** The seed in use. */
   readonly seed: number;
@@ -157,9 +171,24 @@ export class Sampler {
         }
         const mark = lib.errorMark();
         const source = cString(options.grammar);
+        const root = cString("root");
+        const patterns = cStringArray(options.grammarTriggerPatterns ?? []);
+        const tokens = new Int32Array(Math.max(1, options.grammarTriggerTokens?.length ?? 0));
+        tokens.set(options.grammarTriggerTokens ?? []);
         const { value: grammar, text } = captureStderr(
           lib,
-          () => ll.llama_sampler_init_grammar(model.vocab, source, cString("root")),
+          () =>
+            options.grammarLazy
+              ? ll.llama_sampler_init_grammar_lazy_patterns(
+                model.vocab,
+                source,
+                root,
+                patterns.array,
+                BigInt(options.grammarTriggerPatterns?.length ?? 0),
+                tokens,
+                BigInt(options.grammarTriggerTokens?.length ?? 0),
+              )
+              : ll.llama_sampler_init_grammar(model.vocab, source, root),
         );
         if (grammar === null) {
           const parsed = /error parsing grammar: ([^\n]*)/.exec(text)?.[1]?.trim();
@@ -167,7 +196,8 @@ export class Sampler {
             reasonFromLog(lib.errorsSince(mark), "the grammar is invalid");
           throw new GrammarError(`Cannot parse grammar: ${reason}`);
         }
-        add(grammar, "grammar");
+        // kept out of the chain: it runs first, and only while it applies (see grammarActive)
+        this.#grammar = grammar;
         this.candidates = new TokenDataArray(model.vocabSize);
       }
       const lastN = o.repeatLastN < 0 ? contextSize : o.repeatLastN;
@@ -227,6 +257,31 @@ export class Sampler {
     return this.#chain;
   }
 
+  /** The grammar sampler when it applies to the next token, else null. */
+  get grammar(): Deno.PointerObject | null {
+    return this.grammarActive ? this.#grammar : null;
+  }
+
+  /** Whether the sampler has a grammar (active or not). */
+  get hasGrammar(): boolean {
+    return this.#grammar !== null;
+  }
+
+  /**
+   * Feeds `tokens` to the grammar as if generated (a generation prompt it starts with, the end
+   * of a reasoning block); stops at the first it refuses and returns how many it took.
+   */
+  acceptGrammar(tokens: readonly number[]): number {
+    const grammar = this.#grammar;
+    if (grammar === null) return 0;
+    const lib = this.#model.library;
+    for (let i = 0; i < tokens.length; i++) {
+      if (!TokenDataArray.allows(lib, grammar, tokens[i]!)) return i;
+      lib.llama.llama_sampler_accept(grammar, tokens[i]!);
+    }
+    return tokens.length;
+  }
+
   /** Feeds prompt tokens to the penalties (not to the grammar), like llama.cpp does. */
   acceptPrompt(tokens: ArrayLike<number>): void {
     if (this.#penalties === null) return;
@@ -241,6 +296,7 @@ export class Sampler {
   /** Forgets accepted tokens (grammar state, penalties, mirostat). */
   reset(): void {
     this.#model.library.llama.llama_sampler_reset(this.handle);
+    if (this.#grammar !== null) this.#model.library.llama.llama_sampler_reset(this.#grammar);
   }
 
   /** Frees the chain; safe to call twice. */
@@ -248,6 +304,8 @@ export class Sampler {
     if (this.#chain === null) return;
     this.#model.library.llama.llama_sampler_free(this.#chain);
     this.#chain = null;
+    if (this.#grammar !== null) this.#model.library.llama.llama_sampler_free(this.#grammar);
+    this.#grammar = null;
     this.#penalties = null;
   }
 

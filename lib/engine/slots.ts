@@ -13,6 +13,7 @@
  *
  * @module
  */
+import type { ReasoningBudgetOptions } from "./reasoning_budget.ts";
 import { TokenBatch } from "../../ffi/batch.ts";
 import { AsyncQueue } from "./async_queue.ts";
 import { commonPrefix } from "./common_prefix.ts";
@@ -51,6 +52,12 @@ export interface SlotRequest {
   discard?: number;
   /** LoRA scales by adapter id for this request (default: the scheduler's). */
   lora?: readonly number[];
+  /** Control tokens whose text stays in the output (a chat format's markers). */
+  preservedTokens?: ReadonlySet<number>;
+  /** The prompt's last tokens the grammar describes first (a chat format's generation prompt). */
+  generationPrompt?: readonly number[];
+  /** A thinking budget. */
+  reasoningBudget?: ReasoningBudgetOptions;
 }
 
 export type { TokenLogprob };
@@ -511,6 +518,9 @@ export class SlotScheduler {
         topLogprobs: request.topLogprobs ?? 0,
         logprobs: request.logprobs ?? false,
         postSampling: request.postSampling ?? false,
+        ...(request.preservedTokens && { preservedTokens: request.preservedTokens }),
+        ...(request.generationPrompt && { generationPrompt: request.generationPrompt }),
+        ...(request.reasoningBudget && { reasoningBudget: request.reasoningBudget }),
       }, this.slotContext);
     } catch (error) {
       job.queue.fail(error);

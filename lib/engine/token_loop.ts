@@ -7,6 +7,7 @@
  */
 import type { LlamaContext } from "./context.ts";
 import type { FinishReason } from "./generate.ts";
+import { ReasoningBudget, type ReasoningBudgetOptions } from "./reasoning_budget.ts";
 import { Sampler, type SamplingOptions } from "./sampler.ts";
 import type { Candidate } from "../../ffi/token_data.ts";
 import { StopMatcher } from "./stop_matcher.ts";
@@ -36,6 +37,15 @@ export interface TokenLoopOptions {
   logprobs?: boolean;
   /** Report probabilities after the sampler chain (top-k, top-p, temperature...) instead. */
   postSampling?: boolean;
+  /** Control tokens whose text stays in the output (a chat format's markers). */
+  preservedTokens?: ReadonlySet<number>;
+  /**
+   * The tokens the prompt ends with that the grammar describes first (a chat format's
+   * generation prompt): fed to the grammar, when not lazy, and to the reasoning budget.
+   */
+  generationPrompt?: readonly number[];
+  /** A thinking budget, and the thinking tags it watches for. */
+  reasoningBudget?: ReasoningBudgetOptions;
 }
 
 /** What one step produced. */
@@ -57,6 +67,7 @@ export class TokenLoop {
   readonly #stops: StopMatcher;
   readonly #decoder = new TextDecoder("utf-8");
   readonly #options: TokenLoopOptions;
+  readonly #budget: ReasoningBudget | null;
   /** The tokens generated so far, in order. */
   readonly tokens: number[] = [];
   /** The stop string that ended generation, if one did. */
@@ -76,6 +87,16 @@ export class TokenLoop {
       options.postSampling ?? false,
     );
     this.#stops = new StopMatcher(options.stop ?? []);
+    const prefill = options.generationPrompt ?? [];
+    if (this.#sampler.hasGrammar && !options.sampling.grammarLazy) {
+      this.#sampler.acceptGrammar(prefill);
+    }
+    this.#budget = options.reasoningBudget ? new ReasoningBudget(options.reasoningBudget) : null;
+    if ((options.reasoningBudget?.initial ?? "idle") === "idle") {
+      for (const token of prefill) {
+        this.#budget?.accept(token, context.model.tokenBytes(token, true));
+      }
+    }
   }
 
   /** Feeds the prompt to the penalties, as llama.cpp does. */
@@ -96,15 +117,38 @@ export class TokenLoop {
     const topN = this.#options.topLogprobs ?? 0;
     const post = this.#options.postSampling === true && (topN > 0 || this.#options.logprobs);
     const logits = !post && (topN > 0 || this.#options.logprobs) ? this.#context.logits(row) : null;
-    const token = this.#context.sample(this.#sampler, row);
+    const budget = this.#budget;
+    // a lazy grammar waits while a thinking block is open (its trigger may appear in thoughts)
+    const grammarApplies = budget === null || !this.#options.sampling.grammarLazy ||
+      budget.state === "idle" || budget.state === "done";
+    this.#sampler.grammarActive = grammarApplies;
+    let token: number;
+    const forced = budget?.forcedToken ?? -1;
+    if (forced >= 0) {
+      token = this.#forceToken(forced);
+    } else {
+      token = this.#context.sample(this.#sampler, row);
+    }
     // -1: the grammar allows no token here; generation ends as if at end of generation.
     if (token < 0) return { token: -1, text: "", finish: "eog" };
+    if (budget !== null) {
+      budget.accept(token, model.tokenBytes(token, true));
+      // a block just closed while the grammar slept: it sees the end tag (it may be a trigger)
+      const end = budget.state === "done" && !grammarApplies ? budget.endMatch : null;
+      if (end !== null) {
+        this.#sampler.grammarActive = true;
+        this.#sampler.acceptGrammar(end);
+      }
+    }
     const grammar = (this.#options.sampling.grammar ?? "").trim() !== "";
     if ((!this.#options.sampling.ignoreEos || grammar) && model.isEndOfGeneration(token)) {
       return { token: -1, text: "", finish: "eog" };
     }
     this.tokens.push(token);
-    const step = this.#stops.push(this.#decoder.decode(model.tokenBytes(token), { stream: true }));
+    const special = this.#options.preservedTokens?.has(token) ?? false;
+    const step = this.#stops.push(
+      this.#decoder.decode(model.tokenBytes(token, special), { stream: true }),
+    );
     const out: TokenStep = {
       token,
       text: step.text,
@@ -122,6 +166,16 @@ export class TokenLoop {
       out.finish = "context";
     }
     return out;
+  }
+
+  /** Takes `token` as the next one without sampling (a reasoning budget's end sequence). */
+  #forceToken(token: number): number {
+    const sampler = this.#sampler;
+    const lib = this.#context.model.library;
+    const grammar = sampler.grammar;
+    if (grammar !== null && sampler.acceptGrammar([token]) === 0) return -1;
+    lib.llama.llama_sampler_accept(sampler.handle, token);
+    return token;
   }
 
   /**

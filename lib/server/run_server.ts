@@ -15,6 +15,7 @@ import {
   ServerState,
 } from "./api/server_state.ts";
 import { DirectSlotFiles, HelperSlotFiles, type SlotFiles } from "./api/slot_files.ts";
+import { type ChatOptions, DEFAULT_CHAT_OPTIONS } from "./api/chat_turn.ts";
 import { createApp } from "./app.ts";
 import { ropeFromFlags } from "../engine/context.ts";
 import { openBrowser } from "./browser.ts";
@@ -116,6 +117,14 @@ export interface ServerSettings extends SamplingOptions {
   nobrowser: boolean;
   /** `--log-disable`: no request log, no warnings. */
   logDisable?: boolean;
+  /** `--reasoning-format`. */
+  reasoningFormat?: ChatOptions["reasoningFormat"];
+  /** `--reasoning`. */
+  reasoning?: ChatOptions["reasoning"];
+  /** `--reasoning-budget`. */
+  reasoningBudget?: number;
+  /** `--reasoning-budget-message`. */
+  reasoningBudgetMessage?: string;
 }
 
 /** Hooks of {@linkcode runServer}. */
@@ -252,6 +261,13 @@ export async function runServer(
     startedAt: Math.floor(Date.now() / 1000),
     spmInfill: options.spmInfill ?? false,
     prefillAssistant: options.prefillAssistant ?? true,
+    chat: {
+      reasoningFormat: options.reasoningFormat ?? DEFAULT_CHAT_OPTIONS.reasoningFormat,
+      reasoning: options.reasoning ?? DEFAULT_CHAT_OPTIONS.reasoning,
+      reasoningBudget: options.reasoningBudget ?? DEFAULT_CHAT_OPTIONS.reasoningBudget,
+      reasoningBudgetMessage: options.reasoningBudgetMessage ??
+        DEFAULT_CHAT_OPTIONS.reasoningBudgetMessage,
+    },
   });
   const shutdown = new AbortController();
   let reason: ServerExit["reason"] = "abort";

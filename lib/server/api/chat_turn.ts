@@ -1,17 +1,33 @@
 /**
  * What the three chat APIs (OpenAI chat completions, Anthropic messages, OpenAI responses)
- * share once their requests are mapped to chat messages: the prompt from the chat template,
- * with tools where the template takes them ({@linkcode chatTokens}), and the grammar that makes
- * the model call a tool when the request requires one ({@linkcode toolGrammar}): a JSON call
- * matching one of the tools' parameter schemas, in the template's own tool-call markup, which
- * `parseToolCalls()` (tool_calls.ts) reads back.
+ * share once their requests are mapped to chat messages: the chat format of the model's
+ * template applied to the turn ({@linkcode prepareChat}: the prompt tokens, with only the
+ * template's own markers as control tokens; the grammar that constrains tool calls, lazily
+ * behind the format's triggers unless a call is required; the reasoning settings) and the
+ * sampling that follows from it ({@linkcode chatGeneration}). The answer is read back with
+ * {@linkcode ChatOutput} (chat_output.ts).
  *
  * @module
  */
-import { type ChatMessage, type ChatTemplate, renderChat } from "../../engine/chat_template.ts";
+import {
+  applyChatFormat,
+  type ChatRequest,
+  formatTemplate,
+} from "../../engine/chat_formats/chat_format.ts";
+import type { ChatParams } from "../../engine/chat_formats/chat_params.ts";
+import { chatSampling } from "../../engine/chat_formats/chat_sampling.ts";
+import type { ReasoningFormat } from "../../engine/chat_formats/template_apply.ts";
+import type { FormatTemplate } from "../../engine/chat_formats/template_apply.ts";
+import {
+  type ChatMessage,
+  PromptShield,
+  shieldedPieces,
+  specialTokenText,
+  tokenizeRendered,
+} from "../../engine/chat_template.ts";
 import { invalidRequest } from "./errors.ts";
 import { checkTextFits } from "./generation.ts";
-import { schemaGrammar } from "./generation_params.ts";
+import type { GenerationParams } from "./generation_params.ts";
 import type { Tool, ToolRequest } from "./messages.ts";
 import type { Engine } from "./server_state.ts";
 
@@ -23,6 +39,10 @@ export interface ChatTurn {
   addGenerationPrompt?: boolean;
   /** More template variables (`chat_template_kwargs`). */
   kwargs?: Record<string, unknown> | undefined;
+  /** Several calls in one answer (default: whether the template renders several). */
+  parallelToolCalls?: boolean | undefined;
+  /** Where reasoning goes (default: the server's `--reasoning-format`). */
+  reasoningFormat?: ReasoningFormat | undefined;
   /**
    * Continue the last (assistant) message instead of answering it (`continue_final_message`, or
    * llama.cpp's prefill of a trailing assistant message): the messages before it are rendered
@@ -31,97 +51,63 @@ export interface ChatTurn {
   continueFinal?: boolean;
 }
 
+/** The server's reasoning settings (`--reasoning-format`, `--reasoning`, `--reasoning-budget`). */
+export interface ChatOptions {
+  reasoningFormat: ReasoningFormat;
+  /** Whether templates that can think are asked to: on, off, or as the template supports. */
+  reasoning: "on" | "off" | "auto";
+  /** Thinking tokens allowed per answer; -1 unlimited. */
+  reasoningBudget: number;
+  /** Text forced before the end tag when the budget runs out. */
+  reasoningBudgetMessage: string;
+}
+
+/** llama.cpp's defaults. */
+export const DEFAULT_CHAT_OPTIONS: ChatOptions = {
+  reasoningFormat: "deepseek",
+  reasoning: "auto",
+  reasoningBudget: -1,
+  reasoningBudgetMessage: "",
+};
+
 /** True when the model may answer with tool calls (tools given, and the choice is not "none"). */
 export function callsTools(tools: ToolRequest | null): boolean {
   return tools !== null && tools.choice !== "none";
 }
 
-/**
- * The prompt tokens of `turn`: tools are a 400 when the template does not use them, and so is a
- * template error (`raise_exception`); messages that cannot fit a slot whatever their tokens are
- * refused before they are tokenized (`param` names them in the error).
- */
-export async function chatTokens(
-  engine: Engine,
-  turn: ChatTurn,
-  param = "messages",
-): Promise<number[]> {
-  return (await chatRender(engine, turn, param)).tokens;
-}
+const formats = new WeakMap<object, { format: FormatTemplate; thinking: boolean }>();
 
-/** The prompt of `turn` as text and as tokens (see {@linkcode chatTokens}). */
-export async function chatRender(
-  engine: Engine,
-  turn: ChatTurn,
-  param = "messages",
-): Promise<{ text: string; tokens: number[] }> {
-  if (turn.tools !== null && !engine.template.supportsTools) {
-    throw invalidRequest(
-      `tools are not supported: the chat template (${engine.template.origin}) does not use them`,
-      "tools",
+/** The engine's template made ready for the chat formats, and whether it can think. */
+export function engineFormat(engine: Engine): { format: FormatTemplate; thinking: boolean } {
+  let found = formats.get(engine.template);
+  if (found === undefined) {
+    const model = engine.model;
+    const format = formatTemplate(
+      engine.template,
+      specialTokenText(model, model.bos),
+      specialTokenText(model, model.eos),
     );
-  }
-  checkTextFits(engine, turn.messages.map((m) => m.content ?? ""), param);
-  const last = turn.messages.at(-1);
-  const continued = turn.continueFinal === true && last?.role === "assistant" ? last : null;
-  const messages = continued === null ? turn.messages : turn.messages.slice(0, -1);
-  try {
-    const rendered = renderChat(engine.model, engine.template, messages, {
-      addGenerationPrompt: continued !== null || (turn.addGenerationPrompt ?? true),
-      ...(turn.tools !== null && { tools: turn.tools.tools, toolChoice: turn.tools.choice }),
-      ...(turn.kwargs !== undefined && { extra: turn.kwargs }),
-    });
-    let { text, pieces } = rendered;
-    if (continued !== null && continued.content) {
-      // As llama.cpp's prefill: the text follows the rendered prompt and is tokenized with
-      // the text before it (a piece of its own would get a tokenizer's leading space).
-      const content = continued.content;
-      text += content;
-      const last = pieces.at(-1);
-      pieces = typeof last === "string"
-        ? [...pieces.slice(0, -1), last + content]
-        : [...pieces, content];
+    let thinking = false;
+    try {
+      thinking = applyChatFormat(format, {
+        messages: [{ role: "user", content: "test" }],
+        reasoningFormat: "deepseek",
+      }).supportsThinking;
+    } catch {
+      // a template that cannot render one user message: requests will say why
     }
-    return { text, tokens: await tokenizePieces(engine, pieces, text.length) };
-  } catch (error) {
-    if (error instanceof RangeError) throw invalidRequest(error.message, "messages");
-    throw error;
+    found = { format, thinking };
+    formats.set(engine.template, found);
   }
+  return found;
 }
 
-/** Conversations this long (characters) are tokenized off the JS thread. */
-const OFF_THREAD_CHARS = 32 * 1024;
-
-/**
- * The tokens of rendered pieces: control tokens as they are, text without special parsing;
- * off the JS thread when the conversation is long (as `chatPromptAsync`).
- */
-async function tokenizePieces(
-  engine: Engine,
-  pieces: readonly (string | number)[],
-  chars: number,
-): Promise<number[]> {
-  const tokens: number[] = [];
-  const options = { addSpecial: false, parseSpecial: false };
-  for (const piece of pieces) {
-    if (typeof piece === "number") {
-      tokens.push(piece);
-      continue;
-    }
-    const more = chars < OFF_THREAD_CHARS
-      ? engine.model.tokenize(piece, options)
-      : await engine.model.tokenizeAsync(piece, options);
-    // A loop, not push(...more): a spread of 200k arguments overflows the stack.
-    for (let i = 0; i < more.length; i++) tokens.push(more[i]!);
-  }
-  return tokens;
-}
-
-/** The tools a request requires the model to call among, or `null` when it may answer in text. */
-function requiredTools(tools: ToolRequest): Tool[] | null {
+/** The tools a request lets the model call, and whether it must (a named choice narrows them). */
+function toolSet(
+  tools: ToolRequest,
+): { tools: Tool[]; choice: "auto" | "required" | "none"; named: boolean } {
   const choice = tools.choice;
-  if (choice === "required") return tools.tools;
-  if (typeof choice !== "object") return null;
+  if (typeof choice !== "object") return { tools: tools.tools, choice, named: false };
   const named = tools.tools.filter((tool) => tool.function.name === choice.function.name);
   if (named.length === 0) {
     throw invalidRequest(
@@ -129,44 +115,125 @@ function requiredTools(tools: ToolRequest): Tool[] | null {
       "tool_choice",
     );
   }
-  return named;
+  return { tools: named, choice: "required", named: true };
 }
 
-/** The JSON schema of a call to one of `tools`: `{"name": ..., "arguments": {...}}`. */
-function callSchema(tools: Tool[]): Record<string, unknown> {
-  const calls = tools.map((tool) => ({
-    type: "object",
-    properties: {
-      name: { const: tool.function.name },
-      arguments: tool.function.parameters ?? { type: "object" },
-    },
-    required: ["name", "arguments"],
-    additionalProperties: false,
-  }));
-  return calls.length === 1 ? calls[0]! : { anyOf: calls };
+/** A turn with its chat format applied. */
+export interface PreparedChat {
+  /** The prompt's tokens. */
+  tokens: number[];
+  /** The format's params (prompt text, grammar, parser). */
+  params: ChatParams;
+  /** The prompt as text, the request's own text in it as sent. */
+  text: string;
+  /** Tools were given and the model may call them. */
+  callsTools: boolean;
 }
-
-/** The rule name the call's own grammar gets when it is wrapped in the template's markup. */
-const CALL_RULE = "llamafile-tool-call";
 
 /**
- * The grammar that makes the model call a tool when `tools.choice` requires one ("required", or
- * a tool by name), or `undefined` when it may answer in text. The call is written the way the
- * template writes tool calls: Hermes `<tool_call>...</tool_call>`, Mistral `[TOOL_CALLS] [...]`,
- * or a bare JSON object.
+ * The chat format of the engine's template applied to `turn`: tools are a 400 when the
+ * template does not render them, and so is a template error (`raise_exception`) or tool-call
+ * arguments it needs as objects that are not JSON; messages that cannot fit a slot whatever
+ * their tokens are refused before they are rendered (`param` names them in the error).
  */
-export function toolGrammar(template: ChatTemplate, tools: ToolRequest): string | undefined {
-  const required = requiredTools(tools);
-  if (required === null) return undefined;
-  const grammar = schemaGrammar(callSchema(required), "tools");
-  const [open, close] = template.source.includes("<tool_call>")
-    ? ['"<tool_call>\\n"', '"\\n</tool_call>"']
-    : template.source.includes("[TOOL_CALLS]")
-    ? ['"[TOOL_CALLS] ["', '"]"']
-    : [null, null];
-  if (open === null) return grammar;
-  // The converter names no rule "root" but the start rule ($ref "#" gets a rule of its own).
-  return `root ::= ${open} ${CALL_RULE} ${close}\n${
-    grammar.replace(/^root ::=/m, `${CALL_RULE} ::=`)
-  }`;
+export async function prepareChat(
+  engine: Engine,
+  turn: ChatTurn,
+  options: ChatOptions = DEFAULT_CHAT_OPTIONS,
+  param = "messages",
+): Promise<PreparedChat> {
+  const { format, thinking } = engineFormat(engine);
+  if (turn.tools !== null && !format.caps.supportsTools && !format.caps.supportsToolCalls) {
+    throw invalidRequest(
+      `tools are not supported: the chat template (${engine.template.origin}) does not use them`,
+      "tools",
+    );
+  }
+  checkTextFits(engine, turn.messages.map((m) => m.content ?? ""), param);
+  const tools = turn.tools === null ? null : toolSet(turn.tools);
+  const kwargs: Record<string, unknown> = { ...turn.kwargs };
+  let enableThinking = options.reasoning !== "off" && thinking;
+  if (options.reasoning !== "auto" && kwargs.enable_thinking === undefined) {
+    kwargs.enable_thinking = options.reasoning === "on";
+  }
+  if (typeof kwargs.enable_thinking === "boolean") enableThinking = kwargs.enable_thinking;
+  const sample = JSON.stringify([turn.messages, tools?.tools ?? null, kwargs, format.source]);
+  const shield = new PromptShield(engine.model, sample);
+  const request: ChatRequest = {
+    messages: shield.hide(turn.messages.map((m) => ({ ...m }))),
+    tools: shield.hide(tools?.tools ?? []) as ChatRequest["tools"],
+    toolChoice: tools?.choice ?? "auto",
+    immediateCall: tools?.named ?? false,
+    reasoningFormat: turn.reasoningFormat ?? options.reasoningFormat,
+    enableThinking,
+    addGenerationPrompt: turn.addGenerationPrompt ?? true,
+    kwargs: shield.hide(kwargs),
+    addBos: engine.model.addsBos,
+  };
+  if (turn.continueFinal) {
+    request.continueFinalMessage = "auto";
+    request.addGenerationPrompt = false;
+  }
+  if (turn.parallelToolCalls !== undefined) request.parallelToolCalls = turn.parallelToolCalls;
+  // a named tool is called once, at once
+  if (tools?.named) request.parallelToolCalls = false;
+  let params: ChatParams;
+  try {
+    params = applyChatFormat(format, request);
+  } catch (error) {
+    if (error instanceof RangeError || error instanceof TypeError || error instanceof SyntaxError) {
+      throw invalidRequest(error.message, param);
+    }
+    throw error;
+  }
+  // long conversations are tokenized off the JS thread
+  const prompt = await tokenizeRendered(
+    engine.model,
+    shieldedPieces(engine.model, shield, params.prompt, format.bosToken),
+  );
+  return { tokens: prompt.tokens, params, text: prompt.text, callsTools: callsTools(turn.tools) };
+}
+
+/** The prompt tokens of `turn` (what `prepareChat` gives, for endpoints that only count). */
+export async function chatTokens(
+  engine: Engine,
+  turn: ChatTurn,
+  param = "messages",
+): Promise<number[]> {
+  return (await prepareChat(engine, turn, DEFAULT_CHAT_OPTIONS, param)).tokens;
+}
+
+/**
+ * Sets `params` for the format of `chat`: its tool-call grammar (a request's own grammar or
+ * JSON schema cannot be combined with tools, a 400), its triggers, stop strings, the control
+ * tokens whose text the output keeps, the generation prompt the grammar starts from, and the
+ * thinking budget.
+ */
+export function chatGeneration(
+  engine: Engine,
+  chat: PreparedChat,
+  params: GenerationParams,
+  options: ChatOptions = DEFAULT_CHAT_OPTIONS,
+): void {
+  const sampling = chatSampling(
+    engine.model,
+    chat.params,
+    options.reasoningBudget,
+    options.reasoningBudgetMessage,
+  );
+  if (chat.callsTools && params.sampling.grammar !== undefined) {
+    throw invalidRequest("grammar and response_format cannot be combined with tools", "tools");
+  }
+  if (sampling.grammar !== "") {
+    params.sampling.grammar = sampling.grammar;
+    params.sampling.grammarLazy = sampling.grammarLazy;
+    params.sampling.grammarTriggerPatterns = sampling.grammarTriggerPatterns;
+    params.sampling.grammarTriggerTokens = sampling.grammarTriggerTokens;
+  }
+  params.stop = [...params.stop, ...sampling.stops];
+  params.chat = {
+    preservedTokens: sampling.preservedTokens,
+    generationPrompt: sampling.generationPrompt,
+    ...(sampling.reasoningBudget && { reasoningBudget: sampling.reasoningBudget }),
+  };
 }

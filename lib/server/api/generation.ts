@@ -88,6 +88,11 @@ function slotRequest(
     ...(params.keep !== undefined && { keep: params.keep }),
     ...(params.discard !== undefined && { discard: params.discard }),
     ...(params.lora !== undefined && { lora: params.lora }),
+    ...(params.chat && {
+      preservedTokens: params.chat.preservedTokens,
+      generationPrompt: params.chat.generationPrompt,
+      ...(params.chat.reasoningBudget && { reasoningBudget: params.chat.reasoningBudget }),
+    }),
   };
 }
 

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { ReasoningBudgetOptions } from "../../engine/reasoning_budget.ts";
 import * as z from "zod/mini";
 import { JSON_GRAMMAR, jsonSchemaToGrammar } from "../../engine/json_schema_to_grammar.ts";
 import type { SamplingOptions } from "../../engine/sampler.ts";
@@ -82,6 +83,12 @@ export interface GenerationParams {
   loraRequest?: { id: number; scale: number }[];
   /** Add llama.cpp's `__verbose` object to the answer. */
   verbose: boolean;
+  /** What a chat format asks of the slot (see chat_turn.ts). */
+  chat?: {
+    preservedTokens: ReadonlySet<number>;
+    generationPrompt: readonly number[];
+    reasoningBudget?: ReasoningBudgetOptions;
+  };
 }
 
 /** Most alternatives per token a request may ask log-probabilities for. */

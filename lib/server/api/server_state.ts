@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ChatOptions } from "./chat_turn.ts";
 import { type ChatTemplate, resolveChatTemplate } from "../../engine/chat_template.ts";
 import { createContext } from "../../engine/context.ts";
 import { Embedder } from "../../engine/embedder.ts";
@@ -267,6 +268,8 @@ export interface ServerConfig {
   defaults: GenerationDefaults;
   /** Unix time (seconds) the server started. */
   startedAt: number;
+  /** Reasoning settings of the chat formats (default llama.cpp's). */
+  chat?: ChatOptions;
 }
 
 /** Where the server is in its life. */

@@ -1,11 +1,10 @@
 /**
- * Tool calls in generated text, for templates that take `tools`. The common formats:
- * Hermes / Qwen `<tool_call>{"name":…,"arguments":{…}}</tool_call>` blocks, Mistral
- * `[TOOL_CALLS] [{…}]`, and a bare JSON object or array of `{"name", "arguments" |
- * "parameters"}` (Llama 3.1). Text that is none of these stays content.
+ * Tool calls as the APIs answer them: OpenAI's `{id, type, function: {name, arguments}}`,
+ * from the message a chat format read out of the generated text (chat_output.ts).
  *
  * @module
  */
+import type { ParsedMessage } from "../../engine/chat_formats/chat_message.ts";
 
 /** An OpenAI tool call. */
 export interface ToolCall {
@@ -14,72 +13,23 @@ export interface ToolCall {
   function: { name: string; arguments: string };
 }
 
-/** Generated text split into content and tool calls. */
+/** Generated text split into content, reasoning and tool calls. */
 export interface ParsedOutput {
+  /** The text answer; `null` when there is none besides tool calls. */
   content: string | null;
+  reasoning: string;
   toolCalls: ToolCall[];
 }
 
-function callId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return "call_" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function asCall(value: unknown): ToolCall | null {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return null;
-  const v = value as Record<string, unknown>;
-  const fn = v.function !== null && typeof v.function === "object"
-    ? v.function as Record<string, unknown>
-    : v;
-  if (typeof fn.name !== "string" || fn.name === "") return null;
-  const args = fn.arguments ?? fn.parameters ?? {};
+/** A parsed message in the APIs' shape. */
+export function parsedOutput(message: ParsedMessage): ParsedOutput {
   return {
-    id: typeof v.id === "string" && v.id !== "" ? v.id : callId(),
-    type: "function",
-    function: { name: fn.name, arguments: typeof args === "string" ? args : JSON.stringify(args) },
+    content: message.content === "" && message.toolCalls.length > 0 ? null : message.content,
+    reasoning: message.reasoningContent,
+    toolCalls: message.toolCalls.map((call) => ({
+      id: call.id,
+      type: "function",
+      function: { name: call.name, arguments: call.arguments },
+    })),
   };
-}
-
-function asCalls(value: unknown): ToolCall[] | null {
-  const items = Array.isArray(value) ? value : [value];
-  if (items.length === 0) return null;
-  const calls = items.map(asCall);
-  return calls.every((c): c is ToolCall => c !== null) ? calls : null;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Splits `text` into content and tool calls. */
-export function parseToolCalls(text: string): ParsedOutput {
-  const blocks = [...text.matchAll(/<tool_call>\s*([\s\S]*?)\s*(?:<\/tool_call>|$)/g)];
-  if (blocks.length > 0) {
-    const calls: ToolCall[] = [];
-    for (const block of blocks) {
-      const parsed = asCalls(parseJson(block[1]!));
-      if (parsed === null) return { content: text, toolCalls: [] };
-      calls.push(...parsed);
-    }
-    const rest = text.replace(/<tool_call>[\s\S]*?(?:<\/tool_call>|$)/g, "").trim();
-    return { content: rest === "" ? null : rest, toolCalls: calls };
-  }
-  const mistral = /\[TOOL_CALLS\]\s*([\s\S]*)$/.exec(text);
-  if (mistral) {
-    const parsed = asCalls(parseJson(mistral[1]!.trim()));
-    if (parsed !== null) {
-      const rest = text.slice(0, mistral.index).trim();
-      return { content: rest === "" ? null : rest, toolCalls: parsed };
-    }
-  }
-  const trimmed = text.trim();
-  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
-    const parsed = asCalls(parseJson(trimmed));
-    if (parsed !== null) return { content: null, toolCalls: parsed };
-  }
-  return { content: text, toolCalls: [] };
 }

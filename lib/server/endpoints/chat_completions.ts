@@ -1,15 +1,25 @@
 /**
- * `POST /v1/chat/completions`: OpenAI chat, streamed (SSE) or not. The prompt comes
- * from the chat template; `tools` go to templates that read them, and tool calls in the
- * answer are returned as `tool_calls` (a streamed answer with tools is sent whole at the
- * end, once it can be told apart from text).
+ * `POST /v1/chat/completions`: OpenAI chat, streamed (SSE) or not. The prompt comes from the
+ * chat format of the model's template (chat_turn.ts); the answer is read back through it
+ * (chat_output.ts): `reasoning_content`, `content` and `tool_calls`, streamed as deltas as
+ * llama.cpp's server streams them (a tool call's id, type and name first, then its argument
+ * text).
  *
  * @module
  */
 import { createFactory } from "hono/factory";
 import * as z from "zod/mini";
+import type { MessageDelta, ParsedMessage } from "../../engine/chat_formats/chat_message.ts";
+import type { SlotResult } from "../../engine/slots.ts";
 import type { AppEnv } from "../api/app_env.ts";
-import { callsTools, chatRender, toolGrammar } from "../api/chat_turn.ts";
+import { ChatOutput } from "../api/chat_output.ts";
+import {
+  chatGeneration,
+  type ChatTurn,
+  DEFAULT_CHAT_OPTIONS,
+  prepareChat,
+  type PreparedChat,
+} from "../api/chat_turn.ts";
 import { invalidRequest } from "../api/errors.ts";
 import {
   type AnswerFormat,
@@ -34,8 +44,7 @@ import {
 import { jsonBody, readJsonBody } from "../api/json_body.ts";
 import { MESSAGES, TOOL_CHOICE, toolRequest, TOOLS } from "../api/messages.ts";
 import type { Engine, ServerState } from "../api/server_state.ts";
-import { parseToolCalls } from "../api/tool_calls.ts";
-import { boolean, jsonObject, optional } from "../api/validate.ts";
+import { boolean, jsonObject, oneOf, optional } from "../api/validate.ts";
 import { completionsNotSupported } from "./completion.ts";
 
 /** The request body of `POST /v1/chat/completions`. */
@@ -44,28 +53,22 @@ export const CHAT_COMPLETION_REQUEST = z.object({
   messages: MESSAGES,
   tools: optional(TOOLS),
   tool_choice: optional(TOOL_CHOICE),
+  parallel_tool_calls: optional(boolean()),
   add_generation_prompt: optional(boolean()),
   continue_final_message: optional(boolean()),
   chat_template_kwargs: optional(jsonObject()),
+  reasoning_format: optional(oneOf(["none", "auto", "deepseek", "deepseek-legacy"])),
 });
 
 /** A chat completion request, parsed. */
 type ChatRequest = z.output<typeof CHAT_COMPLETION_REQUEST>;
 
 /**
- * The prompt of a chat completion request, as llama.cpp builds it: a trailing assistant message
- * is continued (prefilled) unless `--no-prefill-assistant`; `continue_final_message` asks for
- * that explicitly and cannot be combined with `add_generation_prompt`.
+ * The chat turn of a chat completion request, as llama.cpp builds it: a trailing assistant
+ * message is continued (prefilled) unless `--no-prefill-assistant`; `continue_final_message`
+ * asks for that explicitly and cannot be combined with `add_generation_prompt`.
  */
-export async function chatRequestPrompt(
-  engine: Engine,
-  state: ServerState,
-  body: ChatRequest,
-  rawBody?: unknown,
-): Promise<
-  { text: string; tokens: number[]; callTools: boolean; tools: ReturnType<typeof toolRequest> }
-> {
-  const tools = toolRequest(body.tools, body.tool_choice);
+function requestTurn(state: ServerState, body: ChatRequest, rawBody?: unknown): ChatTurn {
   const messages = body.messages;
   let addGenerationPrompt = body.add_generation_prompt ?? true;
   let continueFinal = body.continue_final_message ?? false;
@@ -104,14 +107,76 @@ export async function chatRequestPrompt(
       content: parts.filter((p) => p?.type === "text").map((p) => String(p.text)).join("\n\n"),
     },
   ];
-  const prompt = await chatRender(engine, {
+  return {
     messages: continued,
-    tools,
-    addGenerationPrompt,
+    tools: toolRequest(body.tools, body.tool_choice),
+    addGenerationPrompt: continueFinal ? false : addGenerationPrompt,
     kwargs: body.chat_template_kwargs,
+    parallelToolCalls: body.parallel_tool_calls,
+    reasoningFormat: body.reasoning_format,
     continueFinal,
-  });
-  return { ...prompt, callTools: callsTools(tools), tools };
+  };
+}
+
+/** The chat format of the engine's template applied to a chat completion request. */
+async function requestChat(
+  engine: Engine,
+  state: ServerState,
+  body: ChatRequest,
+  rawBody: unknown,
+): Promise<PreparedChat> {
+  return await prepareChat(
+    engine,
+    requestTurn(state, body, rawBody),
+    state.config.chat ?? DEFAULT_CHAT_OPTIONS,
+  );
+}
+
+/** The handlers of `POST /v1/chat/completions`. */
+export function chatCompletions(state: ServerState) {
+  return createFactory<AppEnv>().createHandlers(
+    readJsonBody,
+    jsonBody(CHAT_COMPLETION_REQUEST),
+    async function chatCompletions(c) {
+      const engine = state.engine();
+      if (engine.embeddingsOnly) throw completionsNotSupported();
+      const body = c.req.valid("json");
+      const options = state.config.chat ?? DEFAULT_CHAT_OPTIONS;
+      const params = toGenerationParams(body, "chat", vocabInfo(engine), state.config.defaults);
+      const chat = await requestChat(engine, state, body, await c.req.json());
+      chatGeneration(engine, chat, params, options);
+      const base = {
+        id: completionId("chatcmpl-"),
+        object: "chat.completion",
+        created: unixTime(),
+        model: reportedModel(body.model, state.config.modelName),
+        system_fingerprint: SYSTEM_FINGERPRINT,
+      };
+      const tokens = chat.tokens;
+      const tasks = Array.from({ length: params.n }, () => ({ tokens, params: { ...params } }));
+      return await respondTasks(
+        c,
+        engine,
+        tasks,
+        (index) =>
+          chatFormat(
+            base,
+            params,
+            new ChatOutput(chat.params),
+            index,
+            (out) =>
+              params.verbose
+                ? verboseObject(
+                  engine.model.detokenize(tokens, { unparseSpecial: true }),
+                  out.text,
+                  out.result,
+                )
+                : null,
+          ),
+        (bodies) => mergeChoices(bodies),
+      );
+    },
+  );
 }
 
 /** The handlers of `POST /chat/completions/input_tokens`: the prompt's token count. */
@@ -120,28 +185,24 @@ export function chatInputTokens(state: ServerState) {
     readJsonBody,
     jsonBody(CHAT_COMPLETION_REQUEST),
     async function chatInputTokens(c) {
-      const engine = state.engine();
-      const prompt = await chatRequestPrompt(
-        engine,
-        state,
-        c.req.valid("json"),
-        await c.req.json(),
-      );
-      return c.json({ input_tokens: prompt.tokens.length });
+      const chat = await requestChat(state.engine(), state, c.req.valid("json"), await c.req.json());
+      return c.json({ input_tokens: chat.tokens.length });
     },
   );
 }
 
-/** The handlers of `POST /apply-template`: the prompt the chat template makes of the messages. */
+/**
+ * The handlers of `POST /apply-template`: the prompt the model's chat format makes of a chat
+ * completion request (its messages, tools, `add_generation_prompt`, `chat_template_kwargs`
+ * and the server's `--reasoning`), as text, without generating (llama.cpp's endpoint).
+ */
 export function applyTemplate(state: ServerState) {
   return createFactory<AppEnv>().createHandlers(
     readJsonBody,
     jsonBody(CHAT_COMPLETION_REQUEST),
     async function applyTemplate(c) {
-      const engine = state.engine();
-      const body = c.req.valid("json");
-      const prompt = await chatRequestPrompt(engine, state, body, await c.req.json());
-      return c.json({ prompt: prompt.text });
+      const chat = await requestChat(state.engine(), state, c.req.valid("json"), await c.req.json());
+      return c.json({ prompt: chat.text });
     },
   );
 }
@@ -160,58 +221,6 @@ function verboseObject(
   };
 }
 
-/** The handlers of `POST /v1/chat/completions`. */
-export function chatCompletions(state: ServerState) {
-  return createFactory<AppEnv>().createHandlers(
-    readJsonBody,
-    jsonBody(CHAT_COMPLETION_REQUEST),
-    async function chatCompletions(c) {
-      const engine = state.engine();
-      if (engine.embeddingsOnly) throw completionsNotSupported();
-      const body = c.req.valid("json");
-      const params = toGenerationParams(body, "chat", vocabInfo(engine), state.config.defaults);
-      const prompt = await chatRequestPrompt(engine, state, body, await c.req.json());
-      const { tools, callTools, tokens } = prompt;
-      if (callTools && params.sampling.grammar !== undefined) {
-        throw invalidRequest("grammar and response_format cannot be combined with tools", "tools");
-      }
-      if (tools !== null && callTools) {
-        const grammar = toolGrammar(engine.template, tools);
-        if (grammar !== undefined) params.sampling.grammar = grammar;
-      }
-      const base = {
-        id: completionId("chatcmpl-"),
-        object: "chat.completion",
-        created: unixTime(),
-        model: reportedModel(body.model, state.config.modelName),
-        system_fingerprint: SYSTEM_FINGERPRINT,
-      };
-      const tasks = Array.from({ length: params.n }, () => ({ tokens, params: { ...params } }));
-      return await respondTasks(
-        c,
-        engine,
-        tasks,
-        (index) =>
-          chatFormat(
-            base,
-            params,
-            callTools,
-            index,
-            (out) =>
-              params.verbose
-                ? verboseObject(
-                  engine.model.detokenize(tokens, { unparseSpecial: true }),
-                  out.text,
-                  out.result,
-                )
-                : null,
-          ),
-        (bodies) => mergeChoices(bodies),
-      );
-    },
-  );
-}
-
 /** The answers of `n` choices as one: their choices in order, their usage summed. */
 export function mergeChoices(bodies: unknown[]): unknown {
   if (bodies.length === 1) return bodies[0];
@@ -228,15 +237,60 @@ export function mergeChoices(bodies: unknown[]): unknown {
   return first;
 }
 
+/** The assistant message of an answer, as OpenAI writes it. */
+export function assistantMessage(message: ParsedMessage): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    role: "assistant",
+    content: message.content === "" && message.toolCalls.length > 0 ? null : message.content,
+  };
+  if (message.reasoningContent !== "") out.reasoning_content = message.reasoningContent;
+  if (message.toolCalls.length > 0) {
+    out.tool_calls = message.toolCalls.map((call) => ({
+      id: call.id,
+      type: "function",
+      function: { name: call.name, arguments: call.arguments },
+    }));
+  }
+  return out;
+}
+
+/** One stream delta as OpenAI writes it (upstream server_chat_msg_diff_to_json_oaicompat). */
+export function deltaJson(delta: MessageDelta): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (delta.reasoningContent) out.reasoning_content = delta.reasoningContent;
+  if (delta.content) out.content = delta.content;
+  if (delta.toolCall) {
+    const d = delta.toolCall;
+    const call: Record<string, unknown> = { index: d.index };
+    if (d.id !== "") {
+      call.id = d.id;
+      call.type = "function";
+    }
+    if (d.name !== "" || d.arguments !== "") {
+      call.function = {
+        ...(d.name !== "" && { name: d.name }),
+        ...(d.arguments !== "" && { arguments: d.arguments }),
+      };
+    }
+    out.tool_calls = [call];
+  }
+  return out;
+}
+
+/** OpenAI's finish reason of a chat answer: `tool_calls` when it ended with calls. */
+function chatFinish(result: SlotResult, message: ParsedMessage): string {
+  const reason = finishReason(result);
+  return reason === "stop" && message.toolCalls.length > 0 ? "tool_calls" : reason;
+}
+
 /** The chat completion shapes: `choices[0].message`, or `chat.completion.chunk` deltas. */
 function chatFormat(
   base: Record<string, unknown>,
   params: GenerationParams,
-  callTools: boolean,
+  output: ChatOutput,
   index = 0,
-  verbose: (
-    out: { text: string; result: import("../../engine/slots.ts").SlotResult },
-  ) => Record<string, unknown> | null = () => null,
+  verbose: (out: { text: string; result: SlotResult }) => Record<string, unknown> | null = () =>
+    null,
 ): AnswerFormat {
   const chunkBase = { ...base, object: "chat.completion.chunk" };
   const chunk = (
@@ -247,22 +301,21 @@ function chatFormat(
     ...chunkBase,
     choices: [{ index, delta, logprobs: null, finish_reason: finish, ...extra }],
   });
-  let held = "";
   return {
     done: true,
     whole(out) {
-      const parsed = callTools ? parseToolCalls(out.text) : { content: out.text, toolCalls: [] };
-      const message: Record<string, unknown> = { role: "assistant", content: parsed.content };
-      if (parsed.toolCalls.length > 0) message.tool_calls = parsed.toolCalls;
+      output.push(out.text);
+      output.finish();
+      const message = output.message;
       const debug = verbose(out);
       return {
         ...base,
         ...(debug !== null && { __verbose: debug }),
         choices: [{
           index,
-          message,
+          message: assistantMessage(message),
           logprobs: params.logprobs ? { content: out.probs.map(chatLogprob) } : null,
-          finish_reason: parsed.toolCalls.length > 0 ? "tool_calls" : finishReason(out.result),
+          finish_reason: chatFinish(out.result, message),
         }],
         usage: usage(out.result),
         timings: timings(out.result),
@@ -270,19 +323,20 @@ function chatFormat(
     },
     opening: () => [chunk({ role: "assistant", content: null })],
     chunks(event) {
-      // With tools, the answer is held back until it can be told apart from text.
-      if (callTools) {
-        held += event.text;
-        return [];
-      }
-      if (event.text === "" && !event.logprob) return [];
+      const deltas = output.push(event.text);
+      if (deltas.length === 0) return [];
       const logprobs = event.logprob
         ? { content: [chatLogprob({ logprob: event.logprob, top: event.top ?? [] })] }
         : null;
-      const out: Record<string, unknown> = chunk({ content: event.text }, { logprobs });
       const t = params.timingsPerToken ? eventTimings(event) : null;
-      if (t !== null) out.timings = t;
-      return [out];
+      return deltas.map((delta, i) => {
+        const last = i === deltas.length - 1;
+        const out: Record<string, unknown> = chunk(deltaJson(delta), {
+          logprobs: last ? logprobs : null,
+        });
+        if (last && t !== null) out.timings = t;
+        return out;
+      });
     },
     progress(event) {
       const out: Record<string, unknown> = chunk({ role: "assistant", content: null });
@@ -292,20 +346,9 @@ function chatFormat(
       return [out];
     },
     closing(result) {
-      const out: unknown[] = [];
-      let finish: string = finishReason(result);
-      if (callTools) {
-        const parsed = parseToolCalls(held);
-        if (parsed.content !== null) out.push(chunk({ content: parsed.content }));
-        if (parsed.toolCalls.length > 0) {
-          finish = "tool_calls";
-          out.push(
-            chunk({ tool_calls: parsed.toolCalls.map((call, index) => ({ index, ...call })) }),
-          );
-        }
-      }
+      const out: unknown[] = output.finish().map((delta) => chunk(deltaJson(delta)));
       const stats = { usage: usage(result), timings: timings(result) };
-      out.push({ ...chunk({}, {}, finish), ...stats });
+      out.push({ ...chunk({}, {}, chatFinish(result, output.message)), ...stats });
       if (params.includeUsage) out.push({ ...chunkBase, choices: [], ...stats });
       return out;
     },

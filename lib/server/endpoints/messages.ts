@@ -10,7 +10,8 @@ import { createFactory } from "hono/factory";
 import type { SlotResult } from "../../engine/slots.ts";
 import { anthropicGeneration, anthropicTurn, MESSAGES_REQUEST } from "../api/anthropic.ts";
 import type { AppEnv } from "../api/app_env.ts";
-import { callsTools, chatTokens, toolGrammar } from "../api/chat_turn.ts";
+import { ChatOutput } from "../api/chat_output.ts";
+import { callsTools, chatGeneration, DEFAULT_CHAT_OPTIONS, prepareChat } from "../api/chat_turn.ts";
 import {
   type AnswerFormat,
   completionId,
@@ -22,7 +23,7 @@ import { toGenerationParams } from "../api/generation_params.ts";
 import { jsonBody, readJsonBody } from "../api/json_body.ts";
 import type { ServerState } from "../api/server_state.ts";
 import { NamedEvent } from "../api/sse.ts";
-import { type ParsedOutput, parseToolCalls, type ToolCall } from "../api/tool_calls.ts";
+import { type ParsedOutput, parsedOutput, type ToolCall } from "../api/tool_calls.ts";
 
 /** The handlers of `POST /v1/messages`. */
 export function messages(state: ServerState) {
@@ -39,12 +40,11 @@ export function messages(state: ServerState) {
         vocabInfo(engine),
         state.config.defaults,
       );
-      const tokens = await chatTokens(engine, turn);
+      const options = state.config.chat ?? DEFAULT_CHAT_OPTIONS;
+      const chat = await prepareChat(engine, turn, options);
+      chatGeneration(engine, chat, params, options);
+      const tokens = chat.tokens;
       const callTools = callsTools(turn.tools);
-      if (turn.tools !== null && callTools) {
-        const grammar = toolGrammar(engine.template, turn.tools);
-        if (grammar !== undefined) params.sampling.grammar = grammar;
-      }
       const message = {
         id: completionId("msg_").slice(0, 28),
         model: reportedModel(body.model, state.config.modelName),
@@ -54,7 +54,7 @@ export function messages(state: ServerState) {
         engine,
         tokens,
         params,
-        messagesFormat(message, tokens.length, callTools),
+        messagesFormat(message, tokens.length, callTools, new ChatOutput(chat.params)),
       );
     },
   );
@@ -102,9 +102,12 @@ function toolUse(call: ToolCall): Record<string, unknown> {
   };
 }
 
-/** The content blocks of an answer. */
+/** The content blocks of an answer: its thinking, text and tool calls. */
 function contentBlocks(output: ParsedOutput): Record<string, unknown>[] {
   const blocks: Record<string, unknown>[] = [];
+  if (output.reasoning !== "") {
+    blocks.push({ type: "thinking", thinking: output.reasoning, signature: "" });
+  }
   if (output.content !== null && output.content !== "") {
     blocks.push({ type: "text", text: output.content });
   }
@@ -117,11 +120,11 @@ function messagesFormat(
   message: { id: string; model: string },
   promptTokens: number,
   callTools: boolean,
+  chat: ChatOutput,
 ): AnswerFormat {
   const base = { id: message.id, type: "message", role: "assistant", model: message.model };
   const event = (name: string, data: Record<string, unknown>) =>
     new NamedEvent(name, { type: name, ...data });
-  let held = "";
   let textOpen = false;
   let blocks = 0;
   const openText = (): NamedEvent[] => {
@@ -133,12 +136,12 @@ function messagesFormat(
   const textDelta = (text: string) =>
     event("content_block_delta", { index: blocks, delta: { type: "text_delta", text } });
   const closeBlock = () => event("content_block_stop", { index: blocks++ });
-  const parse = (text: string): ParsedOutput =>
-    callTools ? parseToolCalls(text) : { content: text, toolCalls: [] };
   return {
     done: false,
     whole(out) {
-      const output = parse(out.text);
+      chat.push(out.text);
+      chat.finish();
+      const output = parsedOutput(chat.message);
       return {
         ...base,
         content: contentBlocks(output),
@@ -167,19 +170,21 @@ function messagesFormat(
       event("ping", {}),
     ],
     chunks(token) {
+      const deltas = chat.push(token.text);
       // With tools, the answer is held back until it can be told apart from text.
-      if (callTools) {
-        held += token.text;
-        return [];
-      }
-      if (token.text === "") return [];
-      return [...(textOpen ? [] : openText()), textDelta(token.text)];
+      if (callTools) return [];
+      const text = deltas.map((d) => d.content ?? "").join("");
+      if (text === "") return [];
+      return [...(textOpen ? [] : openText()), textDelta(text)];
     },
     closing(result) {
       const out: NamedEvent[] = [];
-      const output = parse(held);
+      const rest = chat.finish().map((d) => d.content ?? "").join("");
+      const output = parsedOutput(chat.message);
       if (callTools && output.content !== null && output.content !== "") {
         out.push(...openText(), textDelta(output.content));
+      } else if (!callTools && rest !== "") {
+        out.push(...(textOpen ? [] : openText()), textDelta(rest));
       }
       if (textOpen) out.push(closeBlock());
       for (const call of output.toolCalls) {

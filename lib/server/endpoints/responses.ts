@@ -13,7 +13,8 @@ import type { ChatMessage } from "../../engine/chat_template.ts";
 import { SAMPLING_DEFAULTS } from "../../engine/sampler.ts";
 import type { SlotResult, TokenEvent } from "../../engine/slots.ts";
 import type { AppEnv } from "../api/app_env.ts";
-import { callsTools, chatTokens, toolGrammar } from "../api/chat_turn.ts";
+import { ChatOutput } from "../api/chat_output.ts";
+import { callsTools, chatGeneration, DEFAULT_CHAT_OPTIONS, prepareChat } from "../api/chat_turn.ts";
 import type { ApiError } from "../api/errors.ts";
 import {
   type AnswerFormat,
@@ -36,7 +37,7 @@ import {
 } from "../api/responses.ts";
 import type { ServerState } from "../api/server_state.ts";
 import { NamedEvent } from "../api/sse.ts";
-import { type ParsedOutput, parseToolCalls, type ToolCall } from "../api/tool_calls.ts";
+import { type ParsedOutput, parsedOutput, type ToolCall } from "../api/tool_calls.ts";
 
 /** The handlers of `POST /v1/responses`. */
 export function responses(state: ServerState, store: ResponseStore) {
@@ -53,12 +54,11 @@ export function responses(state: ServerState, store: ResponseStore) {
         vocabInfo(engine),
         state.config.defaults,
       );
-      const tokens = await chatTokens(engine, turn, "input");
+      const options = state.config.chat ?? DEFAULT_CHAT_OPTIONS;
+      const chat = await prepareChat(engine, turn, options, "input");
+      chatGeneration(engine, chat, params, options);
+      const tokens = chat.tokens;
       const callTools = callsTools(turn.tools);
-      if (turn.tools !== null && callTools) {
-        const grammar = toolGrammar(engine.template, turn.tools);
-        if (grammar !== undefined) params.sampling.grammar = grammar;
-      }
       const base = responseBase(body, params, reportedModel(body.model, state.config.modelName));
       const keep = (response: Record<string, unknown>, output: ParsedOutput) => {
         if (body.store === false) return;
@@ -72,7 +72,7 @@ export function responses(state: ServerState, store: ResponseStore) {
         engine,
         tokens,
         params,
-        responsesFormat(base, params, callTools, keep),
+        responsesFormat(base, params, callTools, keep, new ChatOutput(chat.params)),
       );
     },
   );
@@ -164,6 +164,7 @@ function responsesFormat(
   params: GenerationParams,
   callTools: boolean,
   keep: (response: Record<string, unknown>, output: ParsedOutput) => void,
+  chat: ChatOutput,
 ): AnswerFormat {
   const messageId = completionId("msg_");
   let sequence = 0;
@@ -182,8 +183,11 @@ function responsesFormat(
     role: "assistant",
     content,
   });
-  const parse = (text: string): ParsedOutput =>
-    callTools ? parseToolCalls(text) : { content: text, toolCalls: [] };
+  const parse = (text: string): ParsedOutput => {
+    chat.push(text);
+    chat.finish();
+    return parsedOutput(chat.message);
+  };
   /** The finished response, stored unless the request said not to. */
   const finished = (result: SlotResult, output: ParsedOutput, logprobs: Logprob[]) => {
     const status = cutShort(result) ? "incomplete" : "completed";
@@ -203,7 +207,6 @@ function responsesFormat(
     keep(response, output);
     return response;
   };
-  let text = "";
   let textOpen = false;
   const logprobs: Logprob[] = [];
   const openText = () => {
@@ -244,14 +247,15 @@ function responsesFormat(
       const probs = token.logprob && params.logprobs
         ? [chatLogprob({ logprob: token.logprob, top: token.top ?? [] })]
         : [];
-      text += token.text;
       logprobs.push(...probs);
+      const content = chat.push(token.text).map((d) => d.content ?? "").join("");
       // With tools, the answer is held back until it can be told apart from text.
-      if (callTools || (token.text === "" && probs.length === 0)) return [];
-      return [...(textOpen ? [] : openText()), delta(token.text, probs)];
+      if (callTools || (content === "" && probs.length === 0)) return [];
+      return [...(textOpen ? [] : openText()), delta(content, probs)];
     },
     closing(result) {
-      const output = parse(text);
+      const rest = chat.finish().map((d) => d.content ?? "").join("");
+      const output = parsedOutput(chat.message);
       const response = finished(result, output, logprobs);
       const items = response.output as Record<string, unknown>[];
       const out: NamedEvent[] = [];
@@ -261,6 +265,7 @@ function responsesFormat(
           const content = output.content ?? "";
           if (!textOpen) out.push(...openText());
           if (callTools && content !== "") out.push(delta(content, []));
+          else if (!callTools && rest !== "") out.push(delta(rest, []));
           const done = part(content, logprobs);
           out.push(
             event("response.output_text.done", {
