@@ -406,6 +406,11 @@ export class LlamaModel {
     return this.#lib.llama.llama_vocab_get_add_bos(this.vocab);
   }
 
+  /** Whether the vocabulary wants an EOS token at the end of a prompt. */
+  get addsEos(): boolean {
+    return this.#lib.llama.llama_vocab_get_add_eos(this.vocab);
+  }
+
   /** True for end-of-generation tokens (EOS, EOT, ...). */
   isEndOfGeneration(token: number): boolean {
     return this.#lib.llama.llama_vocab_is_eog(this.vocab, token);
