@@ -26,6 +26,10 @@ export interface CommonOptions {
   rpc: string[];
   chatTemplate?: string;
   mmproj?: string;
+  /** Images for the prompt (`--image`, repeatable), in order. */
+  image: string[];
+  /** Put the projector on a GPU when there is one (`--no-mmproj-offload` turns it off). */
+  mmprojOffload: boolean;
   verbose: boolean;
   logDisable: boolean;
   help: boolean;
@@ -59,6 +63,8 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
     contextSize: undefined,
     ...LOAD_DEFAULTS,
     rpc: [],
+    image: [],
+    mmprojOffload: true,
     verbose: false,
     logDisable: false,
     help: false,
@@ -175,7 +181,22 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       key: "mmproj",
       kind: "string",
       arg: "FNAME",
-      help: "vision projector (accepted; image input is not supported yet)",
+      help: "multimodal projector of the model (GGUF): images in the CLI and the server",
+    },
+    {
+      names: ["--image"],
+      key: "image",
+      kind: "list",
+      arg: "FNAME",
+      help:
+        "image for the prompt (JPEG, PNG, GIF, BMP, ...; repeatable): put at each <__media__> in the prompt, else before it; needs --mmproj",
+    },
+    {
+      names: ["--no-mmproj-offload"],
+      key: "mmprojOffload",
+      kind: "flag",
+      value: false,
+      help: "keep the projector on the CPU when there is a GPU",
     },
     {
       names: ["--verbose", "-v"],
