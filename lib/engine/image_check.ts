@@ -55,6 +55,10 @@ function u16le(b: Uint8Array, at: number): number {
   return b[at]! | (b[at + 1]! << 8);
 }
 
+function u32le(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
 function i32le(b: Uint8Array, at: number): number {
   return b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
 }
@@ -92,6 +96,35 @@ function jpegSize(b: Uint8Array): [number, number] {
   throw new ImageError("the JPEG data has no frame header (truncated or corrupt)");
 }
 
+/**
+ * PNG: walks the chunks to IEND. stb_image reads past the end of its input as zero bytes, so a
+ * PNG cut short would decode into a partly black image instead of failing.
+ */
+function checkPngChunks(b: Uint8Array): void {
+  let at = 8;
+  while (at + 8 <= b.length) {
+    const length = u32be(b, at);
+    const type = String.fromCharCode(b[at + 4]!, b[at + 5]!, b[at + 6]!, b[at + 7]!);
+    const end = at + 12 + length;
+    if (end > b.length) {
+      throw new ImageError(`the PNG data is truncated (its ${type} chunk runs past the end)`);
+    }
+    if (type === "IEND") return;
+    at = end;
+  }
+  throw new ImageError("the PNG data is truncated (it has no IEND chunk)");
+}
+
+/** JPEG: an end-of-image marker after the scan (a cut JPEG decodes into grey otherwise). */
+function checkJpegEnd(b: Uint8Array): void {
+  let end = b.length;
+  while (end > 2 && b[end - 1] === 0) end--; // padding some writers leave
+  for (let i = end - 2; i >= Math.max(2, end - 4096); i--) {
+    if (b[i] === 0xff && b[i + 1] === 0xd9) return;
+  }
+  throw new ImageError("the JPEG data is truncated (it has no end-of-image marker)");
+}
+
 /** PNM (P5, P6: the binary forms stb_image reads): width and height in ASCII after the magic. */
 function pnmSize(b: Uint8Array): [number, number] {
   const head = new TextDecoder("latin1").decode(b.subarray(0, Math.min(b.length, 1024)));
@@ -104,9 +137,10 @@ function pnmSize(b: Uint8Array): [number, number] {
 /**
  * The format and size an image file's header declares.
  *
- * @throws {ImageError} When the bytes are no JPEG, PNG, GIF, BMP, PSD, HDR or PNM image, the
- * header is cut short, or the image is empty, larger than {@linkcode MAX_IMAGE_SIDE} on a side
- * or than {@linkcode MAX_IMAGE_PIXELS} in all.
+ * @throws {ImageError} When the bytes are no JPEG, PNG, GIF, BMP, PSD, HDR or PNM image, a
+ * JPEG, PNG, GIF or BMP is cut short (stb_image would decode the missing bytes as zeros), or
+ * the image is empty, larger than {@linkcode MAX_IMAGE_SIDE} on a side or than
+ * {@linkcode MAX_IMAGE_PIXELS} in all.
  */
 export function inspectImage(bytes: Uint8Array): ImageInfo {
   if (bytes.length === 0) throw new ImageError("the file is empty");
@@ -120,16 +154,30 @@ export function inspectImage(bytes: Uint8Array): ImageInfo {
       throw new ImageError("the PNG data is corrupt (its first chunk is not IHDR)");
     }
     [width, height] = [u32be(bytes, 16), u32be(bytes, 20)];
+    checkPngChunks(bytes);
   } else if (startsWith(bytes, [0xff, 0xd8, 0xff])) {
     format = "JPEG";
     [width, height] = jpegSize(bytes);
+    checkJpegEnd(bytes);
   } else if (startsWith(bytes, ascii("GIF87a")) || startsWith(bytes, ascii("GIF89a"))) {
     format = "GIF";
     if (bytes.length < 10) truncated(format);
     [width, height] = [u16le(bytes, 6), u16le(bytes, 8)];
+    let end = bytes.length;
+    while (end > 10 && bytes[end - 1] === 0) end--;
+    if (bytes[end - 1] !== 0x3b) {
+      throw new ImageError("the GIF data is truncated (it has no trailer)");
+    }
   } else if (startsWith(bytes, ascii("BM"))) {
     format = "BMP";
     if (bytes.length < 26) truncated(format);
+    const declared = u32le(bytes, 2);
+    const pixels = u32le(bytes, 10);
+    if ((declared !== 0 && declared > bytes.length) || pixels >= bytes.length) {
+      throw new ImageError(
+        `the BMP data is truncated (it is ${bytes.length} bytes, its header says ${declared})`,
+      );
+    }
     const header = i32le(bytes, 14);
     if (header === 12) {
       [width, height] = [u16le(bytes, 18), u16le(bytes, 20)];
