@@ -6,6 +6,7 @@
  * @module
  */
 import type { LlamaModel } from "../engine/model.ts";
+import type { Projector } from "../engine/projector.ts";
 import { pickSampling, type SamplingOptions } from "../engine/sampler.ts";
 import { closeEngine, createEngine, type Engine, ServerState } from "./api/server_state.ts";
 import { createApp } from "./app.ts";
@@ -47,7 +48,12 @@ export interface ServerSettings extends SamplingOptions {
   nobrowser: boolean;
   /** `--log-disable`: no request log, no warnings. */
   logDisable?: boolean;
+  /** `--mmproj`: requests may carry images (a larger body limit); see `RunServerHooks.projector`. */
+  mmproj?: string;
 }
+
+/** The body limit of a server with a projector: requests carry images as base64. */
+export const VISION_BODY_LIMIT = 64 * 1024 * 1024;
 
 /** Hooks of {@linkcode runServer}. */
 export interface RunServerHooks {
@@ -67,6 +73,11 @@ export interface RunServerHooks {
    * the place to apply the sandbox. A throw shuts the server down.
    */
   onReady?: (info: { url: string; port: number }) => void | Promise<void>;
+  /**
+   * Loads the multimodal projector for the model once it is loaded (in the sandbox's first
+   * stage, like the model); the server closes it on shutdown.
+   */
+  projector?: (model: LlamaModel) => Promise<Projector>;
   /** Stops the server like a signal would. */
   signal?: AbortSignal;
   /** Status lines (default: stderr). */
@@ -127,6 +138,7 @@ export async function runServer(
       allowedHosts: [options.host],
       timeoutMs: options.timeout * 1000,
       shutdown: shutdown.signal,
+      ...(options.mmproj !== undefined && { bodyLimit: VISION_BODY_LIMIT }),
       ...(!options.logDisable && { requestLog: log }),
     },
   });
@@ -159,6 +171,7 @@ export async function runServer(
   if (hooks.signal?.aborted) stop("abort");
 
   let engine: Engine | null = null;
+  let projector: Projector | null = null;
   let failure: unknown = null;
   let owned: Promise<LlamaModel> | null = null;
   try {
@@ -173,7 +186,9 @@ export async function runServer(
     const loaded = await Promise.race([given, stopped.then(() => null)]);
     if (loaded !== null && !shutdown.signal.aborted) {
       if (options.alias === undefined) state.config.modelName = baseName(loaded.path);
+      if (hooks.projector) projector = await hooks.projector(loaded);
       engine = await createEngine(loaded, {
+        projector,
         ...(options.contextSize !== undefined && { contextSize: options.contextSize }),
         parallel: options.parallel,
         batchSize: options.batchSize,
@@ -213,6 +228,7 @@ export async function runServer(
   if (failure === null && reason !== "abort") log(`llamafile: ${reason}: shutting down`);
   await server.shutdown();
   if (engine !== null) await closeEngine(engine);
+  projector?.close();
   for (const [signal, listener] of listeners) {
     try {
       Deno.removeSignalListener(signal, listener);

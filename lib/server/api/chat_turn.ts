@@ -11,10 +11,13 @@
 import {
   type ChatMessage,
   chatPromptAsync,
+  chatSegments,
   type ChatTemplate,
 } from "../../engine/chat_template.ts";
+import { buildMediaPrompt, type MediaPrompt } from "../../engine/media_prompt.ts";
 import { invalidRequest } from "./errors.ts";
 import { checkTextFits } from "./generation.ts";
+import { imageUrlBytes, MEDIA_MARKER, readRequestImages, requireProjector } from "./media.ts";
 import { schemaGrammar } from "./generation_params.ts";
 import type { Tool, ToolRequest } from "./messages.ts";
 import type { Engine } from "./server_state.ts";
@@ -61,6 +64,70 @@ export async function chatTokens(
   } catch (error) {
     if (error instanceof RangeError) throw invalidRequest(error.message, "messages");
     throw error;
+  }
+}
+
+/**
+ * The prompt of `turn`: its tokens ({@linkcode chatTokens}), or, when its messages carry
+ * images, a prompt with the images where the chat template put their media markers (decoded by
+ * the projector; a 400 when there is none, or an image is no image, or the template put
+ * markers other than the images').
+ */
+export async function chatInput(
+  engine: Engine,
+  turn: ChatTurn,
+  param = "messages",
+): Promise<number[] | MediaPrompt> {
+  const images = turn.messages.flatMap((message, i) =>
+    (message.images ?? []).map((url, j) => ({
+      url,
+      param: `${param}[${i}].content${
+        (message.images?.length ?? 0) > 1 ? ` (image ${j + 1})` : ""
+      }`,
+    }))
+  );
+  if (images.length === 0) return await chatTokens(engine, turn, param);
+  const projector = requireProjector(engine, images[0]!.param);
+  // Decoded first: a bad URL is refused before any work.
+  const files = images.map((image) => ({
+    bytes: imageUrlBytes(image.url, image.param),
+    param: image.param,
+  }));
+  if (turn.tools !== null && !engine.template.supportsTools) {
+    throw invalidRequest(
+      `tools are not supported: the chat template (${engine.template.origin}) does not use them`,
+      "tools",
+    );
+  }
+  checkTextFits(engine, turn.messages.map((m) => m.content ?? ""), param);
+  let segments: number[][];
+  try {
+    segments = chatSegments(engine.model, engine.template, turn.messages, MEDIA_MARKER, {
+      addGenerationPrompt: turn.addGenerationPrompt ?? true,
+      ...(turn.tools !== null && { tools: turn.tools.tools, toolChoice: turn.tools.choice }),
+      ...(turn.kwargs !== undefined && { extra: turn.kwargs }),
+    });
+  } catch (error) {
+    if (error instanceof RangeError) throw invalidRequest(error.message, param);
+    throw error;
+  }
+  if (segments.length - 1 !== images.length) {
+    throw invalidRequest(
+      `the chat template placed ${
+        segments.length - 1
+      } images and the messages hold ${images.length}: a text holds the media marker, or the template dropped a message with an image`,
+      param,
+    );
+  }
+  const decoded = await readRequestImages(engine, files);
+  try {
+    const parts = segments.flatMap((
+      tokens,
+      i,
+    ) => (i < decoded.length ? [tokens, decoded[i]!] : [tokens]));
+    return await buildMediaPrompt(projector, parts, { addSpecial: false });
+  } finally {
+    for (const image of decoded) image.close();
   }
 }
 

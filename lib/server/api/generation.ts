@@ -15,11 +15,13 @@ import {
   type TokenLogprob,
 } from "../../engine/slots.ts";
 import type { Context } from "hono";
+import { MediaPrompt } from "../../engine/media_prompt.ts";
 import type { AppEnv, Deadline } from "./app_env.ts";
 import { utf8Length } from "./prompt.ts";
 import { sseResponse } from "./sse.ts";
 import type { Engine } from "./server_state.ts";
 import { ApiError, streamFailure } from "./errors.ts";
+import { checkPromptEnd } from "../../engine/generate.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../../util/version.ts";
 import type { GenerationParams } from "./generation_params.ts";
 
@@ -68,13 +70,16 @@ export function checkTextFits(engine: Engine, texts: readonly string[], param: s
   }
 }
 
-/** The scheduler request for `tokens` with `params`. */
+/** The scheduler request for `input` (tokens, or a prompt with images) with `params`. */
 function slotRequest(
-  tokens: ArrayLike<number>,
+  input: ArrayLike<number> | MediaPrompt,
   params: GenerationParams,
 ): Omit<SlotRequest, "signal"> {
+  const media = input instanceof MediaPrompt
+    ? { tokens: input.tokens, media: input.spans, mrope: input.mrope }
+    : { tokens: input };
   return {
-    tokens,
+    ...media,
     sampling: params.sampling,
     maxTokens: params.maxTokens,
     stop: params.stop,
@@ -170,21 +175,43 @@ export interface AnswerFormat {
 }
 
 /**
- * Runs `tokens` with `params` on the engine's scheduler and answers in `format`: a JSON body,
- * or SSE when `params.stream`. A request that ran past `--timeout` answers 408.
+ * Runs `input` (prompt tokens, or a prompt with images, which is closed once the generation
+ * has ended) with `params` on the engine's scheduler and answers in `format`: a JSON body, or
+ * SSE when `params.stream`. A request that ran past `--timeout` answers 408.
  */
 export async function respond(
   c: Context<AppEnv>,
   engine: Engine,
-  tokens: ArrayLike<number>,
+  input: ArrayLike<number> | MediaPrompt,
   params: GenerationParams,
   format: AnswerFormat,
 ): Promise<Response> {
-  checkPromptFits(engine, tokens.length);
+  const tokens = input instanceof MediaPrompt ? input.tokens : input;
+  const close = () => {
+    if (input instanceof MediaPrompt) input.close();
+  };
+  let started: Started;
+  try {
+    checkPromptFits(engine, tokens.length);
+    if (input instanceof MediaPrompt) {
+      try {
+        checkPromptEnd(input.tokens, input.spans);
+      } catch (error) {
+        throw new ApiError("invalid_request_error", (error as Error).message, {
+          param: "messages",
+        });
+      }
+    }
+    started = params.maxTokens === 0
+      ? startedEmpty(tokens.length)
+      : await startGeneration(engine, slotRequest(input, params), c.get("deadline").signal);
+  } catch (error) {
+    close();
+    throw error;
+  }
+  // The image chunks are freed once the scheduler is done with them.
+  started.result.then(close, close);
   const deadline = c.get("deadline");
-  const started = params.maxTokens === 0
-    ? startedEmpty(tokens.length)
-    : await startGeneration(engine, slotRequest(tokens, params), deadline.signal);
   c.set("generation", started.result);
   if (!params.stream) {
     const out = await collect(started);

@@ -47,6 +47,36 @@ export const PROMPT = z.union([string(), z.array(z.union([PROMPT_ITEM, z.array(P
 /** A parsed prompt. */
 export type PromptInput = z.output<typeof PROMPT>;
 
+/**
+ * llama.cpp's multimodal prompt: text whose media markers (the server's, from `/props`
+ * `media_marker`) stand for the base64 files of `multimodal_data`, in order.
+ */
+export const MULTIMODAL_PROMPT = z.object({
+  prompt_string: string(),
+  multimodal_data: z.optional(z.array(string(), {
+    error: (issue) => `must be an array of base64 strings, got ${kind(issue.input)}`,
+  })),
+}, { error: (issue) => `must be an object, got ${kind(issue.input)}` });
+
+/** A parsed multimodal prompt. */
+export type MultimodalPrompt = z.output<typeof MULTIMODAL_PROMPT>;
+
+/** `prompt` of `/completion`: a prompt, a batch of prompts, or a multimodal prompt. */
+export const NATIVE_PROMPT = z.union([PROMPT, MULTIMODAL_PROMPT], {
+  error: (issue) =>
+    issue.input === undefined
+      ? "is required"
+      : `must be a string, an array of strings and token ids, or {"prompt_string": ..., "multimodal_data": [...]}, got ${
+        kind(issue.input)
+      }`,
+});
+
+/** True when a parsed `/completion` prompt is the multimodal object. */
+export function isMultimodalPrompt(value: unknown): value is MultimodalPrompt {
+  return value !== null && typeof value === "object" && !Array.isArray(value) &&
+    "prompt_string" in value;
+}
+
 /** Tokens of a mixed prompt; `name` is the field, for messages. */
 export function promptTokens(
   value: unknown,

@@ -9,6 +9,7 @@ import { type ChatTemplate, resolveChatTemplate } from "../../engine/chat_templa
 import { createContext } from "../../engine/context.ts";
 import { Embedder } from "../../engine/embedder.ts";
 import type { LlamaModel } from "../../engine/model.ts";
+import type { Projector } from "../../engine/projector.ts";
 import { SlotScheduler } from "../../engine/slots.ts";
 import { ApiError, RETRY_AFTER_SECONDS } from "./errors.ts";
 import type { GenerationDefaults } from "./generation_params.ts";
@@ -16,6 +17,8 @@ import type { GenerationDefaults } from "./generation_params.ts";
 /** The loaded model and everything built on it. */
 export interface Engine {
   model: LlamaModel;
+  /** The multimodal projector (`--mmproj`), or null: requests with images are then refused. */
+  projector: Projector | null;
   scheduler: SlotScheduler;
   template: ChatTemplate;
   embedder: Embedder;
@@ -47,6 +50,8 @@ export interface EngineOptions {
   queueLimit?: number;
   /** Receives warning lines. */
   warn?: (line: string) => void;
+  /** The projector loaded for `model` (its owner closes it, after the engine). */
+  projector?: Projector | null;
 }
 
 /** Builds the engine on `model`. */
@@ -77,7 +82,7 @@ export async function createEngine(model: LlamaModel, options: EngineOptions): P
     await context.close();
     throw error;
   }
-  return { model, scheduler, template, embedder };
+  return { model, projector: options.projector ?? null, scheduler, template, embedder };
 }
 
 /** Stops the scheduler and frees the contexts (not the model). */

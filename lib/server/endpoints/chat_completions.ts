@@ -9,7 +9,7 @@
 import { createFactory } from "hono/factory";
 import * as z from "zod/mini";
 import type { AppEnv } from "../api/app_env.ts";
-import { callsTools, chatTokens, toolGrammar } from "../api/chat_turn.ts";
+import { callsTools, chatInput, toolGrammar } from "../api/chat_turn.ts";
 import { invalidRequest } from "../api/errors.ts";
 import {
   type AnswerFormat,
@@ -59,12 +59,6 @@ export function chatCompletions(state: ServerState) {
       if (callTools && params.sampling.grammar !== undefined) {
         throw invalidRequest("grammar and response_format cannot be combined with tools", "tools");
       }
-      const tokens = await chatTokens(engine, {
-        messages: body.messages,
-        tools,
-        addGenerationPrompt: body.add_generation_prompt ?? true,
-        kwargs: body.chat_template_kwargs,
-      });
       if (tools !== null && callTools) {
         const grammar = toolGrammar(engine.template, tools);
         if (grammar !== undefined) params.sampling.grammar = grammar;
@@ -76,7 +70,14 @@ export function chatCompletions(state: ServerState) {
         model: reportedModel(body.model, state.config.modelName),
         system_fingerprint: SYSTEM_FINGERPRINT,
       };
-      return await respond(c, engine, tokens, params, chatFormat(base, params, callTools));
+      // Last before respond(), which frees a prompt's images once it is done with them.
+      const input = await chatInput(engine, {
+        messages: body.messages,
+        tools,
+        addGenerationPrompt: body.add_generation_prompt ?? true,
+        kwargs: body.chat_template_kwargs,
+      });
+      return await respond(c, engine, input, params, chatFormat(base, params, callTools));
     },
   );
 }

@@ -28,13 +28,20 @@ import {
   toGenerationParams,
 } from "../api/generation_params.ts";
 import { jsonBody, readJsonBody } from "../api/json_body.ts";
-import { PROMPT, promptTexts, promptTokensAsync, singlePrompt } from "../api/prompt.ts";
+import { multimodalPrompt } from "../api/media.ts";
+import {
+  isMultimodalPrompt,
+  NATIVE_PROMPT,
+  promptTexts,
+  promptTokensAsync,
+  singlePrompt,
+} from "../api/prompt.ts";
 import { boolean, optional } from "../api/validate.ts";
 
 /** The request body of `POST /completion`. */
 export const COMPLETION_REQUEST = z.object({
   ...GENERATION_FIELDS.native,
-  prompt: PROMPT,
+  prompt: NATIVE_PROMPT,
   return_tokens: optional(boolean()),
 });
 
@@ -118,20 +125,26 @@ export function completion(state: ServerState) {
       const engine = state.engine();
       const body = c.req.valid("json");
       const params = toGenerationParams(body, "native", vocabInfo(engine), state.config.defaults);
+      const model = reportedModel(body.model, state.config.modelName);
+      const format = (prompt: unknown) =>
+        nativeFormat({ model, prompt, params }, body.return_tokens ?? false);
+      if (isMultimodalPrompt(body.prompt)) {
+        const { prompt_string: text, multimodal_data: data } = body.prompt;
+        checkTextFits(engine, [text], "prompt.prompt_string");
+        if (data !== undefined && data.length > 0) {
+          const input = await multimodalPrompt(engine, text, data);
+          return await respond(c, engine, input, params, format(text));
+        }
+        const tokens = await promptTokensAsync(text, engine.model);
+        return await respond(c, engine, tokens, params, format(text));
+      }
       const prompt = singlePrompt(body.prompt);
       checkTextFits(engine, promptTexts(prompt), "prompt");
       const tokens = await promptTokensAsync(prompt, engine.model);
-      const model = reportedModel(body.model, state.config.modelName);
       // Checked first: detokenizing a prompt that cannot fit would be work for nothing.
       checkPromptFits(engine, tokens.length);
       const promptText = typeof prompt === "string" ? prompt : engine.model.detokenize(tokens);
-      return await respond(
-        c,
-        engine,
-        tokens,
-        params,
-        nativeFormat({ model, prompt: promptText, params }, body.return_tokens ?? false),
-      );
+      return await respond(c, engine, tokens, params, format(promptText));
     },
   );
 }

@@ -1,6 +1,7 @@
 /**
  * `GET /v1/models` (and `/models`): the one model this server runs, with llama.cpp's
- * `meta` (vocabulary, context, embedding size, parameters, size).
+ * `meta` (vocabulary, context, embedding size, parameters, size), and llama.cpp's `models`
+ * list whose `capabilities` say `multimodal` when a projector is loaded.
  *
  * @module
  */
@@ -13,7 +14,14 @@ export function models(state: ServerState): Handler<AppEnv> {
   return function models(c) {
     const engine = state.engine();
     const model = engine.model;
+    const multimodal = engine.projector?.vision ?? false;
     return c.json({
+      models: [{
+        name: state.config.modelName,
+        model: state.config.modelName,
+        type: "model",
+        capabilities: multimodal ? ["completion", "multimodal"] : ["completion"],
+      }],
       object: "list",
       data: [{
         id: state.config.modelName,
@@ -28,6 +36,7 @@ export function models(state: ServerState): Handler<AppEnv> {
           n_embd: model.embeddingSize,
           n_params: model.parameterCount,
           size: model.sizeBytes,
+          modalities: { vision: multimodal, audio: false },
         },
       }],
     });
