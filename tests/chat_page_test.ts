@@ -14,7 +14,7 @@ import {
   runChatPageChecks,
   runImageChecks,
 } from "./chat_page_checks.ts";
-import { testPng } from "./image_fixtures.ts";
+import { testPng } from "../bench/test_images.ts";
 
 const MODEL = "fake-model.gguf";
 const API_KEY = "sk-test-123";

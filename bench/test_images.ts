@@ -1,7 +1,8 @@
 /**
- * Images for the vision tests, made here (no image is checked in): PNGs encoded by a small
- * writer of our own (zlib through `CompressionStream`), and llama.cpp's own test photo
- * (`tools/mtmd/test-1.jpeg`, a JPEG) from the source the libmtmd build cloned.
+ * Images for the vision tests, the reference comparison and the benchmark, made here (no image
+ * is checked in): PNGs encoded by a small writer of our own (zlib through
+ * `CompressionStream`), and llama.cpp's own test photo (`tools/mtmd/test-1.jpeg`, a JPEG) from
+ * the source the libmtmd build cloned.
  *
  * @module
  */
