@@ -37,9 +37,9 @@ export const SYSTEM_TOOLS: readonly SystemTool[] = [
     debianPackage: "libstdc++6-arm64-cross",
     why: "the arm64 C++ library libllama links against",
   },
-  { command: "cmake", debianPackage: "cmake", why: "building llama.cpp's RPC backend" },
-  { command: "make", debianPackage: "make", why: "building llama.cpp's RPC backend" },
-  { command: "g++", debianPackage: "g++", why: "building llama.cpp's RPC backend" },
+  { command: "cmake", debianPackage: "cmake", why: "building llama.cpp's RPC backend and libmtmd" },
+  { command: "make", debianPackage: "make", why: "building llama.cpp's RPC backend and libmtmd" },
+  { command: "g++", debianPackage: "g++", why: "building llama.cpp's RPC backend and libmtmd" },
   { command: "git", debianPackage: "git", why: "cloning llama.cpp's source from its bundle" },
   { command: "stdbuf", debianPackage: "coreutils", why: "llama.cpp's rpc-server, line-buffered" },
   { command: "nginx", debianPackage: "nginx", why: "the load balancer in front of replicas" },
@@ -48,6 +48,7 @@ export const SYSTEM_TOOLS: readonly SystemTool[] = [
     debianPackage: "mesa-vulkan-drivers",
     why: "lavapipe (a Vulkan device on the CPU, with libvulkan1) for the GPU offload tests",
   },
+  { command: "readelf", debianPackage: "binutils", why: "libmtmd's NEEDED and RUNPATH" },
 ];
 
 /** True when `command` is an executable in a folder of `PATH` (or, absolute, a file that exists). */

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { checkPromptEnd } from "./generate.ts";
+import type { MediaChunk } from "./projector.ts";
 import { placeholderId, splitAtMarkers } from "./media_prompt.ts";
 
 const M = "<__media__>";
@@ -32,4 +34,20 @@ Deno.test("placeholderId() gives one negative id per content, never a token id",
   assert.notEqual(a, b);
   assert.equal(placeholderId("sha-a#0"), a);
   assert.notEqual(placeholderId("sha-a#1"), a);
+});
+
+Deno.test("checkPromptEnd() refuses a prompt that ends with an image: there are no logits to sample", () => {
+  const chunk: MediaChunk = {
+    tokens: 3,
+    positions: 3,
+    key: "k#0",
+    evaluate: () => Promise.resolve(0),
+  };
+  const tokens = [1, -5, -5, -5];
+  assert.throws(
+    () => checkPromptEnd(tokens, [{ start: 1, chunk }]),
+    /^RangeError: Cannot generate after an image that ends the prompt: put text after the media marker$/,
+  );
+  assert.doesNotThrow(() => checkPromptEnd([...tokens, 9], [{ start: 1, chunk }]));
+  assert.doesNotThrow(() => checkPromptEnd([1, 2], []));
 });
