@@ -168,7 +168,7 @@ export async function compareWithReference(
 
 if (import.meta.main) {
   const log = (line: string) => console.error(`vision-reference: ${line}`);
-  log("building libmtmd and llama-mtmd-cli if needed (once: about 10 minutes on 2 cores)");
+  log("building libmtmd and llama-mtmd-cli if needed (once: about 5 CPU-minutes)");
   let result;
   try {
     result = await compareWithReference({ log });
