@@ -6,7 +6,8 @@
  * Measures: pp512 / tg128 at the same threads and flash-attention setting (ours with weight
  * repacking on and off); model load time; peak RSS; cold start of a packed stories260K
  * llamafile to its first token against native llama-completion; server aggregate tokens/s at 1,
- * 4 and 8 concurrent streams and /health latency while generating.
+ * 4 and 8 concurrent streams and /health latency while generating; image encode and prompt time
+ * against llama.cpp's llama-mtmd-cli (`vision_bench.ts`).
  *
  * @module
  */
@@ -15,6 +16,7 @@ import { runNodeLlamaCpp } from "./node_llama_cpp.ts";
 import { ensureSynthModel, type SynthType } from "./synth_model.ts";
 import { measureColdStart } from "./cold_start.ts";
 import { measureServer } from "./server_load.ts";
+import { measureVision } from "./vision_bench.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 
@@ -26,6 +28,7 @@ interface Options {
   type: SynthType;
   skipServer: boolean;
   skipNode: boolean;
+  skipVision: boolean;
 }
 
 function parseOptions(args: string[]): Options {
@@ -42,6 +45,7 @@ function parseOptions(args: string[]): Options {
     type: (value("--type") ?? "q4_0") as SynthType,
     skipServer: args.includes("--no-server"),
     skipNode: args.includes("--no-node"),
+    skipVision: args.includes("--no-vision"),
   };
 }
 
@@ -229,6 +233,16 @@ if (import.meta.main) {
     }
   }
 
+  let vision: Awaited<ReturnType<typeof measureVision>> | null = null;
+  if (!o.skipVision) {
+    log("vision: image encode and prompt against llama-mtmd-cli");
+    try {
+      vision = await measureVision({ threads: 1, rounds: o.quick ? 3 : 7, log });
+    } catch (error) {
+      log(`vision skipped: ${(error as Error).message}`);
+    }
+  }
+
   const pp = {
     native: m("pp.native"),
     ours: m("pp.ours"),
@@ -283,6 +297,7 @@ if (import.meta.main) {
         slots: server.slots,
       }
       : null,
+    vision,
     samples,
   };
 
@@ -349,6 +364,17 @@ if (import.meta.main) {
       }x); /health p50 ${fmt(server.healthMs.p50, 2)} ms, max ${
         fmt(server.healthMs.max, 2)
       } ms while generating.`,
+    );
+  }
+  if (vision) {
+    lines.push(
+      `Image (${vision.image}, synthetic Gemma-3 text model with mmproj-tinygemma3, 1 thread, medians of ${vision.rounds}): encode ${
+        fmt(vision.ours.encodeMs)
+      } ms, prompt (${vision.ours.promptTokens} positions) ${
+        fmt(vision.ours.promptEvalMs)
+      } ms; llama-mtmd-cli ${fmt(vision.native.encodeMs)} ms and ${
+        fmt(vision.native.promptEvalMs)
+      } ms; whole run ${fmt(vision.ours.wallMs, 0)} ms against ${fmt(vision.native.wallMs, 0)} ms.`,
     );
   }
   console.log(lines.join("\n"));
