@@ -50,6 +50,7 @@ Deno.test("planLaunch() keeps the CLI without network with --rpc: the connection
   const plan = planLaunch(["-m", "x.gguf", "-p", "hi", "--rpc", "10.0.0.2:50052"]);
   assert.equal(plan.mode, "cli");
   assert.deepEqual(plan.flags, cliPermissionFlags());
+});
 
 Deno.test("planLaunch() says when a run loads libmtmd: the server or images with --mmproj, pack --mmproj", () => {
   const needs = (args: string[]) => planLaunch(args).needsMtmd ?? false;

@@ -17,10 +17,10 @@ import {
   GGML_LIB,
   libraryDir,
   LLAMA_LIB,
-  RPC_LIB,
-  rpcLibraryPath,
   MTMD_LIB,
   mtmdLibraryPath,
+  RPC_LIB,
+  rpcLibraryPath,
 } from "../../ffi/library_path.ts";
 import { bundleApp } from "./app_bundle.ts";
 import { RUNTIME_FOLDER } from "./llamafile_archive.ts";
