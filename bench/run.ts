@@ -331,6 +331,24 @@ if (import.meta.main) {
       fmt(result.peak_rss_mib.ours_norepack, 0),
       "",
     ],
+    ...(vision
+      ? [
+        [
+          "image encode ms (llama-mtmd-cli)",
+          fmt(vision.native.encodeMs),
+          fmt(vision.ours.encodeMs),
+          "",
+          "",
+        ],
+        [
+          `image prompt ms (${vision.ours.promptTokens} positions)`,
+          fmt(vision.native.promptEvalMs),
+          fmt(vision.ours.promptEvalMs),
+          "",
+          "",
+        ],
+      ]
+      : []),
   ];
   const table = rows.map((r) => `| ${r.join(" | ")} |`);
   table.splice(1, 0, `|${" --- |".repeat(rows[0]!.length)}`);
