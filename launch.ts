@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { mtmdBuildDir, mtmdLibraryPath } from "./ffi/library_path.ts";
 import { inForegroundGroup } from "./ffi/process_group.ts";
 import { forwardSignal, LAUNCH_SIGNALS } from "./lib/cli/launch_signals.ts";
 import { planLaunch } from "./lib/cli/launch_plan.ts";
@@ -20,8 +21,27 @@ function sandboxDenoDir(): string {
   return dir;
 }
 
+/**
+ * Builds libmtmd from llama.cpp's source when this run needs it and it is not built yet: one
+ * line says so; a missing toolchain or a failed build is one line and exit 1.
+ */
+async function buildMtmdIfNeeded(): Promise<void> {
+  if (mtmdLibraryPath() !== null) return;
+  console.error(
+    `llamafile: building libmtmd (images) from llama.cpp's source, once: a few minutes; cached in ${mtmdBuildDir()}`,
+  );
+  try {
+    const { ensureMtmdBuild } = await import("./scripts/build_mtmd.ts");
+    await ensureMtmdBuild();
+  } catch (error) {
+    console.error(`llamafile: ${(error as Error).message}`);
+    Deno.exit(1);
+  }
+}
+
 if (import.meta.main) {
   const plan = planLaunch(Deno.args);
+  if (plan.needsMtmd) await buildMtmdIfNeeded();
   const cli = new URL("./cli.ts", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...plan.flags, cli, ...Deno.args],

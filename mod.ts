@@ -1,6 +1,8 @@
 /**
  * llamafile.ts as a library: load a GGUF model through libllama, tokenize,
- * and generate text as an async iterator.
+ * and generate text as an async iterator; with a multimodal projector (libmtmd, see
+ * `deno task build-mtmd`), from a prompt with images:
+ * `generate(context, await buildMediaPrompt(projector, [image, "Describe it."]))`.
  *
  * @example Generate a short story greedily
  * ```ts
@@ -55,6 +57,21 @@ export {
   type GenerateResult,
 } from "./lib/engine/generate.ts";
 export { Sampler, SAMPLING_DEFAULTS, type SamplingOptions } from "./lib/engine/sampler.ts";
+export {
+  loadProjector,
+  type MediaChunk,
+  Projector,
+  ProjectorError,
+  ProjectorImage,
+  type ProjectorOptions,
+} from "./lib/engine/projector.ts";
+export {
+  buildMediaPrompt,
+  MediaPrompt,
+  type MediaPromptOptions,
+  splitAtMarkers,
+} from "./lib/engine/media_prompt.ts";
+export { type ImageInfo, inspectImage, MAX_IMAGE_BYTES } from "./lib/engine/image_check.ts";
 export { JSON_GRAMMAR, jsonSchemaToGrammar } from "./lib/engine/json_schema_to_grammar.ts";
 export {
   ClosedError,

@@ -15,7 +15,8 @@
  * step by step, against native llama-completion, the checkout's `deno task llamafile`, and the
  * yes/no grammar question 20 times in a shell loop (`start_up.ts`); the server against native
  * llama-server: aggregate tokens/s at 1, 4 and 8 concurrent streams, time to first token p50
- * and p99, and /health latency while generating.
+ * and p99, and /health latency while generating; image encode and prompt time against
+ * llama.cpp's llama-mtmd-cli (`vision_bench.ts`).
  *
  * @module
  */
@@ -28,6 +29,7 @@ import { measureServers, STREAM_COUNTS } from "./server_load.ts";
 import { verifiedNativeBuild } from "../ffi/library.ts";
 import { cpuinfoText } from "../ffi/proc.ts";
 import { cacheDir } from "./cache_dir.ts";
+import { measureVision } from "./vision_bench.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const STORIES = `${ROOT}/../shared/models/stories260K.gguf`;
@@ -41,6 +43,7 @@ interface Options {
   skipServer: boolean;
   skipNode: boolean;
   skipNativeBuild: boolean;
+  skipVision: boolean;
 }
 
 function parseOptions(args: string[]): Options {
@@ -58,6 +61,7 @@ function parseOptions(args: string[]): Options {
     skipServer: args.includes("--no-server"),
     skipNode: args.includes("--no-node"),
     skipNativeBuild: args.includes("--no-native-build"),
+    skipVision: args.includes("--no-vision"),
   };
 }
 
@@ -309,6 +313,16 @@ if (import.meta.main) {
   }
   loads.push(loadAverage());
 
+  let vision: Awaited<ReturnType<typeof measureVision>> | null = null;
+  if (!o.skipVision) {
+    log("vision: image encode and prompt against llama-mtmd-cli");
+    try {
+      vision = await measureVision({ threads: 1, rounds: o.quick ? 3 : 7, log });
+    } catch (error) {
+      log(`vision skipped: ${(error as Error).message}`);
+    }
+  }
+
   const pp = {
     native: m("pp.native"),
     native_over_our_libraries: m("pp.native_npm"),
@@ -384,6 +398,7 @@ if (import.meta.main) {
         health_ms_while_generating: server.healthMs,
       }
       : null,
+    vision,
     samples,
   };
 
@@ -421,6 +436,24 @@ if (import.meta.main) {
       fmt(result.peak_rss_mib.ours_norepack, 0),
       "",
     ],
+    ...(vision
+      ? [
+        [
+          "image encode ms (llama-mtmd-cli)",
+          fmt(vision.native.encodeMs),
+          fmt(vision.ours.encodeMs),
+          "",
+          "",
+        ],
+        [
+          `image prompt ms (${vision.ours.promptTokens} positions)`,
+          fmt(vision.native.promptEvalMs),
+          fmt(vision.ours.promptEvalMs),
+          "",
+          "",
+        ],
+      ]
+      : []),
   ];
   const table = rows.map((r) => `| ${r.join(" | ")} |`);
   table.splice(1, 0, `|${" --- |".repeat(rows[0]!.length)}`);
@@ -510,6 +543,17 @@ if (import.meta.main) {
       `/health while ours generates 8 streams: p50 ${fmt(server.healthMs.p50, 2)} ms, max ${
         fmt(server.healthMs.max, 2)
       } ms.`,
+    );
+  }
+  if (vision) {
+    lines.push(
+      `Image (${vision.image}, synthetic Gemma-3 text model with mmproj-tinygemma3, 1 thread, medians of ${vision.rounds}): encode ${
+        fmt(vision.ours.encodeMs)
+      } ms, prompt (${vision.ours.promptTokens} positions) ${
+        fmt(vision.ours.promptEvalMs)
+      } ms; llama-mtmd-cli ${fmt(vision.native.encodeMs)} ms and ${
+        fmt(vision.native.promptEvalMs)
+      } ms; whole run ${fmt(vision.ours.wallMs, 0)} ms against ${fmt(vision.native.wallMs, 0)} ms.`,
     );
   }
   console.log(lines.join("\n"));

@@ -290,17 +290,22 @@ const WEIGHT_STD = 0.02;
 /**
  * Streams `elements` random weights of a Q8_0 or Q4_0 tensor as quant blocks, in chunks of
  * about 4 MiB. Quants are uniform random bytes from a seeded xorshift32; every block has the
- * same scale, chosen for a weight standard deviation of about 0.02.
+ * same scale, chosen for a weight standard deviation of about `std` (default 0.02).
  */
-export function* quantBlocks(type: number, elements: number, seed: number): Generator<Uint8Array> {
+export function* quantBlocks(
+  type: number,
+  elements: number,
+  seed: number,
+  std = WEIGHT_STD,
+): Generator<Uint8Array> {
   let blockBytes: number;
   let scale: number;
   if (type === GgmlType.Q8_0) {
     // int8 uniform in [-128, 127]: standard deviation ≈ 73.9
-    [blockBytes, scale] = [34, WEIGHT_STD / 73.9];
+    [blockBytes, scale] = [34, std / 73.9];
   } else if (type === GgmlType.Q4_0) {
     // nibble - 8 uniform in [-8, 7]: standard deviation ≈ 4.61
-    [blockBytes, scale] = [18, WEIGHT_STD / 4.61];
+    [blockBytes, scale] = [18, std / 4.61];
   } else {
     throw new RangeError(`Cannot make random quants of ggml type ${type}: only Q8_0 and Q4_0`);
   }

@@ -97,6 +97,12 @@ export interface LlamaLibrary {
    * hundreds), which made small loads 5x slower.
    */
   captureLog<T>(fn: () => Promise<T>, listener?: LogSink): Promise<T>;
+  /**
+   * Routes another library's log (libmtmd's, which takes a `ggml_log_callback` of its own) the
+   * way libllama's goes: `set` is called now and whenever the route changes, with the callback
+   * to install.
+   */
+  addLogTarget(set: (callback: Deno.PointerValue) => void): void;
 }
 
 /** Reports a native abort: ggml's message, and what was running (or `null`). */
@@ -265,9 +271,12 @@ export function openLibrary(): LlamaLibrary {
   // with the log callback's calling convention on x86-64 and arm64.
   const nativeNoop = llama.symbols.dlsym(null, cString("abs"));
   let capturing = 0;
+  const targets: ((callback: Deno.PointerValue) => void)[] = [];
   const route = () => {
     const toJs = sink !== null || capturing > 0 || nativeNoop === null;
-    llama.symbols.llama_log_set(toJs ? logCallback.pointer : nativeNoop, null);
+    const callback = toJs ? logCallback.pointer : nativeNoop;
+    llama.symbols.llama_log_set(callback, null);
+    for (const set of targets) set(callback);
   };
   route();
 
@@ -371,6 +380,10 @@ export function openLibrary(): LlamaLibrary {
         if (listener) listeners.delete(listener);
         route();
       }
+    },
+    addLogTarget(set) {
+      targets.push(set);
+      route();
     },
   };
   return opened;

@@ -54,6 +54,53 @@ export function nativeCpuBackendDir(cpuKey: string): string | null {
 }
 
 /**
+ * File name of libmtmd, llama.cpp's multimodal library: not in the npm package, built from the
+ * same release's source against its libraries (`deno task build-mtmd`).
+ */
+export const MTMD_LIB = "libmtmd.so";
+
+function envValue(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Where `deno task build-mtmd` builds libmtmd and llama.cpp's `llama-mtmd-cli`:
+ * `${XDG_CACHE_HOME:-~/.cache}/llamafile-build/mtmd`; `null` when neither variable is set.
+ */
+export function mtmdBuildDir(): string | null {
+  const xdg = envValue("XDG_CACHE_HOME");
+  const home = envValue("HOME");
+  const base = xdg ? xdg : home ? `${home}/.cache` : null;
+  return base === null ? null : `${base.replace(/\/+$/, "")}/llamafile-build/mtmd`;
+}
+
+/**
+ * The libmtmd to load: `$LLAMAFILE_MTMD_LIB` when set, else `MTMD_LIB` beside the libllama in
+ * use (a llamafile packed with `--mmproj` carries it there), else the one `deno task build-mtmd`
+ * built; `null` when none of them exists.
+ */
+export function mtmdLibraryPath(dir: string = libraryDir()): string | null {
+  const fromEnv = envValue("LLAMAFILE_MTMD_LIB");
+  if (fromEnv) return fromEnv;
+  const built = mtmdBuildDir();
+  for (
+    const path of [`${dir}/${MTMD_LIB}`, ...(built === null ? [] : [`${built}/lib/${MTMD_LIB}`])]
+  ) {
+    try {
+      if (Deno.statSync(path).isFile) return path;
+    } catch {
+      // not there (or not readable)
+    }
+  }
+  return null;
+}
+
+/**
  * The folder holding the libraries: `$LLAMAFILE_LIBDIR` when set, else the npm
  * package in this checkout's `node_modules`.
  */

@@ -18,13 +18,16 @@ const LIBC_SYMBOLS = {
 
 let libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] | null = null;
 
-/** The text of `path` (up to `limit` bytes, 64 KiB by default), or `null` when it cannot be opened. */
-export function readProcText(path: string, limit = 64 * 1024): string | null {
+/**
+ * The text of `path` (up to `maxBytes`, 64 KiB by default; `/proc/self/maps` of a Deno process
+ * is larger), or `null` when it cannot be opened.
+ */
+export function readProcText(path: string, maxBytes = 64 * 1024): string | null {
   libc ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
   const fd = libc.open(cString(path), 0);
   if (fd < 0) return null;
   try {
-    const buffer = new Uint8Array(limit);
+    const buffer = new Uint8Array(maxBytes);
     let length = 0;
     while (length < buffer.length) {
       const n = Number(libc.read(fd, buffer.subarray(length), BigInt(buffer.length - length)));

@@ -186,6 +186,69 @@ export const THREADPOOL_PARAMS = {
   paused: 525,
 } as const;
 
+/** `struct mtmd_context_params` (tools/mtmd/mtmd.h), 96 bytes. */
+export const MTMD_CONTEXT_PARAMS_STRUCT = {
+  struct: [
+    "u8", // use_gpu @0
+    "pointer", // device @8
+    "u8", // print_timings @16
+    "i32", // n_threads @20
+    "pointer", // image_marker @24 (deprecated, must be NULL)
+    "pointer", // media_marker @32
+    "i32", // flash_attn_type @40
+    "u8", // warmup @44
+    "i32", // image_min_tokens @48
+    "i32", // image_max_tokens @52
+    "pointer", // cb_eval @56
+    "pointer", // cb_eval_user_data @64
+    "i32", // batch_max_tokens @72
+    "pointer", // progress_callback @80
+    "pointer", // progress_callback_user_data @88
+  ],
+} as const;
+
+/** Byte offsets in `struct mtmd_context_params`. */
+export const MTMD_CONTEXT_PARAMS = {
+  size: 96,
+  use_gpu: 0,
+  print_timings: 16,
+  n_threads: 20,
+  image_marker: 24,
+  media_marker: 32,
+  flash_attn_type: 40,
+  warmup: 44,
+  image_min_tokens: 48,
+  image_max_tokens: 52,
+  batch_max_tokens: 72,
+} as const;
+
+/**
+ * `struct mtmd_helper_init_opt` (tools/mtmd/mtmd-helper.h), 24 bytes: one
+ * `struct mtmd_helper_video_init_params` (fps_target @0 float, ffmpeg_bin_dir @8,
+ * timestamp_interval_ms @16 int64), passed by value.
+ */
+export const MTMD_HELPER_INIT_OPT_STRUCT = { struct: ["f32", "pointer", "i64"] } as const;
+
+/** Byte offsets in `struct mtmd_helper_init_opt`. */
+export const MTMD_HELPER_INIT_OPT = {
+  size: 24,
+  fps_target: 0,
+  ffmpeg_bin_dir: 8,
+  timestamp_interval_ms: 16,
+} as const;
+
+/** `struct mtmd_helper_bitmap_wrapper`, 16 bytes, returned by value: bitmap @0, video_ctx @8. */
+export const MTMD_BITMAP_WRAPPER_STRUCT = { struct: ["pointer", "pointer"] } as const;
+
+/** `struct mtmd_input_text`, 24 bytes: text @0, text_len @8, add_special @16, parse_special @17. */
+export const MTMD_INPUT_TEXT = {
+  size: 24,
+  text: 0,
+  text_len: 8,
+  add_special: 16,
+  parse_special: 17,
+} as const;
+
 /** A mismatch between these layouts and the loaded library. */
 export class AbiMismatchError extends Error {
   override name = "AbiMismatchError";
@@ -195,7 +258,7 @@ export class AbiMismatchError extends Error {
 interface Expectation {
   readonly field: string;
   readonly offset: number;
-  readonly kind: "i32" | "u32" | "u8";
+  readonly kind: "i32" | "u32" | "u8" | "f32" | "i64";
   readonly value: number;
 }
 
@@ -223,6 +286,10 @@ function readField(view: DataView, e: Expectation): number {
       return view.getUint32(e.offset, true);
     case "u8":
       return view.getUint8(e.offset);
+    case "f32":
+      return view.getFloat32(e.offset, true);
+    case "i64":
+      return e.offset + 8 > view.byteLength ? NaN : Number(view.getBigInt64(e.offset, true));
   }
 }
 
@@ -231,10 +298,11 @@ function check(
   bytes: Uint8Array,
   size: number,
   expected: readonly Expectation[],
+  library = "libllama",
 ): void {
   if (bytes.byteLength !== size) {
     throw new AbiMismatchError(
-      `Cannot use libllama: struct ${name} is ${bytes.byteLength} bytes, expected ${size} (llama.cpp v0.5.0)`,
+      `Cannot use ${library}: struct ${name} is ${bytes.byteLength} bytes, expected ${size} (llama.cpp v0.5.0)`,
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -242,7 +310,7 @@ function check(
     const got = readField(view, e);
     if (got !== e.value) {
       throw new AbiMismatchError(
-        `Cannot use libllama: ${name}.${e.field} at byte ${e.offset} is ${got}, expected ${e.value}; ` +
+        `Cannot use ${library}: ${name}.${e.field} at byte ${e.offset} is ${got}, expected ${e.value}; ` +
           `the library is not llama.cpp v0.5.0`,
       );
     }
@@ -256,4 +324,74 @@ function check(
 export function assertAbi(modelDefaults: Uint8Array, contextDefaults: Uint8Array): void {
   check("llama_model_params", modelDefaults, MODEL_PARAMS.size, MODEL_EXPECTED);
   check("llama_context_params", contextDefaults, CONTEXT_PARAMS.size, CONTEXT_EXPECTED);
+}
+
+const MTMD_PARAMS_EXPECTED: readonly Expectation[] = [
+  { field: "use_gpu", offset: MTMD_CONTEXT_PARAMS.use_gpu, kind: "u8", value: 1 },
+  { field: "print_timings", offset: MTMD_CONTEXT_PARAMS.print_timings, kind: "u8", value: 1 },
+  { field: "n_threads", offset: MTMD_CONTEXT_PARAMS.n_threads, kind: "i32", value: 4 },
+  { field: "flash_attn_type", offset: MTMD_CONTEXT_PARAMS.flash_attn_type, kind: "i32", value: -1 },
+  { field: "warmup", offset: MTMD_CONTEXT_PARAMS.warmup, kind: "u8", value: 1 },
+  {
+    field: "image_min_tokens",
+    offset: MTMD_CONTEXT_PARAMS.image_min_tokens,
+    kind: "i32",
+    value: -1,
+  },
+  {
+    field: "image_max_tokens",
+    offset: MTMD_CONTEXT_PARAMS.image_max_tokens,
+    kind: "i32",
+    value: -1,
+  },
+  {
+    field: "batch_max_tokens",
+    offset: MTMD_CONTEXT_PARAMS.batch_max_tokens,
+    kind: "i32",
+    value: 1024,
+  },
+];
+
+const MTMD_INIT_OPT_EXPECTED: readonly Expectation[] = [
+  { field: "fps_target", offset: MTMD_HELPER_INIT_OPT.fps_target, kind: "f32", value: 4 },
+  {
+    field: "timestamp_interval_ms",
+    offset: MTMD_HELPER_INIT_OPT.timestamp_interval_ms,
+    kind: "i64",
+    value: 5000,
+  },
+];
+
+/**
+ * Checks libmtmd's default `mtmd_context_params` and `mtmd_helper_init_opt` against our
+ * layouts (and that the media marker field points at `mediaMarker`, the default
+ * `<__media__>`); throws {@linkcode AbiMismatchError} when they disagree.
+ */
+export function assertMtmdAbi(
+  paramsDefaults: Uint8Array,
+  initOptDefaults: Uint8Array,
+  mediaMarker: string | null,
+): void {
+  check(
+    "mtmd_context_params",
+    paramsDefaults,
+    MTMD_CONTEXT_PARAMS.size,
+    MTMD_PARAMS_EXPECTED,
+    "libmtmd",
+  );
+  check(
+    "mtmd_helper_init_opt",
+    initOptDefaults,
+    MTMD_HELPER_INIT_OPT.size,
+    MTMD_INIT_OPT_EXPECTED,
+    "libmtmd",
+  );
+  if (mediaMarker !== "<__media__>") {
+    throw new AbiMismatchError(
+      `Cannot use libmtmd: mtmd_context_params.media_marker at byte ${MTMD_CONTEXT_PARAMS.media_marker} ` +
+        `is ${
+          JSON.stringify(mediaMarker)
+        }, expected "<__media__>"; the library is not llama.cpp v0.5.0`,
+    );
+  }
 }

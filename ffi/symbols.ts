@@ -10,6 +10,9 @@ import {
   BATCH_STRUCT,
   CONTEXT_PARAMS_STRUCT,
   MODEL_PARAMS_STRUCT,
+  MTMD_BITMAP_WRAPPER_STRUCT,
+  MTMD_CONTEXT_PARAMS_STRUCT,
+  MTMD_HELPER_INIT_OPT_STRUCT,
   PERF_CONTEXT_STRUCT,
 } from "./structs.ts";
 
@@ -389,6 +392,114 @@ export const LLAMA_SYMBOLS = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   // int fcntl(int fd, int cmd, ... /* int arg */)
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/**
+ * Symbols of `libmtmd.so` (llama.cpp's tools/mtmd: `mtmd.h`, `mtmd-helper.h`), built from the
+ * same release by `deno task build-mtmd`, plus the one function our build adds
+ * (`scripts/mtmd/llamafile_mtmd.c`).
+ */
+export const MTMD_SYMBOLS = {
+  // const char * mtmd_default_marker(void)
+  mtmd_default_marker: { parameters: [], result: "pointer" },
+  // struct mtmd_context_params mtmd_context_params_default(void)
+  mtmd_context_params_default: { parameters: [], result: MTMD_CONTEXT_PARAMS_STRUCT },
+  // mtmd_context * mtmd_init_from_file(const char * mmproj_fname, const struct llama_model * text_model,
+  //                                    const struct mtmd_context_params ctx_params)
+  mtmd_init_from_file: {
+    parameters: ["buffer", "pointer", MTMD_CONTEXT_PARAMS_STRUCT],
+    result: "pointer",
+    nonblocking: true,
+  },
+  // void mtmd_free(mtmd_context * ctx)
+  mtmd_free: { parameters: ["pointer"], result: "void" },
+  // bool mtmd_support_vision(const mtmd_context * ctx)
+  mtmd_support_vision: { parameters: ["pointer"], result: "bool" },
+  // bool mtmd_support_audio(const mtmd_context * ctx)
+  mtmd_support_audio: { parameters: ["pointer"], result: "bool" },
+  // bool mtmd_decode_use_mrope(const mtmd_context * ctx)
+  mtmd_decode_use_mrope: { parameters: ["pointer"], result: "bool" },
+  // void mtmd_log_set(ggml_log_callback log_callback, void * user_data)
+  mtmd_log_set: { parameters: ["function", "pointer"], result: "void" },
+  // void mtmd_helper_log_set(ggml_log_callback log_callback, void * user_data)
+  mtmd_helper_log_set: { parameters: ["function", "pointer"], result: "void" },
+
+  // --- bitmaps ---
+  // struct mtmd_helper_init_opt mtmd_helper_init_opt_default(void)
+  mtmd_helper_init_opt_default: { parameters: [], result: MTMD_HELPER_INIT_OPT_STRUCT },
+  // struct mtmd_helper_bitmap_wrapper mtmd_helper_bitmap_init_from_buf(const mtmd_context * ctx,
+  //     const unsigned char * buf, size_t len, bool placeholder, struct mtmd_helper_init_opt opt)
+  mtmd_helper_bitmap_init_from_buf: {
+    parameters: ["pointer", "buffer", "usize", "bool", MTMD_HELPER_INIT_OPT_STRUCT],
+    result: MTMD_BITMAP_WRAPPER_STRUCT,
+    nonblocking: true,
+  },
+  // uint32_t mtmd_bitmap_get_nx(const mtmd_bitmap * bitmap)
+  mtmd_bitmap_get_nx: { parameters: ["pointer"], result: "u32" },
+  // uint32_t mtmd_bitmap_get_ny(const mtmd_bitmap * bitmap)
+  mtmd_bitmap_get_ny: { parameters: ["pointer"], result: "u32" },
+  // const char * mtmd_bitmap_get_id(const mtmd_bitmap * bitmap)
+  mtmd_bitmap_get_id: { parameters: ["pointer"], result: "pointer" },
+  // bool mtmd_bitmap_is_audio(const mtmd_bitmap * bitmap)
+  mtmd_bitmap_is_audio: { parameters: ["pointer"], result: "bool" },
+  // void mtmd_bitmap_free(mtmd_bitmap * bitmap)
+  mtmd_bitmap_free: { parameters: ["pointer"], result: "void" },
+
+  // --- chunks ---
+  // mtmd_input_chunks * mtmd_input_chunks_init(void)
+  mtmd_input_chunks_init: { parameters: [], result: "pointer" },
+  // size_t mtmd_input_chunks_size(const mtmd_input_chunks * chunks)
+  mtmd_input_chunks_size: { parameters: ["pointer"], result: "usize" },
+  // const mtmd_input_chunk * mtmd_input_chunks_get(const mtmd_input_chunks * chunks, size_t idx)
+  mtmd_input_chunks_get: { parameters: ["pointer", "usize"], result: "pointer" },
+  // void mtmd_input_chunks_free(mtmd_input_chunks * chunks)
+  mtmd_input_chunks_free: { parameters: ["pointer"], result: "void" },
+  // enum mtmd_input_chunk_type mtmd_input_chunk_get_type(const mtmd_input_chunk * chunk)
+  mtmd_input_chunk_get_type: { parameters: ["pointer"], result: "i32" },
+  // const llama_token * mtmd_input_chunk_get_tokens_text(const mtmd_input_chunk * chunk, size_t * n_tokens_output)
+  mtmd_input_chunk_get_tokens_text: { parameters: ["pointer", "buffer"], result: "pointer" },
+  // size_t mtmd_input_chunk_get_n_tokens(const mtmd_input_chunk * chunk)
+  mtmd_input_chunk_get_n_tokens: { parameters: ["pointer"], result: "usize" },
+  // llama_pos mtmd_input_chunk_get_n_pos(const mtmd_input_chunk * chunk)
+  mtmd_input_chunk_get_n_pos: { parameters: ["pointer"], result: "i32" },
+  // const char * mtmd_input_chunk_get_id(const mtmd_input_chunk * chunk)
+  mtmd_input_chunk_get_id: { parameters: ["pointer"], result: "pointer" },
+  // int32_t mtmd_tokenize(const mtmd_context * ctx, mtmd_input_chunks * output, const mtmd_input_text * text,
+  //                       const mtmd_bitmap * const * bitmaps, size_t n_bitmaps)
+  mtmd_tokenize: {
+    parameters: ["pointer", "pointer", "buffer", "buffer", "usize"],
+    result: "i32",
+    nonblocking: true,
+  },
+
+  // --- encoding and decoding ---
+  // int32_t mtmd_encode_chunk(mtmd_context * ctx, const mtmd_input_chunk * chunk)
+  mtmd_encode_chunk: { parameters: ["pointer", "pointer"], result: "i32", nonblocking: true },
+  // float * mtmd_get_output_embd(mtmd_context * ctx)
+  mtmd_get_output_embd: { parameters: ["pointer"], result: "pointer" },
+  // int32_t mtmd_helper_decode_image_chunk(mtmd_context * ctx, struct llama_context * lctx,
+  //     const mtmd_input_chunk * chunk, float * encoded_embd, llama_pos n_past, llama_seq_id seq_id,
+  //     int32_t n_batch, llama_pos * new_n_past, mtmd_helper_post_decode_callback callback, void * user_data)
+  mtmd_helper_decode_image_chunk: {
+    parameters: [
+      "pointer",
+      "pointer",
+      "pointer",
+      "pointer",
+      "i32",
+      "i32",
+      "i32",
+      "buffer",
+      "pointer",
+      "pointer",
+    ],
+    result: "i32",
+    nonblocking: true,
+  },
+
+  // --- ours (scripts/mtmd/llamafile_mtmd.c) ---
+  // int llamafile_mtmd_set_offset(const char * path, uint64_t offset): a projector inside a file
+  llamafile_mtmd_set_offset: { parameters: ["buffer", "u64"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The CPU backend's threadpool functions, reached through `ggml_backend_reg_get_proc_address`. */

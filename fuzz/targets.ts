@@ -7,6 +7,7 @@ import type { FuzzCounts, FuzzOptions } from "./counts.ts";
 import { fuzzGguf } from "./gguf_target.ts";
 import { fuzzGrammar, fuzzSchema } from "./grammar_target.ts";
 import { fuzzHttp } from "./http_target.ts";
+import { fuzzImage } from "./image_target.ts";
 import { fuzzLlamafile } from "./llamafile_target.ts";
 
 /** Every target `deno task fuzz --target` takes. */
@@ -16,6 +17,7 @@ export const TARGETS = {
   grammar: fuzzGrammar,
   schema: fuzzSchema,
   http: fuzzHttp,
+  image: fuzzImage,
 } as const satisfies Record<string, (options: FuzzOptions) => Promise<FuzzCounts>>;
 
 /** A target name. */

@@ -40,17 +40,17 @@ export const SYSTEM_TOOLS: readonly SystemTool[] = [
   {
     command: "cmake",
     debianPackage: "cmake",
-    why: "building llama.cpp's RPC backend, and the CPU backend of --build-native",
+    why: "building llama.cpp's RPC backend, the CPU backend of --build-native, and libmtmd",
   },
   {
     command: "make",
     debianPackage: "make",
-    why: "building llama.cpp's RPC backend, and the CPU backend of --build-native",
+    why: "building llama.cpp's RPC backend, the CPU backend of --build-native, and libmtmd",
   },
   {
     command: "g++",
     debianPackage: "g++",
-    why: "building llama.cpp's RPC backend, and the CPU backend of --build-native",
+    why: "building llama.cpp's RPC backend, the CPU backend of --build-native, and libmtmd",
   },
   { command: "git", debianPackage: "git", why: "cloning llama.cpp's source from its bundle" },
   { command: "stdbuf", debianPackage: "coreutils", why: "llama.cpp's rpc-server, line-buffered" },
@@ -80,6 +80,7 @@ export const SYSTEM_TOOLS: readonly SystemTool[] = [
     debianPackage: "python3-filelock",
     why: "imported by llama.cpp's server tests (conftest.py)",
   },
+  { command: "readelf", debianPackage: "binutils", why: "libmtmd's NEEDED and RUNPATH" },
 ];
 
 /** True when `command` is an executable in a folder of `PATH` (or, absolute, a file that exists). */

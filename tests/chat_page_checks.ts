@@ -315,6 +315,8 @@ export async function runChatPageChecks(
     });
     const model = await page.locator("#model").textContent() ?? "";
     log(`model ${model}`);
+    // This server's model takes no images: no Attach button.
+    assert.equal(await page.locator("#attach").isVisible(), false, "Attach shown without vision");
     await closeSettings();
     result.screenshots.push(await shoot(page, `${shotDir}/desktop_empty.png`));
     await openSettings();
@@ -796,4 +798,230 @@ async function poll(
     if (Date.now() > end) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Options for {@linkcode runImageChecks}. */
+export interface ImageCheckOptions {
+  /** The image to attach (its bytes) and its MIME type. */
+  image: Uint8Array;
+  mime: string;
+  /** The text sent with the image. */
+  prompt: string;
+  /** The exact answer expected to `prompt` with the image (from our CLI, or a fake's rule). */
+  expectedAnswer?: string;
+  /** `max_tokens` of the turns (default 24). */
+  maxTokens?: number;
+  /** A temperature to set (default: the server's). */
+  temperature?: number;
+  /** Chromium binary (default {@linkcode CHROMIUM_PATH}). */
+  executablePath?: string;
+  /** Timeout for each wait, in ms (default 30000). */
+  timeoutMs?: number;
+  /** Folder for the screenshots (default: a new temp folder). */
+  screenshotDir?: string;
+}
+
+/** What {@linkcode runImageChecks} saw. */
+export interface ImageCheckResult {
+  /** The answers, in order: to the prompt with the image, to the image alone. */
+  answers: string[];
+  /** The JSON bodies the page posted to `/v1/chat/completions`, in order. */
+  requests: Record<string, unknown>[];
+  screenshots: string[];
+}
+
+/**
+ * Attaching images in the chat page, against a server whose `/props` says its model takes
+ * images: the Attach button (a file chooser), a paste into the message box and a drop on the
+ * chat each add a preview; a preview's remove button takes it away; a file that is no image
+ * is refused with a notice; the request carries the image as an `image_url` part whose `data:`
+ * URI holds the file's exact bytes, before the text; the sent message shows the image, and
+ * still does after a reload; an image alone is a message too. Throws on the first failure.
+ */
+export async function runImageChecks(
+  baseUrl: string,
+  opts: ImageCheckOptions,
+): Promise<ImageCheckResult> {
+  const timeout = opts.timeoutMs ?? 30_000;
+  const origin = new URL(baseUrl).origin;
+  const shotDir = opts.screenshotDir ?? await Deno.makeTempDir({ prefix: "image_page_shots_" });
+  const result: ImageCheckResult = { answers: [], requests: [], screenshots: [] };
+  const dataUri = `data:${opts.mime};base64,${encodeBase64(opts.image)}`;
+  const { Buffer } = await import("node:buffer");
+  const file = (name: string, mime = opts.mime, bytes = opts.image) => ({
+    name,
+    mimeType: mime,
+    buffer: Buffer.from(bytes),
+  });
+  const browser = await launchChromium(opts.executablePath);
+  try {
+    const page = browser.context.pages()[0] ?? await browser.context.newPage();
+    page.setDefaultTimeout(timeout);
+    const seen = watch(page, origin);
+    const input = page.locator("#input");
+    const previews = page.locator("#attachments .attachment img");
+    const settle = async () => {
+      await page.waitForFunction(() => {
+        const all = document.querySelectorAll(".msg.assistant");
+        const last = all[all.length - 1];
+        return !!last && last.getAttribute("data-state") !== "streaming";
+      });
+      const last = page.locator(".msg.assistant").last();
+      return { state: await last.getAttribute("data-state"), text: await last.textContent() ?? "" };
+    };
+    const post = async (before: number) => {
+      await poll(() => seen.posted.length > before, timeout, "the page to post a chat request");
+      result.requests.push(seen.posted[before]!.body);
+      return seen.posted[before]!.body;
+    };
+
+    await page.goto(baseUrl);
+    await page.locator("#attach").waitFor({ state: "visible" });
+    assert.equal(await page.getByRole("button", { name: "Attach an image" }).count(), 1);
+    if (opts.maxTokens !== undefined || opts.temperature !== undefined) {
+      await page.locator("#settings summary").click();
+      await page.locator("#max-tokens").fill(String(opts.maxTokens ?? 24));
+      if (opts.temperature !== undefined) {
+        await page.locator("#temperature").fill(String(opts.temperature));
+      }
+      await page.locator("#settings summary").click();
+    }
+
+    // The button opens a file chooser; the preview shows the file; remove takes it away.
+    const [chooser] = await Promise.all([
+      page.waitForEvent("filechooser"),
+      page.locator("#attach").click(),
+    ]);
+    await chooser.setFiles(file("chosen.png"));
+    await previews.first().waitFor();
+    assert.equal(await previews.count(), 1);
+    assert.equal(await previews.first().getAttribute("src"), dataUri);
+    await page.getByRole("button", { name: "Remove chosen.png" }).click();
+    assert.equal(await previews.count(), 0);
+    assert.equal(await page.locator("#attachments").isVisible(), false);
+
+    // A file that is no image is refused, with a notice.
+    await page.locator("#image-file").setInputFiles(
+      file("notes.txt", "text/plain", new TextEncoder().encode("hello")),
+    );
+    await page.locator("#status", { hasText: "notes.txt is not an image" }).waitFor();
+    assert.equal(await previews.count(), 0);
+
+    // A paste into the message box, and a drop on the chat.
+    const b64 = encodeBase64(opts.image);
+    await page.evaluate(({ b64, mime }) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const make = (name: string) => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], name, { type: mime }));
+        return transfer;
+      };
+      document.getElementById("input")!.dispatchEvent(
+        new ClipboardEvent("paste", { clipboardData: make("pasted.png"), bubbles: true }),
+      );
+      const target = document.getElementById("messages")!;
+      const dropped = make("dropped.png");
+      target.dispatchEvent(
+        new DragEvent("dragover", { dataTransfer: dropped, bubbles: true, cancelable: true }),
+      );
+      target.dispatchEvent(
+        new DragEvent("drop", { dataTransfer: dropped, bubbles: true, cancelable: true }),
+      );
+    }, { b64, mime: opts.mime });
+    await poll(async () => await previews.count() === 2, timeout, "the pasted and dropped images");
+    assert.deepEqual(
+      await page.locator("#attachments img").evaluateAll((imgs) =>
+        imgs.map((i) => i.getAttribute("alt"))
+      ),
+      ["pasted.png", "dropped.png"],
+    );
+    assert.equal(await input.inputValue(), "", "the paste put text in the box");
+    result.screenshots.push(await shoot(page, `${shotDir}/image_attached.png`));
+    await page.getByRole("button", { name: "Remove dropped.png" }).click();
+    assert.equal(await previews.count(), 1);
+
+    // Sent: the image as a data: URI part before the text; shown in the message.
+    let before = seen.posted.length;
+    await input.fill(opts.prompt);
+    await input.press("Enter");
+    const body = await post(before);
+    const messages = body.messages as { role: string; content: unknown }[];
+    assert.deepEqual(messages.at(-1), {
+      role: "user",
+      content: [
+        { type: "image_url", image_url: { url: dataUri } },
+        { type: "text", text: opts.prompt },
+      ],
+    });
+    const answer = await settle();
+    assert.equal(answer.state, "done", await page.locator("#messages").innerText());
+    assert.ok(answer.text.length > 0, "no answer to the image");
+    // The answer as it streamed (what the page keeps), not as its markdown renders.
+    const raw = await page.evaluate(() => {
+      const saved = JSON.parse(localStorage.getItem("llamafile.conversations") ?? "[]");
+      const messages = saved.flatMap((c: { messages: { role: string; content: string }[] }) =>
+        c.messages
+      );
+      return messages.filter((m: { role: string }) => m.role === "assistant").at(-1)?.content;
+    });
+    if (opts.expectedAnswer !== undefined) assert.equal(raw, opts.expectedAnswer);
+    result.answers.push(raw ?? answer.text);
+    assert.equal(await previews.count(), 0, "the preview stayed after sending");
+    const sent = page.locator(".msg.user").last().locator(".images img");
+    assert.equal(await sent.count(), 1);
+    assert.equal(await sent.getAttribute("src"), dataUri);
+    assert.ok(
+      await sent.evaluate((img) => (img as HTMLImageElement).naturalWidth > 0),
+      "the sent image does not display",
+    );
+    result.screenshots.push(await shoot(page, `${shotDir}/image_sent.png`));
+
+    // Kept with the conversation.
+    await page.reload();
+    await page.locator(".msg.user .images img").first().waitFor();
+    assert.equal(
+      await page.locator(".msg.user .images img").first().getAttribute("src"),
+      dataUri,
+    );
+
+    // An image alone is a message, sent with the history (whose image is sent again).
+    await page.locator("#attach").waitFor({ state: "visible" });
+    await page.locator("#image-file").setInputFiles(file("alone.png"));
+    await previews.first().waitFor();
+    before = seen.posted.length;
+    await page.locator("#send").click();
+    const alone = await post(before);
+    const history = alone.messages as { role: string; content: unknown }[];
+    assert.deepEqual(history.at(-1), {
+      role: "user",
+      content: [{ type: "image_url", image_url: { url: dataUri } }],
+    });
+    assert.deepEqual(history.at(-3), messages.at(-1));
+    const second = await settle();
+    assert.equal(second.state, "done", await page.locator("#messages").innerText());
+    assert.ok(second.text.length > 0, "no answer to the image alone");
+    result.answers.push(
+      await page.evaluate(() => {
+        const saved = JSON.parse(localStorage.getItem("llamafile.conversations") ?? "[]");
+        const messages = saved.flatMap((c: { messages: { role: string; content: string }[] }) =>
+          c.messages
+        );
+        return messages.filter((m: { role: string }) => m.role === "assistant").at(-1)?.content;
+      }),
+    );
+
+    assert.deepEqual(seen.foreign, [], "the page made requests outside its origin");
+    assert.deepEqual(seen.errors, [], "errors in the page");
+    return result;
+  } finally {
+    await browser.close();
+  }
+}
+
+function encodeBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
 }

@@ -8,7 +8,13 @@
 
 import assert from "node:assert/strict";
 import { CHAT_HTML, CHAT_PAGE_HEADERS } from "../lib/server/ui/chat_html.ts";
-import { launchChromium, MARKDOWN_SAMPLE, runChatPageChecks } from "./chat_page_checks.ts";
+import {
+  launchChromium,
+  MARKDOWN_SAMPLE,
+  runChatPageChecks,
+  runImageChecks,
+} from "./chat_page_checks.ts";
+import { testPng } from "../bench/test_images.ts";
 
 const MODEL = "fake-model.gguf";
 const API_KEY = "sk-test-123";
@@ -22,6 +28,21 @@ function answerTo(text: string): string {
   return `You said "${text.replace(/\s+/g, " ")}". <b>Bye</b> & adiós 🦙`;
 }
 
+/** A message's text, and how many images it carries (content parts, as the page sends them). */
+function readContent(content: unknown): { text: string; images: number } {
+  if (typeof content === "string") return { text: content, images: 0 };
+  const parts = Array.isArray(content) ? content as { type: string; text?: string }[] : [];
+  return {
+    text: parts.filter((p) => p.type === "text").map((p) => p.text ?? "").join("\n"),
+    images: parts.filter((p) => p.type === "image_url").length,
+  };
+}
+
+/** The fake's answer to a message with images. */
+function answerToImages(text: string, images: number): string {
+  return `I see ${images} image${images === 1 ? "" : "s"}. ${answerTo(text)}`;
+}
+
 interface FakeState {
   requests: Record<string, unknown>[];
   /** Streams the client went away from before the end. */
@@ -30,6 +51,8 @@ interface FakeState {
 
 interface FakeOptions {
   apiKey?: string;
+  /** Say in `/props` that the model takes images. */
+  vision?: boolean;
   /** Answer `/v1/models` with this status instead of the model list. */
   modelsStatus?: number;
 }
@@ -53,11 +76,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * with timings and `[DONE]`. With `max_tokens` of 1000 or more it keeps going slowly, to be stopped.
  */
 function stream(body: Record<string, unknown>, state: FakeState): Response {
-  const messages = body.messages as Array<{ role: string; content: string }>;
-  const last = messages[messages.length - 1]?.content ?? "";
+  const messages = body.messages as Array<{ role: string; content: unknown }>;
+  const last = readContent(messages[messages.length - 1]?.content ?? "");
   const maxTokens = typeof body.max_tokens === "number" ? body.max_tokens : 512;
   const long = maxTokens >= 1000;
-  const words = answerTo(last).match(/\s*\S+\s*/g) ?? [];
+  const answer = last.images > 0 ? answerToImages(last.text, last.images) : answerTo(last.text);
+  const words = answer.match(/\s*\S+\s*/g) ?? [];
   const encoder = new TextEncoder();
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
     encoder.encode(
@@ -134,6 +158,7 @@ function fakeServer(opts: FakeOptions = {}) {
     if (req.method === "GET" && pathname === "/props") {
       return json(200, {
         default_generation_settings: { params: { temperature: 0.8, top_k: 40 } },
+        ...(opts.vision && { modalities: { vision: true, audio: false } }),
       });
     }
     if (pathname.startsWith("/v1/") && !authorized(req)) {
@@ -228,6 +253,34 @@ Deno.test("chat page falls back to model LLaMA_CPP when /v1/models fails (Chromi
     assert.equal(await page.locator("#status").textContent(), "");
   } finally {
     await browser.close();
+    await fake.server.shutdown();
+  }
+});
+
+Deno.test("chat page attaches images by button, paste and drop, and sends them as data URIs (Chromium)", async () => {
+  const fake = fakeServer({ vision: true });
+  try {
+    const result = await runImageChecks(fake.url, {
+      image: await testPng(),
+      mime: "image/png",
+      prompt: "What is in the picture?",
+      expectedAnswer: answerToImages("What is in the picture?", 1),
+    });
+    assert.deepEqual(result.answers, [
+      answerToImages("What is in the picture?", 1),
+      answerToImages("", 1),
+    ]);
+    // The server saw the two messages, the second with the first in its history.
+    assert.equal(fake.state.requests.length, 2);
+    const contents = fake.state.requests.map((r) =>
+      (r.messages as { content: unknown }[]).map((m) => readContent(m.content))
+    );
+    assert.deepEqual(contents[1], [
+      { text: "What is in the picture?", images: 1 },
+      { text: answerToImages("What is in the picture?", 1), images: 0 },
+      { text: "", images: 1 },
+    ]);
+  } finally {
     await fake.server.shutdown();
   }
 });

@@ -16,6 +16,7 @@ const CASES: Record<TargetName, number> = {
   grammar: 200,
   schema: 200,
   http: 300,
+  image: 100,
 };
 
 for (const [target, cases] of Object.entries(CASES) as [TargetName, number][]) {

@@ -264,7 +264,8 @@ Deno.test("pack --add appends without rewriting a byte, and the newest central d
   assert.equal(info.code, 0, info.stderr);
   assert.match(
     info.stdout,
-    /weights: +mmproj-tinygemma3\.gguf at offset \d+\n +architecture: +clip/,
+    // An entry added with --add: the projector, but no libmtmd (only pack --mmproj carries it).
+    /projector: +mmproj-tinygemma3\.gguf at offset \d+ \(libmtmd for no platform\)\n +architecture: +clip \(multimodal projector\)/,
   );
   assert.match(info.stdout, /weights: +stories260K\.gguf at offset \d+\n +architecture: +llama/);
   assert.match(info.stdout, /^runtime: +llamafile\.ts \S+, deno \S+, llama\.cpp v0\.5\.0$/m);

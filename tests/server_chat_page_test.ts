@@ -10,8 +10,11 @@ import assert from "node:assert/strict";
 import { parseCliArgs } from "../lib/cli/options.ts";
 import { type LlamaModel, loadModel } from "../lib/engine/model.ts";
 import { runServer } from "../server.ts";
-import { launchChromium, runChatPageChecks } from "./chat_page_checks.ts";
+import { loadProjector } from "../lib/engine/projector.ts";
+import { launchChromium, runChatPageChecks, runImageChecks } from "./chat_page_checks.ts";
+import { runCli } from "./helpers.ts";
 import { CHAT_MODEL } from "./server_helpers.ts";
+import { gemmaTurn, visionFiles } from "./vision_helpers.ts";
 
 function serverOptions(extra: string[]) {
   return parseCliArgs([
@@ -121,5 +124,73 @@ Deno.test("chat page waits while the real server loads the model, then answers (
     await browser.close();
     stop.abort();
     await running;
+  }
+});
+
+Deno.test("chat page sends an image to the real server with a projector and shows the CLI's answer (Chromium)", async () => {
+  const files = await visionFiles();
+  const prompt = "What is in the picture?";
+  const stop = new AbortController();
+  try {
+    const cli = await runCli([
+      "-m",
+      files.model,
+      "--mmproj",
+      files.mmproj,
+      "--image",
+      files.png,
+      "-p",
+      gemmaTurn(prompt),
+      "-n",
+      "16",
+      "--temp",
+      "0",
+      "-t",
+      "1",
+      "--no-display-prompt",
+    ]);
+    assert.equal(cli.code, 0, cli.stderr);
+    const options = parseCliArgs([
+      "--server",
+      "--nobrowser",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "-m",
+      files.model,
+      "--mmproj",
+      files.mmproj,
+      "-t",
+      "1",
+    ]);
+    using model = await loadModel(files.model);
+    let url!: (value: string) => void;
+    const ready = new Promise<string>((resolve) => (url = resolve));
+    const running = runServer(model, options, {
+      signal: stop.signal,
+      log: () => {},
+      projector: (m) => loadProjector(m, files.mmproj, { threads: 1 }),
+      onReady: (info) => url(info.url),
+    });
+    try {
+      const base = await Promise.race([ready, running.then(() => "")]);
+      assert.ok(base !== "", "the server stopped before it was ready");
+      const result = await runImageChecks(base, {
+        image: await Deno.readFile(files.png),
+        mime: "image/png",
+        prompt,
+        expectedAnswer: cli.stdout,
+        maxTokens: 16,
+        temperature: 0,
+      });
+      assert.equal(result.answers[0], cli.stdout);
+      assert.equal(result.requests[0]?.temperature, 0);
+    } finally {
+      stop.abort();
+      await running;
+    }
+  } finally {
+    await files.close();
   }
 });

@@ -10,7 +10,10 @@ import { processEscapes } from "./escapes.ts";
 import type { PromptCacheFile } from "./prompt_cache.ts";
 import { generate, type GenerateResult } from "../engine/generate.ts";
 import { resolveGrammar } from "./grammar_source.ts";
+import { MAX_IMAGE_BYTES } from "../engine/image_check.ts";
+import { buildMediaPrompt, type MediaPrompt, splitAtMarkers } from "../engine/media_prompt.ts";
 import type { LlamaModel } from "../engine/model.ts";
+import { type Projector, ProjectorError, type ProjectorImage } from "../engine/projector.ts";
 import { pickSampling, type SamplingOptions } from "../engine/sampler.ts";
 import { endStdoutLine, writeStderr, writeStdout } from "../util/stdout_writer.ts";
 import { readLimited } from "../util/read_limited.ts";
@@ -40,6 +43,61 @@ export async function readPrompt(options: CliOptions): Promise<string | undefine
   }
   if (prompt !== undefined && options.escape) prompt = processEscapes(prompt);
   return prompt;
+}
+
+/** An `--image` file's bytes, read before the model loads (a missing file fails fast). */
+export interface ImageFile {
+  path: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * Reads the `--image` files (at most {@linkcode MAX_IMAGE_BYTES} each); they are decoded once
+ * the projector is loaded.
+ */
+export async function readImages(options: CliOptions): Promise<ImageFile[]> {
+  const out: ImageFile[] = [];
+  for (const path of options.image) {
+    try {
+      out.push({ path, bytes: await readLimited(path, MAX_IMAGE_BYTES) });
+    } catch (cause) {
+      if (cause instanceof Deno.errors.NotCapable) throw cause;
+      const reason = cause instanceof Deno.errors.NotFound
+        ? "no such file"
+        : cause instanceof Deno.errors.IsADirectory
+        ? "it is a directory"
+        : (cause as Error).message;
+      throw new ProjectorError(`Cannot read image "${path}": ${reason}`, { cause });
+    }
+  }
+  return out;
+}
+
+/**
+ * The prompt with `images` where its media markers are (before it when it has none), tokenized
+ * as llama.cpp's CLI does: BOS first, special tokens parsed.
+ */
+export async function imagePrompt(
+  projector: Projector,
+  prompt: string,
+  images: readonly ImageFile[],
+): Promise<MediaPrompt> {
+  const decoded: ProjectorImage[] = [];
+  try {
+    for (const image of images) {
+      decoded.push(await projector.readImage(image.bytes, `"${image.path}"`));
+    }
+    let parts;
+    try {
+      parts = splitAtMarkers(prompt, projector.marker, decoded);
+    } catch (cause) {
+      throw new ProjectorError(`Cannot place the images: ${(cause as Error).message}`, { cause });
+    }
+    return await buildMediaPrompt(projector, parts, { addSpecial: true, parseSpecial: true });
+  } finally {
+    // The chunks hold what they need; the bitmaps are no longer used.
+    for (const image of decoded) image.close();
+  }
 }
 
 /** The sampling options of the command line, with the grammar read from where it was named. */
@@ -80,17 +138,22 @@ export async function runCompletion(
   sampling: SamplingOptions,
   signal: AbortSignal,
   cache: PromptCacheFile | null = null,
+  vision: { projector: Projector; images: readonly ImageFile[] } | null = null,
 ): Promise<GenerateResult> {
+  using media = vision === null || vision.images.length === 0
+    ? null
+    : await imagePrompt(vision.projector, prompt, vision.images);
   const context = await createContext(model, contextOptionsFromCli(options));
   trace("context created");
   try {
     warnPastTrainedContext(context.size, model.trainedContext, options);
     const stops = options.reversePrompt.map((r) => (options.escape ? processEscapes(r) : r));
-    const tokens = model.tokenize(prompt, { addSpecial: true, parseSpecial: true });
+    const tokens = media?.tokens ??
+      model.tokenize(prompt, { addSpecial: true, parseSpecial: true });
     const cachedTokens = cache === null
       ? 0
       : commonPrefix((await context.loadState(await cache.read())) ?? [], tokens);
-    const run = generate(context, tokens, {
+    const run = generate(context, media ?? tokens, {
       ...sampling,
       maxTokens: options.nPredict,
       stop: stops,

@@ -15,11 +15,18 @@ import {
 import { parseArgs } from "./option_table.ts";
 import { optionEnv, parseCliArgs } from "./options.ts";
 import { RPC_SERVER_TABLE } from "./options/rpc_server.ts";
+import { PACK_TABLE } from "./options/pack.ts";
 
 /** A launch decision. */
 export interface LaunchPlan {
   mode: "cli" | "server" | "pack" | "upgrade" | "info" | "rpc-server" | "build";
   flags: string[];
+  /**
+   * The run loads libmtmd (a projector is used: the server with `--mmproj`, the CLI with
+   * `--mmproj` and `--image`, `pack --mmproj`), which the checkout's launcher builds first
+   * when it is not built yet.
+   */
+  needsMtmd?: boolean;
 }
 
 /** Options of {@linkcode planLaunch}. */
@@ -55,9 +62,18 @@ export function onPath(name: string): boolean {
 export function planLaunch(args: readonly string[], plan: PlanOptions = {}): LaunchPlan {
   const first = args[0];
   if (first === "pack" || first === "upgrade") {
+    let needsMtmd = false;
+    if (first === "pack") {
+      try {
+        needsMtmd = parseArgs(PACK_TABLE, args.slice(1)).mmproj !== undefined;
+      } catch {
+        // the pack command reports the usage error
+      }
+    }
     // Packing writes the output file and runs `deno bundle` (and `npm pack`, `tar` to fetch
     // another platform's runtime).
     return {
+      ...(needsMtmd && { needsMtmd }),
       mode: first,
       flags: [
         "--no-prompt",
@@ -92,13 +108,20 @@ export function planLaunch(args: readonly string[], plan: PlanOptions = {}): Lau
   } catch {
     return { mode: "cli", flags: cliPermissionFlags() };
   }
+  const needsMtmd = options.mmproj !== undefined && (options.server || options.image.length > 0);
+  const mtmd = needsMtmd ? { needsMtmd } : {};
   if (options.unsecure) {
-    return { mode: options.server ? "server" : "cli", flags: [...UNSECURE_PERMISSION_FLAGS] };
+    return {
+      ...mtmd,
+      mode: options.server ? "server" : "cli",
+      flags: [...UNSECURE_PERMISSION_FLAGS],
+    };
   }
   if (options.buildNative) return { mode: "build", flags: [...BUILD_PERMISSION_FLAGS] };
   if (options.server) {
     const browser = !options.nobrowser && (plan.browser ?? onPath("xdg-open"));
     return {
+      ...mtmd,
       mode: "server",
       flags: serverPermissionFlags({
         host: options.host,
@@ -109,6 +132,7 @@ export function planLaunch(args: readonly string[], plan: PlanOptions = {}): Lau
     };
   }
   return {
+    ...mtmd,
     mode: "cli",
     flags: cliPermissionFlags(
       options.promptCache === undefined ? {} : { promptCache: options.promptCache },

@@ -51,3 +51,15 @@ Deno.test("planLaunch() keeps the CLI without network with --rpc: the connection
   assert.equal(plan.mode, "cli");
   assert.deepEqual(plan.flags, cliPermissionFlags());
 });
+
+Deno.test("planLaunch() says when a run loads libmtmd: the server or images with --mmproj, pack --mmproj", () => {
+  const needs = (args: string[]) => planLaunch(args).needsMtmd ?? false;
+  assert.equal(needs(["-m", "m.gguf", "--mmproj", "p.gguf", "--image", "a.png", "-p", "x"]), true);
+  assert.equal(needs(["-m", "m.gguf", "--mmproj", "p.gguf", "--server"]), true);
+  assert.equal(needs(["pack", "-m", "m.gguf", "--mmproj", "p.gguf", "-o", "x.llamafile"]), true);
+  // A projector named but no image (a llamafile packed with one, answering text): no libmtmd.
+  assert.equal(needs(["-m", "m.gguf", "--mmproj", "p.gguf", "-p", "x"]), false);
+  assert.equal(needs(["-m", "m.gguf", "--image", "a.png", "-p", "x"]), false);
+  assert.equal(needs(["pack", "-m", "m.gguf", "-o", "x.llamafile"]), false);
+  assert.equal(needs(["pack", "--bogus"]), false);
+});

@@ -32,6 +32,9 @@ import {
 } from "../engine/gpu_setup.ts";
 import { formatPlacement } from "../engine/layer_placement.ts";
 import { type LlamaModel, loadModel, type LoadModelOptions } from "../engine/model.ts";
+import { openMtmd } from "../../ffi/mtmd.ts";
+import { defaultThreads } from "../engine/context.ts";
+import { loadProjector, type Projector } from "../engine/projector.ts";
 import { resolveWeights } from "../onefile/llamafile_archive.ts";
 import { formatBytes } from "../util/format_bytes.ts";
 import { writeStderr } from "../util/stdout_writer.ts";
@@ -62,13 +65,15 @@ export function gpuRequestFrom(options: PlacementOptions): GpuRequest {
 }
 
 /**
- * Opens libllama and its backends: libllama's log shown with `--verbose`, a native abort
- * (a failed `GGML_ASSERT`) reported as one `llamafile:` line before the process exits 1, and
- * the GPU devices the options ask for loaded and opened (one warning line, and the CPU, when
- * they cannot be used).
+ * Opens libllama and its backends (and libmtmd where a projector is used): libllama's log
+ * shown with `--verbose`, a native abort (a failed `GGML_ASSERT`) reported as one `llamafile:`
+ * line before the process exits 1, and the GPU devices the options ask for loaded and opened
+ * (one warning line, and the CPU, when they cannot be used).
  */
 export async function openLibraryFor(options: CliOptions): Promise<OpenedLibrary> {
   const lib = openLibrary();
+  // libmtmd where the projector is used: the server, and the CLI with images.
+  if (options.mmproj !== undefined && (options.server || options.image.length > 0)) openMtmd();
   trace("libraries opened");
   if (options.verbose) lib.setLogSink((_level, line) => writeStderr(line));
   lib.setAbortReporter((message, during) =>
@@ -206,4 +211,26 @@ export async function loadModelFromOptions(
     writeStderr(`llamafile: ${formatPlacement(model.placement)}`);
   }
   return model;
+}
+
+/**
+ * Loads the `--mmproj` projector for `model`: a GGUF path, or an entry of the llamafile it runs
+ * from (read in place at its offset, like the weights).
+ */
+export async function loadProjectorFromOptions(
+  model: LlamaModel,
+  options: CliOptions,
+  extra: { warmup?: boolean } = {},
+): Promise<Projector> {
+  const source = await resolveWeights(options.mmproj);
+  if (source === null) throw new UsageError("No projector given: pass --mmproj FILE");
+  const projector = await loadProjector(model, source.path, {
+    offset: source.offset,
+    threads: options.threads ?? defaultThreads(),
+    offload: options.mmprojOffload,
+    warmup: extra.warmup ?? false,
+    printTimings: options.verbose,
+  });
+  trace("projector loaded");
+  return projector;
 }

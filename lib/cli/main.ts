@@ -14,8 +14,14 @@ import { openLibrary } from "../../ffi/library.ts";
 import { endStdoutLine, StdoutClosed, writeStderr, writeStdout } from "../util/stdout_writer.ts";
 import { trace } from "../util/trace.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
-import { readPrompt, runCompletion, samplingFromCli } from "./completion_mode.ts";
-import { connectRpcFor, loadModelFromOptions, openLibraryFor } from "./load_model.ts";
+import { readImages, readPrompt, runCompletion, samplingFromCli } from "./completion_mode.ts";
+import {
+  connectRpcFor,
+  loadModelFromOptions,
+  loadProjectorFromOptions,
+  openLibraryFor,
+} from "./load_model.ts";
+import { ProjectorError } from "../engine/projector.ts";
 import { PromptCacheFile } from "./prompt_cache.ts";
 import {
   type CliOptions,
@@ -118,12 +124,25 @@ export async function main(args: readonly string[]): Promise<number> {
       return await (await import("./native_build.ts")).buildNativeCommand(options);
     }
     if (options.server) {
+      if (options.image.length > 0) {
+        throw new UsageError("--image is for the CLI: send images to the server in requests");
+      }
       return await (await import("./server_mode.ts")).runServerMode(options);
     }
     const hasPrompt = options.prompt !== undefined || options.file !== undefined;
     const chat = options.chat || (!hasPrompt && !options.cli);
     if (!hasPrompt && !chat) {
       throw new UsageError("No prompt given: pass -p TEXT or -f FILE");
+    }
+    if (options.image.length > 0) {
+      if (chat) throw new UsageError("--image needs a prompt: pass -p TEXT or -f FILE");
+      if (options.promptCache !== undefined) {
+        throw new UsageError("--prompt-cache cannot be used with --image");
+      }
+      if (options.mmproj === undefined) {
+        // Not a usage error: the projector may come from a llamafile's .args.
+        throw new ProjectorError("Cannot use --image: no projector is given (pass --mmproj FILE)");
+      }
     }
     // First what the sandbox will forbid: modules (loading one may write Deno's caches), the
     // libraries and their devices (--rpc workers included), the prompt cache file, the signal
@@ -147,6 +166,7 @@ export async function main(args: readonly string[]): Promise<number> {
       for (const line of formatSandboxReport(report)) writeStderr(`llamafile: ${line}`);
     }
     const prompt = await readPrompt(options);
+    const images = await readImages(options);
     const sampling = await samplingFromCli(options);
     trace("prompt and sampling read");
     using model = await loadModelFromOptions(options, gpu);
@@ -155,7 +175,19 @@ export async function main(args: readonly string[]): Promise<number> {
       Deno.removeSignalListener("SIGINT", onSigint);
       return await chatMode!.runChatMode(model, options, sampling, prompt, terminal);
     }
-    const result = await runCompletion(model, options, prompt!, sampling, abort.signal, cache);
+    // The projector is loaded only for images: a llamafile packed with one still answers text
+    // prompts without that cost.
+    using projector = images.length === 0 ? null : await loadProjectorFromOptions(model, options);
+    const vision = projector === null ? null : { projector, images };
+    const result = await runCompletion(
+      model,
+      options,
+      prompt!,
+      sampling,
+      abort.signal,
+      cache,
+      vision,
+    );
     return result.finishReason === "abort" ? EXIT.interrupted : EXIT.ok;
   } catch (error) {
     if (error instanceof StdoutClosed) return EXIT.ok;

@@ -132,6 +132,9 @@ export function helpText(version: string, argsWords?: readonly string[]): string
   lines.push("  llamafile -m MODEL.gguf -f /dev/stdin [options]    complete standard input");
   lines.push("  llamafile -m MODEL.gguf --chat                      chat in the terminal");
   lines.push(
+    "  llamafile -m MODEL.gguf --mmproj P.gguf --image I -p PROMPT  describe an image",
+  );
+  lines.push(
     "  llamafile -m MODEL.gguf --server [--port N]         OpenAI/Anthropic API server + chat page",
   );
   lines.push("  llamafile pack -m MODEL.gguf [--args FILE | --arg X ...] -o OUT.llamafile");
@@ -199,6 +202,10 @@ export function helpText(version: string, argsWords?: readonly string[]): string
   lines.push("ENVIRONMENT");
   lines.push("  LLAMAFILE_LIBDIR   folder holding libllama.v0.5.0.so and the ggml backends");
   lines.push("  LLAMAFILE_RPC_LIB  ggml's RPC backend module for --rpc and rpc-server");
+  lines.push(
+    "  LLAMAFILE_MTMD_LIB libmtmd.so to load for --mmproj (default: beside libllama, or the one",
+  );
+  lines.push("                     deno task build-mtmd built)");
   lines.push("  LLAMAFILE_MODEL    default model for the demo task");
   lines.push("  LLAMAFILE_TRACE=1  print where start-up time goes (ms since the process started)");
   lines.push(

@@ -8,7 +8,12 @@ import { applySandbox, formatSandboxReport, type SandboxStage } from "../sandbox
 import { writeStderr } from "../util/stdout_writer.ts";
 import { trace } from "../util/trace.ts";
 import { samplingFromCli } from "./completion_mode.ts";
-import { connectRpcFor, loadModelFromOptions, openLibraryFor } from "./load_model.ts";
+import {
+  connectRpcFor,
+  loadModelFromOptions,
+  loadProjectorFromOptions,
+  openLibraryFor,
+} from "./load_model.ts";
 import type { CliOptions } from "./options.ts";
 
 /** Runs the server mode; returns the exit code (130 after SIGINT). */
@@ -36,6 +41,10 @@ export async function runServerMode(options: CliOptions): Promise<number> {
   const exit = await runServer(() => loadModelFromOptions(options, gpu), options, {
     onListening: () => sandbox("server-start"),
     sampling: () => samplingFromCli(options),
+    // The projector is read in the first stage, like the model (read-only opens).
+    ...(options.mmproj !== undefined && {
+      projector: (model) => loadProjectorFromOptions(model, options, { warmup: true }),
+    }),
     onReady: () => sandbox("server"),
   });
   return exit.reason === "SIGINT" ? 130 : 0;

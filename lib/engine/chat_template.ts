@@ -72,7 +72,10 @@ export interface ChatToolCall {
 /** One chat message; `content` is text (array content is joined with newlines before rendering). */
 export interface ChatMessage {
   role: string;
+  /** Text; an image sits at a media marker (see {@linkcode mediaSegments}). */
   content: string | null;
+  /** The images at the media markers of `content`, in order (their URLs or names). */
+  images?: string[];
   name?: string;
   tool_calls?: ChatToolCall[];
   tool_call_id?: string;
@@ -398,6 +401,8 @@ export function renderChat(
   messages: readonly ChatMessage[],
   options: RenderOptions = {},
 ): RenderedChat {
+  // Images (megabytes of data URIs) are not template input: their media markers stand for them.
+  messages = messages.map(({ images: _, ...message }) => message);
   const sample = JSON.stringify([messages, options.tools ?? null, template.source]);
   const shield = new PromptShield(vocab, sample);
   const bosToken = options.bosToken ?? tokenText(vocab, vocab.bos);
@@ -438,6 +443,31 @@ function tokenizePieces(vocab: ChatVocab, pieces: readonly (string | number)[]):
     else append(tokens, vocab.tokenize(piece, { addSpecial: false, parseSpecial: false }));
   }
   return tokens;
+}
+
+/**
+ * The tokens of rendered `pieces` split where the template put `mediaMarker` (the text that
+ * stands for an image in messages): the tokens between the markers, one more segment than
+ * markers, the first with BOS when the model adds one. The marker is not a control token: text
+ * that holds it is split all the same, and the caller checks the count against its images.
+ */
+export function mediaSegments(
+  vocab: ChatVocab,
+  pieces: readonly (string | number)[],
+  mediaMarker: string,
+): number[][] {
+  const segments: (string | number)[][] = [[]];
+  for (const piece of pieces) {
+    if (typeof piece === "number") {
+      segments[segments.length - 1]!.push(piece);
+      continue;
+    }
+    piece.split(mediaMarker).forEach((text, i) => {
+      if (i > 0) segments.push([]);
+      if (text !== "") segments[segments.length - 1]!.push(text);
+    });
+  }
+  return segments.map((segment) => tokenizePieces(vocab, segment));
 }
 
 /** A vocabulary that can also tokenize off the JS thread. */

@@ -479,6 +479,14 @@ export class LlamaContext {
     return file.tokens;
   }
 
+  /**
+   * Runs `call` with the native context after any pending decode and before the next one: for
+   * native code that decodes on this context itself (libmtmd's image embeddings).
+   */
+  exclusive<T>(call: (handle: Deno.PointerObject) => Promise<T>): Promise<T> {
+    return this.#serial(() => call(this.#ctx));
+  }
+
   /** Runs a native call after any pending decode, and before the next one. */
   #serial<T>(call: () => Promise<T>): Promise<T> {
     const run = this.#busy.then(call);

@@ -7,6 +7,7 @@
 import { TokenBatch } from "../../ffi/batch.ts";
 import type { LlamaContext } from "./context.ts";
 import { ContextFullError } from "./errors.ts";
+import { MediaPrompt, type MediaSpan } from "./media_prompt.ts";
 import type { SamplingOptions } from "./sampler.ts";
 import { TokenLoop } from "./token_loop.ts";
 
@@ -56,7 +57,22 @@ export interface GenerateResult {
 }
 
 /**
- * Generates text after `prompt` (text or tokens) on a fresh sequence.
+ * Checks that generation can follow `prompt`'s last position: an image chunk gives no logits
+ * to sample from, so a prompt may not end with one.
+ *
+ * @throws {RangeError} When the prompt ends with an image chunk.
+ */
+export function checkPromptEnd(tokens: ArrayLike<number>, spans: readonly MediaSpan[]): void {
+  const last = spans[spans.length - 1];
+  if (last !== undefined && last.start + last.chunk.tokens >= tokens.length) {
+    throw new RangeError(
+      "Cannot generate after an image that ends the prompt: put text after the media marker",
+    );
+  }
+}
+
+/**
+ * Generates text after `prompt` (text, tokens, or a prompt with images) on a fresh sequence.
  *
  * @example Greedy completion
  * ```ts
@@ -76,18 +92,22 @@ export interface GenerateResult {
  */
 export async function* generate(
   context: LlamaContext,
-  prompt: string | ArrayLike<number>,
+  prompt: string | ArrayLike<number> | MediaPrompt,
   options: GenerateOptions = {},
 ): AsyncGenerator<string, GenerateResult, undefined> {
   const model = context.model;
   const seq = options.sequence ?? 0;
   const maxTokens = options.maxTokens ?? -1;
+  const spans = prompt instanceof MediaPrompt ? prompt.spans : [];
   let tokens: ArrayLike<number> = typeof prompt === "string"
     ? model.tokenize(prompt, {
       addSpecial: options.addSpecial ?? true,
       parseSpecial: options.parseSpecial ?? false,
     })
+    : prompt instanceof MediaPrompt
+    ? prompt.tokens
     : prompt;
+  checkPromptEnd(tokens, spans);
   if (tokens.length === 0) {
     if (model.bos < 0) {
       throw new RangeError("Cannot generate from an empty prompt: the model has no BOS token");
@@ -131,17 +151,30 @@ export async function* generate(
   };
 
   const started = performance.now();
-  const cached = Math.max(0, Math.min(options.cachedTokens ?? 0, tokens.length - 1));
+  // A restored cache is kept up to the first image at most (its positions are the tokens').
+  const cached = Math.max(
+    0,
+    Math.min(options.cachedTokens ?? 0, tokens.length - 1, spans[0]?.start ?? Infinity),
+  );
   context.forget(seq, cached, -1);
   let pos = cached;
   result.cachedTokens = cached;
-  for (let i = cached; i < tokens.length; i += batch.capacity) {
+  let next = 0; // the next image chunk
+  for (let i = cached; i < tokens.length;) {
     signal?.throwIfAborted();
+    const span = spans[next];
+    if (span !== undefined && span.start === i) {
+      pos = await span.chunk.evaluate(context, seq, pos);
+      i += span.chunk.tokens;
+      next++;
+      continue;
+    }
     batch.clear();
-    const end = Math.min(tokens.length, i + batch.capacity);
+    const end = Math.min(span?.start ?? tokens.length, i + batch.capacity);
     for (let j = i; j < end; j++) batch.add(tokens[j]!, pos++, seq, j === tokens.length - 1);
     if (here) await decodeHere(batch);
     else await context.decode(batch);
+    i = end;
   }
   let row = batch.length - 1;
   await options.onPromptDone?.(tokens);

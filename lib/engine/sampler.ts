@@ -289,6 +289,8 @@ export class Sampler {
       ? Math.max(0, tokens.length - this.#penaltyWindow)
       : tokens.length;
     for (let i = from; i < tokens.length; i++) {
+      // Image positions hold placeholder ids (< 0): no token to penalize.
+      if (tokens[i]! < 0) continue;
       this.#model.library.llama.llama_sampler_accept(this.#penalties, tokens[i]!);
     }
   }

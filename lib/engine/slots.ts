@@ -19,15 +19,23 @@ import { AsyncQueue } from "./async_queue.ts";
 import { commonPrefix } from "./common_prefix.ts";
 import type { LlamaContext } from "./context.ts";
 import { ContextFullError, NativeError } from "./errors.ts";
-import type { FinishReason } from "./generate.ts";
+import { checkPromptEnd, type FinishReason } from "./generate.ts";
 import type { LoraAdapters } from "./lora.ts";
+import type { MediaSpan } from "./media_prompt.ts";
 import type { SamplingOptions } from "./sampler.ts";
 import { type TokenLogprob, TokenLoop } from "./token_loop.ts";
 
 /** A completion request for a slot. */
 export interface SlotRequest {
-  /** Prompt tokens (BOS included when wanted). */
+  /** Prompt tokens (BOS included when wanted); an image chunk's positions hold placeholder ids. */
   tokens: ArrayLike<number>;
+  /**
+   * The image chunks among `tokens`, in order (a `MediaPrompt`'s spans): each is encoded and
+   * decoded into the slot's sequence on its own, between the batched decodes of all slots.
+   */
+  media?: readonly MediaSpan[];
+  /** True when the images' positions are M-RoPE positions (not token indices). */
+  mrope?: boolean;
   sampling: SamplingOptions;
   /** Tokens to generate at most; -1 = until EOG or the slot's context is full. */
   maxTokens: number;
@@ -152,6 +160,10 @@ interface Active {
   loop: TokenLoop;
   /** Prompt tokens still to decode. */
   pending: number[];
+  /** Image chunks still to decode, by their index in the whole prompt. */
+  spans: MediaSpan[];
+  /** Prompt length, so that `length - pending.length` is the index of `pending[0]`. */
+  length: number;
   /** Next position in the sequence. */
   pos: number;
   /** Row in the current batch whose logits this slot samples from, or -1. */
@@ -329,6 +341,7 @@ export class SlotScheduler {
       );
     }
     if (request.slot !== undefined && request.slot >= 0) this.#checkSlot(request.slot);
+    checkPromptEnd(request.tokens, request.media ?? []);
     const free = this.#active.some((a) => a === null);
     if (!free && this.#waiting.length >= this.#queueLimit) {
       throw new QueueFullError(
@@ -529,8 +542,15 @@ export class SlotScheduler {
     }
     loop.acceptPrompt(tokens);
     const cached = this.#cached[slot]!;
+    const spans = request.media ?? [];
     let keep = job.request.cachePrompt === false ? 0 : commonPrefix(cached, tokens);
     if (keep >= tokens.length) keep = tokens.length - 1; // always decode at least one token for logits
+    // An image is reused whole or decoded again, and past an M-RoPE image positions are no
+    // longer token indices: keep only up to it.
+    for (const span of spans) {
+      if (span.start < keep && keep < span.start + span.chunk.tokens) keep = span.start;
+    }
+    if (request.mrope && spans.length > 0) keep = Math.min(keep, spans[0]!.start);
     this.context.forget(slot, keep, -1);
     this.#cached[slot] = tokens.slice(0, keep);
     const result = emptySlotResult(slot, tokens.length);
@@ -539,6 +559,8 @@ export class SlotScheduler {
       job,
       loop,
       pending: tokens.slice(keep),
+      spans: spans.filter((span) => span.start >= keep),
+      length: tokens.length,
       pos: keep,
       row: -1,
       result,
@@ -609,6 +631,11 @@ export class SlotScheduler {
       await this.#runActions();
       this.#admit();
       this.#dropAborted();
+      // Images first, each on its own (encoder, then its embeddings into the slot's sequence).
+      for (let i = 0; i < this.slotCount; i++) {
+        const a = this.#active[i];
+        if (a && a.spans[0]?.start === a.length - a.pending.length) await this.#decodeMedia(i, a);
+      }
       const batch = this.#batch;
       batch.clear();
       // The LoRA scales of this decode: those of the first slot with work.
@@ -635,7 +662,10 @@ export class SlotScheduler {
         const a = this.#active[i];
         if (!a || a.pending.length === 0 || !joins(a)) continue;
         const room = batch.capacity - batch.length;
-        const take = Math.min(room, a.pending.length);
+        // Text up to the next image at most.
+        const next = (a.spans[0]?.start ?? a.length) - (a.length - a.pending.length);
+        const take = Math.min(room, a.pending.length, next);
+        if (take <= 0) continue;
         const chunk = a.pending.splice(0, take);
         for (let j = 0; j < chunk.length; j++) {
           const last = a.pending.length === 0 && j === chunk.length - 1;
@@ -645,7 +675,8 @@ export class SlotScheduler {
         this.#cached[i]!.push(...chunk);
       }
       if (batch.length === 0) {
-        if (this.#waiting.length === 0 && this.#actions.length === 0) return;
+        const images = this.#active.some((a) => a !== null && a.spans.length > 0);
+        if (this.#waiting.length === 0 && this.#actions.length === 0 && !images) return;
         await new Promise((r) => setTimeout(r, 1));
         continue;
       }
@@ -713,6 +744,20 @@ export class SlotScheduler {
       }
       await this.context.decode(batch);
     }
+  }
+
+  /** Decodes the image chunk that comes next in slot `slot`'s prompt. */
+  async #decodeMedia(slot: number, a: Active): Promise<void> {
+    const span = a.spans[0]!;
+    try {
+      a.pos = await span.chunk.evaluate(this.context, slot, a.pos);
+    } catch (error) {
+      this.#fail(slot, error);
+      return;
+    }
+    a.spans.shift();
+    const placeholders = a.pending.splice(0, span.chunk.tokens);
+    this.#cached[slot]!.push(...placeholders);
   }
 
   #dropAborted(): void {

@@ -9,7 +9,13 @@
  * @module
  */
 
-import { type GgufSummary, ggufSummary, readGguf } from "../engine/gguf_reader.ts";
+import {
+  type GgufFile,
+  type GgufSummary,
+  ggufSummary,
+  GgufType,
+  readGguf,
+} from "../engine/gguf_reader.ts";
 import { formatBytes } from "../util/format_bytes.ts";
 import { readHead } from "../util/read_head.ts";
 import { argsFileQuote } from "./args_file.ts";
@@ -61,6 +67,40 @@ export function formatModelSummary(summary: GgufSummary, indent = ""): string[] 
     ["tensors", `${summary.tensorCount} (${formatBytes(summary.tensorBytes)})`],
   ];
   return rows.map(([label, value]) => `${indent}${`${label}:`.padEnd(16)}${value}`);
+}
+
+/** True when `gguf` is a multimodal projector (`general.architecture` is `clip`). */
+export function isProjector(gguf: GgufFile): boolean {
+  return gguf.metadata.get("general.architecture")?.value === "clip";
+}
+
+/** The lines of a multimodal projector: type, output width, what it takes, size. */
+export function formatProjectorSummary(gguf: GgufFile, indent = ""): string[] {
+  const value = (key: string) => {
+    const kv = gguf.metadata.get(key);
+    return kv === undefined || kv.type === GgufType.ARRAY ? undefined : kv.value;
+  };
+  const takes = [
+    value("clip.has_vision_encoder") === true
+      ? `images (${value("clip.vision.image_size") ?? "?"} px, patch ${
+        value("clip.vision.patch_size") ?? "?"
+      })`
+      : null,
+    value("clip.has_audio_encoder") === true ? "audio" : null,
+  ].filter((x) => x !== null);
+  const summary = ggufSummary(gguf);
+  const rows: [string, string][] = [
+    ["architecture", "clip (multimodal projector)"],
+    [
+      "projector type",
+      String(value("clip.projector_type") ?? value("clip.vision.projector_type") ?? "unknown"),
+    ],
+    ["output width", String(value("clip.vision.projection_dim") ?? "unknown")],
+    ["takes", takes.join(", ") || "nothing known"],
+    ["parameters", `${formatCount(summary.parameterCount)} (${summary.parameterCount})`],
+    ["tensors", `${summary.tensorCount} (${formatBytes(summary.tensorBytes)})`],
+  ];
+  return rows.map(([label, v]) => `${indent}${`${label}:`.padEnd(16)}${v}`);
 }
 
 function _method(entry: ZipEntry): string {
@@ -142,7 +182,7 @@ export async function describeFile(path: string): Promise<string[]> {
     const gguf = await readGguf(path);
     return [
       `file:           ${path} (GGUF v${gguf.version}, ${formatBytes(info.size)})`,
-      ...formatModelSummary(ggufSummary(gguf)),
+      ...(isProjector(gguf) ? formatProjectorSummary(gguf) : formatModelSummary(ggufSummary(gguf))),
     ];
   }
   const lines = [
@@ -173,19 +213,31 @@ export async function describeFile(path: string): Promise<string[]> {
     lines.push(".args:          none");
   }
   for (const entry of directory.entries.filter(isWeightsEntry)) {
-    lines.push(`weights:        ${entry.name} at offset ${entry.dataOffset}`);
     if (entry.method !== METHOD_STORE) {
+      lines.push(`weights:        ${entry.name} at offset ${entry.dataOffset}`);
       lines.push("  (compressed: cannot be read in place)");
       continue;
     }
     try {
-      lines.push(
-        ...formatModelSummary(
-          ggufSummary(await readGguf(path, { offset: entry.dataOffset, name: entry.name })),
-          "  ",
-        ),
-      );
+      const gguf = await readGguf(path, { offset: entry.dataOffset, name: entry.name });
+      if (isProjector(gguf)) {
+        const carried = platforms.filter((p) =>
+          directory.entries.some((e) => e.name === `${RUNTIME_FOLDER}${p}/lib/libmtmd.so`)
+        );
+        lines.push(
+          `projector:      ${entry.name} at offset ${entry.dataOffset} (libmtmd for ${
+            carried.join(", ") || "no platform"
+          })`,
+          ...formatProjectorSummary(gguf, "  "),
+        );
+      } else {
+        lines.push(
+          `weights:        ${entry.name} at offset ${entry.dataOffset}`,
+          ...formatModelSummary(ggufSummary(gguf), "  "),
+        );
+      }
     } catch (error) {
+      lines.push(`weights:        ${entry.name} at offset ${entry.dataOffset}`);
       lines.push(`  ${(error as Error).message}`);
     }
   }

@@ -176,6 +176,8 @@ export interface LlamafileContents {
   cacheDir?: string;
   /** Verb for the last line (`wrote`). */
   verb?: string;
+  /** Carry libmtmd (a projector is among the contents). */
+  mtmd?: boolean;
 }
 
 /** The `runtime/version.json` text of a llamafile carrying `platforms`. */
@@ -206,6 +208,7 @@ export async function writeLlamafile(options: LlamafileContents): Promise<PackRe
       log,
       ...(options.cacheDir && { cacheDir: options.cacheDir }),
       ...(options.gpu && { gpu: options.gpu }),
+      ...(options.mtmd && { mtmd: true }),
     });
     const version =
       `llamafile.ts ${VERSION} (deno ${Deno.version.deno}, llama.cpp ${LLAMA_CPP_RELEASE})`;
@@ -389,6 +392,7 @@ export async function packLlamafile(options: PackOptions): Promise<PackResult> {
     ...(options.log && { log: options.log }),
     ...(options.progressBar !== undefined && { progressBar: options.progressBar }),
     ...(options.cacheDir && { cacheDir: options.cacheDir }),
+    ...(options.mmproj !== undefined && { mtmd: true }),
   });
 }
 

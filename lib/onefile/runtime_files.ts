@@ -7,9 +7,9 @@
  * own platform, the running `deno` and the libraries the app itself loads (`libraryDir()`); for
  * another platform, the pinned npm packages of `platforms.ts` (see `npm_package.ts`). More
  * library folders per platform (a GPU backend's package) go into `libDirs`. The packing
- * machine's platform also carries ggml's RPC backend once `deno task build-rpc` built it, and the
+ * machine's platform also carries ggml's RPC backend once `deno task build-rpc` built it, the
  * GPU backends asked for (`--gpu`, from this machine's npm packages), each in a folder of its
- * own (`lib/vulkan/`).
+ * own (`lib/vulkan/`), and, in a llamafile with a projector, libmtmd (`deno task build-mtmd`).
  *
  * @module
  */
@@ -18,6 +18,8 @@ import {
   GGML_LIB,
   libraryDir,
   LLAMA_LIB,
+  MTMD_LIB,
+  mtmdLibraryPath,
   RPC_LIB,
   rpcLibraryPath,
 } from "../../ffi/library_path.ts";
@@ -76,6 +78,8 @@ export interface RuntimeOptions {
   cacheDir?: string;
   /** GPU backends to add to this machine's platform's runtime. */
   gpu?: readonly GpuBuildName[];
+  /** Carry libmtmd (a projector is packed): this machine's build, for its platform. */
+  mtmd?: boolean;
 }
 
 /** The name of this machine's platform, e.g. `linux-x64`, or null when we cannot carry it. */
@@ -172,6 +176,35 @@ export function rpcModuleFile(platform: string, files: readonly RuntimeFile[]): 
 }
 
 /**
+ * libmtmd for `platform`, when `files` do not carry one already: this machine's build (see
+ * `mtmdLibraryPath()`) for its own platform; none for another platform (it is built here, for
+ * here only), which `log` is told.
+ *
+ * @throws {Error} When this machine's platform needs it and it is not built.
+ */
+export function mtmdModuleFile(
+  platform: string,
+  files: readonly RuntimeFile[],
+  log: (line: string) => void,
+): RuntimeFile[] {
+  const path = `lib/${MTMD_LIB}`;
+  if (files.some((file) => file.path === path)) return [];
+  if (platform !== hostPlatform()) {
+    log(
+      `llamafile pack: warning: no ${MTMD_LIB} for ${platform} (it is built for ${hostPlatform()} only): images will not work there`,
+    );
+    return [];
+  }
+  const source = mtmdLibraryPath(libraryDir());
+  if (source === null) {
+    throw new Error(
+      `Cannot pack a projector: ${MTMD_LIB} is not built; run "deno task build-mtmd" once (needs cmake and g++)`,
+    );
+  }
+  return [{ name: `${RUNTIME_FOLDER}${platform}/${path}`, path, source, mode: 0o755 }];
+}
+
+/**
  * The GPU backend libraries of `builds` (installed on this machine), each in a folder of its own
  * under `lib/` (`lib/vulkan/libggml-vulkan.so`), where `ffi/gpu_backends.ts` looks for them:
  * out of the CPU backends' folder, so that nothing loads them unasked.
@@ -217,6 +250,7 @@ export async function runtimePayload(
         ...libraries,
         ...rpcModuleFile(platform, libraries),
         ...(platform === hostPlatform() ? gpuRuntimeFiles(platform, options.gpu ?? []) : []),
+        ...(options.mtmd ? mtmdModuleFile(platform, libraries, options.log ?? (() => {})) : []),
       ],
     });
   }

@@ -150,6 +150,8 @@ export async function upgradeLlamafile(options: UpgradeOptions): Promise<Upgrade
     contents,
     argv: options.argv,
     verb: "upgrade: wrote",
+    // A llamafile with a projector carries libmtmd.
+    ...(argsWords.includes("--mmproj") && { mtmd: true }),
     ...(log && { log }),
     ...(options.progressBar !== undefined && { progressBar: options.progressBar }),
     ...(options.cacheDir && { cacheDir: options.cacheDir }),

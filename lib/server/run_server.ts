@@ -6,6 +6,7 @@
  * @module
  */
 import type { LlamaModel } from "../engine/model.ts";
+import type { Projector } from "../engine/projector.ts";
 import { pickSampling, type SamplingOptions } from "../engine/sampler.ts";
 import {
   closeEngine,
@@ -125,7 +126,12 @@ export interface ServerSettings extends SamplingOptions {
   reasoningBudget?: number;
   /** `--reasoning-budget-message`. */
   reasoningBudgetMessage?: string;
+  /** `--mmproj`: requests may carry images (a larger body limit); see `RunServerHooks.projector`. */
+  mmproj?: string;
 }
+
+/** The body limit of a server with a projector: requests carry images as base64. */
+export const VISION_BODY_LIMIT = 64 * 1024 * 1024;
 
 /** Hooks of {@linkcode runServer}. */
 export interface RunServerHooks {
@@ -145,6 +151,11 @@ export interface RunServerHooks {
    * the place to apply the sandbox. A throw shuts the server down.
    */
   onReady?: (info: { url: string; port: number }) => void | Promise<void>;
+  /**
+   * Loads the multimodal projector for the model once it is loaded (in the sandbox's first
+   * stage, like the model); the server closes it on shutdown.
+   */
+  projector?: (model: LlamaModel) => Promise<Projector>;
   /** Stops the server like a signal would. */
   signal?: AbortSignal;
   /** Status lines (default: stderr). */
@@ -303,6 +314,7 @@ export async function runServer(
       allowedHosts: hosts,
       timeoutMs: options.timeout * 1000,
       shutdown: shutdown.signal,
+      ...(options.mmproj !== undefined && { bodyLimit: VISION_BODY_LIMIT }),
       ...(!options.logDisable && { requestLog: log }),
     },
   });
@@ -371,6 +383,7 @@ export async function runServer(
   if (hooks.signal?.aborted) stop("abort");
 
   let engine: Engine | null = null;
+  let projector: Projector | null = null;
   let failure: unknown = null;
   let owned: Promise<LlamaModel> | null = null;
   try {
@@ -383,7 +396,8 @@ export async function runServer(
     const loaded = await Promise.race([given, stopped.then(() => null)]);
     if (loaded !== null && !shutdown.signal.aborted) {
       if (aliases.length === 0) state.config.modelName = baseName(loaded.path);
-      engine = await createEngine(loaded, engineOptions(options, log));
+      if (hooks.projector) projector = await hooks.projector(loaded);
+      engine = await createEngine(loaded, { ...engineOptions(options, log), projector });
       if (shutdown.signal.aborted) {
         await closeEngine(engine);
         engine = null;
@@ -402,7 +416,11 @@ export async function runServer(
             state,
             options.sleepIdleSeconds!,
             (asleep) =>
-              createEngine(loaded, { ...engineOptions(options, log), loraAdapters: asleep.lora }),
+              createEngine(loaded, {
+                ...engineOptions(options, log),
+                projector,
+                loraAdapters: asleep.lora,
+              }),
             log,
           );
         }
@@ -423,6 +441,7 @@ export async function runServer(
   // After a sleep the state holds the rebuilt engine (the first one's contexts are freed).
   const last = state.lastEngine ?? engine;
   if (last !== null) await closeEngine(last);
+  projector?.close();
   for (const [signal, listener] of listeners) {
     try {
       Deno.removeSignalListener(signal, listener);

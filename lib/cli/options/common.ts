@@ -30,6 +30,10 @@ export interface CommonOptions {
   /** Chat templates through the Jinja engine (llama.cpp's `--jinja`, its default). */
   jinja: boolean;
   mmproj?: string;
+  /** Images for the prompt (`--image`, repeatable), in order. */
+  image: string[];
+  /** Put the projector on a GPU when there is one (`--no-mmproj-offload` turns it off). */
+  mmprojOffload: boolean;
   verbose: boolean;
   logDisable: boolean;
   help: boolean;
@@ -65,6 +69,8 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
     ...LOAD_DEFAULTS,
     rpc: [],
     jinja: true,
+    image: [],
+    mmprojOffload: true,
     verbose: false,
     logDisable: false,
     help: false,
@@ -227,7 +233,30 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       kind: "string",
       arg: "FNAME",
       env: "LLAMA_ARG_MMPROJ",
-      help: "vision projector (accepted; image input is not supported yet)",
+      help: "multimodal projector of the model (GGUF): images in the CLI and the server",
+    },
+    {
+      names: ["--image"],
+      key: "image",
+      kind: "list",
+      arg: "FNAME",
+      help:
+        "image for the prompt (JPEG, PNG, GIF, BMP, ...; repeatable): put at each <__media__> in the prompt, else before it; needs --mmproj",
+    },
+    {
+      names: ["--mmproj-offload"],
+      key: "mmprojOffload",
+      kind: "flag",
+      env: "LLAMA_ARG_MMPROJ_OFFLOAD",
+      help: "put the projector on the GPU when there is one",
+      defaultText: "on",
+    },
+    {
+      names: ["--no-mmproj-offload"],
+      key: "mmprojOffload",
+      kind: "flag",
+      value: false,
+      help: "keep the projector on the CPU when there is a GPU",
     },
     {
       names: ["--verbose", "-v", "--log-verbose"],

@@ -163,7 +163,6 @@ export const COMPAT_SECTION: OptionSection<CompatCliOptions> = {
       "LLAMA_ARG_N_GPU_LAYERS_DRAFT",
     ),
     noted(["-devd", "--device-draft", "--spec-draft-device"], CPU_ONLY, "DEV,..."),
-    noted(["--mmproj-offload", "--no-mmproj-offload"], CPU_ONLY),
     noted(["-lm", "--load-mode"], "--no-mmap and --mlock choose how weights load", "MODE"),
     noted(["-lzm", "--lazy-mode"], "tensors are read as the mapping needs them", "MODE"),
     noted(["--check-tensors"], "tensor data is not checked for invalid values here"),

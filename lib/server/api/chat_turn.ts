@@ -20,14 +20,17 @@ import type { ReasoningFormat } from "../../engine/chat_formats/template_apply.t
 import type { FormatTemplate } from "../../engine/chat_formats/template_apply.ts";
 import {
   type ChatMessage,
+  mediaSegments,
   PromptShield,
   shieldedPieces,
   specialTokenText,
   tokenizeRendered,
 } from "../../engine/chat_template.ts";
+import { buildMediaPrompt, type MediaPrompt } from "../../engine/media_prompt.ts";
 import { invalidRequest } from "./errors.ts";
 import { checkTextFits } from "./generation.ts";
 import type { GenerationParams } from "./generation_params.ts";
+import { imageUrlBytes, MEDIA_MARKER, readRequestImages, requireProjector } from "./media.ts";
 import type { Tool, ToolRequest } from "./messages.ts";
 import type { Engine } from "./server_state.ts";
 
@@ -128,6 +131,8 @@ export interface PreparedChat {
   text: string;
   /** Tools were given and the model may call them. */
   callsTools: boolean;
+  /** The prompt as control tokens and text (where images are split out). */
+  pieces: readonly (string | number)[];
 }
 
 /**
@@ -157,10 +162,12 @@ export async function prepareChat(
     kwargs.enable_thinking = options.reasoning === "on";
   }
   if (typeof kwargs.enable_thinking === "boolean") enableThinking = kwargs.enable_thinking;
-  const sample = JSON.stringify([turn.messages, tools?.tools ?? null, kwargs, format.source]);
+  // Images (megabytes of data URIs) are not template input: their media markers stand for them.
+  const messages = turn.messages.map(({ images: _, ...message }) => message);
+  const sample = JSON.stringify([messages, tools?.tools ?? null, kwargs, format.source]);
   const shield = new PromptShield(engine.model, sample);
   const request: ChatRequest = {
-    messages: shield.hide(turn.messages.map((m) => ({ ...m }))),
+    messages: shield.hide(messages),
     tools: shield.hide(tools?.tools ?? []) as ChatRequest["tools"],
     toolChoice: tools?.choice ?? "auto",
     immediateCall: tools?.named ?? false,
@@ -187,11 +194,66 @@ export async function prepareChat(
     throw error;
   }
   // long conversations are tokenized off the JS thread
-  const prompt = await tokenizeRendered(
-    engine.model,
-    shieldedPieces(engine.model, shield, params.prompt, format.bosToken),
+  const rendered = shieldedPieces(engine.model, shield, params.prompt, format.bosToken);
+  const prompt = await tokenizeRendered(engine.model, rendered);
+  return {
+    tokens: prompt.tokens,
+    params,
+    text: prompt.text,
+    callsTools: callsTools(turn.tools),
+    pieces: rendered.pieces,
+  };
+}
+
+/**
+ * `prepareChat` of `turn`, and the model's input: its tokens, or, when its messages carry
+ * images, a prompt with the images where the chat template put their media markers (decoded by
+ * the projector; a 400 when there is none, or an image is no image, or the template put
+ * markers other than the images'). The caller owns a `MediaPrompt` (`respond` closes it).
+ */
+export async function chatInput(
+  engine: Engine,
+  turn: ChatTurn,
+  options: ChatOptions = DEFAULT_CHAT_OPTIONS,
+  param = "messages",
+): Promise<{ chat: PreparedChat; input: number[] | MediaPrompt }> {
+  const images = turn.messages.flatMap((message, i) =>
+    (message.images ?? []).map((url, j) => ({
+      url,
+      param: `${param}[${i}].content${
+        (message.images?.length ?? 0) > 1 ? ` (image ${j + 1})` : ""
+      }`,
+    }))
   );
-  return { tokens: prompt.tokens, params, text: prompt.text, callsTools: callsTools(turn.tools) };
+  if (images.length === 0) {
+    const chat = await prepareChat(engine, turn, options, param);
+    return { chat, input: chat.tokens };
+  }
+  const projector = requireProjector(engine, images[0]!.param);
+  // Decoded first: a bad URL is refused before any work.
+  const files = images.map((image) => ({
+    bytes: imageUrlBytes(image.url, image.param),
+    param: image.param,
+  }));
+  const chat = await prepareChat(engine, turn, options, param);
+  const segments = mediaSegments(engine.model, chat.pieces, MEDIA_MARKER);
+  if (segments.length - 1 !== images.length) {
+    throw invalidRequest(
+      `the chat template placed ${
+        segments.length - 1
+      } images and the messages hold ${images.length}: a text holds the media marker, or the template dropped a message with an image`,
+      param,
+    );
+  }
+  const decoded = await readRequestImages(engine, files);
+  try {
+    const parts = segments.flatMap((tokens, i) =>
+      i < decoded.length ? [tokens, decoded[i]!] : [tokens]
+    );
+    return { chat, input: await buildMediaPrompt(projector, parts, { addSpecial: false }) };
+  } finally {
+    for (const image of decoded) image.close();
+  }
 }
 
 /** The prompt tokens of `turn` (what `prepareChat` gives, for endpoints that only count). */

@@ -16,11 +16,13 @@ import {
   type TokenLogprob,
 } from "../../engine/slots.ts";
 import type { Context } from "hono";
+import { MediaPrompt } from "../../engine/media_prompt.ts";
 import type { AppEnv, Deadline } from "./app_env.ts";
 import { utf8Length } from "./prompt.ts";
 import { sseResponse } from "./sse.ts";
 import type { Engine } from "./server_state.ts";
 import { ApiError, streamFailure } from "./errors.ts";
+import { checkPromptEnd } from "../../engine/generate.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../../util/version.ts";
 import { type GenerationParams, loraScales } from "./generation_params.ts";
 
@@ -69,13 +71,16 @@ export function checkTextFits(engine: Engine, texts: readonly string[], param: s
   }
 }
 
-/** The scheduler request for `tokens` with `params`. */
+/** The scheduler request for `input` (tokens, or a prompt with images) with `params`. */
 function slotRequest(
-  tokens: ArrayLike<number>,
+  input: ArrayLike<number> | MediaPrompt,
   params: GenerationParams,
 ): Omit<SlotRequest, "signal"> {
+  const media = input instanceof MediaPrompt
+    ? { tokens: input.tokens, media: input.spans, mrope: input.mrope }
+    : { tokens: input };
   return {
-    tokens,
+    ...media,
     sampling: params.sampling,
     maxTokens: params.maxTokens,
     stop: params.stop,
@@ -183,22 +188,30 @@ export interface AnswerFormat {
 }
 
 /**
- * Runs `tokens` with `params` on the engine's scheduler and answers in `format`: a JSON body,
- * or SSE when `params.stream`. A request that ran past `--timeout` answers 408.
+ * Runs `input` (prompt tokens, or a prompt with images, which is closed once the generation
+ * has ended) with `params` on the engine's scheduler and answers in `format`: a JSON body, or
+ * SSE when `params.stream`. A request that ran past `--timeout` answers 408.
  */
 export async function respond(
   c: Context<AppEnv>,
   engine: Engine,
-  tokens: ArrayLike<number>,
+  input: ArrayLike<number> | MediaPrompt,
   params: GenerationParams,
   format: AnswerFormat,
 ): Promise<Response> {
-  return await respondTasks(c, engine, [{ tokens, params }], () => format, (bodies) => bodies[0]);
+  return await respondTasks(
+    c,
+    engine,
+    [{ tokens: input, params }],
+    () => format,
+    (bodies) => bodies[0],
+  );
 }
 
 /** One generation of a request with several (`n` choices, a batch of prompts). */
 export interface GenerationTask {
-  tokens: ArrayLike<number>;
+  /** The prompt: tokens, or tokens with images (closed once the task is done). */
+  tokens: ArrayLike<number> | MediaPrompt;
   params: GenerationParams;
 }
 
@@ -214,27 +227,47 @@ export async function respondTasks(
   formatFor: (index: number) => AnswerFormat,
   merge: (bodies: unknown[]) => unknown,
 ): Promise<Response> {
-  for (const task of tasks) {
-    checkPromptFits(engine, task.tokens.length);
-    if (task.params.loraRequest !== undefined) {
-      task.params.lora = loraScales(task.params.loraRequest, engine.scheduler.loraScales);
-    }
-  }
+  const media = new Set(
+    tasks.map((task) => task.tokens).filter((t): t is MediaPrompt => t instanceof MediaPrompt),
+  );
+  const close = () => {
+    for (const prompt of media) prompt.close();
+  };
   const deadline = c.get("deadline");
   const formats = tasks.map((_, i) => formatFor(i));
   const starts: Started[] = [];
   try {
     for (const task of tasks) {
+      const input = task.tokens;
+      checkPromptFits(engine, (input instanceof MediaPrompt ? input.tokens : input).length);
+      if (input instanceof MediaPrompt) {
+        try {
+          checkPromptEnd(input.tokens, input.spans);
+        } catch (error) {
+          throw new ApiError("invalid_request_error", (error as Error).message, {
+            param: "messages",
+          });
+        }
+      }
+      if (task.params.loraRequest !== undefined) {
+        task.params.lora = loraScales(task.params.loraRequest, engine.scheduler.loraScales);
+      }
+    }
+    for (const task of tasks) {
+      const input = task.tokens;
       starts.push(
         task.params.maxTokens === 0
-          ? startedEmpty(task.tokens.length)
-          : await startGeneration(engine, slotRequest(task.tokens, task.params), deadline.signal),
+          ? startedEmpty((input instanceof MediaPrompt ? input.tokens : input).length)
+          : await startGeneration(engine, slotRequest(input, task.params), deadline.signal),
       );
     }
   } catch (error) {
     for (const s of starts) s.abort();
+    close();
     throw error;
   }
+  // The image chunks are freed once the scheduler is done with them.
+  if (media.size > 0) Promise.allSettled(starts.map((s) => s.result)).then(close);
   c.set("generation", sumResults(starts.map((s) => s.result)));
   const stream = tasks[0]?.params.stream ?? false;
   if (!stream) {

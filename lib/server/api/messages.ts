@@ -1,22 +1,32 @@
 /**
  * OpenAI chat `messages`, `tools` and `tool_choice`, declared as schemas that map to what the
- * chat template renders. Text content parts are joined with newlines (as llama.cpp does); image
- * and audio parts are refused, as no projector is loaded.
+ * chat template renders. Text content parts are joined with newlines (as llama.cpp does); an
+ * `image_url` part becomes the server's media marker in the text, with no newline around it
+ * (llama.cpp's rule), and its URL is kept with the message, in order, for the projector; audio
+ * parts are refused.
  *
  * @module
  */
 import * as z from "zod/mini";
 import type { ChatMessage } from "../../engine/chat_template.ts";
+import { MEDIA_MARKER } from "./media.ts";
 import { jsonObject, kind, nonEmptyString, optional, string } from "./validate.ts";
 
 const ROLES = ["system", "developer", "user", "assistant", "tool", "function"] as const;
 
-/** Content part types that need a projector this server does not load. */
-const MEDIA_PARTS = new Set(["image_url", "input_audio", "input_image"]);
+/** Content part types that need an audio projector, which this server does not take. */
+const AUDIO_PARTS = new Set(["input_audio"]);
 
-/** One content part: text, or a refusal that names what is not supported. */
+/** One parsed content part: text, or an image by its URL. */
+type Part = { text: string } | { image: string };
+
+/** One content part: text, an image (`image_url`), or a refusal naming what is not supported. */
 const CONTENT_PART = z.pipe(
-  z.object({ type: z.optional(z.unknown()), text: z.optional(z.unknown()) }, {
+  z.object({
+    type: z.optional(z.unknown()),
+    text: z.optional(z.unknown()),
+    image_url: z.optional(z.unknown()),
+  }, {
     error: (issue) => `must be an object, got ${kind(issue.input)}`,
   }).check(z.superRefine((part, ctx) => {
     if (part.type === "text") {
@@ -27,7 +37,17 @@ const CONTENT_PART = z.pipe(
           message: `must be a string, got ${kind(part.text)}`,
         });
       }
-    } else if (typeof part.type === "string" && MEDIA_PARTS.has(part.type)) {
+    } else if (part.type === "image_url") {
+      const url = part.image_url;
+      const inner = url !== null && typeof url === "object" ? (url as { url?: unknown }).url : url;
+      if (typeof inner !== "string") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["image_url"],
+          message: `must be {"url": "data:image/...;base64,..."}, got ${kind(url)}`,
+        });
+      }
+    } else if (typeof part.type === "string" && AUDIO_PARTS.has(part.type)) {
       ctx.addIssue({
         code: "custom",
         message: `: ${part.type} input is not supported by this model`,
@@ -36,19 +56,53 @@ const CONTENT_PART = z.pipe(
       ctx.addIssue({
         code: "custom",
         path: ["type"],
-        message: `${JSON.stringify(part.type ?? null)} is not supported: use "text"`,
+        message: `${JSON.stringify(part.type ?? null)} is not supported: use "text" or "image_url"`,
       });
     }
   })),
-  z.transform((part: { text?: unknown }) => part.text as string),
+  z.transform((part: { type?: unknown; text?: unknown; image_url?: unknown }): Part => {
+    if (part.type === "text") return { text: part.text as string };
+    const url = part.image_url;
+    return {
+      image:
+        (url !== null && typeof url === "object" ? (url as { url: string }).url : url) as string,
+    };
+  }),
 );
 
-/** Message content: a string, or text parts joined with newlines. */
+/** Parsed content: text, and the images it puts at its media markers, in order. */
+interface Content {
+  text: string;
+  images: string[];
+}
+
+/** Joins parts as llama.cpp does: newlines between texts, none around a media marker. */
+function joinParts(parts: readonly Part[]): Content {
+  let text = "";
+  const images: string[] = [];
+  let lastWasMedia = false;
+  for (const part of parts) {
+    if ("image" in part) {
+      text += MEDIA_MARKER;
+      images.push(part.image);
+      lastWasMedia = true;
+    } else {
+      if (!lastWasMedia && text !== "") text += "\n";
+      text += part.text;
+      lastWasMedia = false;
+    }
+  }
+  return { text, images };
+}
+
+/** Message content: a string, or text and image parts. */
 export const CONTENT = z.pipe(
   z.union([string(), z.array(CONTENT_PART)], {
     error: (issue) => `must be a string or an array of content parts, got ${kind(issue.input)}`,
   }),
-  z.transform((value: string | string[]) => (typeof value === "string" ? value : value.join("\n"))),
+  z.transform((value: string | Part[]): Content =>
+    typeof value === "string" ? { text: value, images: [] } : joinParts(value)
+  ),
 );
 
 /** A tool call in an assistant message. */
@@ -100,8 +154,11 @@ const MESSAGE = z.pipe(
   z.transform((message: RawMessage): ChatMessage => {
     const out: ChatMessage = {
       role: message.role === "developer" ? "system" : message.role,
-      content: message.content ?? null,
+      content: message.content?.text ?? null,
     };
+    if (message.content !== undefined && message.content.images.length > 0) {
+      out.images = message.content.images;
+    }
     if (message.name !== undefined) out.name = message.name;
     if (message.tool_call_id !== undefined) out.tool_call_id = message.tool_call_id;
     if (message.tool_calls !== undefined) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as z from "zod/mini";
 import { ApiError } from "./errors.ts";
+import { MEDIA_MARKER } from "./media.ts";
 import { MESSAGES, TOOL_CHOICE, toolRequest, TOOLS } from "./messages.ts";
 import { type Body, optional, parseRequest } from "./validate.ts";
 
@@ -63,7 +64,7 @@ Deno.test("parseMessages() validates roles and content", () => {
   );
 });
 
-Deno.test("parseMessages() joins text parts and refuses images", () => {
+Deno.test("parseMessages() joins text parts with newlines and none around an image's media marker", () => {
   const [message] = parseMessages({
     messages: [{
       role: "user",
@@ -71,16 +72,40 @@ Deno.test("parseMessages() joins text parts and refuses images", () => {
     }],
   });
   assert.equal(message!.content, "a\nb");
+  assert.equal(message!.images, undefined);
+  const [withImages] = parseMessages({
+    messages: [{
+      role: "user",
+      content: [
+        { type: "text", text: "look" },
+        { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } },
+        { type: "text", text: "and" },
+        { type: "image_url", image_url: "data:image/gif;base64,BBBB" },
+      ],
+    }],
+  });
+  assert.equal(withImages!.content, `look${MEDIA_MARKER}and${MEDIA_MARKER}`);
+  assert.deepEqual(withImages!.images, [
+    "data:image/png;base64,AAAA",
+    "data:image/gif;base64,BBBB",
+  ]);
+});
+
+Deno.test("parseMessages() refuses audio, unknown parts and an image_url without a URL", () => {
   fails(
     () =>
       parseMessages({
-        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }],
+        messages: [{ role: "user", content: [{ type: "input_audio", input_audio: {} }] }],
       }),
-    /image_url input is not supported/,
+    /input_audio input is not supported/,
   );
   fails(
     () => parseMessages({ messages: [{ role: "user", content: [{ type: "video" }] }] }),
     /"video" is not supported/,
+  );
+  fails(
+    () => parseMessages({ messages: [{ role: "user", content: [{ type: "image_url" }] }] }),
+    /image_url must be \{"url": "data:image\/\.\.\.;base64,\.\.\."\}, got undefined/,
   );
 });
 

@@ -38,7 +38,7 @@ export const SINGLE_PROMPT = z.union([string(), z.array(PROMPT_ITEM)], {
 
 /**
  * A prompt as a JSON object (llama.cpp's multimodal form): `prompt_string`, and media in
- * `multimodal_data`, which this server refuses (it has no projector loaded).
+ * `multimodal_data` (`/completion` takes them with a projector; elsewhere they are refused).
  */
 const PROMPT_OBJECT = z.object({
   prompt_string: SINGLE_PROMPT,
@@ -132,6 +132,17 @@ export function promptItems(value: unknown, name: string): [unknown, string][] {
 
 /** A parsed prompt. */
 export type PromptInput = z.output<typeof PROMPT>;
+
+/**
+ * True when a parsed prompt is the object form (`prompt_string`, and llama.cpp's multimodal
+ * `multimodal_data`: base64 files for the server's media markers, from `/props` `media_marker`).
+ */
+export function isMultimodalPrompt(
+  value: unknown,
+): value is { prompt_string: unknown; multimodal_data?: unknown } {
+  return value !== null && typeof value === "object" && !Array.isArray(value) &&
+    "prompt_string" in value;
+}
 
 /** Tokens of a mixed prompt; `name` is the field, for messages. */
 export function promptTokens(

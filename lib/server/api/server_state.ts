@@ -11,6 +11,7 @@ import { createContext } from "../../engine/context.ts";
 import { Embedder } from "../../engine/embedder.ts";
 import { LoraAdapters } from "../../engine/lora.ts";
 import type { LlamaModel } from "../../engine/model.ts";
+import type { Projector } from "../../engine/projector.ts";
 import { SlotScheduler } from "../../engine/slots.ts";
 import { ApiError, RETRY_AFTER_SECONDS } from "./errors.ts";
 import type { GenerationDefaults } from "./generation_params.ts";
@@ -19,6 +20,8 @@ import type { SlotFiles } from "./slot_files.ts";
 /** The loaded model and everything built on it. */
 export interface Engine {
   model: LlamaModel;
+  /** The multimodal projector (`--mmproj`), or null: requests with images are then refused. */
+  projector: Projector | null;
   scheduler: SlotScheduler;
   template: ChatTemplate;
   embedder: Embedder;
@@ -85,6 +88,8 @@ export interface EngineOptions {
   loraInitWithoutApply?: boolean;
   /** Receives warning lines. */
   warn?: (line: string) => void;
+  /** The projector loaded for `model` (its owner closes it, after the engine). */
+  projector?: Projector | null;
 }
 
 /** Builds the engine on `model`. */
@@ -157,6 +162,7 @@ export async function createEngine(model: LlamaModel, options: EngineOptions): P
   }
   return {
     model,
+    projector: options.projector ?? null,
     scheduler,
     template,
     embedder,

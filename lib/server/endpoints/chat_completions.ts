@@ -10,11 +10,13 @@
 import { createFactory } from "hono/factory";
 import * as z from "zod/mini";
 import type { MessageDelta, ParsedMessage } from "../../engine/chat_formats/chat_message.ts";
+import { MediaPrompt } from "../../engine/media_prompt.ts";
 import type { SlotResult } from "../../engine/slots.ts";
 import type { AppEnv } from "../api/app_env.ts";
 import { ChatOutput } from "../api/chat_output.ts";
 import {
   chatGeneration,
+  chatInput,
   type ChatTurn,
   DEFAULT_CHAT_OPTIONS,
   prepareChat,
@@ -143,8 +145,17 @@ export function chatCompletions(state: ServerState) {
       const body = c.req.valid("json");
       const options = state.config.chat ?? DEFAULT_CHAT_OPTIONS;
       const params = toGenerationParams(body, "chat", vocabInfo(engine), state.config.defaults);
-      const chat = await requestChat(engine, state, body, await c.req.json());
-      chatGeneration(engine, chat, params, options);
+      const { chat, input } = await chatInput(
+        engine,
+        requestTurn(state, body, await c.req.json()),
+        options,
+      );
+      try {
+        chatGeneration(engine, chat, params, options);
+      } catch (error) {
+        if (input instanceof MediaPrompt) input.close();
+        throw error;
+      }
       const base = {
         id: completionId("chatcmpl-"),
         object: "chat.completion",
@@ -153,7 +164,10 @@ export function chatCompletions(state: ServerState) {
         system_fingerprint: SYSTEM_FINGERPRINT,
       };
       const tokens = chat.tokens;
-      const tasks = Array.from({ length: params.n }, () => ({ tokens, params: { ...params } }));
+      const tasks = Array.from({ length: params.n }, () => ({
+        tokens: input,
+        params: { ...params },
+      }));
       return await respondTasks(
         c,
         engine,

@@ -19,6 +19,7 @@ import {
   eventTimings,
   promptProgress,
   reportedModel,
+  respond,
   respondTasks,
   stopType,
   timings,
@@ -31,9 +32,10 @@ import {
   toGenerationParams,
 } from "../api/generation_params.ts";
 import { jsonBody, readJsonBody } from "../api/json_body.ts";
-import { PROMPT, promptListAsync, promptTexts } from "../api/prompt.ts";
+import { multimodalPrompt } from "../api/media.ts";
+import { isMultimodalPrompt, PROMPT, promptListAsync, promptTexts } from "../api/prompt.ts";
 import { boolean, optional, string } from "../api/validate.ts";
-import { ApiError } from "../api/errors.ts";
+import { ApiError, invalidRequest } from "../api/errors.ts";
 
 /** The request body of `POST /completion`. */
 export const COMPLETION_REQUEST = z.object({
@@ -195,9 +197,36 @@ export function completion(state: ServerState) {
       if (engine.embeddingsOnly) throw completionsNotSupported();
       const body = c.req.valid("json");
       const params = toGenerationParams(body, "native", vocabInfo(engine), state.config.defaults);
+      const model = reportedModel(body.model, state.config.modelName);
+      const prompt = body.prompt;
+      if (isMultimodalPrompt(prompt) && prompt.multimodal_data !== undefined) {
+        // llama.cpp's multimodal prompt: images at the server's media markers.
+        const data = prompt.multimodal_data;
+        const text = prompt.prompt_string;
+        if (!Array.isArray(data) || data.some((item) => typeof item !== "string")) {
+          throw invalidRequest(
+            "prompt.multimodal_data must be an array of base64 strings",
+            "prompt.multimodal_data",
+          );
+        }
+        if (typeof text !== "string") {
+          throw invalidRequest(
+            "prompt.prompt_string must be a string when multimodal_data is given",
+            "prompt.prompt_string",
+          );
+        }
+        checkTextFits(engine, [text], "prompt.prompt_string");
+        const input = await multimodalPrompt(engine, text, data as string[]);
+        return await respond(
+          c,
+          engine,
+          input,
+          params,
+          nativeFormat({ model, prompt: text, params, engine, index: 0 }, body),
+        );
+      }
       checkTextFits(engine, promptTexts(body.prompt), "prompt");
       const prompts = await promptListAsync(body.prompt, engine.model);
-      const model = reportedModel(body.model, state.config.modelName);
       const tasks = prompts.map((tokens) => ({ tokens, params: { ...params } }));
       const batch = prompts.length > 1;
       return await respondTasks(

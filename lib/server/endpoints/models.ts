@@ -2,7 +2,7 @@
  * `GET /v1/models` (and `/models`): the one model this server runs, as llama.cpp reports it:
  * its name (`id`: the first `--alias` in order, or the file name), every alias, the tags, and
  * `meta` (vocabulary, context, embedding size, parameters, size); and llama.cpp's Ollama-style
- * `models` list.
+ * `models` list, whose `capabilities` say `multimodal` when a projector is loaded.
  *
  * @module
  */
@@ -16,9 +16,10 @@ export function models(state: ServerState): Handler<AppEnv> {
     const engine = state.engine();
     const model = engine.model;
     const name = state.config.modelName;
+    const multimodal = engine.projector?.vision ?? false;
     const capabilities = engine.embeddingsOnly
       ? [engine.reranking ? "rerank" : "embedding"]
-      : ["completion"];
+      : ["completion", ...(multimodal ? ["multimodal"] : [])];
     return c.json({
       models: [{
         name,
@@ -56,6 +57,7 @@ export function models(state: ServerState): Handler<AppEnv> {
           n_embd: model.embeddingSize,
           n_params: model.parameterCount,
           size: model.sizeBytes,
+          modalities: { vision: multimodal, audio: false },
         },
       }],
     });

@@ -1,12 +1,14 @@
 /**
  * `GET /props`: server properties as llama.cpp reports them: default generation
- * settings, slot count, model alias and path, chat template, BOS/EOS text, build info.
+ * settings, slot count, model alias and path, the modalities the projector adds and the media
+ * marker, chat template, BOS/EOS text, build info.
  *
  * @module
  */
 import type { Handler } from "hono";
 import type { AppEnv } from "../api/app_env.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../../util/version.ts";
+import { MEDIA_MARKER } from "../api/media.ts";
 import type { ServerState } from "../api/server_state.ts";
 
 /** Which optional endpoints the server serves (for `/props`). */
@@ -64,7 +66,9 @@ export function props(
       total_slots: engine.scheduler.slotCount,
       model_alias: state.config.modelName,
       model_path: model.path,
-      modalities: { vision: false, video: false, audio: false },
+      modalities: { vision: engine.projector?.vision ?? false, video: false, audio: false },
+      // Where a raw prompt (`/completion` with `multimodal_data`) puts an image.
+      media_marker: MEDIA_MARKER,
       endpoint_slots: endpoints.slots,
       endpoint_props: endpoints.props,
       endpoint_metrics: endpoints.metrics,

@@ -11,13 +11,16 @@
  *
  * The page's scripts (`page/*.js`, plain browser JavaScript) run in order inside one function
  * and share its `LF` object: `util.js`, `store.js` (conversations in localStorage), `api.js`,
- * `markdown.js`, `settings.js` (the inputs of {@linkcode SAMPLER_FIELDS}), `chat.js`.
+ * `markdown.js`, `settings.js` (the inputs of {@linkcode SAMPLER_FIELDS}), `attach.js` (images
+ * for the next message), `chat.js`.
  *
  * Stable hooks for tests and for whoever extends the page: ids `#input`, `#send`, `#stop`,
  * `#new-chat`, `#settings` (a collapsed `<details>`), `#system`, `#grammar`, `#json-schema`,
- * `#api-key`, `#endpoints` (the API routes, for clients), each sampler's id, `#model`, `#context-info`, `#status`, `#messages`,
- * `#conversations`, `#export`, `#import`, `#theme`, `#menu`, `#composer-tools` (an empty slot
- * in the composer); every turn is a `.turn` with a `.msg.user`, `.msg.assistant` (markdown,
+ * `#api-key`, `#endpoints` (the API routes, for clients), each sampler's id, `#model`,
+ * `#context-info`, `#status`, `#messages`,
+ * `#conversations`, `#export`, `#import`, `#theme`, `#menu`, `#composer-tools` (the composer's
+ * tools: `#attach` and its `#image-file` input, shown when the model takes images), `#attachments`
+ * (their previews: `.attachment` with a `.remove-image`); every turn is a `.turn` with a `.msg.user` (its images in `.images`), `.msg.assistant` (markdown,
  * `data-state` `streaming`, then `done` or `stopped`) or `.msg.error`, and `.actions`
  * (`.copy`, `.edit`, `.regenerate`, `.meta`); a code block is a `.code-block` with a
  * `.copy-code` button; a saved conversation is a `.conversation` (`.open`, `.rename`, `.delete`).
@@ -36,6 +39,7 @@ import store from "./page/store.js" with { type: "text" };
 import api from "./page/api.js" with { type: "text" };
 import markdown from "./page/markdown.js" with { type: "text" };
 import settings from "./page/settings.js" with { type: "text" };
+import attach from "./page/attach.js" with { type: "text" };
 import chat from "./page/chat.js" with { type: "text" };
 import { sha256Base64 } from "../../util/sha256.ts";
 import { samplerMarkup } from "./sampler_fields.ts";
@@ -61,6 +65,7 @@ export const PAGE_SCRIPTS: readonly string[] = [
     api,
     markdown,
     settings,
+    attach,
     chat,
     "})();",
   ].join("\n"),

@@ -1,5 +1,6 @@
-// The server's API as the page uses it: the model (waiting while it loads), the defaults
-// (`/props`), and streamed chat completions (SSE). Same-origin requests only.
+// The server's API as the page uses it: the model (waiting while it loads), the defaults and
+// whether it takes images (`/props`), and streamed chat completions (SSE). Same-origin
+// requests only.
 
 LF.api = (function () {
   const FALLBACK_MODEL = "LLaMA_CPP";
@@ -63,17 +64,27 @@ LF.api = (function () {
     }
   }
 
-  /** The server's default generation settings (`/props`), or null. */
-  async function defaults() {
+  /** The server's properties (`/props`), or null. */
+  async function props() {
     try {
       const res = await fetch("./props", { headers: headers({}) });
       if (!res.ok) return null;
-      const body = await res.json();
-      const settings = body && body.default_generation_settings;
-      return settings && settings.params ? settings.params : null;
+      return await res.json();
     } catch {
       return null;
     }
+  }
+
+  /** The server's default generation settings (`/props`), or null. */
+  async function defaults() {
+    const body = await props();
+    const settings = body && body.default_generation_settings;
+    return settings && settings.params ? settings.params : null;
+  }
+
+  /** True when the server's model takes images (`/props` modalities.vision). */
+  function takesImages(body) {
+    return !!(body && body.modalities && body.modalities.vision === true);
   }
 
   /** The `data:` payloads of an SSE body. */
@@ -117,12 +128,21 @@ LF.api = (function () {
     }
   }
 
-  /** The request's messages: the system prompt, then the conversation's text messages. */
+  /**
+   * The request's messages: the system prompt, then the conversation's messages; a message
+   * with images sends them as `image_url` parts (`data:` URIs) before its text.
+   */
   function apiMessages(system, messages) {
     const out = [];
     if (system) out.push({ role: "system", content: system });
     for (const m of messages) {
-      if ((m.role === "user" || m.role === "assistant") && m.content) {
+      if (m.role !== "user" && m.role !== "assistant") continue;
+      const images = m.role === "user" && Array.isArray(m.images) ? m.images : [];
+      if (images.length > 0) {
+        const parts = images.map((url) => ({ type: "image_url", image_url: { url } }));
+        if (m.content) parts.push({ type: "text", text: m.content });
+        out.push({ role: m.role, content: parts });
+      } else if (m.content) {
         out.push({ role: m.role, content: m.content });
       }
     }
@@ -194,7 +214,9 @@ LF.api = (function () {
       apiKey = key;
     },
     model,
+    props,
     defaults,
+    takesImages,
     apiMessages,
     streamChat,
   };

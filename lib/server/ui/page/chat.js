@@ -64,7 +64,10 @@
               : "Tokens a conversation can hold, and the model's trained context";
           }
           if (/loading|API key|unreachable/.test(els.status.textContent)) setStatus("");
-          LF.settings.showDefaults(await LF.api.defaults());
+          const props = await LF.api.props();
+          const settings = props && props.default_generation_settings;
+          LF.settings.showDefaults(settings && settings.params ? settings.params : null);
+          LF.attach.enable(LF.api.takesImages(props));
           resolveReady();
           return;
         }
@@ -147,7 +150,14 @@
   }
 
   function userTurn(message, index) {
-    const body = LF.el("div", { className: "msg user" }, [message.content]);
+    const images = LF.el(
+      "div",
+      { className: "images" },
+      (message.images || []).map((url, i) =>
+        LF.el("img", { src: url, alt: "Image " + (i + 1), className: "sent-image" })
+      ),
+    );
+    const body = LF.el("div", { className: "msg user" }, [images, message.content]);
     const turn = LF.el("div", { className: "turn user", role: "article", "aria-label": "You" }, [
       body,
       LF.el("div", { className: "actions" }, [
@@ -229,9 +239,12 @@
     save.addEventListener("click", () => {
       const text = area.value;
       if (!text.trim()) return;
-      // Everything after the edited message goes; the answer is written again.
+      // Everything after the edited message goes; the answer is written again (with the
+      // message's images).
       current.messages = current.messages.slice(0, index);
-      current.messages.push({ role: "user", content: text });
+      const edited = { role: "user", content: text };
+      if (message.images) edited.images = message.images;
+      current.messages.push(edited);
       LF.store.save(current);
       generate(current);
     });
@@ -357,6 +370,7 @@
           els.input.value = last.content;
           autoGrow();
         }
+        if (last.images && LF.attach.count() === 0) LF.attach.restore(last.images);
         conversation.messages.pop();
       }
     }
@@ -371,7 +385,7 @@
 
   function send() {
     const text = els.input.value;
-    if (!text.trim() || streaming) return;
+    if ((!text.trim() && LF.attach.count() === 0) || streaming) return;
     try {
       LF.settings.requestFields();
     } catch (error) {
@@ -382,7 +396,10 @@
     }
     els.input.value = "";
     autoGrow();
-    current.messages.push({ role: "user", content: text });
+    const message = { role: "user", content: text };
+    const images = LF.attach.take();
+    if (images.length > 0) message.images = images;
+    current.messages.push(message);
     LF.store.setCurrent(current.id);
     LF.store.save(current);
     generate(current);
@@ -566,6 +583,7 @@
     if (modelId === null) watchModel();
   });
 
+  LF.attach.onNotice(setStatus);
   setStreaming(false);
   render();
   watchModel();

@@ -2,9 +2,9 @@
 //
 // A conversation: { id, title, titled (renamed by hand), created, updated, messages }; until
 // renamed, its title is its first message. A message: { role: "user" or
-// "assistant", content: string, and for answers state ("done", "stopped"), meta (the stats
-// line), reasoning }. Parts other than text (images, later) would go in new fields of a
-// message; `LF.api.apiMessages` is the one place that turns messages into the request's.
+// "assistant", content: string, for a user's images (`data:image/...` URIs), and for answers
+// state ("done", "stopped"), meta (the stats line), reasoning }. `LF.api.apiMessages` is the
+// one place that turns messages into the request's.
 
 LF.store = (function () {
   const KEY = "llamafile.conversations";
@@ -21,6 +21,12 @@ LF.store = (function () {
       return null;
     }
     const out = { role: m.role, content: m.content };
+    if (m.role === "user" && Array.isArray(m.images)) {
+      const images = m.images.filter((url) =>
+        typeof url === "string" && /^data:image\/[\w.+-]+;base64,/.test(url)
+      ).slice(0, 8);
+      if (images.length > 0) out.images = images;
+    }
     if (m.role === "assistant") {
       out.state = m.state === "stopped" ? "stopped" : "done";
       if (typeof m.meta === "string") out.meta = m.meta;
@@ -84,7 +90,8 @@ LF.store = (function () {
       if (!c.titled) {
         const first = c.messages.find((m) => m.role === "user");
         c.title = first
-          ? first.content.trim().replace(/\s+/g, " ").slice(0, 48) || "Chat"
+          ? first.content.trim().replace(/\s+/g, " ").slice(0, 48) ||
+            (first.images ? "Image" : "Chat")
           : "New chat";
       }
       return persist();
