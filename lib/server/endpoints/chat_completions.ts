@@ -199,7 +199,12 @@ export function chatInputTokens(state: ServerState) {
     readJsonBody,
     jsonBody(CHAT_COMPLETION_REQUEST),
     async function chatInputTokens(c) {
-      const chat = await requestChat(state.engine(), state, c.req.valid("json"), await c.req.json());
+      const chat = await requestChat(
+        state.engine(),
+        state,
+        c.req.valid("json"),
+        await c.req.json(),
+      );
       return c.json({ input_tokens: chat.tokens.length });
     },
   );
@@ -215,7 +220,12 @@ export function applyTemplate(state: ServerState) {
     readJsonBody,
     jsonBody(CHAT_COMPLETION_REQUEST),
     async function applyTemplate(c) {
-      const chat = await requestChat(state.engine(), state, c.req.valid("json"), await c.req.json());
+      const chat = await requestChat(
+        state.engine(),
+        state,
+        c.req.valid("json"),
+        await c.req.json(),
+      );
       return c.json({ prompt: chat.text });
     },
   );
