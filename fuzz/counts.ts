@@ -11,6 +11,11 @@ export interface FuzzOptions {
   seed: number;
   /** Run only this case index (to reproduce one). */
   only?: number;
+  /**
+   * The first case index (default 0): `--first 3000 --cases 1000` runs cases 3000 to 3999, so a
+   * long run split in parts covers the same cases as one run.
+   */
+  first?: number;
   jobs: number;
   timeoutMs: number;
   out: string;
@@ -53,5 +58,6 @@ export function summaryLine(target: string, counts: FuzzCounts): string {
 /** The case indexes a run covers. */
 export function caseIndexes(options: FuzzOptions): number[] {
   if (options.only !== undefined) return [options.only];
-  return Array.from({ length: options.cases }, (_, i) => i);
+  const first = options.first ?? 0;
+  return Array.from({ length: options.cases }, (_, i) => first + i);
 }

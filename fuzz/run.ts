@@ -3,7 +3,7 @@
  *
  * ```sh
  * deno task fuzz --cases 10000 --seed 1 --target gguf|llamafile|grammar|schema|http|image|all \
- *   [--jobs 2] [--timeout 30000] [--out fuzz-out] [--case N] [--verbose]
+ *   [--jobs 2] [--timeout 30000] [--out fuzz-out] [--case N | --first N] [--verbose]
  * ```
  *
  * Each case runs in a subprocess the way a user runs it (the CLI with the permissions and
@@ -52,6 +52,9 @@ function parse(argv: string[]): FuzzOptions & { targets: TargetName[] } {
         break;
       case "--case":
         options.only = count(word);
+        break;
+      case "--first":
+        options.first = count(word);
         break;
       case "--jobs":
         options.jobs = Math.max(1, count(word));
