@@ -36,6 +36,11 @@ const ENDPOINTS: [string, string, Record<string, unknown> | null][] = [
   }],
   ["POST", "/v1/responses", { input: "Tell me a story.", max_output_tokens: 4 }],
   ["POST", "/v1/responses/input_tokens", { input: "Tell me a story." }],
+  ["POST", "/apply-template", { messages: [{ role: "user", content: "Tell me a story." }] }],
+  ["POST", "/chat/completions/input_tokens", {
+    messages: [{ role: "user", content: "Tell me a story." }],
+  }],
+  ["GET", "/lora-adapters", null],
   ["GET", "/v1/responses/resp_unknown", null],
   ["GET", "/v1/models", null],
   ["GET", "/health", null],
@@ -384,6 +389,8 @@ export const SERVER_ARGS = [
   "2",
   "--timeout",
   "60",
+  // /metrics answers 501 without it, as llama.cpp's
+  "--metrics",
 ];
 
 /** Runs the `http` target. */

@@ -205,6 +205,8 @@ Deno.test("deploy/ recipes agree with the entrypoint and the server: paths, port
   assert.equal(field(kubernetes, /prometheus\.io\/port: "(\d+)"/), port);
   assert.equal(field(kubernetes, /prometheus\.io\/path: (\S+)/), "/metrics");
   assert.equal(field(kubernetes, /prometheus\.io\/scrape: "(\w+)"/), "true");
+  // /metrics answers 501 unless the server is started with --metrics (as llama-server's).
+  assert.match(field(kubernetes, /^\s+args: \[(.*)\]$/m), /"--metrics"/);
   for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
     const block = field(kubernetes, new RegExp(`${probe}:\\n((?: {12}.*\\n)+)`));
     assert.match(block, /path: \/health\n/, probe);

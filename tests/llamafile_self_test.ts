@@ -69,12 +69,12 @@ Deno.test("a llamafile's --help shows the defaults its .args set", async () => {
   assert.match(help.stdout, /\n {4}-n 40 --temp 0 -t 1 --no-display-prompt \.\.\.\n/);
   assert.match(
     help.stdout,
-    /-n, --n-predict N +tokens to predict[^\n]*\(default: 40, from \.args\)/,
+    /-n, --n-predict, --predict N +tokens to predict[^\n]*\(default: 40, from \.args\)/,
   );
-  assert.match(help.stdout, /--temp N +[^\n]*\(default: 0, from \.args\)/);
+  assert.match(help.stdout, /--temp, --temperature N +[^\n]*\(default: 0, from \.args\)/);
   assert.match(help.stdout, /--no-display-prompt +[^\n]*\(set by \.args\)/);
   // Options the .args leave alone keep their own defaults.
-  assert.match(help.stdout, /--top-k N +[^\n]*\(default: 40\)\n/);
+  assert.match(help.stdout, /--top-k N +[^\n]*\(default: 40\) \[LLAMA_ARG_TOP_K\]\n/);
 });
 
 Deno.test("a llamafile's info with no FILE describes the llamafile; info --help works", async () => {

@@ -248,7 +248,15 @@ Deno.test("nginx passes a 503 (a replica's queue is full) to the other replica",
     const env = { LLAMAFILE_API_KEY: KEY };
     // The first replica: one slot with room for a long answer, and the server's queue of 64.
     replicas.push(
-      await startReplica(llamafile, `${dir}/cache`, env, ["-t", "1", "-np", "1", "-c", "2048"]),
+      await startReplica(llamafile, `${dir}/cache`, env, [
+        "-t",
+        "1",
+        "-np",
+        "1",
+        "-c",
+        "2048",
+        "--metrics",
+      ]),
     );
     replicas.push(await startReplica(llamafile, `${dir}/cache`, env));
     const [busy, free] = replicas as [Replica, Replica];

@@ -62,6 +62,7 @@ Deno.test("runServer() over a socket: openai client, curl, concurrency, errors, 
     "2048",
     "--temp",
     "0",
+    "--metrics",
   ]);
   const lines: string[] = [];
   let listening!: (url: string) => void;
@@ -239,7 +240,7 @@ Deno.test("runServer() over a socket: openai client, curl, concurrency, errors, 
         await chat({ ...ok, temperature: 3 }),
         /^temperature must be between 0 and 2, got 3$/,
       );
-      await expect400(await chat({ ...ok, n: 2 }), /^n must be 1/);
+      await expect400(await chat({ ...ok, n: 0 }), /^n must be an integer from 1 to \d+/);
       await expect400(await chat({ ...ok, grammar: "root ::= [" }), /grammar/i);
       await expect400(
         await chat({ ...ok, stream: true, grammar: "root ::= undefined-rule" }),

@@ -108,7 +108,7 @@ Deno.test("server --mmproj answers image_url data URIs and multimodal_data with 
       assert.match(status, /^Seccomp:\s*2$/m);
 
       const props = await (await fetch(`${base}/props`)).json();
-      assert.deepEqual(props.modalities, { vision: true, audio: false });
+      assert.deepEqual(props.modalities, { vision: true, video: false, audio: false });
       assert.match(props.media_marker, /^<__media_[0-9a-f]{24}__>$/);
       const models = await (await fetch(`${base}/v1/models`)).json();
       assert.deepEqual(models.models[0].capabilities, ["completion", "multimodal"]);
@@ -230,7 +230,7 @@ Deno.test("server --mmproj runs an image request in a slot beside text requests"
   try {
     const png = await Deno.readFile(files.png);
     await withServer(
-      ["-m", files.model, "--mmproj", files.mmproj, "-np", "3", "-c", "3072"],
+      ["-m", files.model, "--mmproj", files.mmproj, "-np", "3", "-c", "3072", "--metrics"],
       async (
         base,
       ) => {
@@ -275,7 +275,7 @@ Deno.test("server without --mmproj refuses an image with a 400 that says to star
     const png = await Deno.readFile(files.png);
     await withServer(["-m", files.model], async (base) => {
       const props = await (await fetch(`${base}/props`)).json();
-      assert.deepEqual(props.modalities, { vision: false, audio: false });
+      assert.deepEqual(props.modalities, { vision: false, video: false, audio: false });
       const res = await chat(base, [{ type: "image_url", image_url: { url: dataUri(png) } }]);
       assert.equal(res.status, 400);
       assert.match(res.body.error.message, /started without a projector \(--mmproj\)/);

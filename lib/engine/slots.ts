@@ -628,7 +628,9 @@ export class SlotScheduler {
 
   async #loop(): Promise<void> {
     while (true) {
-      await this.#runActions();
+      // No await unless there is an action: a request submitted now is admitted before
+      // submit() returns, so the next submit sees its slot taken.
+      if (this.#actions.length > 0) await this.#runActions();
       this.#admit();
       this.#dropAborted();
       // Images first, each on its own (encoder, then its embeddings into the slot's sequence).

@@ -437,6 +437,7 @@ export function launcherScript(spec: LauncherSpec, size: number): string {
     "  lf_net= lf_ifs=$IFS",
     '  [ "$lf_mode" = server ] && { set -f; IFS=,; for lf_h in $lf_host; do IFS=$lf_ifs',
     "    case $lf_h in",
+    '      "") ;;',
     "      \\[*) lf_net=${lf_net:+$lf_net,}$lf_h:${lf_p:-0} ;;",
     '      *:*) lf_net="${lf_net:+$lf_net,}[$lf_h]:${lf_p:-0}" ;;',
     "      *) lf_net=${lf_net:+$lf_net,}$lf_h:${lf_p:-0} ;;",

@@ -170,14 +170,15 @@ export function serverPermissionFlags(options: ServerPermissionOptions): string[
       ? [flagValue("slot file helper", options.slotFileHelper)]
       : []),
   ];
+  // --allow-run last: the packed launcher appends it to the rest (see launcher.ts).
   return [
     ...common,
+    ...SERVER_START_FLAGS,
+    `--allow-net=${hostPorts.join(",")}`,
     ...(run.length === 1 && options.browser ? [BROWSER_FLAG] : []),
     ...(run.length > 1 || (run.length === 1 && !options.browser)
       ? [`--allow-run=${run.join(",")}`]
       : []),
-    ...SERVER_START_FLAGS,
-    `--allow-net=${hostPorts.join(",")}`,
   ];
 }
 

@@ -27,10 +27,10 @@ Deno.test("serverPermissionFlags() grants the listen address only", () => {
     "--no-prompt",
     "--allow-read",
     "--allow-ffi",
-    "--allow-run=xdg-open",
     `${ENV},DISPLAY,WAYLAND_DISPLAY`,
     "--unstable-no-legacy-abort",
     "--allow-net=127.0.0.1:8080",
+    "--allow-run=xdg-open",
   ]);
   deepStrictEqual(
     serverPermissionFlags({ host: "127.0.0.1", port: 8080 }).filter((f) =>
