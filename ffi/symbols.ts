@@ -133,6 +133,14 @@ export const LLAMA_SYMBOLS = {
   llama_model_meta_val_str: { parameters: ["pointer", "buffer", "buffer", "usize"], result: "i32" },
   // const char * llama_model_chat_template(const struct llama_model * model, const char * name)
   llama_model_chat_template: { parameters: ["pointer", "buffer"], result: "pointer" },
+  // int32_t llama_chat_apply_template(const char * tmpl, const struct llama_chat_message * chat,
+  //                                   size_t n_msg, bool add_ass, char * buf, int32_t length)
+  llama_chat_apply_template: {
+    parameters: ["buffer", "buffer", "usize", "bool", "buffer", "i32"],
+    result: "i32",
+  },
+  // int32_t llama_chat_builtin_templates(const char ** output, size_t len)
+  llama_chat_builtin_templates: { parameters: ["buffer", "usize"], result: "i32" },
   // bool llama_model_has_encoder(const struct llama_model * model)
   llama_model_has_encoder: { parameters: ["pointer"], result: "bool" },
   // bool llama_model_has_decoder(const struct llama_model * model)

@@ -9,6 +9,7 @@ import {
   chatPromptAsync,
   ChatTemplate,
   controlTokens,
+  resolveChatTemplate,
 } from "../lib/engine/chat_template.ts";
 import { loadModel } from "../lib/engine/model.ts";
 
@@ -63,4 +64,29 @@ Deno.test("chatPromptAsync() gives chatPrompt()'s tokens, a long conversation to
   assert.ok(ticks > 0, "the event loop ran while it tokenized");
   const short = [{ role: "user", content: "Hello" }];
   assert.deepEqual(await chatPromptAsync(model, LLAMA2, short), chatPrompt(model, LLAMA2, short));
+});
+
+Deno.test("--chat-template takes libllama's built-in names too (command-r), rendered by libllama as llama.cpp's --no-jinja does", async () => {
+  using model = await loadModel(MODEL, { vocabOnly: true });
+  const native = model.nativeChatTemplates;
+  assert.ok(native.names.includes("command-r") && native.names.includes("chatml"));
+  const template = await resolveChatTemplate("command-r", null, { native });
+  assert.equal(template.origin, "command-r");
+  assert.equal(
+    template.render([
+      { role: "system", content: "You are a test." },
+      { role: "user", content: "Hi there" },
+    ]),
+    "<|START_OF_TURN_TOKEN|><|SYSTEM_TOKEN|>You are a test.<|END_OF_TURN_TOKEN|>" +
+      "<|START_OF_TURN_TOKEN|><|USER_TOKEN|>Hi there<|END_OF_TURN_TOKEN|>" +
+      "<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>",
+  );
+  await assert.rejects(
+    () =>
+      resolveChatTemplate("no-such-name", null, {
+        native,
+        readFile: () => Promise.reject(new Deno.errors.NotFound("x")),
+      }),
+    /not a built-in name \(chatml, .*command-r.*\)/,
+  );
 });

@@ -51,6 +51,7 @@ export async function runChatMode(
 ): Promise<number> {
   const template = await resolveChatTemplate(options.chatTemplate, model.chatTemplate, {
     warn: (line) => writeStderr(line),
+    native: model.nativeChatTemplates,
   });
   const context = await createContext(model, contextOptionsFromCli(options));
   warnPastTrainedContext(context.size, model.trainedContext, options);

@@ -98,6 +98,18 @@ export interface RenderOptions {
   extra?: Record<string, unknown>;
 }
 
+/** Renders messages with one of libllama's built-in templates (see `ffi/chat_builtin.ts`). */
+export type NativeChatRender = (
+  messages: readonly { role: string; content: string }[],
+  addAssistant: boolean,
+) => string;
+
+/** libllama's built-in templates: their names and how to render one. */
+export interface NativeChatTemplates {
+  names: readonly string[];
+  render: (name: string, ...args: Parameters<NativeChatRender>) => string;
+}
+
 /** A parsed chat template. */
 export class ChatTemplate {
   /** The Jinja source. */
@@ -107,11 +119,16 @@ export class ChatTemplate {
   /** True when the template reads `tools` (tool calling is passed through). */
   readonly supportsTools: boolean;
   readonly #template: JinjaProgram;
+  readonly #native: NativeChatRender | null;
 
-  /** Parses `source`; throws `SyntaxError` when it is not valid Jinja. */
-  constructor(source: string, origin: string) {
+  /**
+   * Parses `source`; throws `SyntaxError` when it is not valid Jinja. With `native`, the
+   * template is one of libllama's built-ins (`source` is its name) and `native` renders it.
+   */
+  constructor(source: string, origin: string, native: NativeChatRender | null = null) {
     this.source = source;
     this.origin = origin;
+    this.#native = native;
     try {
       this.#template = parseJinja(source);
     } catch (cause) {
@@ -144,6 +161,16 @@ export class ChatTemplate {
    * Template errors (`raise_exception`) throw `RangeError`.
    */
   renderVariables(variables: Record<string, unknown>, now?: Date): string {
+    if (this.#native !== null) {
+      const messages = Array.isArray(variables.messages) ? variables.messages : [];
+      return this.#native(
+        messages.map((m: Record<string, unknown>) => ({
+          role: String(m?.role ?? ""),
+          content: typeof m?.content === "string" ? m.content : "",
+        })),
+        variables.add_generation_prompt === true,
+      );
+    }
     try {
       return renderJinja(this.#template, variables, now);
     } catch (cause) {
@@ -192,12 +219,21 @@ export type ReadTextFile = (path: string) => Promise<string>;
 export async function resolveChatTemplate(
   spec: string | undefined,
   modelTemplate: string | null,
-  options: { readFile?: ReadTextFile; warn?: (line: string) => void } = {},
+  options: {
+    readFile?: ReadTextFile;
+    warn?: (line: string) => void;
+    /** libllama's built-in templates, for names that are not ours (`command-r`, ...). */
+    native?: NativeChatTemplates;
+  } = {},
 ): Promise<ChatTemplate> {
   if (spec !== undefined) {
     const builtin = BUILTIN_TEMPLATES[spec];
     if (builtin !== undefined) return new ChatTemplate(builtin, spec);
     if (spec.includes("{%") || spec.includes("{{")) return new ChatTemplate(spec, "inline");
+    const native = options.native;
+    if (native !== undefined && native.names.includes(spec)) {
+      return new ChatTemplate(spec, spec, (messages, add) => native.render(spec, messages, add));
+    }
     const read = options.readFile ?? ((path: string) => readTextLimited(path, MAX_TEMPLATE_FILE));
     let source: string;
     try {
@@ -206,7 +242,8 @@ export async function resolveChatTemplate(
       if (cause instanceof Deno.errors.NotCapable) throw cause;
       // Text with spaces that is no file: llama.cpp's --chat-template takes it as the template.
       if (/\s/.test(spec.trim())) return new ChatTemplate(spec, "inline");
-      const names = Object.keys(BUILTIN_TEMPLATES).join(", ");
+      const names = [...Object.keys(BUILTIN_TEMPLATES), ...(options.native?.names ?? [])]
+        .filter((name, i, all) => all.indexOf(name) === i).join(", ");
       throw new TypeError(
         `Cannot load chat template "${spec}": it is not a built-in name (${names}) and cannot be read: ${
           (cause as Error).message

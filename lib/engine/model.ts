@@ -11,6 +11,7 @@ import {
 } from "../../ffi/backend_registry.ts";
 import { ProgressCallback } from "../../ffi/callbacks.ts";
 import { cString, decodeBytes, readCString } from "../../ffi/cstring.ts";
+import { applyBuiltinChatTemplate, builtinChatTemplateNames } from "../../ffi/chat_builtin.ts";
 import { CFile } from "../../ffi/file.ts";
 import { type LlamaLibrary, openLibrary } from "../../ffi/library.ts";
 import { modelParams, type TensorOverride } from "../../ffi/params.ts";
@@ -19,6 +20,7 @@ import { fitGpuLayers, layerBytes } from "./fit_layers.ts";
 import { GgufError, ggufNumber, ggufString, readGguf } from "./gguf_reader.ts";
 import { type LayerPlacement, PlacementCollector } from "./layer_placement.ts";
 import { checkModelMetadata, ModelCheckError } from "./model_check.ts";
+import type { NativeChatTemplates } from "./chat_template.ts";
 
 /** Options for {@linkcode loadModel}. */
 export interface LoadModelOptions {
@@ -434,6 +436,15 @@ export class LlamaModel {
       );
     }
     return decodeBytes(buffer, n);
+  }
+
+  /** libllama's built-in chat templates (`llama_chat_apply_template`), by name. */
+  get nativeChatTemplates(): NativeChatTemplates {
+    const lib = this.#lib;
+    return {
+      names: builtinChatTemplateNames(lib),
+      render: (name, messages, add) => applyBuiltinChatTemplate(lib, name, messages, add),
+    };
   }
 
   /** The model's chat template (`tokenizer.chat_template`), or `null`. */

@@ -96,6 +96,7 @@ export interface EngineOptions {
 export async function createEngine(model: LlamaModel, options: EngineOptions): Promise<Engine> {
   const template = await resolveChatTemplate(options.chatTemplate, model.chatTemplate, {
     ...(options.warn && { warn: options.warn }),
+    native: model.nativeChatTemplates,
   });
   // llama.cpp's -np -1 (auto): 4 slots sharing one KV cache.
   const auto = options.parallel < 1;
