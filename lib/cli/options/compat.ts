@@ -178,6 +178,13 @@ export const COMPAT_SECTION: OptionSection<CompatCliOptions> = {
     noted(["--log-prefix", "--no-log-prefix"], "log lines start with llamafile:"),
     noted(["--log-timestamps", "--no-log-timestamps"], "log lines carry no timestamps"),
     noted(["--log-jsonl", "--no-log-jsonl"], "logs are text lines"),
+    refused(
+      ["--media-path"],
+      "local media files (file:// URLs) are not read: the sandboxed server opens no file once " +
+        "ready; send images as data: URIs",
+      "PATH",
+      "LLAMA_ARG_MEDIA_PATH",
+    ),
     refused(["-mu", "--model-url"], NO_DOWNLOAD, "URL"),
     refused(["-hf", "-hfr", "--hf-repo"], NO_DOWNLOAD, "REPO"),
     refused(["-hff", "--hf-file"], NO_DOWNLOAD, "FILE"),
