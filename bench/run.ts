@@ -441,14 +441,18 @@ if (import.meta.main) {
         [
           "image encode ms (llama-mtmd-cli)",
           fmt(vision.native.encodeMs),
+          "",
           fmt(vision.ours.encodeMs),
+          "",
           "",
           "",
         ],
         [
           `image prompt ms (${vision.ours.promptTokens} positions)`,
           fmt(vision.native.promptEvalMs),
+          "",
           fmt(vision.ours.promptEvalMs),
+          "",
           "",
           "",
         ],
