@@ -627,11 +627,19 @@ export class SlotScheduler {
   }
 
   async #loop(): Promise<void> {
+    // Started from idle: requests that arrive together (their bodies still being read) join the
+    // first batch, one turn of the event loop later, as llama-server's queue gathers them.
+    let gather = true;
     while (true) {
       // No await unless there is an action: a request submitted now is admitted before
       // submit() returns, so the next submit sees its slot taken.
       if (this.#actions.length > 0) await this.#runActions();
       this.#admit();
+      if (gather) {
+        gather = false;
+        await new Promise((r) => setTimeout(r, 0));
+        this.#admit();
+      }
       this.#dropAborted();
       // Images first, each on its own (encoder, then its embeddings into the slot's sequence).
       for (let i = 0; i < this.slotCount; i++) {

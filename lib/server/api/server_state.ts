@@ -122,7 +122,9 @@ export async function createEngine(model: LlamaModel, options: EngineOptions): P
       ...(options.threads !== undefined && { threads: options.threads }),
       ...(options.threadsBatch !== undefined && { threadsBatch: options.threadsBatch }),
       ...(options.poll !== undefined && { poll: options.poll }),
-      ...(options.kvUnified === false && { kvUnified: false }),
+      // As llama-server: one KV buffer for all slots with -np auto or --kv-unified, else a stream
+      // per slot (attention then runs over the slot's own cells, not every slot's).
+      kvUnified: options.kvUnified ?? auto,
       ...(options.flashAttention !== undefined && { flashAttention: options.flashAttention }),
       ...(options.offloadKqv !== undefined && { offloadKqv: options.offloadKqv }),
       ...(options.cacheTypeK !== undefined && { typeK: options.cacheTypeK }),
