@@ -22,15 +22,16 @@ import {
   type ChatMessage,
   mediaSegments,
   PromptShield,
+  type RenderedChat,
   shieldedPieces,
   specialTokenText,
   tokenizeRendered,
 } from "../../engine/chat_template.ts";
-import { buildMediaPrompt, type MediaPrompt } from "../../engine/media_prompt.ts";
+import type { MediaPrompt } from "../../engine/media_prompt.ts";
 import { invalidRequest } from "./errors.ts";
 import { checkTextFits } from "./generation.ts";
 import type { GenerationParams } from "./generation_params.ts";
-import { imageUrlBytes, MEDIA_MARKER, readRequestImages, requireProjector } from "./media.ts";
+import { imageUrlBytes, MEDIA_MARKER, promptWithImages, requireProjector } from "./media.ts";
 import type { Tool, ToolRequest } from "./messages.ts";
 import type { Engine } from "./server_state.ts";
 
@@ -131,8 +132,6 @@ export interface PreparedChat {
   text: string;
   /** Tools were given and the model may call them. */
   callsTools: boolean;
-  /** The prompt as control tokens and text (where images are split out). */
-  pieces: readonly (string | number)[];
 }
 
 /**
@@ -147,6 +146,19 @@ export async function prepareChat(
   options: ChatOptions = DEFAULT_CHAT_OPTIONS,
   param = "messages",
 ): Promise<PreparedChat> {
+  const { params, rendered } = formatTurn(engine, turn, options, param);
+  // long conversations are tokenized off the JS thread
+  const prompt = await tokenizeRendered(engine.model, rendered);
+  return { tokens: prompt.tokens, params, text: prompt.text, callsTools: callsTools(turn.tools) };
+}
+
+/** The chat format applied to `turn` (see {@linkcode prepareChat}), not yet tokenized. */
+function formatTurn(
+  engine: Engine,
+  turn: ChatTurn,
+  options: ChatOptions,
+  param: string,
+): { params: ChatParams; rendered: RenderedChat } {
   const { format, thinking } = engineFormat(engine);
   if (turn.tools !== null && !format.caps.supportsTools && !format.caps.supportsToolCalls) {
     throw invalidRequest(
@@ -193,16 +205,7 @@ export async function prepareChat(
     }
     throw error;
   }
-  // long conversations are tokenized off the JS thread
-  const rendered = shieldedPieces(engine.model, shield, params.prompt, format.bosToken);
-  const prompt = await tokenizeRendered(engine.model, rendered);
-  return {
-    tokens: prompt.tokens,
-    params,
-    text: prompt.text,
-    callsTools: callsTools(turn.tools),
-    pieces: rendered.pieces,
-  };
+  return { params, rendered: shieldedPieces(engine.model, shield, params.prompt, format.bosToken) };
 }
 
 /**
@@ -229,14 +232,15 @@ export async function chatInput(
     const chat = await prepareChat(engine, turn, options, param);
     return { chat, input: chat.tokens };
   }
-  const projector = requireProjector(engine, images[0]!.param);
+  requireProjector(engine, images[0]!.param);
   // Decoded first: a bad URL is refused before any work.
   const files = images.map((image) => ({
     bytes: imageUrlBytes(image.url, image.param),
     param: image.param,
   }));
-  const chat = await prepareChat(engine, turn, options, param);
-  const segments = mediaSegments(engine.model, chat.pieces, MEDIA_MARKER);
+  // Rendered, not tokenized whole: the text between the images is tokenized below.
+  const { params, rendered } = formatTurn(engine, turn, options, param);
+  const segments = mediaSegments(engine.model, rendered.pieces, MEDIA_MARKER);
   if (segments.length - 1 !== images.length) {
     throw invalidRequest(
       `the chat template placed ${
@@ -245,15 +249,14 @@ export async function chatInput(
       param,
     );
   }
-  const decoded = await readRequestImages(engine, files);
-  try {
-    const parts = segments.flatMap((tokens, i) =>
-      i < decoded.length ? [tokens, decoded[i]!] : [tokens]
-    );
-    return { chat, input: await buildMediaPrompt(projector, parts, { addSpecial: false }) };
-  } finally {
-    for (const image of decoded) image.close();
-  }
+  const input = await promptWithImages(engine, segments, files, { addSpecial: false });
+  const chat = {
+    tokens: input.tokens,
+    params,
+    text: rendered.text,
+    callsTools: callsTools(turn.tools),
+  };
+  return { chat, input };
 }
 
 /** The prompt tokens of `turn` (what `prepareChat` gives, for endpoints that only count). */

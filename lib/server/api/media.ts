@@ -6,7 +6,11 @@
  * @module
  */
 import { MAX_IMAGE_BYTES } from "../../engine/image_check.ts";
-import { buildMediaPrompt, type MediaPrompt } from "../../engine/media_prompt.ts";
+import {
+  buildMediaPrompt,
+  type MediaPrompt,
+  type MediaPromptOptions,
+} from "../../engine/media_prompt.ts";
 import { ProjectorError, type ProjectorImage } from "../../engine/projector.ts";
 import { invalidRequest } from "./errors.ts";
 import type { Engine } from "./server_state.ts";
@@ -144,7 +148,7 @@ export async function multimodalPrompt(
   data: readonly string[],
   param = "prompt",
 ): Promise<MediaPrompt> {
-  const projector = requireProjector(engine, `${param}.multimodal_data`);
+  requireProjector(engine, `${param}.multimodal_data`);
   const files = data.map((item, i) => {
     const at = `${param}.multimodal_data[${i}]`;
     return { bytes: decodeBase64(item, at), param: at };
@@ -158,12 +162,26 @@ export async function multimodalPrompt(
       `${param}.prompt_string`,
     );
   }
+  return await promptWithImages(engine, segments, files, { addSpecial: true, parseSpecial: true });
+}
+
+/**
+ * One prompt of `segments` (text, or tokens) with the images of `files` between them, in order
+ * (one fewer image than segments); the decoded images are freed once the prompt is built.
+ */
+export async function promptWithImages(
+  engine: Engine,
+  segments: readonly (string | readonly number[])[],
+  files: readonly { bytes: Uint8Array; param: string }[],
+  options: MediaPromptOptions,
+): Promise<MediaPrompt> {
+  const projector = requireProjector(engine, files[0]?.param ?? "prompt");
   const images = await readRequestImages(engine, files);
   try {
     const parts = segments.flatMap((segment, i) =>
       i < images.length ? [segment, images[i]!] : [segment]
     ).filter((part) => part !== "");
-    return await buildMediaPrompt(projector, parts, { addSpecial: true, parseSpecial: true });
+    return await buildMediaPrompt(projector, parts, options);
   } finally {
     for (const image of images) image.close();
   }
