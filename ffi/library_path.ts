@@ -88,16 +88,7 @@ export function mtmdLibraryPath(dir: string = libraryDir()): string | null {
   const fromEnv = envValue("LLAMAFILE_MTMD_LIB");
   if (fromEnv) return fromEnv;
   const built = mtmdBuildDir();
-  for (
-    const path of [`${dir}/${MTMD_LIB}`, ...(built === null ? [] : [`${built}/lib/${MTMD_LIB}`])]
-  ) {
-    try {
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // not there (or not readable)
-    }
-  }
-  return null;
+  return firstFile([`${dir}/${MTMD_LIB}`, ...(built === null ? [] : [`${built}/lib/${MTMD_LIB}`])]);
 }
 
 /**
@@ -152,9 +143,12 @@ export function rpcLibraryPath(dir: string = libraryDir()): string | null {
   }
   if (fromEnv) return fromEnv;
   const built = rpcBuildDir();
-  for (
-    const path of [`${dir}/${RPC_LIB}`, ...(built === null ? [] : [`${built}/lib/${RPC_LIB}`])]
-  ) {
+  return firstFile([`${dir}/${RPC_LIB}`, ...(built === null ? [] : [`${built}/lib/${RPC_LIB}`])]);
+}
+
+/** The first of `paths` that is a file, or `null` (a path not there or not readable is skipped). */
+function firstFile(paths: readonly string[]): string | null {
+  for (const path of paths) {
     try {
       if (Deno.statSync(path).isFile) return path;
     } catch {
