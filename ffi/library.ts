@@ -15,10 +15,12 @@ import {
   LLAMA_LIB,
   NATIVE_CPU_LIB,
   NATIVE_CPU_STAMP,
+  nativeBuildsDir,
   nativeCpuBackendDir,
 } from "./library_path.ts";
 import { assertAbi } from "./structs.ts";
-import { GGML_SYMBOLS, LLAMA_SYMBOLS, THREADPOOL_SYMBOLS } from "./symbols.ts";
+import { dlopenLazy, type LazyLibrary } from "./dlopen_lazy.ts";
+import { GGML_SYMBOLS, LLAMA_EAGER_SYMBOLS, LLAMA_SYMBOLS, THREADPOOL_SYMBOLS } from "./symbols.ts";
 import { sha256Hex } from "../lib/util/sha256.ts";
 import { trace } from "../lib/util/trace.ts";
 
@@ -155,6 +157,14 @@ export function cpuKey(cpuinfo: string): string {
   return sha256Hex(cpuIdentity(cpuinfo)).slice(0, 16);
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 function isFile(path: string): boolean {
   try {
     return Deno.statSync(path).isFile;
@@ -167,6 +177,9 @@ function isFile(path: string): boolean {
  * The verified native build for this processor (its library and stamp both there), or `null`.
  */
 export function verifiedNativeBuild(cpuinfo: string): string | null {
+  // No builds at all (the usual case): the processor's key is not worth hashing.
+  const root = nativeBuildsDir();
+  if (root === null || !isDirectory(root)) return null;
   const dir = nativeCpuBackendDir(cpuKey(cpuinfo));
   if (dir === null) return null;
   const lib = `${dir}/${NATIVE_CPU_LIB}`;
@@ -213,10 +226,10 @@ export function openLibrary(): LlamaLibrary {
   if (opened) return opened;
   const dir = libraryDir();
   noBacktrace();
-  let ggml: Deno.DynamicLibrary<typeof GGML_SYMBOLS>;
-  let llama: Deno.DynamicLibrary<typeof LLAMA_SYMBOLS>;
+  let ggml: LazyLibrary<typeof GGML_SYMBOLS>;
+  let llama: LazyLibrary<typeof LLAMA_SYMBOLS>;
   try {
-    ggml = Deno.dlopen(`${dir}/${GGML_LIB}`, GGML_SYMBOLS);
+    ggml = dlopenLazy(`${dir}/${GGML_LIB}`, GGML_SYMBOLS);
   } catch (cause) {
     if (cause instanceof Deno.errors.NotCapable) throw cause;
     throw new LibraryLoadError(
@@ -228,7 +241,7 @@ export function openLibrary(): LlamaLibrary {
   }
   trace("libggml opened");
   try {
-    llama = Deno.dlopen(`${dir}/${LLAMA_LIB}`, LLAMA_SYMBOLS);
+    llama = dlopenLazy(`${dir}/${LLAMA_LIB}`, LLAMA_SYMBOLS, LLAMA_EAGER_SYMBOLS);
   } catch (cause) {
     ggml.close();
     if (cause instanceof Deno.errors.NotCapable) throw cause;

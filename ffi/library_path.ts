@@ -38,6 +38,15 @@ export function cpuBackendChoice(): string | undefined {
  * loads one machine's build on another. `null` when neither `XDG_CACHE_HOME` nor `HOME` is set.
  */
 export function nativeCpuBackendDir(cpuKey: string): string | null {
+  const root = nativeBuildsDir();
+  return root === null ? null : `${root}/${LLAMA_CPP_RELEASE}-${cpuKey}`;
+}
+
+/**
+ * The folder of native builds (`${XDG_CACHE_HOME:-~/.cache}/llamafile/native`), whatever the
+ * release and processor; `null` when neither `XDG_CACHE_HOME` nor `HOME` is set.
+ */
+export function nativeBuildsDir(): string | null {
   const env = (name: string) => {
     try {
       return Deno.env.get(name);
@@ -50,7 +59,7 @@ export function nativeCpuBackendDir(cpuKey: string): string | null {
   const home = env("HOME");
   const base = xdg ? xdg : home ? `${home}/.cache` : null;
   if (base === null) return null;
-  return `${base.replace(/\/+$/, "")}/llamafile/native/${LLAMA_CPP_RELEASE}-${cpuKey}`;
+  return `${base.replace(/\/+$/, "")}/llamafile/native`;
 }
 
 /**

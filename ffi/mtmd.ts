@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { dlopenLazy, type LazyLibrary } from "./dlopen_lazy.ts";
 import { addressOf, cString, pointerValue, readCString } from "./cstring.ts";
 import { LibraryLoadError, type LlamaLibrary, openLibrary } from "./library.ts";
 import { libraryDir, MTMD_LIB, mtmdBuildDir, mtmdLibraryPath } from "./library_path.ts";
@@ -140,9 +141,9 @@ export function openMtmd(): MtmdLibrary {
       `Cannot find ${MTMD_LIB} ${searchedPlaces()}: build it with "deno task build-mtmd" (once; needs cmake and g++), or set LLAMAFILE_MTMD_LIB`,
     );
   }
-  let lib: Deno.DynamicLibrary<typeof MTMD_SYMBOLS>;
+  let lib: LazyLibrary<typeof MTMD_SYMBOLS>;
   try {
-    lib = Deno.dlopen(path, MTMD_SYMBOLS);
+    lib = dlopenLazy(path, MTMD_SYMBOLS);
   } catch (cause) {
     if (cause instanceof Deno.errors.NotCapable) throw cause;
     throw new MtmdUnavailableError(`Cannot open "${path}": ${(cause as Error).message}`, {

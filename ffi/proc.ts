@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { dlopenLazy } from "./dlopen_lazy.ts";
 import { cString } from "./cstring.ts";
 
 const LIBC_SYMBOLS = {
@@ -23,7 +24,7 @@ let libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] | null = null;
  * is larger), or `null` when it cannot be opened.
  */
 export function readProcText(path: string, maxBytes = 64 * 1024): string | null {
-  libc ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
+  libc ??= dlopenLazy("libc.so.6", LIBC_SYMBOLS).symbols;
   const fd = libc.open(cString(path), 0);
   if (fd < 0) return null;
   try {

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { dlopenLazy } from "./dlopen_lazy.ts";
 import { cString, readCString } from "./cstring.ts";
 import { LibraryLoadError, type LlamaLibrary } from "./library.ts";
 import { GGML_LIB, RPC_LIB, rpcBuildDir, rpcLibraryPath } from "./library_path.ts";
@@ -65,7 +66,7 @@ function whereToGetIt(dir: string): string {
  */
 function loadRpcBackend(lib: LlamaLibrary): RpcBackend {
   if (backend) return backend;
-  const symbols = Deno.dlopen(`${lib.dir}/${GGML_LIB}`, RPC_SYMBOLS).symbols;
+  const symbols = dlopenLazy(`${lib.dir}/${GGML_LIB}`, RPC_SYMBOLS).symbols;
   let reg = lib.ggml.ggml_backend_reg_by_name(cString("RPC"));
   // Loaded already when it sits among the CPU backends and ggml scored them all.
   let path = `${rpcLibraryPath(lib.dir) ?? lib.dir} (loaded with the CPU backends)`;

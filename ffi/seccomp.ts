@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { dlopenLazy } from "./dlopen_lazy.ts";
 import { cString } from "./cstring.ts";
 import { readProcText } from "./proc.ts";
 
@@ -63,7 +64,8 @@ let libc: { symbols: Libc; errno: Int32Array } | null = null;
 
 function openLibc(): { symbols: Libc; errno: Int32Array } {
   if (libc) return libc;
-  const lib = Deno.dlopen(LIBC, LIBC_SYMBOLS);
+  // errno is read after these: they are bound with fast calls, which run nothing after them.
+  const lib = dlopenLazy(LIBC, LIBC_SYMBOLS, ["prctl", "syscall", "socket", "open", "execve"]);
   // errno of the JS thread, where every synchronous FFI call runs. Reading it through a
   // view costs no call that could overwrite it between the failing call and the read.
   const location = lib.symbols.__errno_location();

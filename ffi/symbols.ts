@@ -403,6 +403,24 @@ export const LLAMA_SYMBOLS = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
+ * The libllama symbols called per token, per batch or per vocabulary entry: bound up front
+ * with Deno's fast calls (see `dlopen_lazy.ts`); the others on first use.
+ */
+export const LLAMA_EAGER_SYMBOLS = [
+  "llama_decode",
+  "llama_decode_sync",
+  "llama_get_logits_ith",
+  "llama_get_embeddings_ith",
+  "llama_sampler_sample",
+  "llama_sampler_accept",
+  "llama_sampler_apply",
+  "llama_token_to_piece",
+  "llama_tokenize",
+  "llama_vocab_is_eog",
+  "llama_vocab_get_text",
+] as const satisfies readonly (keyof typeof LLAMA_SYMBOLS)[];
+
+/**
  * Symbols of `libmtmd.so` (llama.cpp's tools/mtmd: `mtmd.h`, `mtmd-helper.h`), built from the
  * same release by `deno task build-mtmd`, plus the one function our build adds
  * (`scripts/mtmd/llamafile_mtmd.c`).
