@@ -1,14 +1,26 @@
 /**
  * The app as JavaScript a llamafile runs with `deno run --cached-only` and no network, no
- * `node_modules` and no config: `deno bundle` of `cli.ts` with its npm dependencies (hono,
- * `@huggingface/jinja`, zod) inlined, made into one classic script (`app.script.js`) that a
- * tiny ES module (`app.js`, what `deno run` starts) evaluates.
+ * `node_modules` and no config: `deno bundle --code-splitting` of `cli.ts` with its npm
+ * dependencies (hono, `@huggingface/jinja`, zod) inlined, its chunks made into classic scripts
+ * and stored in one file (`app.script.js`) that a tiny ES module (`app.js`, what `deno run`
+ * starts) reads.
  *
- * Why not run the bundle as a module: Deno parses every ES module it loads a second time, to
+ * Why not run the bundle as modules: Deno parses every ES module it loads a second time, to
  * find its imports (its dependency-analysis cache, a SQLite database, is refused to the
- * sandboxed process: `lib/sandbox/deno_dir.ts`), and for a 1.1 MB bundle that parse was most of
- * a warm start (276 ms against 68 ms to `--help` on a busy 2-core machine, `deno run` of an
- * empty file 35 ms). A script given to an indirect `eval` is compiled by V8 alone, lazily.
+ * sandboxed process: `lib/sandbox/deno_dir.ts`); the chunks as modules took 48 ms to `main`
+ * against 24 ms as one script. A script given to an indirect `eval` is compiled by V8 alone.
+ *
+ * Why chunks: V8 compiles what it is given, about 13 ms for the whole 1.6 MB app on this
+ * machine, and a prompt on the command line needs a quarter of it. Each chunk is compiled the
+ * first time it is imported: the server, the chat formats, packing and the terminal chat cost
+ * nothing to a run that does not use them. The file is read whole once, so a chunk imported
+ * after the sandbox is on needs no file.
+ *
+ * `app.script.js` is one JSON line, `{"entry": NAME, "chunks": {NAME: [start, end]}}` (byte
+ * ranges after that line), then the chunks. A chunk is `(async function (chunk, meta) {...})`:
+ * its static imports became `const { a: b } = await chunk("NAME")` (in their order, so chunks
+ * run in the order ES modules would), its dynamic `import("./NAME")` became `chunk("NAME")`,
+ * `import.meta` is `meta`, and its export list is returned as getters.
  *
  * `deno bundle` needs esbuild, which Deno fetches from the npm registry the first time
  * (`@esbuild/linux-x64`) and then keeps in its cache (`DENO_DIR`).
@@ -19,65 +31,185 @@
 /** File name of the loader, the module `deno run` starts. */
 export const APP_LOADER = "app.js";
 
-/** File name of the app as one classic script, beside the loader. */
+/** File name of the app's chunks, beside the loader. */
 export const APP_SCRIPT = "app.script.js";
 
 /**
- * The loader's text: reads {@linkcode APP_SCRIPT} beside itself and runs it with the
- * `import.meta` the bundle would have had (`url` of the script, `main` true).
+ * The loader's text: reads {@linkcode APP_SCRIPT} beside itself and runs its entry chunk,
+ * which imports the others through `load`, each compiled and run once.
  */
 export const LOADER_TEXT = [
-  "// llamafile.ts: runs app.script.js, the app as one classic script (see app_bundle.ts:",
-  "// Deno would parse a 1 MB module twice, V8 compiles a script once, lazily).",
+  "// llamafile.ts: runs the app from app.script.js, a header line then chunks, each a classic",
+  "// script compiled when first imported (see app_bundle.ts).",
   `const url = new URL("./${APP_SCRIPT}", import.meta.url);`,
-  "const run = (0, eval)(Deno.readTextFileSync(url));",
-  "await run({ url: url.href, main: true });",
+  "const bytes = Deno.readFileSync(url);",
+  "const eol = bytes.indexOf(10);",
+  "const { entry, chunks } = JSON.parse(new TextDecoder().decode(bytes.subarray(0, eol)));",
+  "const loaded = new Map();",
+  "const load = (name) => {",
+  "  let chunk = loaded.get(name);",
+  "  if (chunk === undefined) {",
+  "    const [start, end] = chunks[name];",
+  "    const text = new TextDecoder().decode(bytes.subarray(eol + 1 + start, eol + 1 + end));",
+  "    chunk = (0, eval)(text)(load, { url: url.href, main: name === entry });",
+  "    loaded.set(name, chunk);",
+  "  }",
+  "  return chunk;",
+  "};",
+  "await load(entry);",
   "",
 ].join("\n");
 
-/** Name of the parameter that stands for `import.meta` in the script. */
+/** Names of the parameters that stand for the chunk loader and `import.meta` in a chunk. */
+const LOAD = "__llamafile_chunk";
 const META = "__llamafile_import_meta";
 
-/**
- * The classic script for `bundle`, an ES module from `deno bundle`: its trailing export list
- * dropped, `import.meta` read from the wrapper's parameter, the whole wrapped in a strict
- * async function expression (top-level `await` stays valid) that the loader calls.
- *
- * @throws {Error} When the bundle has a static import (every dependency must be inlined, and
- *   `node:` modules imported where they are used), an export other than the trailing list, or
- *   an `import.meta` property other than `url` and `main`.
- */
-export function appScript(bundle: string): string {
-  const imports = /^import\s[^;]*?from\s*["']([^"']+)["']/m.exec(bundle) ??
-    /^import\s*["']([^"']+)["']/m.exec(bundle);
-  if (imports !== null) {
+const IMPORT_LIST = /^import\s*\{([^}]*)\}\s*from\s*"\.\/([\w.-]+)";?[ \t]*$/gm;
+const IMPORT_BARE = /^import\s*"\.\/([\w.-]+)";?[ \t]*$/gm;
+const IMPORT_NAMESPACE = /^import\s*\*\s*as\s+([\w$]+)\s+from\s*"\.\/([\w.-]+)";?[ \t]*$/gm;
+const DYNAMIC_IMPORT = /\bimport\(\s*"\.\/([\w.-]+)"\s*\)/g;
+
+/** `a, b as c` as `[[local, exported]]`: `[["a", "a"], ["b", "c"]]`. */
+function specifiers(list: string): [string, string][] {
+  return list.split(",").map((s) => s.trim()).filter(Boolean).map((s) => {
+    const [local, exported] = s.split(/\s+as\s+/);
+    return [local!, exported ?? local!];
+  });
+}
+
+/** A chunk as the classic script described in the module's note, and the chunks it imports. */
+export function chunkScript(name: string, module: string): { script: string; imports: string[] } {
+  const imports: string[] = [];
+  let body = module
+    .replaceAll(IMPORT_LIST, (_, list: string, from: string) => {
+      imports.push(from);
+      const names = specifiers(list).map(([exported, local]) =>
+        exported === local ? local : `${exported}: ${local}`
+      );
+      return `const { ${names.join(", ")} } = await ${LOAD}(${JSON.stringify(from)});`;
+    })
+    .replaceAll(IMPORT_NAMESPACE, (_, local: string, from: string) => {
+      imports.push(from);
+      return `const ${local} = await ${LOAD}(${JSON.stringify(from)});`;
+    })
+    .replaceAll(IMPORT_BARE, (_, from: string) => {
+      imports.push(from);
+      return `await ${LOAD}(${JSON.stringify(from)});`;
+    });
+  const left = /^import\s[^;]*?from\s*["']([^"']+)["']/m.exec(body) ??
+    /^import\s*["']([^"']+)["']/m.exec(body);
+  if (left !== null) {
     throw new Error(
-      `Cannot make the app a script: the bundle imports "${
-        imports[1]
+      `Cannot make the app's chunk ${name} a script: it imports "${
+        left[1]
       }" statically (import it where it is used)`,
     );
   }
-  const tail = /\nexport\s*\{[^}]*\};?\s*$/.exec(bundle);
-  const body = tail === null ? bundle : bundle.slice(0, tail.index + 1);
+  body = body.replaceAll(DYNAMIC_IMPORT, (_, from: string) => `${LOAD}(${JSON.stringify(from)})`);
+  const tail = /\nexport\s*\{([^}]*)\};?\s*$/.exec(body);
+  const exports = tail === null ? [] : specifiers(tail[1]!);
+  if (tail !== null) body = body.slice(0, tail.index + 1);
   if (/^export\s/m.test(body)) {
-    throw new Error("Cannot make the app a script: the bundle exports more than its last list");
+    throw new Error(
+      `Cannot make the app's chunk ${name} a script: it exports more than its last list`,
+    );
   }
   const meta = /\bimport\.meta\b(?!\.(?:url|main)\b)/.exec(body);
   if (meta !== null) {
     throw new Error(
-      `Cannot make the app a script: it uses "${
+      `Cannot make the app's chunk ${name} a script: it uses "${
         body.slice(meta.index, meta.index + 20).split(/[^\w.]/)[0]
       }" (only import.meta.url and import.meta.main are given)`,
     );
   }
-  return [
-    `(async function (${META}) {`,
-    '"use strict";',
-    body.replaceAll(/\bimport\.meta\b/g, META),
-    "})",
-    `//# sourceURL=${APP_SCRIPT}`,
-    "",
-  ].join("\n");
+  for (const [local] of exports) {
+    // An importer keeps the value it found when it ran (`const { a } = ...`), not a live binding.
+    const escaped = local.replaceAll("$", "\\$");
+    const assigned = body.match(
+      new RegExp(`(?<![\\w$.])${escaped}\\s*(?:=(?![=>])|\\+\\+|--|[-+*/|&?]{1,2}=)`, "g"),
+    );
+    if (
+      new RegExp(`^(?:let|var)\\s+${escaped}\\b`, "m").test(body) && (assigned?.length ?? 0) > 1
+    ) {
+      throw new Error(
+        `Cannot make the app's chunk ${name} a script: it exports "${local}", a variable it assigns again (importers would keep its first value: export a function that reads it)`,
+      );
+    }
+  }
+  const getters = exports.map(([local, exported]) =>
+    `get ${JSON.stringify(exported)}() { return ${local}; }`
+  );
+  return {
+    imports,
+    script: [
+      `(async function (${LOAD}, ${META}) {`,
+      '"use strict";',
+      body.replaceAll(/\bimport\.meta\b/g, META),
+      `return { ${getters.join(", ")} };`,
+      "})",
+      `//# sourceURL=${APP_SCRIPT}/${name}`,
+      "",
+    ].join("\n"),
+  };
+}
+
+/**
+ * The text of {@linkcode APP_SCRIPT} for the chunks `deno bundle --code-splitting` wrote
+ * (`name` to text), `entry` first and then the chunks it imports statically, the others after.
+ *
+ * @throws {Error} When a chunk cannot be made a script (see {@linkcode chunkScript}), imports a
+ *   chunk that is not there, or chunks import each other in a cycle (one would wait for the
+ *   other forever).
+ */
+export function appChunks(entry: string, modules: ReadonlyMap<string, string>): string {
+  const scripts = new Map<string, { script: string; imports: string[] }>();
+  for (const [name, text] of modules) scripts.set(name, chunkScript(name, text));
+  // Static imports: depth first from the entry, refusing a cycle.
+  const order: string[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (name: string, from: string) => {
+    const chunk = scripts.get(name);
+    if (chunk === undefined) {
+      throw new Error(
+        `Cannot make the app a script: ${from} imports "${name}", which is not a chunk`,
+      );
+    }
+    if (state.get(name) === "done") return;
+    if (state.get(name) === "visiting") {
+      throw new Error(
+        `Cannot make the app a script: chunks import each other in a cycle through ${name}`,
+      );
+    }
+    state.set(name, "visiting");
+    for (const dependency of chunk.imports) visit(dependency, name);
+    state.set(name, "done");
+    order.push(name);
+  };
+  visit(entry, "the entry");
+  for (const name of [...scripts.keys()].sort()) visit(name, "the bundle");
+  for (const { script } of scripts.values()) {
+    for (const [, name] of script.matchAll(new RegExp(`\\b${LOAD}\\("([^"]+)"\\)`, "g"))) {
+      if (!scripts.has(name!)) {
+        throw new Error(
+          `Cannot make the app a script: a chunk imports "${name}", which is not a chunk`,
+        );
+      }
+    }
+  }
+  const encoder = new TextEncoder();
+  const ranges: Record<string, [number, number]> = {};
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (const name of [entry, ...order.filter((n) => n !== entry)]) {
+    const bytes = encoder.encode(scripts.get(name)!.script);
+    ranges[name] = [at, at + bytes.length];
+    parts.push(bytes);
+    at += bytes.length;
+  }
+  const decoder = new TextDecoder();
+  return `${JSON.stringify({ entry, chunks: ranges })}\n${
+    parts.map((p) => decoder.decode(p)).join("")
+  }`;
 }
 
 /** The checkout this module is in (`cli.ts` and `deno.json` live there). */
@@ -115,9 +247,21 @@ export interface AppFiles {
 export async function bundleApp(dir: string, options: BundleAppOptions = {}): Promise<AppFiles> {
   const root = checkoutRoot();
   const entry = options.entry ?? `${root}/cli.ts`;
-  const bundle = `${dir}/app.bundle.mjs`;
+  const out = `${dir}/app.chunks`;
+  await Deno.remove(out, { recursive: true }).catch(() => {});
   const output = await new Deno.Command(options.deno ?? Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform", "deno", "--packages", "bundle", "-o", bundle, entry],
+    args: [
+      "bundle",
+      "--quiet",
+      "--platform",
+      "deno",
+      "--packages",
+      "bundle",
+      "--code-splitting",
+      "--outdir",
+      out,
+      entry,
+    ],
     cwd: root,
     env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
     stdin: "null",
@@ -131,15 +275,24 @@ export async function bundleApp(dir: string, options: BundleAppOptions = {}): Pr
       `Cannot bundle the app "${entry}": deno bundle exited with ${output.code}: ${text}`,
     );
   }
-  const text = await Deno.readTextFile(bundle).catch(() => "");
-  await Deno.remove(bundle).catch(() => {});
-  if (text === "") {
+  const modules = new Map<string, string>();
+  try {
+    for (const file of [...Deno.readDirSync(out)].map((e) => e.name).sort()) {
+      if (file.endsWith(".js")) modules.set(file, await Deno.readTextFile(`${out}/${file}`));
+    }
+  } catch {
+    // reported below
+  } finally {
+    await Deno.remove(out, { recursive: true }).catch(() => {});
+  }
+  const main = entry.replace(/^.*\//, "").replace(/\.[cm]?[jt]sx?$/, ".js");
+  if (!modules.has(main)) {
     throw new Error(
-      `Cannot bundle the app "${entry}": deno bundle wrote no output to "${bundle}"`,
+      `Cannot bundle the app "${entry}": deno bundle wrote no ${main} to "${out}"`,
     );
   }
   const files = { loader: `${dir}/${APP_LOADER}`, script: `${dir}/${APP_SCRIPT}` };
-  await Deno.writeTextFile(files.script, appScript(text));
+  await Deno.writeTextFile(files.script, appChunks(main, modules));
   await Deno.writeTextFile(files.loader, LOADER_TEXT);
   return files;
 }
