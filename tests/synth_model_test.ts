@@ -6,7 +6,8 @@ import { TokenBatch } from "../ffi/batch.ts";
 import { assertAbi } from "../ffi/structs.ts";
 import { createContext } from "../lib/engine/context.ts";
 import { ggufSummary, readGguf } from "../lib/engine/gguf_reader.ts";
-import { loadModel } from "../lib/engine/model.ts";
+import { generate as generateText } from "../lib/engine/generate.ts";
+import { loadModel, SMALL_MODEL_BYTES } from "../lib/engine/model.ts";
 import { ensureSynthModel, isSynthModel, synthSpec, type SynthType } from "../bench/synth_model.ts";
 
 const SMALL = { layers: 2, embd: 256, ff: 512, heads: 4, kvHeads: 2 } as const;
@@ -92,3 +93,59 @@ Deno.test("ensureSynthModel() makes small llama GGUFs that libllama loads and ru
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("generate() with syncDecode (the CLI's) gives the nonblocking decodes' greedy tokens on a model over SMALL_MODEL_BYTES, and stops on an AbortSignal", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "synth_model_test_" });
+  try {
+    const path = await ensureSynthModel({ ...SMALL, type: "q8_0" }, { path: `${dir}/m.gguf` });
+    using model = await loadModel(path);
+    assert.ok((await Deno.stat(path)).size > SMALL_MODEL_BYTES);
+    assert.equal(model.small, false, "decoded off the JS thread unless syncDecode says so");
+    await using context = await createContext(model, { threads: 1, contextSize: 256 });
+    const run = async (options: { syncDecode?: boolean; signal?: AbortSignal }) => {
+      const pieces: string[] = [];
+      const it = generateText(context, "Once upon a time", {
+        temperature: 0,
+        maxTokens: 24,
+        ignoreEos: true,
+        ...options,
+      });
+      let step = await it.next();
+      while (!step.done) {
+        pieces.push(step.value);
+        step = await it.next();
+      }
+      return { text: pieces.join(""), result: step.value };
+    };
+    const nonblocking = await run({});
+    const sync = await run({ syncDecode: true });
+    assert.equal(sync.result.completionTokens, 24);
+    assert.deepEqual(sync.result.tokens, nonblocking.result.tokens);
+    assert.equal(sync.text, nonblocking.text);
+    // A signal raised from a timer during generation is seen: the event loop still turns.
+    const abort = new AbortController();
+    await using long = await createContext(model, { threads: 1, contextSize: 4096 });
+    const stopped = await generateTextUntilAbort(long, abort);
+    assert.equal(stopped, "abort");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Generates with syncDecode until `abort`, 1 ms after the first token, stops it. */
+async function generateTextUntilAbort(
+  context: Awaited<ReturnType<typeof createContext>>,
+  abort: AbortController,
+): Promise<string> {
+  const it = generateText(context, "Once", {
+    temperature: 0,
+    maxTokens: 100_000,
+    ignoreEos: true,
+    syncDecode: true,
+    signal: abort.signal,
+  });
+  let step = await it.next();
+  setTimeout(() => abort.abort(), 1);
+  while (!step.done) step = await it.next();
+  return step.value.finishReason;
+}

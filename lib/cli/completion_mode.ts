@@ -155,6 +155,8 @@ export async function runCompletion(
       : commonPrefix((await context.loadState(await cache.read())) ?? [], tokens);
     const run = generate(context, media ?? tokens, {
       ...sampling,
+      // One process, one stream: each token's decode on this thread, no hop to another.
+      syncDecode: true,
       maxTokens: options.nPredict,
       stop: stops,
       signal,

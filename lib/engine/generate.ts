@@ -25,7 +25,13 @@ export interface GenerateOptions extends SamplingOptions {
   addSpecial?: boolean;
   /** Parse special-token text in a string prompt (default false). */
   parseSpecial?: boolean;
-  /** Decode one-token steps on the calling thread (faster, blocks the event loop). */
+  /**
+   * Decode one-token steps on the calling thread, one every 100 ms off it so that the event
+   * loop turns (signals, timers): a few percent faster than every step's hop to another thread
+   * and back, for an event loop that waits up to 100 ms. The CLI's choice, not the server's.
+   * The prompt's batches are decoded off the event loop whatever this says (unless the model
+   * is small).
+   */
   syncDecode?: boolean;
   /**
    * Leading prompt tokens already in the sequence's KV cache (restored from a prompt cache):
@@ -149,6 +155,14 @@ export async function* generate(
       turned = performance.now();
     }
   };
+  // syncDecode: one-token steps on this thread, and one every 100 ms off it, as the turn of
+  // the event loop (a timer each token costs more than the hop saves).
+  const decodeMostlyHere = async (batch: TokenBatch) => {
+    if (performance.now() - turned > 100) {
+      await context.decode(batch);
+      turned = performance.now();
+    } else context.decodeSync(batch);
+  };
 
   const started = performance.now();
   // A restored cache is kept up to the first image at most (its positions are the tokens').
@@ -198,7 +212,7 @@ export async function* generate(
       batch.clear();
       row = batch.add(step.token, pos++, seq, true);
       if (here) await decodeHere(batch);
-      else if (options.syncDecode) context.decodeSync(batch);
+      else if (options.syncDecode) await decodeMostlyHere(batch);
       else await context.decode(batch);
     }
     if (result.finishReason !== "stop") {
