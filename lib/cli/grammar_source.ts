@@ -6,7 +6,6 @@
 import { UsageError } from "./options.ts";
 import { MAX_GRAMMAR_LENGTH } from "../engine/grammar_check.ts";
 import { readTextLimited } from "../util/read_limited.ts";
-import { jsonSchemaToGrammar, parseJsonSchemaArg } from "../engine/json_schema_to_grammar.ts";
 
 /** Where a grammar can come from on the command line. */
 export interface GrammarInputs {
@@ -14,6 +13,22 @@ export interface GrammarInputs {
   grammarFile?: string | undefined;
   jsonSchema?: string | undefined;
   jsonSchemaFile?: string | undefined;
+}
+
+/** True when `-j` or `-jf` is given: {@linkcode resolveGrammar} then needs the converter. */
+export function wantsJsonSchema(inputs: GrammarInputs): boolean {
+  return inputs.jsonSchema !== undefined || inputs.jsonSchemaFile !== undefined;
+}
+
+/**
+ * The JSON schema converter, imported when a schema is given (a prompt without one does not
+ * compile its 46 KB). Call it before the sandbox: a module loaded from a checkout may write
+ * Deno's caches; later calls get the loaded module.
+ */
+export function jsonSchemaConverter(): Promise<
+  typeof import("../engine/json_schema_to_grammar.ts")
+> {
+  return import("../engine/json_schema_to_grammar.ts");
 }
 
 /** The largest JSON schema file `-jf` reads. */
@@ -39,6 +54,7 @@ export async function resolveGrammar(inputs: GrammarInputs): Promise<string | un
       : await readFileArg(inputs.jsonSchemaFile, MAX_SCHEMA_FILE, "JSON schema file"));
   if (schemaText !== undefined) {
     const flag = inputs.jsonSchema !== undefined ? "--json-schema" : "--json-schema-file";
+    const { jsonSchemaToGrammar, parseJsonSchemaArg } = await jsonSchemaConverter();
     try {
       return jsonSchemaToGrammar(parseJsonSchemaArg(schemaText));
     } catch (error) {

@@ -15,6 +15,7 @@ import { endStdoutLine, StdoutClosed, writeStderr, writeStdout } from "../util/s
 import { trace } from "../util/trace.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
 import { readImages, readPrompt, runCompletion, samplingFromCli } from "./completion_mode.ts";
+import { jsonSchemaConverter, wantsJsonSchema } from "./grammar_source.ts";
 import {
   connectRpcFor,
   loadModelFromOptions,
@@ -148,6 +149,7 @@ export async function main(args: readonly string[]): Promise<number> {
     // libraries and their devices (--rpc workers included), the prompt cache file, the signal
     // listener.
     const chatMode = chat ? await import("./chat_mode.ts") : null;
+    if (wantsJsonSchema(options)) await jsonSchemaConverter();
     const terminal = chatMode?.chatTerminal();
     const { lib, gpu } = await openLibraryFor(options);
     await connectRpcFor(lib, options);
