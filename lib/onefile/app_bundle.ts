@@ -16,8 +16,10 @@
  * nothing to a run that does not use them. The file is read whole once, so a chunk imported
  * after the sandbox is on needs no file.
  *
- * `app.script.js` is one JSON line, `{"entry": NAME, "chunks": {NAME: [start, end]}}` (byte
- * ranges after that line), then the chunks. A chunk is `(async function (chunk, meta) {...})`:
+ * `app.script.js` is one JSON line, `{"entry": NAME, "core": C, "size": S, "chunks": {NAME:
+ * [start, end]}}` (byte ranges after that line), then the chunks: the entry and the chunks it
+ * imports statically (its first `C` bytes, read before it runs), then the others (read
+ * meanwhile, off the JS thread; a chunk among them is run once they are in). A chunk is `(async function (chunk, meta) {...})`:
  * its static imports became `const { a: b } = await chunk("NAME")` (in their order, so chunks
  * run in the order ES modules would), its dynamic `import("./NAME")` became `chunk("NAME")`,
  * `import.meta` is `meta`, and its export list is returned as getters.
@@ -40,18 +42,37 @@ export const APP_SCRIPT = "app.script.js";
  */
 export const LOADER_TEXT = [
   "// llamafile.ts: runs the app from app.script.js, a header line then chunks, each a classic",
-  "// script compiled when first imported (see app_bundle.ts).",
+  "// script compiled when first imported (see app_bundle.ts). The chunks the entry imports come",
+  "// first and are read now; the others are read meanwhile, off this thread.",
   `const url = new URL("./${APP_SCRIPT}", import.meta.url);`,
-  "const bytes = Deno.readFileSync(url);",
-  "const eol = bytes.indexOf(10);",
-  "const { entry, chunks } = JSON.parse(new TextDecoder().decode(bytes.subarray(0, eol)));",
+  "const file = Deno.openSync(url);",
+  "const head = new Uint8Array(1 << 16);",
+  "let got = file.readSync(head) ?? 0;",
+  "const eol = head.subarray(0, got).indexOf(10);",
+  "const { entry, core, size, chunks } = JSON.parse(new TextDecoder().decode(head.subarray(0, eol)));",
+  "const bytes = new Uint8Array(eol + 1 + size);",
+  "bytes.set(head.subarray(0, Math.min(got, bytes.length)));",
+  "const short = () => new Error(`Cannot run the app: ${url.pathname} is truncated`);",
+  "for (let n; got < eol + 1 + core; got += n) if (!(n = file.readSync(bytes.subarray(got)))) throw short();",
+  "const rest = (async () => {",
+  "  try {",
+  "    for (let n; got < bytes.length; got += n) if (!(n = await file.read(bytes.subarray(got)))) throw short();",
+  "  } finally {",
+  "    file.close();",
+  "  }",
+  "})();",
+  "rest.catch(() => {});",
   "const loaded = new Map();",
   "const load = (name) => {",
   "  let chunk = loaded.get(name);",
   "  if (chunk === undefined) {",
   "    const [start, end] = chunks[name];",
-  "    const text = new TextDecoder().decode(bytes.subarray(eol + 1 + start, eol + 1 + end));",
-  "    chunk = (0, eval)(text)(load, { url: url.href, main: name === entry });",
+  "    const run = () =>",
+  "      (0, eval)(new TextDecoder().decode(bytes.subarray(eol + 1 + start, eol + 1 + end)))(load, {",
+  "        url: url.href,",
+  "        main: name === entry,",
+  "      });",
+  "    chunk = end <= core ? run() : rest.then(run);",
   "    loaded.set(name, chunk);",
   "  }",
   "  return chunk;",
@@ -186,6 +207,7 @@ export function appChunks(entry: string, modules: ReadonlyMap<string, string>): 
     order.push(name);
   };
   visit(entry, "the entry");
+  const closure = order.filter((n) => n !== entry);
   for (const name of [...scripts.keys()].sort()) visit(name, "the bundle");
   for (const { script } of scripts.values()) {
     for (const [, name] of script.matchAll(new RegExp(`\\b${LOAD}\\("([^"]+)"\\)`, "g"))) {
@@ -200,14 +222,17 @@ export function appChunks(entry: string, modules: ReadonlyMap<string, string>): 
   const ranges: Record<string, [number, number]> = {};
   const parts: Uint8Array[] = [];
   let at = 0;
-  for (const name of [entry, ...order.filter((n) => n !== entry)]) {
+  let core = 0;
+  const rest = order.filter((n) => n !== entry && !closure.includes(n));
+  for (const name of [entry, ...closure, ...rest]) {
     const bytes = encoder.encode(scripts.get(name)!.script);
     ranges[name] = [at, at + bytes.length];
     parts.push(bytes);
     at += bytes.length;
+    if (name === entry || closure.includes(name)) core = at;
   }
   const decoder = new TextDecoder();
-  return `${JSON.stringify({ entry, chunks: ranges })}\n${
+  return `${JSON.stringify({ entry, core, size: at, chunks: ranges })}\n${
     parts.map((p) => decoder.decode(p)).join("")
   }`;
 }
