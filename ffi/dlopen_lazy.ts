@@ -13,29 +13,59 @@
  */
 import { cString } from "./cstring.ts";
 
-const DL_SYMBOLS = {
-  // void *dlopen(const char *filename, int flags)
-  dlopen: { parameters: ["buffer", "i32"], result: "pointer" },
+const DLSYM = {
   // void *dlsym(void *handle, const char *symbol)
   dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
-  // int dlclose(void *handle)
-  dlclose: { parameters: ["pointer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** glibc's flags, the same on x86-64 and arm64. */
 const RTLD_LAZY = 0x1;
 const RTLD_NOLOAD = 0x4;
 
-let dl: Deno.DynamicLibrary<typeof DL_SYMBOLS>["symbols"] | null = null;
+interface Libdl {
+  dlopen(path: Uint8Array, flags: number): Deno.PointerValue;
+  dlsym(handle: Deno.PointerValue, name: Uint8Array): Deno.PointerValue;
+  dlclose(handle: Deno.PointerValue): number;
+}
 
-/** libc's dlopen and dlsym (glibc before 2.34 keeps them in libdl). */
-function libdl(): Deno.DynamicLibrary<typeof DL_SYMBOLS>["symbols"] {
+let dl: Libdl | null = null;
+
+/**
+ * libc's dlsym bound with a fast call, dlopen and dlclose through it (glibc before 2.34 keeps
+ * them in libdl).
+ */
+function libdl(): Libdl {
   if (dl !== null) return dl;
+  let dlsym: Deno.DynamicLibrary<typeof DLSYM>["symbols"]["dlsym"];
   try {
-    dl = Deno.dlopen("libc.so.6", DL_SYMBOLS).symbols;
+    dlsym = Deno.dlopen("libc.so.6", DLSYM).symbols.dlsym;
   } catch {
-    dl = Deno.dlopen("libdl.so.2", DL_SYMBOLS).symbols;
+    dlsym = Deno.dlopen("libdl.so.2", DLSYM).symbols.dlsym;
   }
+  const find = (name: string) => {
+    const pointer = dlsym(null, cString(name));
+    if (pointer === null) throw new Error(`Failed to find ${name} in libc`);
+    return pointer as Deno.PointerObject<never>;
+  };
+  const open = new Deno.UnsafeFnPointer(
+    find("dlopen"),
+    {
+      parameters: ["buffer", "i32"],
+      result: "pointer",
+    } as const,
+  );
+  const close = new Deno.UnsafeFnPointer(
+    find("dlclose"),
+    {
+      parameters: ["pointer"],
+      result: "i32",
+    } as const,
+  );
+  dl = {
+    dlopen: (path, flags) => open.call(path as Uint8Array<ArrayBuffer>, flags),
+    dlsym: (handle, name) => dlsym(handle, name as Uint8Array<ArrayBuffer>),
+    dlclose: (handle) => close.call(handle),
+  };
   return dl;
 }
 

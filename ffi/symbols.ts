@@ -403,21 +403,14 @@ export const LLAMA_SYMBOLS = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
- * The libllama symbols called per token, per batch or per vocabulary entry: bound up front
- * with Deno's fast calls (see `dlopen_lazy.ts`); the others on first use.
+ * The libllama symbols called once per vocabulary entry (a chat template's control tokens,
+ * `ignore_eos`' bans): bound up front with Deno's fast calls (see `dlopen_lazy.ts`), since a
+ * function-pointer call costs 0.5 us and a vocabulary has up to 260k entries. The others,
+ * called at most a few times per token, on first use.
  */
 export const LLAMA_EAGER_SYMBOLS = [
-  "llama_decode",
-  "llama_decode_sync",
-  "llama_get_logits_ith",
-  "llama_get_embeddings_ith",
-  "llama_sampler_sample",
-  "llama_sampler_accept",
-  "llama_sampler_apply",
   "llama_token_to_piece",
-  "llama_tokenize",
   "llama_vocab_is_eog",
-  "llama_vocab_get_text",
 ] as const satisfies readonly (keyof typeof LLAMA_SYMBOLS)[];
 
 /**
