@@ -403,12 +403,16 @@ export const LLAMA_SYMBOLS = {
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
- * The libllama symbols called once per vocabulary entry (a chat template's control tokens,
- * `ignore_eos`' bans): bound up front with Deno's fast calls (see `dlopen_lazy.ts`), since a
- * function-pointer call costs 0.5 us and a vocabulary has up to 260k entries. The others,
+ * The libllama symbols bound up front with Deno's own calls (see `dlopen_lazy.ts`): those
+ * called once per vocabulary entry (a chat template's control tokens, `ignore_eos`' bans),
+ * since a function-pointer call costs 0.5 us and a vocabulary has up to 260k entries; and the
+ * decode, whose prompt batches were slower through a function pointer (pp512 213-234 against
+ * 233-237 tok/s over three interleaved runs, TinyLlama-1.1B shape, 2 threads). The others,
  * called at most a few times per token, on first use.
  */
 export const LLAMA_EAGER_SYMBOLS = [
+  "llama_decode",
+  "llama_decode_sync",
   "llama_token_to_piece",
   "llama_vocab_is_eog",
 ] as const satisfies readonly (keyof typeof LLAMA_SYMBOLS)[];
