@@ -3,7 +3,7 @@
  *
  * Deno compiles a fast-call trampoline for every symbol `Deno.dlopen` is given, about 55 µs
  * each: libllama's 119 symbols took 7 ms of a 70 ms start, most of them never called by the
- * mode that runs. Here only the symbols named `eager` (the ones called per token or per
+ * mode that runs. Here only the symbols named `eager` (those called per decode step or per
  * vocabulary entry) are bound that way. Every other symbol is looked up with `dlsym` when the
  * library opens (a missing one still fails the open, naming it) and becomes a function-pointer
  * call the first time it is read: about 8 µs to make and 0.5 µs a call instead of 10 ns, which

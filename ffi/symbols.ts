@@ -405,14 +405,20 @@ export const LLAMA_SYMBOLS = {
 /**
  * The libllama symbols bound up front with Deno's own calls (see `dlopen_lazy.ts`): those
  * called once per vocabulary entry (a chat template's control tokens, `ignore_eos`' bans),
- * since a function-pointer call costs 0.5 us and a vocabulary has up to 260k entries; and the
+ * since a function-pointer call costs 0.5 us and a vocabulary has up to 260k entries; the
  * decode, whose prompt batches were slower through a function pointer (pp512 213-234 against
- * 233-237 tok/s over three interleaved runs, TinyLlama-1.1B shape, 2 threads). The others,
- * called at most a few times per token, on first use.
+ * 233-237 tok/s over three interleaved runs, TinyLlama-1.1B shape, 2 threads); and what every
+ * slot calls each step (the server's 4 and 8 streams ran 0.82-0.90x llama-server with them
+ * through function pointers, 0.87-0.92x bound). The others, called once per model, context or
+ * request, on first use.
  */
 export const LLAMA_EAGER_SYMBOLS = [
   "llama_decode",
   "llama_decode_sync",
+  "llama_get_logits_ith",
+  "llama_sampler_sample",
+  "llama_sampler_accept",
+  "llama_sampler_apply",
   "llama_token_to_piece",
   "llama_vocab_is_eog",
 ] as const satisfies readonly (keyof typeof LLAMA_SYMBOLS)[];
