@@ -157,19 +157,11 @@ export function cpuKey(cpuinfo: string): string {
   return sha256Hex(cpuIdentity(cpuinfo)).slice(0, 16);
 }
 
-function isDirectory(path: string): boolean {
+function statOf(path: string): Deno.FileInfo | null {
   try {
-    return Deno.statSync(path).isDirectory;
+    return Deno.statSync(path);
   } catch {
-    return false;
-  }
-}
-
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
+    return null;
   }
 }
 
@@ -179,11 +171,11 @@ function isFile(path: string): boolean {
 export function verifiedNativeBuild(cpuinfo: string): string | null {
   // No builds at all (the usual case): the processor's key is not worth hashing.
   const root = nativeBuildsDir();
-  if (root === null || !isDirectory(root)) return null;
-  const dir = nativeCpuBackendDir(cpuKey(cpuinfo));
+  if (root === null || !statOf(root)?.isDirectory) return null;
+  const dir = nativeCpuBackendDir(cpuKey(cpuinfo), root);
   if (dir === null) return null;
   const lib = `${dir}/${NATIVE_CPU_LIB}`;
-  return isFile(`${dir}/${NATIVE_CPU_STAMP}`) && isFile(lib) ? lib : null;
+  return statOf(`${dir}/${NATIVE_CPU_STAMP}`)?.isFile && statOf(lib)?.isFile ? lib : null;
 }
 
 /**

@@ -37,8 +37,10 @@ export function cpuBackendChoice(): string | undefined {
  * processor's identity (`cpuIdentity()`), so that a home folder shared between machines never
  * loads one machine's build on another. `null` when neither `XDG_CACHE_HOME` nor `HOME` is set.
  */
-export function nativeCpuBackendDir(cpuKey: string): string | null {
-  const root = nativeBuildsDir();
+export function nativeCpuBackendDir(
+  cpuKey: string,
+  root: string | null = nativeBuildsDir(),
+): string | null {
   return root === null ? null : `${root}/${LLAMA_CPP_RELEASE}-${cpuKey}`;
 }
 
