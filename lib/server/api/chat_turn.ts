@@ -232,7 +232,7 @@ export async function chatInput(
     const chat = await prepareChat(engine, turn, options, param);
     return { chat, input: chat.tokens };
   }
-  requireProjector(engine, images[0]!.param);
+  const projector = requireProjector(engine, images[0]!.param);
   // Decoded first: a bad URL is refused before any work.
   const files = images.map((image) => ({
     bytes: imageUrlBytes(image.url, image.param),
@@ -249,7 +249,7 @@ export async function chatInput(
       param,
     );
   }
-  const input = await promptWithImages(engine, segments, files, { addSpecial: false });
+  const input = await promptWithImages(projector, segments, files, { addSpecial: false });
   const chat = {
     tokens: input.tokens,
     params,

@@ -11,7 +11,7 @@ import {
   type MediaPrompt,
   type MediaPromptOptions,
 } from "../../engine/media_prompt.ts";
-import { ProjectorError, type ProjectorImage } from "../../engine/projector.ts";
+import { type Projector, ProjectorError, type ProjectorImage } from "../../engine/projector.ts";
 import { invalidRequest } from "./errors.ts";
 import type { Engine } from "./server_state.ts";
 
@@ -111,12 +111,10 @@ export function requireProjector(engine: Engine, param: string) {
  *
  * @throws {ApiError} 400 naming the field of an image that is not one, or is corrupt.
  */
-export async function readRequestImages(
-  engine: Engine,
+async function readRequestImages(
+  projector: Projector,
   images: readonly { bytes: Uint8Array; param: string }[],
 ): Promise<ProjectorImage[]> {
-  if (images.length === 0) return [];
-  const projector = requireProjector(engine, images[0]!.param);
   const out: ProjectorImage[] = [];
   try {
     for (const image of images) {
@@ -148,7 +146,7 @@ export async function multimodalPrompt(
   data: readonly string[],
   param = "prompt",
 ): Promise<MediaPrompt> {
-  requireProjector(engine, `${param}.multimodal_data`);
+  const projector = requireProjector(engine, `${param}.multimodal_data`);
   const files = data.map((item, i) => {
     const at = `${param}.multimodal_data[${i}]`;
     return { bytes: decodeBase64(item, at), param: at };
@@ -162,21 +160,24 @@ export async function multimodalPrompt(
       `${param}.prompt_string`,
     );
   }
-  return await promptWithImages(engine, segments, files, { addSpecial: true, parseSpecial: true });
+  return await promptWithImages(projector, segments, files, {
+    addSpecial: true,
+    parseSpecial: true,
+  });
 }
 
 /**
  * One prompt of `segments` (text, or tokens) with the images of `files` between them, in order
- * (one fewer image than segments); the decoded images are freed once the prompt is built.
+ * (one fewer image than segments), through `projector` (the one `requireProjector` gave); the
+ * decoded images are freed once the prompt is built.
  */
 export async function promptWithImages(
-  engine: Engine,
+  projector: Projector,
   segments: readonly (string | readonly number[])[],
   files: readonly { bytes: Uint8Array; param: string }[],
   options: MediaPromptOptions,
 ): Promise<MediaPrompt> {
-  const projector = requireProjector(engine, files[0]?.param ?? "prompt");
-  const images = await readRequestImages(engine, files);
+  const images = await readRequestImages(projector, files);
   try {
     const parts = segments.flatMap((segment, i) =>
       i < images.length ? [segment, images[i]!] : [segment]
