@@ -220,21 +220,20 @@ export function appChunks(entry: string, modules: ReadonlyMap<string, string>): 
   }
   const encoder = new TextEncoder();
   const ranges: Record<string, [number, number]> = {};
-  const parts: Uint8Array[] = [];
+  const parts: string[] = [];
   let at = 0;
   let core = 0;
   const rest = order.filter((n) => n !== entry && !closure.includes(n));
-  for (const name of [entry, ...closure, ...rest]) {
-    const bytes = encoder.encode(scripts.get(name)!.script);
-    ranges[name] = [at, at + bytes.length];
-    parts.push(bytes);
-    at += bytes.length;
-    if (name === entry || closure.includes(name)) core = at;
-  }
-  const decoder = new TextDecoder();
-  return `${JSON.stringify({ entry, core, size: at, chunks: ranges })}\n${
-    parts.map((p) => decoder.decode(p)).join("")
-  }`;
+  // The entry and its closure first: the core ends after them.
+  [entry, ...closure, ...rest].forEach((name, i) => {
+    const script = scripts.get(name)!.script;
+    const length = encoder.encode(script).length;
+    ranges[name] = [at, at + length];
+    parts.push(script);
+    at += length;
+    if (i === closure.length) core = at;
+  });
+  return `${JSON.stringify({ entry, core, size: at, chunks: ranges })}\n${parts.join("")}`;
 }
 
 /** The checkout this module is in (`cli.ts` and `deno.json` live there). */
