@@ -10,6 +10,7 @@ import { ContextFullError } from "./errors.ts";
 import { MediaPrompt, type MediaSpan } from "./media_prompt.ts";
 import type { SamplingOptions } from "./sampler.ts";
 import { TokenLoop } from "./token_loop.ts";
+import { eventLoopTurn } from "../util/event_loop_turn.ts";
 
 /** Options for {@linkcode generate}. */
 export interface GenerateOptions extends SamplingOptions {
@@ -151,7 +152,7 @@ export async function* generate(
   const decodeHere = async (batch: TokenBatch) => {
     context.decodeSync(batch);
     if (performance.now() - turned > 16) {
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await eventLoopTurn();
       turned = performance.now();
     }
   };
