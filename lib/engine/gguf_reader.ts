@@ -49,7 +49,114 @@ export type GgufScalar = number | bigint | boolean | string;
 /** One metadata value together with its GGUF type, as read or as to be written. */
 export type GgufKv =
   | { type: GgufScalarTypeId; value: GgufScalar }
-  | { type: typeof GgufType.ARRAY; itemType: GgufScalarTypeId; value: GgufScalar[] };
+  | { type: typeof GgufType.ARRAY; itemType: GgufScalarTypeId; value: GgufScalar[] }
+  | { type: typeof GgufType.ARRAY; itemType: typeof GgufType.STRING; value: GgufStrings };
+
+/**
+ * The items of an array of strings read with `lazyStrings` (see {@linkcode ReadGgufOptions}):
+ * their bytes as stored, each decoded when it is read. A vocabulary of 150k tokens, and as many
+ * merges, then costs one copy of their bytes instead of 300k strings made at every start.
+ */
+export class GgufStrings implements Iterable<string> {
+  /** Number of items. */
+  readonly length: number;
+  /** The array as stored: each item's u64 length, then its bytes. */
+  readonly #raw: Uint8Array;
+  /** Where each item ends in `#raw`. */
+  readonly #ends: Uint32Array;
+
+  /** @internal Built by the reader. */
+  constructor(raw: Uint8Array, ends: Uint32Array) {
+    this.#raw = raw;
+    this.#ends = ends;
+    this.length = ends.length;
+  }
+
+  #start(i: number): number {
+    return (i === 0 ? 0 : this.#ends[i - 1]!) + 8;
+  }
+
+  /** The bytes of item `i`. */
+  bytesAt(i: number): Uint8Array {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) {
+      throw new RangeError(`Cannot read item ${i} of ${this.length} strings`);
+    }
+    return this.#raw.subarray(this.#start(i), this.#ends[i]!);
+  }
+
+  /** Item `i` as text (invalid UTF-8 as U+FFFD, as the eager read makes it); undefined past the end. */
+  at(i: number): string | undefined {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) return undefined;
+    return _utf8.decode(this.#raw.subarray(this.#start(i), this.#ends[i]!));
+  }
+
+  *[Symbol.iterator](): Iterator<string> {
+    for (let i = 0; i < this.length; i++) yield this.at(i)!;
+  }
+
+  /**
+   * The first item whose bytes repeat an earlier item's, as `[index, earlier index]`; null when
+   * every item differs. Bytes are compared, as libllama's token map compares them (two invalid
+   * sequences that both read as U+FFFD differ). A table of byte hashes finds it without making
+   * a string per item; should a crafted file make the probes long (more than `maxProbes`, a
+   * parameter for tests), a map of the items as Latin-1 text finishes the job in the time a
+   * map takes.
+   */
+  firstRepeat(maxProbes = 64): [number, number] | null {
+    const n = this.length;
+    if (n < 2) return null;
+    let size = 1;
+    while (size < n * 2) size *= 2;
+    const mask = size - 1;
+    const table = new Int32Array(size).fill(-1);
+    const raw = this.#raw;
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const ends = this.#ends;
+    let start = 8;
+    for (let i = 0; i < n; i++) {
+      const end = ends[i]!;
+      // FNV-1a over 4-byte words, then the tail's bytes, and the length.
+      let hash = 0x811c9dc5 ^ (end - start);
+      let b = start;
+      for (; b + 4 <= end; b += 4) hash = Math.imul(hash ^ view.getUint32(b, true), 0x01000193);
+      for (; b < end; b++) hash = Math.imul(hash ^ raw[b]!, 0x01000193);
+      hash ^= hash >>> 15;
+      let slot = hash & mask;
+      for (let probes = 0; table[slot] !== -1; probes++) {
+        const other = table[slot]!;
+        if (this.#same(other, i)) return [i, other];
+        if (probes >= maxProbes) return this.#firstRepeatByMap();
+        slot = (slot + 1) & mask;
+      }
+      table[slot] = i;
+      start = end + 8;
+    }
+    return null;
+  }
+
+  #same(a: number, b: number): boolean {
+    const sa = this.#start(a);
+    const sb = this.#start(b);
+    const length = this.#ends[a]! - sa;
+    if (this.#ends[b]! - sb !== length) return false;
+    const raw = this.#raw;
+    for (let k = 0; k < length; k++) if (raw[sa + k] !== raw[sb + k]) return false;
+    return true;
+  }
+
+  #firstRepeatByMap(): [number, number] | null {
+    // Latin-1 keeps bytes apart that UTF-8 decoding would merge into U+FFFD.
+    const latin1 = new TextDecoder("latin1");
+    const seen = new Map<string, number>();
+    for (let i = 0; i < this.length; i++) {
+      const key = latin1.decode(this.bytesAt(i));
+      const first = seen.get(key);
+      if (first !== undefined) return [i, first];
+      seen.set(key, i);
+    }
+    return null;
+  }
+}
 
 /** One tensor info of a GGUF file. */
 export interface GgufTensorInfo {
@@ -99,6 +206,11 @@ export interface ReadGgufOptions extends GgufLimits {
   offset?: number;
   /** Name used in error messages (default: the path, or `<file>` / `<buffer>`). */
   name?: string;
+  /**
+   * Arrays of strings come back as {@linkcode GgufStrings} (their bytes, decoded on use)
+   * instead of arrays of strings. Default false.
+   */
+  lazyStrings?: boolean;
 }
 
 /** Thrown when a GGUF file cannot be read: bad magic, unsupported version, truncated, absurd. */
@@ -428,14 +540,65 @@ class _Reader {
     this.pos += 8 + n;
     return _utf8.decode(this.#buf.subarray(at + 8, at + 8 + n));
   }
-  /** The next scalar when its bytes are already buffered, else `undefined` without moving. */
-  scalarNow(type: GgufScalarTypeId): GgufScalar | undefined {
+  /**
+   * Reads into `items` from index `first` as many of the next `count` scalars of `type` as are
+   * buffered (one loop per type: a vocabulary's scores and token types are 100k+ each), and
+   * returns how many.
+   */
+  scalarsNow(type: GgufScalarTypeId, items: GgufScalar[], first: number, count: number): number {
     const size = GGUF_SCALAR_SIZE[type];
-    const at = this.pos - this.#bufStart;
-    if (size === 0 || at < 0 || at + size > this.#buf.length) return undefined;
-    if (this.pos + size - this.#start > this.#maxBytes) return undefined;
-    this.pos += size;
-    return _getScalar(this.#view, at, type);
+    const from = this.pos - this.#bufStart;
+    if (size === 0 || from < 0) return 0;
+    const limit = Math.min(this.#buf.length, this.#start + this.#maxBytes - this.#bufStart);
+    const k = Math.max(0, Math.min(count, Math.floor((limit - from) / size)));
+    const view = this.#view;
+    if (type === GgufType.FLOAT32) {
+      for (let i = 0; i < k; i++) items[first + i] = view.getFloat32(from + 4 * i, true);
+    } else if (type === GgufType.INT32) {
+      for (let i = 0; i < k; i++) items[first + i] = view.getInt32(from + 4 * i, true);
+    } else if (type === GgufType.UINT32) {
+      for (let i = 0; i < k; i++) items[first + i] = view.getUint32(from + 4 * i, true);
+    } else {
+      for (let i = 0; i < k; i++) items[first + i] = _getScalar(view, from + size * i, type);
+    }
+    this.pos += k * size;
+    return k;
+  }
+
+  /**
+   * Copies into `out` as many of the next `count` strings as are wholly buffered and at most
+   * `max` bytes long, each as stored (its u64 length, then its bytes), records where each ends
+   * in `ends` from index `first`, and returns how many; 0 when the next one is not buffered or
+   * is too long (`stringBytes()` then reads it or says why it cannot).
+   */
+  stringsNow(count: number, max: number, out: _Bytes, ends: Uint32Array, first: number): number {
+    const from = this.pos - this.#bufStart;
+    if (from < 0) return 0;
+    const limit = Math.min(this.#buf.length, this.#start + this.#maxBytes - this.#bufStart);
+    const view = this.#view;
+    const base = out.length - from;
+    let at = from;
+    let k = 0;
+    while (k < count && at + 8 <= limit) {
+      const length = view.getUint32(at, true);
+      if (view.getUint32(at + 4, true) !== 0 || length > max || at + 8 + length > limit) break;
+      at += 8 + length;
+      ends[first + k] = base + at;
+      k++;
+    }
+    if (k > 0) {
+      out.push(this.#buf.subarray(from, at));
+      this.pos += at - from;
+    }
+    return k;
+  }
+  /** The next string's bytes (valid until the next read), or why they cannot be read. */
+  async stringBytes(what: string, max = this.maxString): Promise<Uint8Array> {
+    const len = await this.u64(`length of ${what}`);
+    if (len > BigInt(max)) {
+      this.fail(`${what} is ${len} bytes long, more than the ${max} allowed`);
+    }
+    return await this.bytes(Number(len), what);
   }
   maxString = DEFAULT_MAX_STRING;
   async string(what: string, max = this.maxString): Promise<string> {
@@ -449,6 +612,32 @@ class _Reader {
 }
 
 const _utf8 = new TextDecoder("utf-8");
+
+/** Bytes appended in pieces, in a buffer that doubles as it fills. */
+class _Bytes {
+  #buf = new Uint8Array(1 << 16);
+  length = 0;
+  push(bytes: Uint8Array): void {
+    if (this.length + bytes.length > this.#buf.length) {
+      let size = this.#buf.length * 2;
+      while (size < this.length + bytes.length) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(this.#buf.subarray(0, this.length));
+      this.#buf = grown;
+    }
+    this.#buf.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+  /** Appends `n` as a little-endian u64. */
+  pushLength(n: number): void {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setUint32(0, n, true);
+    this.push(bytes);
+  }
+  bytes(): Uint8Array {
+    return this.#buf.subarray(0, this.length);
+  }
+}
 
 /** Bytes of each scalar GGUF value type (0 for strings). */
 export const GGUF_SCALAR_SIZE: Readonly<Record<GgufScalarTypeId, number>> = {
@@ -543,10 +732,12 @@ async function _read(
   src: _Source,
   name: string,
   base: number,
-  limits: GgufLimits,
+  limits: GgufLimits & { lazyStrings?: boolean },
 ): Promise<GgufFile> {
   const maxString = limits.maxStringBytes ?? DEFAULT_MAX_STRING;
-  const r: _Reader = new _Reader(src, name, base, limits.maxMetadataBytes ?? DEFAULT_MAX_METADATA);
+  const maxMetadata = limits.maxMetadataBytes ?? DEFAULT_MAX_METADATA;
+  const lazyStrings = limits.lazyStrings ?? false;
+  const r: _Reader = new _Reader(src, name, base, maxMetadata);
   r.maxString = maxString;
   if (src.size !== undefined && base > src.size) {
     r.fail(`offset ${base} is past the end of the file (${src.size} bytes)`);
@@ -581,14 +772,41 @@ async function _read(
       if (!_isScalarType(itemType)) r.fail(`metadata ${qk} has invalid item type ${itemType}`);
       const minItem = GGUF_SCALAR_SIZE[itemType] || 8;
       const n = await r.count(`length of ${qk}`, 2 ** 31, minItem);
-      const items: GgufScalar[] = new Array(n);
       const what = `item of ${qk}`;
-      for (let j = 0; j < n; j++) {
-        const now = itemType === GgufType.STRING ? r.stringNow(maxString) : r.scalarNow(itemType);
-        items[j] = now ??
-          (itemType === GgufType.STRING
-            ? await r.string(what, maxString)
-            : await r.scalar(itemType, what));
+      if (itemType === GgufType.STRING && lazyStrings) {
+        // Every item takes at least its 8-byte length: more than that cannot fit the header.
+        const ends = new Uint32Array(Math.min(n, Math.floor(maxMetadata / 8) + 1));
+        const raw = new _Bytes();
+        for (let j = 0; j < n;) {
+          const got = r.stringsNow(n - j, maxString, raw, ends, j);
+          if (got > 0) {
+            j += got;
+            continue;
+          }
+          if (j >= ends.length) r.fail(`metadata ${qk} has more items than the header can hold`);
+          const bytes = await r.stringBytes(what, maxString);
+          raw.pushLength(bytes.length);
+          raw.push(bytes);
+          ends[j++] = raw.length;
+        }
+        metadata.set(key, {
+          type: GgufType.ARRAY,
+          itemType: GgufType.STRING,
+          value: new GgufStrings(raw.bytes(), ends.subarray(0, n)),
+        });
+        continue;
+      }
+      const items: GgufScalar[] = new Array(n);
+      if (itemType === GgufType.STRING) {
+        for (let j = 0; j < n; j++) {
+          items[j] = r.stringNow(maxString) ?? await r.string(what, maxString);
+        }
+      } else {
+        for (let j = 0; j < n;) {
+          const got = r.scalarsNow(itemType, items, j, n - j);
+          if (got > 0) j += got;
+          else items[j++] = await r.scalar(itemType, what);
+        }
       }
       metadata.set(key, { type: GgufType.ARRAY, itemType, value: items });
     } else if (_isScalarType(type)) {
@@ -758,7 +976,7 @@ export function ggufNumber(gguf: GgufFile, key: string): number | undefined {
 }
 
 /** The items of metadata `key` when it is an array, else undefined. */
-export function ggufArray(gguf: GgufFile, key: string): GgufScalar[] | undefined {
+export function ggufArray(gguf: GgufFile, key: string): GgufScalar[] | GgufStrings | undefined {
   const kv = gguf.metadata.get(key);
   return kv && kv.type === GgufType.ARRAY ? kv.value : undefined;
 }

@@ -6,6 +6,7 @@ import {
   type GgufKv,
   ggufNumber,
   ggufString,
+  GgufStrings,
   ggufSummary,
   GgufType,
   readGguf,
@@ -67,6 +68,7 @@ Deno.test("readGguf() reads stories260K.gguf metadata and tensor infos", async (
   const tokens = gguf.metadata.get("tokenizer.ggml.tokens");
   assert.ok(tokens?.type === GgufType.ARRAY);
   assert.equal(tokens.itemType, GgufType.STRING);
+  assert.ok(Array.isArray(tokens.value));
   assert.deepEqual(tokens.value.slice(0, 3), ["<unk>", "<s>", "</s>"]);
   const embd = gguf.tensors.find((t) => t.name === "token_embd.weight");
   assert.deepEqual(embd && { dims: embd.dims, type: embd.type }, { dims: [64, 512], type: 0 });
@@ -106,6 +108,89 @@ Deno.test("readGguf() reads the 32k vocab of llama-2-tiny-random.gguf", async ()
   const scores = gguf.metadata.get("tokenizer.ggml.scores");
   assert.ok(scores?.type === GgufType.ARRAY && scores.itemType === GgufType.FLOAT32);
   assert.equal(scores.value.length, 32000);
+});
+
+/** The lazily read strings of `key`. */
+function lazyItems(gguf: { metadata: Map<string, GgufKv> }, key: string): GgufStrings {
+  const kv = gguf.metadata.get(key);
+  assert.ok(kv?.type === GgufType.ARRAY && kv.value instanceof GgufStrings, key);
+  return kv.value;
+}
+
+Deno.test("readGguf() with lazyStrings gives the 32k vocab's items as text and as bytes", async () => {
+  const path = `${MODELS}llama-2-tiny-random.gguf`;
+  const eager = await readGguf(path);
+  const lazy = await readGguf(path, { lazyStrings: true });
+  const words = eager.metadata.get("tokenizer.ggml.tokens")!.value as string[];
+  const tokens = lazyItems(lazy, "tokenizer.ggml.tokens");
+  assert.equal(tokens.length, 32000);
+  assert.deepEqual([...tokens], words);
+  assert.equal(tokens.at(29871), words[29871]);
+  assert.equal(tokens.at(32000), undefined);
+  const encoder = new TextEncoder();
+  for (const i of [0, 1, 259, 29871, 31999]) {
+    assert.deepEqual(tokens.bytesAt(i), encoder.encode(words[i]));
+  }
+  assert.throws(() => tokens.bytesAt(-1), RangeError);
+  // Other arrays are read as they are without the option; the summary counts the same.
+  assert.deepEqual(
+    lazy.metadata.get("tokenizer.ggml.scores"),
+    eager.metadata.get("tokenizer.ggml.scores"),
+  );
+  assert.deepEqual(ggufSummary(lazy), ggufSummary(eager));
+  assert.equal(tokens.firstRepeat(), null);
+  assert.equal(tokens.firstRepeat(0), null);
+});
+
+Deno.test("readGguf() with lazyStrings reads across chunks and keeps the limits", async () => {
+  await withTempDir(async (dir) => {
+    // 200k items, 2.9 MB: the array spans three 1 MiB chunks.
+    const many = Array.from({ length: 200000 }, (_, i) => `token${i}`);
+    many[150000] = "y".repeat(40);
+    const bytes = await smallGguf(dir, [
+      ["tokens", { type: GgufType.ARRAY, itemType: GgufType.STRING, value: many }],
+      ["after", { type: GgufType.UINT32, value: 7 }],
+    ]);
+    const gguf = await readGguf(bytes, { lazyStrings: true });
+    assert.deepEqual([...lazyItems(gguf, "tokens")], many);
+    assert.equal(ggufNumber(gguf, "after"), 7);
+    assert.deepEqual(gguf.tensors, (await readGguf(bytes)).tensors);
+    const lazy = { lazyStrings: true };
+    await rejects(bytes, /metadata is larger than the 100000 bytes allowed/, {
+      ...lazy,
+      maxMetadataBytes: 100000,
+    });
+    for (const options of [{}, lazy]) {
+      await rejects(bytes, /item of "tokens" is 40 bytes long, more than the 30 allowed/, {
+        ...options,
+        maxStringBytes: 30,
+      });
+    }
+    const end = findBytes(bytes, new TextEncoder().encode("after"));
+    await rejects(bytes.subarray(0, end - 100), /truncated/, lazy);
+    await rejects(bytes.subarray(0, 1_500_000), /truncated/, lazy);
+  });
+});
+
+Deno.test("GgufStrings.firstRepeat() compares bytes, as libllama's token map does", async () => {
+  await withTempDir(async (dir) => {
+    const words = ["a", "X1", "b", "Y1", "c", "b"];
+    const bytes = await smallGguf(dir, [
+      ["tokens", { type: GgufType.ARRAY, itemType: GgufType.STRING, value: words }],
+    ]);
+    const repeat = lazyItems(await readGguf(bytes, { lazyStrings: true }), "tokens");
+    assert.deepEqual(repeat.firstRepeat(), [5, 2]);
+    assert.deepEqual(repeat.firstRepeat(0), [5, 2]);
+    // Two different invalid bytes: both read as U+FFFD, yet they are different tokens.
+    for (const [text, byte] of [["X1", 0xff], ["Y1", 0xfe]] as const) {
+      bytes[findBytes(bytes, new TextEncoder().encode(text))] = byte;
+    }
+    const patched = lazyItems(await readGguf(bytes, { lazyStrings: true }), "tokens");
+    assert.equal(patched.at(1), patched.at(3));
+    assert.notDeepEqual(patched.bytesAt(1), patched.bytesAt(3));
+    assert.deepEqual(patched.firstRepeat(), [5, 2]);
+    assert.deepEqual(patched.firstRepeat(0), [5, 2]);
+  });
 });
 
 Deno.test("readGguf() reads the clip projector mmproj-tinygemma3.gguf", async () => {

@@ -83,7 +83,7 @@ async function resolveGpuLayers(
 ): Promise<number> {
   if (layers === "all") return -1;
   if (layers !== "auto") return layers;
-  const gguf = await readGguf(path, { offset });
+  const gguf = await readGguf(path, { offset, lazyStrings: true });
   const arch = ggufString(gguf, "general.architecture") ?? "llama";
   const nLayer = ggufNumber(gguf, `${arch}.block_count`) ?? 0;
   const free = devices.reduce((sum, device) => sum + device.freeBytes, 0);
@@ -160,7 +160,8 @@ function checkFile(path: string, offset: number): void {
 async function checkMetadata(path: string, offset: number): Promise<number> {
   let gguf;
   try {
-    gguf = await readGguf(path, { offset });
+    // Lazy strings: the vocabulary and merges are checked as bytes, not made strings.
+    gguf = await readGguf(path, { offset, lazyStrings: true });
     checkModelMetadata(gguf);
     return gguf.dataSize;
   } catch (cause) {

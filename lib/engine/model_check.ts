@@ -11,6 +11,8 @@ import {
   ggmlTypeName,
   type GgufFile,
   type GgufKv,
+  type GgufScalar,
+  GgufStrings,
   type GgufTensorInfo,
   GgufType,
 } from "./gguf_reader.ts";
@@ -145,6 +147,19 @@ function checkFloats(meta: Map<string, GgufKv>, arch: string): void {
   }
 }
 
+/** The first item equal to an earlier one, as `[index, earlier index]`, or null. */
+function firstRepeat(items: readonly GgufScalar[] | GgufStrings): [number, number] | null {
+  if (items instanceof GgufStrings) return items.firstRepeat();
+  const seen = new Map<string, number>();
+  for (let i = 0; i < items.length; i++) {
+    const text = String(items[i]);
+    const first = seen.get(text);
+    if (first !== undefined) return [i, first];
+    seen.set(text, i);
+  }
+  return null;
+}
+
 function checkVocab(meta: Map<string, GgufKv>): void {
   const tokensKv = meta.get("tokenizer.ggml.tokens");
   if (tokensKv === undefined || tokensKv.type !== GgufType.ARRAY) return;
@@ -162,25 +177,22 @@ function checkVocab(meta: Map<string, GgufKv>): void {
     }
   }
   // GGML_ASSERT(id_to_token.size() == token_to_id.size()): every token text appears once.
-  const seen = new Map<string, number>();
-  tokens.forEach((token, i) => {
-    const text = String(token);
-    const first = seen.get(text);
-    if (first !== undefined) {
-      fail(
-        "tokenizer.ggml.tokens",
-        `${tokens.length} entries`,
-        `token ${i} repeats token ${first} (${shown(text)})`,
-      );
-    }
-    seen.set(text, i);
-  });
+  const repeat = firstRepeat(tokens);
+  if (repeat !== null) {
+    const [i, first] = repeat;
+    fail(
+      "tokenizer.ggml.tokens",
+      `${tokens.length} entries`,
+      `token ${i} repeats token ${first} (${shown(String(tokens.at(i)))})`,
+    );
+  }
   // token_to_byte(): GGML_ABORT for byte tokens of a tokenizer without byte fallback.
   const model = meta.get("tokenizer.ggml.model");
   const types = meta.get("tokenizer.ggml.token_type");
   if (model?.type === GgufType.STRING && types?.type === GgufType.ARRAY) {
     const name = model.value as string;
-    if (!BYTE_TOKENIZERS.includes(name) && types.value.some((t) => Number(t) === TOKEN_TYPE_BYTE)) {
+    const values = types.value instanceof GgufStrings ? [...types.value] : types.value;
+    if (!BYTE_TOKENIZERS.includes(name) && values.some((t) => Number(t) === TOKEN_TYPE_BYTE)) {
       fail(
         "tokenizer.ggml.model",
         name,
