@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
-import { GgmlType } from "../lib/engine/gguf_reader.ts";
-import { parseSynthArgs, quantBlocks, synthModelPath, synthSpec } from "./synth_model.ts";
+import { GgmlType, type GgufKv, GgufType } from "../lib/engine/gguf_reader.ts";
+import {
+  padVocab,
+  parseSynthArgs,
+  quantBlocks,
+  synthModelPath,
+  synthSpec,
+} from "./synth_model.ts";
 
 function concat(chunks: Iterable<Uint8Array>): Uint8Array {
   const list = [...chunks];
@@ -95,8 +101,45 @@ Deno.test("parseSynthArgs() reads the CLI flags", () => {
     spec: { kvHeads: 2 },
     force: true,
   });
+  assert.deepEqual(parseSynthArgs(["--vocab-size", "152064"]), {
+    spec: { vocabSize: 152064 },
+    force: false,
+  });
   assert.throws(() => parseSynthArgs(["--layers"]), /"--layers": it needs a value/);
   assert.throws(() => parseSynthArgs(["--layers", "2x"]), /not an integer/);
   assert.throws(() => parseSynthArgs(["--type", "q5_0"]), /use q8_0 or q4_0/);
   assert.throws(() => parseSynthArgs(["--bogus"]), /unknown option/);
+});
+
+Deno.test("padVocab() adds unique made-up tokens with their scores and types", () => {
+  const tokenizer: [string, GgufKv][] = [
+    ["tokenizer.ggml.model", { type: GgufType.STRING, value: "llama" }],
+    ["tokenizer.ggml.tokens", {
+      type: GgufType.ARRAY,
+      itemType: GgufType.STRING,
+      value: ["<unk>", "a", "\u2581b"],
+    }],
+    ["tokenizer.ggml.scores", {
+      type: GgufType.ARRAY,
+      itemType: GgufType.FLOAT32,
+      value: [0, -1, -2],
+    }],
+    ["tokenizer.ggml.token_type", {
+      type: GgufType.ARRAY,
+      itemType: GgufType.INT32,
+      value: [2, 1, 1],
+    }],
+  ];
+  padVocab(tokenizer, 5000);
+  const value = (key: string) => tokenizer.find(([k]) => k === key)![1].value as unknown[];
+  const tokens = value("tokenizer.ggml.tokens") as string[];
+  assert.equal(tokens.length, 5000);
+  assert.deepEqual(tokens.slice(0, 3), ["<unk>", "a", "\u2581b"]);
+  assert.equal(new Set(tokens).size, 5000);
+  const scores = value("tokenizer.ggml.scores") as number[];
+  assert.equal(scores.length, 5000);
+  assert.ok(scores.slice(3).every((s, i) => s < -2 && (i === 0 || s < scores[i + 2]!)));
+  assert.deepEqual(value("tokenizer.ggml.token_type").slice(2, 5), [1, 1, 1]);
+  assert.equal(value("tokenizer.ggml.token_type").length, 5000);
+  assert.throws(() => padVocab(tokenizer, 10), /Cannot make a vocabulary of 10 tokens/);
 });
