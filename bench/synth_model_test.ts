@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
 import { GgmlType, type GgufKv, GgufType } from "../lib/engine/gguf_reader.ts";
-import {
-  padVocab,
-  parseSynthArgs,
-  quantBlocks,
-  synthModelPath,
-  synthSpec,
-} from "./synth_model.ts";
+import { padVocab, parseSynthArgs, quantBlocks, synthModelPath, synthSpec } from "./synth_model.ts";
 
 function concat(chunks: Iterable<Uint8Array>): Uint8Array {
   const list = [...chunks];
