@@ -98,9 +98,9 @@ export class GgufStrings implements Iterable<string> {
    * The first item whose bytes repeat an earlier item's, as `[index, earlier index]`; null when
    * every item differs. Bytes are compared, as libllama's token map compares them (two invalid
    * sequences that both read as U+FFFD differ). A table of byte hashes finds it without making
-   * a string per item; should a crafted file make the probes long (more than `maxProbes`, a
-   * parameter for tests), a map of the items as Latin-1 text finishes the job in the time a
-   * map takes.
+   * a string per item. Should a crafted file make the probes long (more than `maxProbes`, a
+   * parameter for tests) or the bytes compared many (more than twice all the items' bytes), a
+   * map of the items as one-character-per-byte text finishes the job in the time a map takes.
    */
   firstRepeat(maxProbes = 64): [number, number] | null {
     const n = this.length;
@@ -112,6 +112,7 @@ export class GgufStrings implements Iterable<string> {
     const raw = this.#raw;
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const ends = this.#ends;
+    let budget = 2 * raw.length;
     let start = 8;
     for (let i = 0; i < n; i++) {
       const end = ends[i]!;
@@ -124,8 +125,9 @@ export class GgufStrings implements Iterable<string> {
       let slot = hash & mask;
       for (let probes = 0; table[slot] !== -1; probes++) {
         const other = table[slot]!;
+        budget -= end - start;
+        if (probes >= maxProbes || budget < 0) return this.#firstRepeatByMap();
         if (this.#same(other, i)) return [i, other];
-        if (probes >= maxProbes) return this.#firstRepeatByMap();
         slot = (slot + 1) & mask;
       }
       table[slot] = i;
@@ -145,7 +147,8 @@ export class GgufStrings implements Iterable<string> {
   }
 
   #firstRepeatByMap(): [number, number] | null {
-    // Latin-1 keeps bytes apart that UTF-8 decoding would merge into U+FFFD.
+    // windows-1252 ("latin1" to TextDecoder) gives every byte its own character, so bytes that
+    // UTF-8 decoding would merge into U+FFFD stay apart.
     const latin1 = new TextDecoder("latin1");
     const seen = new Map<string, number>();
     for (let i = 0; i < this.length; i++) {
