@@ -313,7 +313,7 @@ export function padVocab(tokenizer: [string, GgufKv][], size: number): void {
   const scores = at("tokenizer.ggml.scores");
   if (scores >= 0) {
     const old = tokenizer[scores]![1].value as number[];
-    const lowest = Math.min(0, ...old.slice(-1));
+    const lowest = Math.min(0, old.at(-1) ?? 0);
     tokenizer[scores]![1] = {
       type: GgufType.ARRAY,
       itemType: GgufType.FLOAT32,

@@ -62,11 +62,11 @@ export class GgufStrings implements Iterable<string> {
   readonly length: number;
   /** The array as stored: each item's u64 length, then its bytes. */
   readonly #raw: Uint8Array;
-  /** Where each item ends in `#raw`. */
-  readonly #ends: Uint32Array;
+  /** Where each item ends in `#raw` (doubles only for headers allowed past 4 GiB). */
+  readonly #ends: Uint32Array | Float64Array;
 
   /** @internal Built by the reader. */
-  constructor(raw: Uint8Array, ends: Uint32Array) {
+  constructor(raw: Uint8Array, ends: Uint32Array | Float64Array) {
     this.#raw = raw;
     this.#ends = ends;
     this.length = ends.length;
@@ -574,7 +574,13 @@ class _Reader {
    * in `ends` from index `first`, and returns how many; 0 when the next one is not buffered or
    * is too long (`stringBytes()` then reads it or says why it cannot).
    */
-  stringsNow(count: number, max: number, out: _Bytes, ends: Uint32Array, first: number): number {
+  stringsNow(
+    count: number,
+    max: number,
+    out: _Bytes,
+    ends: Uint32Array | Float64Array,
+    first: number,
+  ): number {
     const from = this.pos - this.#bufStart;
     if (from < 0) return 0;
     const limit = Math.min(this.#buf.length, this.#start + this.#maxBytes - this.#bufStart);
@@ -605,12 +611,8 @@ class _Reader {
   }
   maxString = DEFAULT_MAX_STRING;
   async string(what: string, max = this.maxString): Promise<string> {
-    const len = await this.u64(`length of ${what}`);
-    if (len > BigInt(max)) {
-      this.fail(`${what} is ${len} bytes long, more than the ${max} allowed`);
-    }
     // Like llama.cpp, accept any bytes: invalid UTF-8 becomes U+FFFD rather than an error.
-    return _utf8.decode(await this.bytes(Number(len), what));
+    return _utf8.decode(await this.stringBytes(what, max));
   }
 }
 
@@ -634,7 +636,9 @@ class _Bytes {
   /** Appends `n` as a little-endian u64. */
   pushLength(n: number): void {
     const bytes = new Uint8Array(8);
-    new DataView(bytes.buffer).setUint32(0, n, true);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(0, n % 2 ** 32, true);
+    view.setUint32(4, Math.floor(n / 2 ** 32), true);
     this.push(bytes);
   }
   bytes(): Uint8Array {
@@ -735,7 +739,7 @@ async function _read(
   src: _Source,
   name: string,
   base: number,
-  limits: GgufLimits & { lazyStrings?: boolean },
+  limits: ReadGgufOptions,
 ): Promise<GgufFile> {
   const maxString = limits.maxStringBytes ?? DEFAULT_MAX_STRING;
   const maxMetadata = limits.maxMetadataBytes ?? DEFAULT_MAX_METADATA;
@@ -778,7 +782,8 @@ async function _read(
       const what = `item of ${qk}`;
       if (itemType === GgufType.STRING && lazyStrings) {
         // Every item takes at least its 8-byte length: more than that cannot fit the header.
-        const ends = new Uint32Array(Math.min(n, Math.floor(maxMetadata / 8) + 1));
+        const room = Math.min(n, Math.floor(maxMetadata / 8) + 1);
+        const ends = maxMetadata < 2 ** 32 ? new Uint32Array(room) : new Float64Array(room);
         const raw = new _Bytes();
         for (let j = 0; j < n;) {
           const got = r.stringsNow(n - j, maxString, raw, ends, j);
