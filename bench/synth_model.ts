@@ -224,8 +224,7 @@ export async function writeSynthModel(path: string, spec: SynthSpec): Promise<vo
     );
   }
   if (spec.vocabSize !== undefined) padVocab(tokenizer, spec.vocabSize);
-  const nVocab = (tokenizer.find(([k]) => k === "tokenizer.ggml.tokens")![1].value as unknown[])
-    .length;
+  const nVocab = spec.vocabSize ?? tokens.value.length;
   const u32 = (value: number): GgufKv => ({ type: GgufType.UINT32, value });
   const f32 = (value: number): GgufKv => ({ type: GgufType.FLOAT32, value });
   const str = (value: string): GgufKv => ({ type: GgufType.STRING, value });
@@ -286,7 +285,8 @@ export async function writeSynthModel(path: string, spec: SynthSpec): Promise<vo
  */
 export function padVocab(tokenizer: [string, GgufKv][], size: number): void {
   const at = (key: string) => tokenizer.findIndex(([k]) => k === key);
-  const tokens = tokenizer[at("tokenizer.ggml.tokens")]![1].value as string[];
+  const tokensAt = at("tokenizer.ggml.tokens");
+  const tokens = tokenizer[tokensAt]![1].value as string[];
   if (size < tokens.length) {
     throw new RangeError(
       `Cannot make a vocabulary of ${size} tokens: the copied one has ${tokens.length}`,
@@ -305,7 +305,7 @@ export function padVocab(tokenizer: [string, GgufKv][], size: number): void {
     padded.push(text);
   }
   const added = padded.length - tokens.length;
-  tokenizer[at("tokenizer.ggml.tokens")]![1] = {
+  tokenizer[tokensAt]![1] = {
     type: GgufType.ARRAY,
     itemType: GgufType.STRING,
     value: padded,
