@@ -82,7 +82,13 @@ const _MAX_SAFE = Number.MAX_SAFE_INTEGER;
 // CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), slice-by-16.
 
 const _POLY = 0xedb88320;
-const _CRC_TABLE = /* @__PURE__ */ (() => {
+// The tables are built on first use, not when the module loads, and a few bytes are checked
+// without one: a warm start, which reads only the archive's directory and `.args`, builds none.
+let _crcTable: Int32Array | null = null;
+
+/** The slice-by-16 table: `[k * 256 + n]` is the CRC of byte `n` followed by `k` zero bytes. */
+function _crcTable16(): Int32Array {
+  if (_crcTable !== null) return _crcTable;
   const table = new Int32Array(256 * 16);
   for (let n = 0; n < 256; n++) {
     let c = n;
@@ -96,8 +102,22 @@ const _CRC_TABLE = /* @__PURE__ */ (() => {
       table[k * 256 + n] = c;
     }
   }
-  return table;
-})();
+  return _crcTable = table;
+}
+
+/** Inputs up to this many bytes are checked bit by bit while the table is not built. */
+const _BITWISE_MAX = 64;
+
+/** The CRC-32 of a few bytes without a table (8 steps a byte; `.args` is tens of bytes). */
+function _crc32Bitwise(bytes: Uint8Array, crc: number): number {
+  let c = ~crc;
+  for (let i = 0; i < bytes.length; i++) {
+    c ^= bytes[i]!;
+    for (let k = 0; k < 8; k++) c = c & 1 ? _POLY ^ (c >>> 1) : c >>> 1;
+  }
+  return ~c >>> 0;
+}
+
 const _LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
@@ -110,7 +130,8 @@ const _LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * @returns The CRC-32 as an unsigned 32-bit number.
  */
 export function crc32(bytes: Uint8Array, crc = 0): number {
-  const t = _CRC_TABLE;
+  if (_crcTable === null && bytes.length <= _BITWISE_MAX) return _crc32Bitwise(bytes, crc);
+  const t = _crcTable16();
   let c = ~crc;
   let i = 0;
   const n = bytes.length;
@@ -156,20 +177,24 @@ function _multModP(a: number, b: number): number {
   return p >>> 0;
 }
 
-/** `_X2N[k]` is x^(2^k) modulo the CRC polynomial. */
-const _X2N = /* @__PURE__ */ (() => {
+let _x2n: number[] | null = null;
+
+/** `_x2nTable()[k]` is x^(2^k) modulo the CRC polynomial (built on first use). */
+function _x2nTable(): number[] {
+  if (_x2n !== null) return _x2n;
   const table = new Array<number>(64);
   let p = 0x40000000; // x^1
   table[0] = p;
   for (let k = 1; k < 64; k++) table[k] = p = _multModP(p, p);
-  return table;
-})();
+  return _x2n = table;
+}
 
 /** x^(n * 2^k) modulo the CRC polynomial, for any safe integer n. */
 function _x2nModP(n: number, k: number): number {
+  const x2n = _x2nTable();
   let p = 0x80000000; // x^0
   while (n > 0) {
-    if (n % 2 === 1) p = _multModP(_X2N[k & 63]!, p);
+    if (n % 2 === 1) p = _multModP(x2n[k & 63]!, p);
     n = Math.floor(n / 2);
     k++;
   }
