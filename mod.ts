@@ -61,10 +61,10 @@ export {
   loadProjector,
   type MediaChunk,
   Projector,
-  ProjectorError,
   ProjectorImage,
   type ProjectorOptions,
 } from "./lib/engine/projector.ts";
+export { ProjectorError } from "./lib/engine/projector_error.ts";
 export {
   buildMediaPrompt,
   MediaPrompt,

@@ -32,9 +32,6 @@ import {
 } from "../engine/gpu_setup.ts";
 import { formatPlacement } from "../engine/layer_placement.ts";
 import { type LlamaModel, loadModel, type LoadModelOptions } from "../engine/model.ts";
-import { openMtmd } from "../../ffi/mtmd.ts";
-import { defaultThreads } from "../engine/context.ts";
-import { loadProjector, type Projector } from "../engine/projector.ts";
 import { resolveWeights } from "../onefile/llamafile_archive.ts";
 import { formatBytes } from "../util/format_bytes.ts";
 import { writeStderr } from "../util/stdout_writer.ts";
@@ -72,8 +69,11 @@ export function gpuRequestFrom(options: PlacementOptions): GpuRequest {
  */
 export async function openLibraryFor(options: CliOptions): Promise<OpenedLibrary> {
   const lib = openLibrary();
-  // libmtmd where the projector is used: the server, and the CLI with images.
-  if (options.mmproj !== undefined && (options.server || options.image.length > 0)) openMtmd();
+  // libmtmd where the projector is used: the server, and the CLI with images. Its binding is
+  // imported only then (a text prompt does not compile it), before the sandbox like any module.
+  if (options.mmproj !== undefined && (options.server || options.image.length > 0)) {
+    (await import("../../ffi/mtmd.ts")).openMtmd();
+  }
   trace("libraries opened");
   if (options.verbose) lib.setLogSink((_level, line) => writeStderr(line));
   lib.setAbortReporter((message, during) =>
@@ -211,26 +211,4 @@ export async function loadModelFromOptions(
     writeStderr(`llamafile: ${formatPlacement(model.placement)}`);
   }
   return model;
-}
-
-/**
- * Loads the `--mmproj` projector for `model`: a GGUF path, or an entry of the llamafile it runs
- * from (read in place at its offset, like the weights).
- */
-export async function loadProjectorFromOptions(
-  model: LlamaModel,
-  options: CliOptions,
-  extra: { warmup?: boolean } = {},
-): Promise<Projector> {
-  const source = await resolveWeights(options.mmproj);
-  if (source === null) throw new UsageError("No projector given: pass --mmproj FILE");
-  const projector = await loadProjector(model, source.path, {
-    offset: source.offset,
-    threads: options.threads ?? defaultThreads(),
-    offload: options.mmprojOffload,
-    warmup: extra.warmup ?? false,
-    printTimings: options.verbose,
-  });
-  trace("projector loaded");
-  return projector;
 }

@@ -16,13 +16,8 @@ import { trace } from "../util/trace.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
 import { readImages, readPrompt, runCompletion, samplingFromCli } from "./completion_mode.ts";
 import { jsonSchemaConverter, wantsJsonSchema } from "./grammar_source.ts";
-import {
-  connectRpcFor,
-  loadModelFromOptions,
-  loadProjectorFromOptions,
-  openLibraryFor,
-} from "./load_model.ts";
-import { ProjectorError } from "../engine/projector.ts";
+import { connectRpcFor, loadModelFromOptions, openLibraryFor } from "./load_model.ts";
+import { ProjectorError } from "../engine/projector_error.ts";
 import { PromptCacheFile } from "./prompt_cache.ts";
 import {
   type CliOptions,
@@ -145,10 +140,11 @@ export async function main(args: readonly string[]): Promise<number> {
         throw new ProjectorError("Cannot use --image: no projector is given (pass --mmproj FILE)");
       }
     }
-    // First what the sandbox will forbid: modules (loading one may write Deno's caches), the
-    // libraries and their devices (--rpc workers included), the prompt cache file, the signal
-    // listener.
+    // First what the sandbox will forbid: modules (loading one may write Deno's caches; the
+    // projector's is loaded only for images), the libraries and their devices (--rpc workers
+    // included), the prompt cache file, the signal listener.
     const chatMode = chat ? await import("./chat_mode.ts") : null;
+    const projectorLoader = options.image.length > 0 ? await import("./load_projector.ts") : null;
     if (wantsJsonSchema(options)) await jsonSchemaConverter();
     const terminal = chatMode?.chatTerminal();
     const { lib, gpu } = await openLibraryFor(options);
@@ -179,7 +175,9 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     // The projector is loaded only for images: a llamafile packed with one still answers text
     // prompts without that cost.
-    using projector = images.length === 0 ? null : await loadProjectorFromOptions(model, options);
+    using projector = projectorLoader === null
+      ? null
+      : await projectorLoader.loadProjectorFromOptions(model, options);
     const vision = projector === null ? null : { projector, images };
     const result = await runCompletion(
       model,

@@ -8,12 +8,8 @@ import { applySandbox, formatSandboxReport, type SandboxStage } from "../sandbox
 import { writeStderr } from "../util/stdout_writer.ts";
 import { trace } from "../util/trace.ts";
 import { samplingFromCli } from "./completion_mode.ts";
-import {
-  connectRpcFor,
-  loadModelFromOptions,
-  loadProjectorFromOptions,
-  openLibraryFor,
-} from "./load_model.ts";
+import { connectRpcFor, loadModelFromOptions, openLibraryFor } from "./load_model.ts";
+import { loadProjectorFromOptions } from "./load_projector.ts";
 import type { CliOptions } from "./options.ts";
 
 /** Runs the server mode; returns the exit code (130 after SIGINT). */

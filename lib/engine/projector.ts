@@ -14,6 +14,7 @@ import { ClosedError, NativeError } from "./errors.ts";
 import { GgufError, GgufType, readGguf } from "./gguf_reader.ts";
 import { ImageError, type ImageInfo, inspectImage, MAX_IMAGE_BYTES } from "./image_check.ts";
 import type { LlamaModel } from "./model.ts";
+import { ProjectorError } from "./projector_error.ts";
 
 /** Options of {@linkcode loadProjector}. */
 export interface ProjectorOptions {
@@ -91,11 +92,6 @@ export interface TokenizedImage {
   readonly pieces: readonly (Int32Array | MediaChunk)[];
   /** Frees the native chunks; the pieces' chunks may not be evaluated after. */
   close(): void;
-}
-
-/** A projector that could not be loaded, or an image it cannot take. */
-export class ProjectorError extends Error {
-  override name = "ProjectorError";
 }
 
 /** Milliseconds spent in the image encoder since the projector was loaded. */

@@ -11,7 +11,8 @@ import {
   type MediaPrompt,
   type MediaPromptOptions,
 } from "../../engine/media_prompt.ts";
-import { type Projector, ProjectorError, type ProjectorImage } from "../../engine/projector.ts";
+import type { Projector, ProjectorImage } from "../../engine/projector.ts";
+import { ProjectorError } from "../../engine/projector_error.ts";
 import { invalidRequest } from "./errors.ts";
 import type { Engine } from "./server_state.ts";
 
