@@ -244,7 +244,9 @@ export const GGUF_MAX_NAME = 64;
 const MAX_COUNT = 1 << 24;
 const DEFAULT_MAX_STRING = 1 << 20;
 const DEFAULT_MAX_METADATA = 256 << 20;
+/** The largest read of the header; the first is FIRST_CHUNK, each next one twice the last. */
 const CHUNK = 1 << 20;
+const FIRST_CHUNK = 1 << 16;
 
 // ---------------------------------------------------------------------------------------------
 // ggml types and file types
@@ -429,6 +431,14 @@ function _fileSource(file: Deno.FsFile): _Source {
   };
 }
 
+/** A tensor info's fields as stored. */
+interface _TensorFields {
+  name: string;
+  dims: number[];
+  type: number;
+  offset: number;
+}
+
 /** Sequential little-endian reader over a source, in buffered chunks. */
 class _Reader {
   #src: _Source;
@@ -436,6 +446,8 @@ class _Reader {
   #buf = new Uint8Array(0);
   #view = new DataView(this.#buf.buffer);
   #bufStart = 0;
+  /** Bytes of the next read: 64 KiB first (a small model's whole header), doubling to CHUNK. */
+  #chunk = FIRST_CHUNK;
   #start: number;
   #maxBytes: number;
   /** Absolute position of the next byte to read. */
@@ -467,7 +479,8 @@ class _Reader {
     }
     const at = this.pos - this.#bufStart;
     if (at >= 0 && at + n <= this.#buf.length) return at;
-    const size = Math.max(CHUNK, n);
+    const size = Math.max(this.#chunk, n);
+    this.#chunk = Math.min(2 * this.#chunk, CHUNK);
     const buf = size === this.#buf.length ? this.#buf : new Uint8Array(size);
     let got: number;
     try {
@@ -542,6 +555,45 @@ class _Reader {
     }
     this.pos += 8 + n;
     return _utf8.decode(this.#buf.subarray(at + 8, at + 8 + n));
+  }
+  /**
+   * The next tensor info (name, dimensions, type, data offset) when it is wholly buffered and
+   * each field is one the field-by-field read would accept (a name of at most `maxName` bytes,
+   * at most 4 dimensions, sizes and offset below 2^53), else `undefined` without moving: that
+   * read then takes it and says what is wrong. A model's hundreds of tensors then cost no
+   * await per field. What the fields say together (a known type, the offsets) the caller
+   * checks.
+   */
+  tensorNow(maxName: number): _TensorFields | undefined {
+    const from = this.pos - this.#bufStart;
+    if (from < 0) return undefined;
+    const limit = Math.min(this.#buf.length, this.#start + this.#maxBytes - this.#bufStart);
+    const view = this.#view;
+    if (from + 8 > limit || view.getUint32(from + 4, true) !== 0) return undefined;
+    const nameLength = view.getUint32(from, true);
+    const nameAt = from + 8;
+    let at = nameAt + nameLength;
+    if (nameLength > maxName || at + 4 > limit) return undefined;
+    const nDims = view.getUint32(at, true);
+    at += 4;
+    if (nDims > GGUF_MAX_DIMS || at + 8 * nDims + 12 > limit) return undefined;
+    const safe = (i: number) => view.getUint32(i + 4, true) < 0x200000; // below 2^53
+    const dims: number[] = [];
+    for (let j = 0; j < nDims; j++, at += 8) {
+      if (!safe(at)) return undefined;
+      dims.push(view.getUint32(at + 4, true) * 2 ** 32 + view.getUint32(at, true));
+    }
+    const type = view.getUint32(at, true);
+    if (!safe(at + 4)) return undefined;
+    const offset = view.getUint32(at + 8, true) * 2 ** 32 + view.getUint32(at + 4, true);
+    at += 12;
+    this.pos += at - from;
+    return {
+      name: _utf8.decode(this.#buf.subarray(nameAt, nameAt + nameLength)),
+      dims,
+      type,
+      offset,
+    };
   }
   /**
    * Reads into `items` from index `first` as many of the next `count` scalars of `type` as are
@@ -697,7 +749,8 @@ function _isScalarType(t: number): t is GgufScalarTypeId {
 
 /**
  * Reads a GGUF header: metadata, tensor infos, alignment and where the data section starts.
- * Only the header is read (in 1 MiB chunks), never the tensor data.
+ * Only the header is read (in chunks of 64 KiB, then twice as much each time up to 1 MiB),
+ * never the tensor data.
  *
  * @param source A path, an open file (its position is not relied on) or the bytes.
  * @param options `offset` where the GGUF starts, a `name` for messages, and size limits.
@@ -842,36 +895,43 @@ async function _read(
   const names = new Set<string>();
   let expected = 0;
   for (let i = 0; i < tensorCount; i++) {
-    const tname = await r.string(`name of tensor ${i}`, GGUF_MAX_NAME - 1);
-    const qt = _quote(tname);
-    if (names.has(tname)) r.fail(`duplicate tensor name ${qt}`);
+    // A tensor info wholly buffered and well-formed is read at once; any other is read field
+    // by field, and the first field that cannot be read says why.
+    const read = r.tensorNow(GGUF_MAX_NAME - 1);
+    let tname: string;
+    let dims: number[];
+    let type: number;
+    let offset: number;
+    if (read !== undefined) {
+      ({ name: tname, dims, type, offset } = read);
+      _checkTensorName(r, names, tname);
+      _checkTensorShape(r, tname, dims);
+      _checkTensorType(r, tname, dims, type);
+    } else {
+      tname = await r.string(`name of tensor ${i}`, GGUF_MAX_NAME - 1);
+      const qt = _quote(tname);
+      _checkTensorName(r, names, tname);
+      const nDims = await r.u32(`dimension count of ${qt}`);
+      if (nDims > GGUF_MAX_DIMS) r.fail(`tensor ${qt} has ${nDims} dimensions (at most 4)`);
+      dims = [];
+      for (let j = 0; j < nDims; j++) {
+        dims.push(await r.count(`dimension ${j} of ${qt}`, Number.MAX_SAFE_INTEGER));
+      }
+      _checkTensorShape(r, tname, dims);
+      type = await r.u32(`type of ${qt}`);
+      _checkTensorType(r, tname, dims, type);
+      offset = await r.count(`offset of ${qt}`, Number.MAX_SAFE_INTEGER);
+    }
     names.add(tname);
-    const nDims = await r.u32(`dimension count of ${qt}`);
-    if (nDims > GGUF_MAX_DIMS) r.fail(`tensor ${qt} has ${nDims} dimensions (at most 4)`);
-    const dims: number[] = [];
     let elements = 1;
-    for (let j = 0; j < nDims; j++) {
-      const d = await r.count(`dimension ${j} of ${qt}`, Number.MAX_SAFE_INTEGER);
-      dims.push(d);
-      elements *= d;
-    }
-    if (!Number.isSafeInteger(elements)) r.fail(`tensor ${qt} has an absurd shape`);
-    const type = await r.u32(`type of ${qt}`);
-    const layout = GGML_TYPES[type];
-    if (!layout) r.fail(`tensor ${qt} has invalid ggml type ${type}`);
-    if ((dims[0] ?? 1) % layout[1] !== 0) {
-      r.fail(
-        `tensor ${qt} of type ${layout[0]} has rows of ${dims[0]} elements, ` +
-          `not a multiple of its block size ${layout[1]}`,
-      );
-    }
+    for (const d of dims) elements *= d;
+    const layout = GGML_TYPES[type]!;
     const byteSize = (elements / layout[1]) * layout[2];
-    const offset = await r.count(`offset of ${qt}`, Number.MAX_SAFE_INTEGER);
     if (offset !== expected) {
-      r.fail(`tensor ${qt} has data offset ${offset}, expected ${expected}`);
+      r.fail(`tensor ${_quote(tname)} has data offset ${offset}, expected ${expected}`);
     }
     expected += alignUp(byteSize, alignment);
-    if (!Number.isSafeInteger(expected)) r.fail(`tensor ${qt} has an absurd size`);
+    if (!Number.isSafeInteger(expected)) r.fail(`tensor ${_quote(tname)} has an absurd size`);
     tensors.push({ name: tname, dims, type, offset, elements, byteSize });
   }
 
@@ -888,6 +948,29 @@ async function _read(
     }
   }
   return { version, metadata, tensors, alignment, baseOffset: base, dataOffset, dataSize };
+}
+
+function _checkTensorName(r: _Reader, names: Set<string>, name: string): void {
+  if (names.has(name)) r.fail(`duplicate tensor name ${_quote(name)}`);
+}
+
+/** The shape's element count is a safe integer. */
+function _checkTensorShape(r: _Reader, name: string, dims: readonly number[]): void {
+  let elements = 1;
+  for (const d of dims) elements *= d;
+  if (!Number.isSafeInteger(elements)) r.fail(`tensor ${_quote(name)} has an absurd shape`);
+}
+
+/** The type is a ggml type, and the rows are whole blocks of it. */
+function _checkTensorType(r: _Reader, name: string, dims: readonly number[], type: number): void {
+  const layout = GGML_TYPES[type];
+  if (!layout) r.fail(`tensor ${_quote(name)} has invalid ggml type ${type}`);
+  if ((dims[0] ?? 1) % layout[1] !== 0) {
+    r.fail(
+      `tensor ${_quote(name)} of type ${layout[0]} has rows of ${dims[0]} elements, ` +
+        `not a multiple of its block size ${layout[1]}`,
+    );
+  }
 }
 
 /** A key or name as messages show it: quoted, escaped, at most 64 characters. */

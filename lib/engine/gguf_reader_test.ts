@@ -144,7 +144,7 @@ Deno.test("readGguf() with lazyStrings gives the 32k vocab's items as text and a
 
 Deno.test("readGguf() with lazyStrings reads across chunks and keeps the limits", async () => {
   await withTempDir(async (dir) => {
-    // 200k items, 2.9 MB: the array spans three 1 MiB chunks.
+    // 200k items, 2.9 MB: the array spans several of the reader's chunks.
     const many = Array.from({ length: 200000 }, (_, i) => `token${i}`);
     many[150000] = "y".repeat(40);
     const bytes = await smallGguf(dir, [
@@ -360,6 +360,48 @@ Deno.test("readGguf() rejects bad tensor infos", async () => {
     await edit(typeAt, (v) => v.setUint32(0, 99, true), /invalid ggml type 99/);
     await edit(b + 4, (v) => v.setBigUint64(0, 33n, true), /rows of 33 elements/);
     await edit(typeAt + 4, (v) => v.setBigUint64(0, 64n, true), /"b" has data offset 64/);
+  });
+});
+
+Deno.test("readGguf() reads thousands of tensor infos across its chunks, and names a bad one wherever it lies", async () => {
+  await withTempDir(async (dir) => {
+    // About 46 bytes of tensor info each: 276 KB, read in chunks of 64 KiB, then 128 KiB, ...
+    const count = 6000;
+    const path = `${dir}/many.gguf`;
+    await writeGguf(path, {
+      metadata: [["general.architecture", { type: GgufType.STRING, value: "llama" }]],
+      tensors: Array.from({ length: count }, (_, i) => ({
+        name: `blk.${i}.weight`,
+        dims: [8],
+        type: GgmlType.F32,
+        data: new Uint8Array(32),
+      })),
+    });
+    const gguf = await readGguf(path);
+    assert.equal(gguf.tensors.length, count);
+    gguf.tensors.forEach((t, i) => {
+      assert.deepEqual(
+        [t.name, t.dims, t.type, t.offset, t.byteSize],
+        [`blk.${i}.weight`, [8], GgmlType.F32, i * 32, 32],
+      );
+    });
+    const bytes = await Deno.readFile(path);
+    // Tensor i's info: its name's length (8) and bytes, n_dims (4), one dimension (8), the type
+    // (4), the offset (8). Bad types in infos that cross a chunk's end and in others.
+    const infos = Array.from({ length: count }, (_, i) => {
+      const name = new TextEncoder().encode(`blk.${i}.weight`);
+      const start = findBytes(bytes, name) - 8;
+      return { i, start, typeAt: start + 8 + name.length + 12, end: start + name.length + 32 };
+    });
+    const crossing = [65536, 65536 + 131072].map((edge) =>
+      infos.find((info) => info.start < edge && info.end > edge)!
+    );
+    assert.equal(crossing.filter((info) => info !== undefined).length, 2);
+    for (const info of [infos[0]!, ...crossing, infos[3001]!, infos[count - 1]!]) {
+      const copy = bytes.slice();
+      new DataView(copy.buffer).setUint32(info.typeAt, 99, true);
+      await rejects(copy, new RegExp(`tensor "blk\\.${info.i}\\.weight" has invalid ggml type 99`));
+    }
   });
 });
 
