@@ -203,20 +203,22 @@ function checkVocab(meta: Map<string, GgufKv>): void {
 }
 
 function checkTensors(tensors: readonly GgufTensorInfo[]): void {
+  // A model has hundreds of tensors: the message is made only for one that fails.
+  const what = (tensor: GgufTensorInfo) =>
+    `tensor ${shown(tensor.name)} has type ${ggmlTypeName(tensor.type)}`;
   for (const tensor of tensors) {
-    const name = `tensor ${shown(tensor.name)}`;
-    const type = ggmlTypeName(tensor.type);
-    const dims = tensor.dims.filter((d) => d !== 1).length;
+    let dims = 0;
+    for (const d of tensor.dims) if (d !== 1) dims++;
     if (dims >= 2 && NO_MATMUL_TYPES.has(tensor.type)) {
       throw new ModelCheckError(
-        `${name} has type ${type}: libllama has no matrix product for it (weights are float or quantized)`,
+        `${what(tensor)}: libllama has no matrix product for it (weights are float or quantized)`,
       );
     }
     // ggml-cpu binary-ops.cpp: GGML_ABORT("unsupported types") for an F32 activation times a
     // norm or bias of another type; converters always write 1-D tensors as F32.
     if (tensor.dims.length === 1 && tensor.type !== F32) {
       throw new ModelCheckError(
-        `${name} has type ${type}: a one-dimensional tensor (a norm or a bias) is F32`,
+        `${what(tensor)}: a one-dimensional tensor (a norm or a bias) is F32`,
       );
     }
   }
