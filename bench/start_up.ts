@@ -19,7 +19,7 @@
  * @module
  */
 
-import { LAUNCH_ENV } from "../lib/sandbox/permissions.ts";
+import { LAUNCH_ENV, LAUNCH_V8_FLAGS } from "../lib/sandbox/permissions.ts";
 
 /** Inputs of {@linkcode measureStartUp}. */
 export interface StartUpOptions {
@@ -241,6 +241,7 @@ export async function measureStartUp(o: StartUpOptions): Promise<StartUpResult> 
     const directEnv = {
       ...warmEnv,
       ...LAUNCH_ENV,
+      DENO_V8_FLAGS: LAUNCH_V8_FLAGS,
       LLAMAFILE_SELF: file,
       LLAMAFILE_LIBDIR: `${runtime}/lib`,
       DENO_DIR: `${runtime}/deno_dir`,

@@ -137,6 +137,41 @@ Deno.test("a llamafile run from another folder prints what the plain GGUF prints
   assert.ok(!tree.some((p) => p.endsWith(".gguf")), tree.join("\n"));
 });
 
+Deno.test("a launch starts V8 with our flags, then the user's DENO_V8_FLAGS, which win", async () => {
+  // V8 prints every flag's value at start with --print-flag-values.
+  const ours = "--min-semi-space-size=8";
+  const cache = await freshCache();
+  const path = await llamafile();
+  const checkout = (env: Record<string, string>) =>
+    new Deno.Command(Deno.execPath(), {
+      args: taskArgs(["--version"]),
+      stdin: "null",
+      env: { NO_COLOR: "1", ...env },
+    }).output();
+  for (const launch of ["llamafile", "deno task llamafile"]) {
+    for (
+      const [user, wanted, unwanted] of [
+        ["--print-flag-values", ours, null],
+        ["--print-flag-values,--min-semi-space-size=2", "--min-semi-space-size=2", ours],
+      ] as const
+    ) {
+      const env = { DENO_V8_FLAGS: user };
+      const out = launch === "llamafile"
+        ? await run(path, ["--version"], { cache, env })
+        : await checkout(env).then((o) => ({
+          code: o.code,
+          stdout: decoder.decode(o.stdout),
+          stderr: decoder.decode(o.stderr),
+        }));
+      assert.equal(out.code, 0, `${launch}: ${out.stderr}`);
+      const flags = out.stdout.split("\n");
+      assert.ok(flags.includes(wanted), `${launch} with ${user}: no ${wanted}`);
+      if (unwanted !== null) assert.ok(!flags.includes(unwanted), `${launch} with ${user}`);
+      assert.match(out.stdout, /^llamafile /m);
+    }
+  }
+});
+
 Deno.test("the launcher extracts and runs under dash, bash, busybox sh and zsh", async () => {
   const path = await llamafile();
   for (const shell of SHELLS) {

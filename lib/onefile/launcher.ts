@@ -52,6 +52,7 @@ import {
   BUILD_PERMISSION_FLAGS,
   cliPermissionFlags,
   LAUNCH_ENV,
+  LAUNCH_V8_FLAGS,
   serverPermissionFlags,
   UNSECURE_PERMISSION_FLAGS,
 } from "../sandbox/permissions.ts";
@@ -519,7 +520,11 @@ export function launcherScript(spec: LauncherSpec, size: number): string {
     `LLAMAFILE_SELF=$lf_self LLAMAFILE_LIBDIR=$lf_dir/${spec.libDir} DENO_DIR=$lf_dir/deno_dir${
       env.map(([k, v]) => ` ${k}=${q(v)}`).join("")
     }`,
-    `export LLAMAFILE_SELF LLAMAFILE_LIBDIR DENO_DIR${env.map(([k]) => ` ${k}`).join("")}`,
+    // Our V8 flags first, the user's after them (see launchV8Flags()).
+    `DENO_V8_FLAGS=${q(LAUNCH_V8_FLAGS)}\${DENO_V8_FLAGS:+,\$DENO_V8_FLAGS}`,
+    `export LLAMAFILE_SELF LLAMAFILE_LIBDIR DENO_DIR DENO_V8_FLAGS${
+      env.map(([k]) => ` ${k}`).join("")
+    }`,
     "case $lf_mode in",
     `  unsecure) set -- ${words(flags.unsecure)} "$lf_dir/${spec.app}" "$@" ;;`,
     `  build) set -- ${words(flags.build)} "$lf_dir/${spec.app}" "$@" ;;`,

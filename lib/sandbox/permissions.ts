@@ -42,21 +42,31 @@ export const ENV_ALLOWLIST: readonly string[] = [
  * libggml loads), and Deno's default log level with its cache-database module silenced: the
  * sandboxed Deno directory refuses those databases on purpose (`deno_dir.ts`), and on a
  * terminal Deno would say so in six lines before any output. Its other messages and errors
- * still print.
- *
- * And V8's young generation starts at 8 MB (`DENO_V8_FLAGS`), so that a one-shot run (a
- * prompt, one answer) ends before its first garbage collection. V8 starts it at 1 MB: a
+ * still print. `DENO_V8_FLAGS` is set too, from the user's (see {@linkcode launchV8Flags}).
+ */
+export const LAUNCH_ENV: Readonly<Record<string, string>> = {
+  DENO_LOG: "info,deno::cache::cache_db=off",
+  DENO_NO_UPDATE_CHECK: "1",
+  GGML_NO_BACKTRACE: "1",
+};
+
+/**
+ * The V8 flags a launch starts with: the young generation starts at 8 MB, so that a one-shot
+ * run (a prompt, one answer) ends before its first garbage collection. V8 starts it at 1 MB: a
  * start to the first token filled it twice, and the first scavenge took 3.3 ms of the JS
  * thread instead of 0.5, because its helper threads measure the CPU's clock once per process
  * (they read `/sys/devices/system/cpu/cpu0/tsc_freq_khz` and, on a kernel without it, sleep 1
  * then 2 ms to time it). A longer run still collects, as often as its garbage needs.
  */
-export const LAUNCH_ENV: Readonly<Record<string, string>> = {
-  DENO_LOG: "info,deno::cache::cache_db=off",
-  DENO_NO_UPDATE_CHECK: "1",
-  DENO_V8_FLAGS: "--min-semi-space-size=8",
-  GGML_NO_BACKTRACE: "1",
-};
+export const LAUNCH_V8_FLAGS = "--min-semi-space-size=8";
+
+/**
+ * `DENO_V8_FLAGS` for a launch: {@linkcode LAUNCH_V8_FLAGS}, then the flags of the user's own
+ * `DENO_V8_FLAGS` (V8 takes the last value of a flag given twice, so the user's win).
+ */
+export function launchV8Flags(user: string | undefined): string {
+  return user ? `${LAUNCH_V8_FLAGS},${user}` : LAUNCH_V8_FLAGS;
+}
 
 /**
  * `--build-native`: an explicit build step, unsandboxed like `pack`: it runs npm, git, cmake
