@@ -900,12 +900,13 @@ async function _read(
     const read = r.tensorNow(GGUF_MAX_NAME - 1);
     let tname: string;
     let dims: number[];
+    let elements: number;
     let type: number;
     let offset: number;
     if (read !== undefined) {
       ({ name: tname, dims, type, offset } = read);
       _checkTensorName(r, names, tname);
-      _checkTensorShape(r, tname, dims);
+      elements = _tensorElements(r, tname, dims);
       _checkTensorType(r, tname, dims, type);
     } else {
       tname = await r.string(`name of tensor ${i}`, GGUF_MAX_NAME - 1);
@@ -917,14 +918,12 @@ async function _read(
       for (let j = 0; j < nDims; j++) {
         dims.push(await r.count(`dimension ${j} of ${qt}`, Number.MAX_SAFE_INTEGER));
       }
-      _checkTensorShape(r, tname, dims);
+      elements = _tensorElements(r, tname, dims);
       type = await r.u32(`type of ${qt}`);
       _checkTensorType(r, tname, dims, type);
       offset = await r.count(`offset of ${qt}`, Number.MAX_SAFE_INTEGER);
     }
     names.add(tname);
-    let elements = 1;
-    for (const d of dims) elements *= d;
     const layout = GGML_TYPES[type]!;
     const byteSize = (elements / layout[1]) * layout[2];
     if (offset !== expected) {
@@ -954,11 +953,12 @@ function _checkTensorName(r: _Reader, names: Set<string>, name: string): void {
   if (names.has(name)) r.fail(`duplicate tensor name ${_quote(name)}`);
 }
 
-/** The shape's element count is a safe integer. */
-function _checkTensorShape(r: _Reader, name: string, dims: readonly number[]): void {
+/** The shape's element count, which must be a safe integer. */
+function _tensorElements(r: _Reader, name: string, dims: readonly number[]): number {
   let elements = 1;
   for (const d of dims) elements *= d;
   if (!Number.isSafeInteger(elements)) r.fail(`tensor ${_quote(name)} has an absurd shape`);
+  return elements;
 }
 
 /** The type is a ggml type, and the rows are whole blocks of it. */
