@@ -470,6 +470,14 @@ class _Reader {
     return this.#src.size === undefined ? Infinity : this.#src.size - this.pos;
   }
 
+  /**
+   * Where, in the buffer, the reads that need no refill end: at its last byte, or where the
+   * metadata size limit falls when that is sooner (the `...Now` reads stop there).
+   */
+  #readableEnd(): number {
+    return Math.min(this.#buf.length, this.#start + this.#maxBytes - this.#bufStart);
+  }
+
   /** Makes `n` bytes at `pos` available in the buffer; returns their index in it. */
   async #need(n: number, what: string): Promise<number> {
     if (this.pos + n - this.#start > this.#maxBytes) {
@@ -546,13 +554,12 @@ class _Reader {
    */
   stringNow(max: number): string | undefined {
     const at = this.pos - this.#bufStart;
-    if (at < 0 || at + 8 > this.#buf.length) return undefined;
+    const limit = this.#readableEnd();
+    if (at < 0 || at + 8 > limit) return undefined;
     const len = this.#view.getBigUint64(at, true);
     if (len > BigInt(max)) return undefined;
     const n = Number(len);
-    if (at + 8 + n > this.#buf.length || this.pos + 8 + n - this.#start > this.#maxBytes) {
-      return undefined;
-    }
+    if (at + 8 + n > limit) return undefined;
     this.pos += 8 + n;
     return _utf8.decode(this.#buf.subarray(at + 8, at + 8 + n));
   }
@@ -567,7 +574,7 @@ class _Reader {
   tensorNow(maxName: number): _TensorFields | undefined {
     const from = this.pos - this.#bufStart;
     if (from < 0) return undefined;
-    const limit = Math.min(this.#buf.length, this.#start + this.#maxBytes - this.#bufStart);
+    const limit = this.#readableEnd();
     const view = this.#view;
     if (from + 8 > limit || view.getUint32(from + 4, true) !== 0) return undefined;
     const nameLength = view.getUint32(from, true);
@@ -604,7 +611,7 @@ class _Reader {
     const size = GGUF_SCALAR_SIZE[type];
     const from = this.pos - this.#bufStart;
     if (size === 0 || from < 0) return 0;
-    const limit = Math.min(this.#buf.length, this.#start + this.#maxBytes - this.#bufStart);
+    const limit = this.#readableEnd();
     const k = Math.max(0, Math.min(count, Math.floor((limit - from) / size)));
     const view = this.#view;
     if (type === GgufType.FLOAT32) {
@@ -635,7 +642,7 @@ class _Reader {
   ): number {
     const from = this.pos - this.#bufStart;
     if (from < 0) return 0;
-    const limit = Math.min(this.#buf.length, this.#start + this.#maxBytes - this.#bufStart);
+    const limit = this.#readableEnd();
     const view = this.#view;
     const base = out.length - from;
     let at = from;
