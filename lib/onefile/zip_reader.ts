@@ -266,7 +266,7 @@ export async function readZipEntries(source: ZipSource): Promise<ZipEntry[]> {
 
 async function _readDirectory(file: Deno.FsFile, label: string | null): Promise<ZipDirectory> {
   const fail = (why: string) => _error(label, why);
-  const fileSize = (await file.stat()).size;
+  const fileSize = file.statSync().size;
   if (fileSize < EOCD_SIZE) throw fail(`file is too small to be a ZIP archive (${fileSize} bytes)`);
   const end = await _directoryEnd(file, fileSize, label, fail);
   const offsetBase = await _offsetBase(file, end, label, fail);
