@@ -107,7 +107,9 @@ function checkPngChunks(b: Uint8Array): void {
     const type = String.fromCharCode(b[at + 4]!, b[at + 5]!, b[at + 6]!, b[at + 7]!);
     const end = at + 12 + length;
     if (end > b.length) {
-      throw new ImageError(`the PNG data is truncated (its ${type} chunk runs past the end)`);
+      // A chunk type is 4 ASCII letters; other bytes (a newline, say) stay out of the message.
+      const which = /^[A-Za-z]{4}$/.test(type) ? `${type} chunk` : `chunk at byte ${at}`;
+      throw new ImageError(`the PNG data is truncated (its ${which} runs past the end)`);
     }
     if (type === "IEND") return;
     at = end;

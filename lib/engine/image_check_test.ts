@@ -73,6 +73,11 @@ Deno.test("inspectImage() refuses images cut short, which stb_image would fill w
   const png = await testPng();
   fails(png.subarray(0, 150), /^the PNG data is truncated \(its IDAT chunk runs past the end\)$/);
   fails(png.subarray(0, png.length - 12), /^the PNG data is truncated \(it has no IEND chunk\)$/);
+  // A chunk type that is not 4 ASCII letters is named by its offset, so that control bytes
+  // (a newline, found by `deno task fuzz --target image`) never reach the error line.
+  const garbled = png.slice(0, 41);
+  garbled.set([0x0a, 0xb8, 0x0d, 0xee], 37); // the chunk after IHDR: type bytes, then cut short
+  fails(garbled, /^the PNG data is truncated \(its chunk at byte 33 runs past the end\)$/);
   fails(png.subarray(0, 20), /^the PNG header is truncated$/);
   fails(jpeg(8, 8, false), /^the JPEG data is truncated \(it has no end-of-image marker\)$/);
   fails([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0], /JPEG data has no frame header/);
