@@ -39,6 +39,15 @@ const CASES: [string, (meta: Map<string, GgufKv>) => void, RegExp][] = [
     /llama\.attention\.layer_norm_rms_epsilon is -0\.0000\d+: an epsilon is a finite number of at least 0$/,
   ],
   [
+    "a newline and a terminal escape in its architecture's name",
+    (m) => {
+      const arch = "llama\n\u001b[31m";
+      m.set("general.architecture", { type: GgufType.STRING, value: arch });
+      m.set(`${arch}.block_count`, { type: GgufType.UINT32, value: 0xffff });
+    },
+    /llama\\n\\u001b\[31m\.block_count is 65535: a model has 1 to 512 layers$/,
+  ],
+  [
     "duplicate vocab tokens",
     (m) => {
       const tokens = m.get("tokenizer.ggml.tokens") as { value: string[] };

@@ -12,6 +12,7 @@ import {
 import { applySandbox, formatSandboxReport } from "../sandbox/apply_sandbox.ts";
 import { openLibrary } from "../../ffi/library.ts";
 import { endStdoutLine, StdoutClosed, writeStderr, writeStdout } from "../util/stdout_writer.ts";
+import { errorLine } from "../util/error_line.ts";
 import { trace } from "../util/trace.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
 import { readImages, readPrompt, runCompletion, samplingFromCli } from "./completion_mode.ts";
@@ -43,13 +44,17 @@ function isSubcommand(word: string | undefined): word is Subcommand {
   return (SUBCOMMANDS as readonly (string | undefined)[]).includes(word);
 }
 
+/**
+ * The failure's line (its message as one line: see `errorLine`); with `--verbose`, its causes
+ * and stack on the lines after it.
+ */
 function describe(error: unknown, verbose: boolean): string {
-  if (!(error instanceof Error)) return String(error);
-  let line = error.message;
+  if (!(error instanceof Error)) return errorLine(String(error));
+  let line = errorLine(error.message);
   if (verbose) {
     let cause = error.cause;
     while (cause instanceof Error) {
-      line += `\n  caused by: ${cause.message}`;
+      line += `\n  caused by: ${errorLine(cause.message)}`;
       cause = cause.cause;
     }
     if (error.stack) line += `\n${error.stack.split("\n").slice(1).join("\n")}`;
@@ -192,7 +197,7 @@ export async function main(args: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof StdoutClosed) return EXIT.ok;
     if (error instanceof UsageError) {
-      writeStderr(`llamafile: ${error.message}`);
+      writeStderr(`llamafile: ${errorLine(error.message)}`);
       writeStderr("Try 'llamafile --help' for more information.");
       return EXIT.usage;
     }
