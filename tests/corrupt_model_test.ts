@@ -77,6 +77,22 @@ for (const [name, edit, message] of CASES) {
   });
 }
 
+Deno.test("info shows a GGUF's text with its control characters as escapes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "corrupt_model_test_" });
+  try {
+    await mutated(`${dir}/m.gguf`, (m) => {
+      m.set("general.name", { type: GgufType.STRING, value: "evil\n\u001b[31mRED\u001b[0m" });
+    });
+    const out = await runCli(["info", `${dir}/m.gguf`]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.ok(!out.stdout.includes("\u001b"), out.stdout);
+    assert.match(out.stdout, /^name: +evil\\n\\u001b\[31mRED\\u001b\[0m$/m);
+    assert.match(out.stdout, /^architecture: +llama$/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("-c 16777216 on a model whose KV cache cannot fit in memory exits 1 with one line", async () => {
   const dir = await Deno.makeTempDir({ prefix: "corrupt_model_test_" });
   try {

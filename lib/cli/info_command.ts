@@ -14,6 +14,7 @@ import { llamafileSelf } from "../onefile/llamafile_archive.ts";
 import { resolveWeights } from "../onefile/llamafile_archive.ts";
 import { gpuRequestFrom, offloadOptions } from "./load_model.ts";
 import { applySandbox, formatSandboxReport } from "../sandbox/apply_sandbox.ts";
+import { oneLine } from "../util/one_line.ts";
 import { writeStderr, writeStdout } from "../util/stdout_writer.ts";
 import { formatOptionHelp, parseArgs, UsageError } from "./option_table.ts";
 import { INFO_TABLE, type InfoArgs } from "./options/info.ts";
@@ -54,9 +55,10 @@ export async function infoCommand(
         : `info describes one FILE, got ${args.files.length}`,
     );
   }
-  writeStdout((await describeFile(file)).join("\n") + "\n");
+  // Names, keys and entry names are the file's text: each line is shown as one line.
+  writeStdout((await describeFile(file)).map(oneLine).join("\n") + "\n");
   if (wantsGpu(gpuRequestFrom(args))) {
-    writeStdout((await placementLines(args, file)).join("\n") + "\n");
+    writeStdout((await placementLines(args, file)).map(oneLine).join("\n") + "\n");
   }
   if (args.sandbox) {
     const report = applySandbox("cli", { log: (line) => writeStderr(`llamafile: ${line}`) });

@@ -12,7 +12,7 @@ import {
 import { applySandbox, formatSandboxReport } from "../sandbox/apply_sandbox.ts";
 import { openLibrary } from "../../ffi/library.ts";
 import { endStdoutLine, StdoutClosed, writeStderr, writeStdout } from "../util/stdout_writer.ts";
-import { errorLine } from "../util/error_line.ts";
+import { oneLine } from "../util/one_line.ts";
 import { trace } from "../util/trace.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
 import { readImages, readPrompt, runCompletion, samplingFromCli } from "./completion_mode.ts";
@@ -45,16 +45,16 @@ function isSubcommand(word: string | undefined): word is Subcommand {
 }
 
 /**
- * The failure's line (its message as one line: see `errorLine`); with `--verbose`, its causes
+ * The failure's line (its message as one line: see `oneLine`); with `--verbose`, its causes
  * and stack on the lines after it.
  */
 function describe(error: unknown, verbose: boolean): string {
-  if (!(error instanceof Error)) return errorLine(String(error));
-  let line = errorLine(error.message);
+  if (!(error instanceof Error)) return oneLine(String(error));
+  let line = oneLine(error.message);
   if (verbose) {
     let cause = error.cause;
     while (cause instanceof Error) {
-      line += `\n  caused by: ${errorLine(cause.message)}`;
+      line += `\n  caused by: ${oneLine(cause.message)}`;
       cause = cause.cause;
     }
     if (error.stack) line += `\n${error.stack.split("\n").slice(1).join("\n")}`;
@@ -197,7 +197,7 @@ export async function main(args: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof StdoutClosed) return EXIT.ok;
     if (error instanceof UsageError) {
-      writeStderr(`llamafile: ${errorLine(error.message)}`);
+      writeStderr(`llamafile: ${oneLine(error.message)}`);
       writeStderr("Try 'llamafile --help' for more information.");
       return EXIT.usage;
     }

@@ -8,7 +8,7 @@
  */
 import { ContextFullError, GrammarError } from "../../engine/errors.ts";
 import { QueueFullError } from "../../engine/slots.ts";
-import { errorLine } from "../../util/error_line.ts";
+import { oneLine } from "../../util/one_line.ts";
 
 /** Error types and the HTTP status llama.cpp answers them with. */
 export const ERROR_STATUS = {
@@ -152,7 +152,7 @@ export function toApiError(error: unknown, requestId: string): ApiError {
 
 /**
  * Logs a server error (a 500) on stderr with its request id: message and cause chain, on one
- * line (see `errorLine`: a message can quote a request), never shown to the client.
+ * line (see `oneLine`: a message can quote a request), never shown to the client.
  */
 export function logServerError(apiError: ApiError, requestId: string): void {
   if (apiError.type !== "server_error") return;
@@ -162,7 +162,7 @@ export function logServerError(apiError: ApiError, requestId: string): void {
     line += `: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`;
     cause = cause instanceof Error ? cause.cause : undefined;
   }
-  console.error(errorLine(line));
+  console.error(oneLine(line));
 }
 
 /** The error to report in the middle of a stream (logged when it is a 500). */

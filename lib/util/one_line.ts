@@ -1,6 +1,6 @@
 /**
- * One error line, whatever the message holds: text from a file or a request (a GGUF key, a PNG
- * chunk type) can carry a newline or a terminal escape sequence.
+ * Text from a file or a request shown on one line: a GGUF key or name, a PNG chunk type, a ZIP
+ * entry name can carry a newline or a terminal escape sequence.
  *
  * @module
  */
@@ -10,11 +10,11 @@
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g;
 
 /**
- * `message` with its newlines shown as `\n` and `\r`, and its other control characters as
+ * `text` with its newlines shown as `\n` and `\r`, and its other control characters as
  * `\uXXXX`, so that it prints as one line and cannot drive the terminal.
  */
-export function errorLine(message: string): string {
-  return message.replace(CONTROL, (c) => {
+export function oneLine(text: string): string {
+  return text.replace(CONTROL, (c) => {
     if (c === "\n") return "\\n";
     if (c === "\r") return "\\r";
     return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
