@@ -237,6 +237,29 @@ Deno.test("POST /completion takes token arrays, mixed prompts and batches, and r
   assert.equal(media.status, 400);
 });
 
+Deno.test("an id_slot past the last slot wraps around, as llama-server's does (id % slots)", async () => {
+  await using t = await testEngine(); // 2 slots
+  const app = createApp({ state: t.state });
+  const completion = await app.request(
+    "/completion",
+    post({ prompt: "Once", n_predict: 2, temperature: 0, id_slot: 5 }),
+  );
+  const body = await json(completion);
+  assert.equal(completion.status, 200, JSON.stringify(body));
+  assert.equal(body.id_slot, 1);
+  const messages = [{ role: "user", content: "Hi" }];
+  for (
+    const [path, request] of [
+      ["/v1/chat/completions", { messages, max_tokens: 2, id_slot: 2 }],
+      ["/v1/responses", { input: "Hi", max_output_tokens: 2, id_slot: 2 }],
+    ] as const
+  ) {
+    const response = await app.request(path, post(request));
+    const answer = await json(response);
+    assert.equal(response.status, 200, `${path}: ${JSON.stringify(answer)}`);
+  }
+});
+
 Deno.test("POST /v1/chat/completions answers n choices, and a continued assistant message", async () => {
   await using t = await testEngine();
   const app = createApp({ state: t.state });

@@ -50,7 +50,10 @@ export interface SlotRequest {
   cachePrompt?: boolean;
   /** Aborting frees the slot before its next token. */
   signal?: AbortSignal;
-  /** Prefer this slot id (llama.cpp's `id_slot`); -1 = any. */
+  /**
+   * Prefer this slot id (llama.cpp's `id_slot`); -1 = any. An id past the last slot wraps
+   * around (id modulo the slot count), as llama-server's `get_slot_by_id` does.
+   */
   slot?: number;
   /** Send {@linkcode PromptProgress} events while the prompt is evaluated (`return_progress`). */
   progress?: boolean;
@@ -339,6 +342,9 @@ export class SlotScheduler {
       throw new ContextFullError(
         `Cannot fit the prompt: it is ${request.tokens.length} tokens and a slot's context holds ${this.slotContext}`,
       );
+    }
+    if (request.slot !== undefined && request.slot >= this.slotCount) {
+      request = { ...request, slot: request.slot % this.slotCount };
     }
     if (request.slot !== undefined && request.slot >= 0) this.#checkSlot(request.slot);
     checkPromptEnd(request.tokens, request.media ?? []);
