@@ -11,7 +11,7 @@ import { inForegroundGroup } from "./ffi/process_group.ts";
 import { forwardSignal, LAUNCH_SIGNALS } from "./lib/cli/launch_signals.ts";
 import { planLaunch } from "./lib/cli/launch_plan.ts";
 import { prepareSandboxDenoDir } from "./lib/sandbox/deno_dir.ts";
-import { LAUNCH_ENV, launchV8Flags } from "./lib/sandbox/permissions.ts";
+import { launchEnv } from "./lib/sandbox/permissions.ts";
 
 /** The Deno directory of sandboxed runs from a checkout (see `lib/sandbox/deno_dir.ts`). */
 function sandboxDenoDir(): string {
@@ -47,8 +47,7 @@ if (import.meta.main) {
     args: ["run", ...plan.flags, cli, ...Deno.args],
     // Packing bundles the app with the user's Deno directory (esbuild is cached there).
     env: {
-      ...LAUNCH_ENV,
-      DENO_V8_FLAGS: launchV8Flags(Deno.env.get("DENO_V8_FLAGS")),
+      ...launchEnv(Deno.env.get("DENO_V8_FLAGS")),
       ...(plan.mode !== "pack" && plan.mode !== "upgrade" && { DENO_DIR: sandboxDenoDir() }),
     },
     stdin: "inherit",

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { LAUNCH_ENV, LAUNCH_V8_FLAGS } from "../lib/sandbox/permissions.ts";
+import { launchEnv } from "../lib/sandbox/permissions.ts";
 
 /** Inputs of {@linkcode measureStartUp}. */
 export interface StartUpOptions {
@@ -240,8 +240,7 @@ export async function measureStartUp(o: StartUpOptions): Promise<StartUpResult> 
     const runtime = direct.cmd.replace(/\/deno$/, "");
     const directEnv = {
       ...warmEnv,
-      ...LAUNCH_ENV,
-      DENO_V8_FLAGS: LAUNCH_V8_FLAGS,
+      ...launchEnv(Deno.env.get("DENO_V8_FLAGS")),
       LLAMAFILE_SELF: file,
       LLAMAFILE_LIBDIR: `${runtime}/lib`,
       DENO_DIR: `${runtime}/deno_dir`,

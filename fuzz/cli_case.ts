@@ -5,7 +5,7 @@
  * @module
  */
 import { planLaunch } from "../lib/cli/launch_plan.ts";
-import { LAUNCH_ENV } from "../lib/sandbox/permissions.ts";
+import { launchEnv } from "../lib/sandbox/permissions.ts";
 import type { FuzzCounts, FuzzOptions } from "./counts.ts";
 import { type CaseRun, classifyCli, type Outcome } from "./outcome.ts";
 import { runCase } from "./subprocess.ts";
@@ -23,7 +23,7 @@ export async function runCli(
   return await runCase(
     Deno.execPath(),
     ["run", ...planLaunch(args).flags, `${ROOT}/cli.ts`, ...args],
-    { env: { ...LAUNCH_ENV }, ...options },
+    { env: launchEnv(Deno.env.get("DENO_V8_FLAGS")), ...options },
   );
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { planLaunch } from "../lib/cli/launch_plan.ts";
-import { LAUNCH_ENV } from "../lib/sandbox/permissions.ts";
+import { launchEnv } from "../lib/sandbox/permissions.ts";
 import { MODELS, ROOT } from "./cli_case.ts";
 
 /** A running server subprocess. */
@@ -28,7 +28,7 @@ export async function startServer(args: readonly string[]): Promise<ServerProces
   const argv = ["--server", "--nobrowser", "--host", "127.0.0.1", "--port", "0", ...args];
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...planLaunch(argv).flags, `${ROOT}/cli.ts`, ...argv],
-    env: { ...LAUNCH_ENV, NO_COLOR: "1" },
+    env: { ...launchEnv(Deno.env.get("DENO_V8_FLAGS")), NO_COLOR: "1" },
     stdin: "null",
     stdout: "null",
     stderr: "piped",

@@ -74,6 +74,14 @@ export function launchV8Flags(user: string | undefined): string {
 }
 
 /**
+ * The environment a launch gives `deno` (the launcher's, and `deno task llamafile`'s):
+ * {@linkcode LAUNCH_ENV}, and `DENO_V8_FLAGS` from `userV8Flags` (see {@linkcode launchV8Flags}).
+ */
+export function launchEnv(userV8Flags: string | undefined): Record<string, string> {
+  return { ...LAUNCH_ENV, DENO_V8_FLAGS: launchV8Flags(userV8Flags) };
+}
+
+/**
  * `--build-native`: an explicit build step, unsandboxed like `pack`: it runs npm, git, cmake
  * and the compiler, writes the llamafile cache, and starts the app twice to check the build.
  */
