@@ -343,10 +343,12 @@ export class SlotScheduler {
         `Cannot fit the prompt: it is ${request.tokens.length} tokens and a slot's context holds ${this.slotContext}`,
       );
     }
-    if (request.slot !== undefined && request.slot >= this.slotCount) {
-      request = { ...request, slot: request.slot % this.slotCount };
+    if (request.slot !== undefined && request.slot >= 0) {
+      // Past the last slot, the id wraps around (llama-server's get_slot_by_id).
+      const slot = request.slot % this.slotCount;
+      this.#checkSlot(slot);
+      request = { ...request, slot };
     }
-    if (request.slot !== undefined && request.slot >= 0) this.#checkSlot(request.slot);
     checkPromptEnd(request.tokens, request.media ?? []);
     const free = this.#active.some((a) => a === null);
     if (!free && this.#waiting.length >= this.#queueLimit) {
