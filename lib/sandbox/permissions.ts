@@ -42,7 +42,7 @@ export const ENV_ALLOWLIST: readonly string[] = [
  * libggml loads), and Deno's default log level with its cache-database module silenced: the
  * sandboxed Deno directory refuses those databases on purpose (`deno_dir.ts`), and on a
  * terminal Deno would say so in six lines before any output. Its other messages and errors
- * still print. `DENO_V8_FLAGS` is set too, from the user's (see {@linkcode launchV8Flags}).
+ * still print. A launch also sets `DENO_V8_FLAGS` (see {@linkcode launchEnv}).
  */
 export const LAUNCH_ENV: Readonly<Record<string, string>> = {
   DENO_LOG: "info,deno::cache::cache_db=off",
