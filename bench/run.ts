@@ -290,6 +290,7 @@ if (import.meta.main) {
       completion: native.completion,
       rounds: o.quick ? 3 : 9,
       loopRuns: 20,
+      llamaSource: cacheDir("native", "src"),
       log,
     });
   } catch (error) {
@@ -485,6 +486,9 @@ if (import.meta.main) {
     } tok/s.`,
   ];
   if (start) {
+    // A Deno-hosted start's floor: Deno's empty run plus libllama's own, one process start.
+    const floor = start.floor;
+    const floorMs = floor === null ? 0 : start.denoEmptyMs + floor.inPlaceMs - floor.processMs;
     lines.push(
       "",
       `Start-up to the first token (stories260K, medians of interleaved runs): packed llamafile ${
@@ -503,6 +507,22 @@ if (import.meta.main) {
       `| --- | --- |`,
       ...start.steps.map((s) => `| ${s.step} | ${fmt(s.ms)} |`),
       "",
+      ...(floor === null ? [] : [
+        `libllama's floor (bench/first_token.c: the llamafile's own libraries and CPU variant driven from C to the first token, no runtime): ${
+          fmt(floor.inPlaceMs, 1)
+        } ms in place from the llamafile, ${
+          fmt(floor.bareMs, 1)
+        } ms from the bare GGUF (first token ${
+          JSON.stringify(floor.token)
+        }). With an empty Deno run (${
+          fmt(start.denoEmptyMs, 1)
+        } ms; a process's own start and exit, ${
+          fmt(floor.processMs, 1)
+        } ms, counted once), a start hosted by Deno cannot go below about ${fmt(floorMs, 0)} ms (${
+          fmt(floorMs / start.nativeMs, 2)
+        }x native) before the app does anything.`,
+        "",
+      ]),
       `Yes/no loop (the grammar-forced question ${start.loop.runs} times in a sh loop): llamafile ${
         fmt(start.loop.oursMs, 0)
       } ms, native llama-completion ${fmt(start.loop.nativeMs, 0)} ms (${

@@ -20,6 +20,9 @@
  */
 
 import { launchEnv } from "../lib/sandbox/permissions.ts";
+import { resolveWeights } from "../lib/onefile/llamafile_archive.ts";
+import { cpuFlags, pickCpuVariant } from "../ffi/cpu_variant.ts";
+import { GGML_LIB, LLAMA_LIB } from "../ffi/library_path.ts";
 
 /** Inputs of {@linkcode measureStartUp}. */
 export interface StartUpOptions {
@@ -31,6 +34,11 @@ export interface StartUpOptions {
   rounds: number;
   /** Runs of the yes/no loop (20). */
   loopRuns?: number;
+  /**
+   * The llama.cpp source of our libraries' release (`include/`, `ggml/include/`), to compile
+   * `first_token.c` (libllama's own floor); without it, or without `cc`, that is skipped.
+   */
+  llamaSource?: string;
   /** Progress lines. */
   log?: (line: string) => void;
 }
@@ -63,6 +71,18 @@ export interface StartUpResult {
   checkoutTaskMs: number;
   /** `deno run cli.ts` in the checkout with the CLI's permissions (one Deno process). */
   checkoutDirectMs: number;
+  /**
+   * libllama's floor: `first_token.c`, the llamafile's own libraries driven from C to the
+   * first token (no runtime around them), in place from the llamafile and from the bare GGUF;
+   * null when it could not be built.
+   */
+  floor: {
+    inPlaceMs: number;
+    bareMs: number;
+    /** `true`: a process's start and exit, counted in both the floor and Deno's run. */
+    processMs: number;
+    token: string;
+  } | null;
   /** The yes/no shell loop. */
   loop: {
     runs: number;
@@ -188,6 +208,38 @@ async function cpuTimes(
   return JSON.parse(out.stdout);
 }
 
+/**
+ * Compiles `first_token.c` against the llama.cpp source `source` and the runtime's libraries
+ * in `lib`, into `dir`; returns its path, or null (and says why) when it cannot be built.
+ */
+async function buildFirstToken(
+  source: string | undefined,
+  dir: string,
+  lib: string,
+  log: (line: string) => void,
+): Promise<string | null> {
+  if (source === undefined) return null;
+  const out = `${dir}/first_token`;
+  try {
+    await timed("cc", [
+      "-O2",
+      "-o",
+      out,
+      decodeURIComponent(new URL("./first_token.c", import.meta.url).pathname),
+      `-I${source}/include`,
+      `-I${source}/ggml/include`,
+      `${lib}/${LLAMA_LIB}`,
+      `${lib}/${GGML_LIB}`,
+      `${lib}/libggml-base.so`,
+      `-Wl,-rpath,${lib}`,
+    ]);
+    return out;
+  } catch (error) {
+    log(`libllama's floor skipped: cannot compile first_token.c: ${(error as Error).message}`);
+    return null;
+  }
+}
+
 /** The `deno run` command line the launcher would exec (its dry run prints it). */
 async function launcherCommand(file: string, args: string[], env: Record<string, string>) {
   const dry = await timed(file, args, { env: { ...env, LLAMAFILE_LAUNCHER_DRY_RUN: "1" } });
@@ -246,6 +298,15 @@ export async function measureStartUp(o: StartUpOptions): Promise<StartUpResult> 
       DENO_DIR: `${runtime}/deno_dir`,
     };
     const taskArgs = ["-m", model, "-t", "1", "--temp", "0", "--no-display-prompt", ...oneToken];
+    // libllama's floor runs on the prebuilt CPU variant the app picks (x86-64 only).
+    const lib = `${runtime}/lib`;
+    const variant = pickCpuVariant(cpuFlags(await Deno.readTextFile("/proc/cpuinfo")));
+    const cpuBackend = `${lib}/libggml-cpu-${variant}.so`;
+    const firstToken = variant === null
+      ? null
+      : await buildFirstToken(o.llamaSource, dir, lib, log);
+    const offset = (await resolveWeights(undefined, file))!.offset;
+    let floorToken = "";
 
     const samples: Record<string, number[]> = {};
     const push = (key: string, value: number) => (samples[key] ??= []).push(value);
@@ -257,6 +318,13 @@ export async function measureStartUp(o: StartUpOptions): Promise<StartUpResult> 
       push("native", (await timed(o.completion, nativeOne)).ms);
       push("empty", (await timed(direct.cmd, ["run", `${dir}/empty.js`], { env: directEnv })).ms);
       push("direct", (await timed(direct.cmd, direct.args, { env: directEnv })).ms);
+      if (firstToken !== null) {
+        const inPlace = await timed(firstToken, [cpuBackend, file, String(offset), PROMPT]);
+        push("floor.inPlace", inPlace.ms);
+        push("floor.bare", (await timed(firstToken, [cpuBackend, model, "0", PROMPT])).ms);
+        floorToken = inPlace.stdout.trimEnd();
+        push("floor.process", (await timed("true", [])).ms);
+      }
       // The app's steps: the first from our clock (the launcher, Deno's own start before its
       // time origin and the app's load), the others from the app's, then the exit from ours.
       const run = await traced(file, oneToken, warmEnv);
@@ -339,6 +407,12 @@ export async function measureStartUp(o: StartUpOptions): Promise<StartUpResult> 
       steps: stepList,
       checkoutTaskMs: m("task"),
       checkoutDirectMs: m("checkoutDirect"),
+      floor: firstToken === null ? null : {
+        inPlaceMs: m("floor.inPlace"),
+        bareMs: m("floor.bare"),
+        processMs: m("floor.process"),
+        token: floorToken,
+      },
       loop: {
         runs,
         oursMs: m("loop.ours"),
@@ -364,12 +438,14 @@ function answers(stdout: string): string {
 
 if (import.meta.main) {
   const { ensureNative } = await import("./native.ts");
+  const { cacheDir } = await import("./cache_dir.ts");
   const root = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
   const native = await ensureNative({ verbose: false });
   const result = await measureStartUp({
     root,
     completion: native.completion,
     rounds: Number(Deno.args[0] ?? 5),
+    llamaSource: cacheDir("native", "src"),
     log: (line) => console.error(`start-up: ${line}`),
   });
   console.log(JSON.stringify(result, null, 2));
