@@ -57,6 +57,27 @@ const CASES: [string, (meta: Map<string, GgufKv>) => void, RegExp][] = [
     },
     /tokenizer\.ggml\.tokens is "512 entries": token 301 repeats token 300 \(".*"\)$/,
   ],
+  [
+    "a vocab token that repeats another up to a NUL byte (libllama reads a C string)",
+    (m) => {
+      const tokens = m.get("tokenizer.ggml.tokens") as { value: string[] };
+      const value = [...tokens.value];
+      value[300] = `${value[301]!}\u0000x84>`;
+      m.set("tokenizer.ggml.tokens", { type: GgufType.ARRAY, itemType: GgufType.STRING, value });
+    },
+    /token 301 repeats token 300 \(".*" and ".*\\u0000x84>", the same up to a NUL byte, where libllama ends a token's text\)$/,
+  ],
+  [
+    "a vocab token spelling out libllama's name for an empty one",
+    (m) => {
+      const tokens = m.get("tokenizer.ggml.tokens") as { value: string[] };
+      const value = [...tokens.value];
+      value[300] = "";
+      value[400] = "[EMPTY_300]";
+      m.set("tokenizer.ggml.tokens", { type: GgufType.ARRAY, itemType: GgufType.STRING, value });
+    },
+    /token 400 repeats token 300 \("\[EMPTY_300\]" and "", the name libllama gives a token empty up to its first NUL byte\)$/,
+  ],
 ];
 
 for (const [name, edit, message] of CASES) {
@@ -76,6 +97,24 @@ for (const [name, edit, message] of CASES) {
     }
   });
 }
+
+Deno.test("a GGUF with empty vocab tokens loads: libllama names them apart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "corrupt_model_test_" });
+  try {
+    await mutated(`${dir}/m.gguf`, (m) => {
+      const tokens = m.get("tokenizer.ggml.tokens") as { value: string[] };
+      const value = [...tokens.value];
+      value[300] = "";
+      value[301] = "";
+      value[302] = "\u0000";
+      m.set("tokenizer.ggml.tokens", { type: GgufType.ARRAY, itemType: GgufType.STRING, value });
+    });
+    const out = await runCli(["-m", `${dir}/m.gguf`, "-p", "Once", "-n", "4", "-t", "1"]);
+    assert.equal(out.code, 0, out.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("info shows a GGUF's text with its control characters as escapes", async () => {
   const dir = await Deno.makeTempDir({ prefix: "corrupt_model_test_" });

@@ -95,12 +95,15 @@ export class GgufStrings implements Iterable<string> {
   }
 
   /**
-   * The first item whose bytes repeat an earlier item's, as `[index, earlier index]`; null when
-   * every item differs. Bytes are compared, as libllama's token map compares them (two invalid
-   * sequences that both read as U+FFFD differ). A table of byte hashes finds it without making
-   * a string per item. Should a crafted file make the probes long (more than `maxProbes`, a
-   * parameter for tests) or the bytes compared many (more than twice all the items' bytes), a
-   * map of the items as one-character-per-byte text finishes the job in the time a map takes.
+   * The first item that repeats an earlier one as a key of libllama's token map, as `[index,
+   * earlier index]`; null when every key differs. libllama reads a token's text as a C string
+   * (`gguf_get_arr_str`), so its key is the bytes before the first NUL, and an item whose key
+   * is then empty becomes `[EMPTY_<index>]` (a repeat only of an item spelling that out). Bytes
+   * are compared (two invalid sequences that both read as U+FFFD differ). A table of byte hashes
+   * finds it without making a string per item. Should a crafted file make the probes long (more
+   * than `maxProbes`, a parameter for tests) or the bytes compared many (more than twice all the
+   * items' bytes), a map of the items as one-character-per-byte text finishes the job in the
+   * time a map takes.
    */
   firstRepeat(maxProbes = 64): [number, number] | null {
     const n = this.length;
@@ -113,27 +116,64 @@ export class GgufStrings implements Iterable<string> {
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const ends = this.#ends;
     let budget = 2 * raw.length;
+    // Whole items are hashed and compared. An item holding a NUL byte (never in a real
+    // vocabulary), or two empty items found alike, send the search to the map, which keys
+    // items as libllama does. (Code in the probe loop runs only on collisions: what it adds
+    // there can leave V8's optimized loop without type feedback, deoptimizing it at each one.)
+    let wordZero = 0;
+    let byteZero = 0;
+    const empties: number[] = [];
     let start = 8;
     for (let i = 0; i < n; i++) {
       const end = ends[i]!;
-      // FNV-1a over 4-byte words, then the tail's bytes, and the length.
-      let hash = 0x811c9dc5 ^ (end - start);
+      const length = end - start;
+      if (length === 0) empties.push(i);
+      // itemHash(), inline, with the NUL test.
+      let hash = 0x811c9dc5 ^ length;
       let b = start;
-      for (; b + 4 <= end; b += 4) hash = Math.imul(hash ^ view.getUint32(b, true), 0x01000193);
-      for (; b < end; b++) hash = Math.imul(hash ^ raw[b]!, 0x01000193);
+      for (; b + 4 <= end; b += 4) {
+        const word = view.getUint32(b, true);
+        wordZero |= (word - 0x01010101) & ~word; // bit 7 of a byte: that byte is zero
+        hash = Math.imul(hash ^ word, 0x01000193);
+      }
+      for (; b < end; b++) {
+        const byte = raw[b]!;
+        if (byte === 0) byteZero = 1;
+        hash = Math.imul(hash ^ byte, 0x01000193);
+      }
       hash ^= hash >>> 15;
       let slot = hash & mask;
       for (let probes = 0; table[slot] !== -1; probes++) {
         const other = table[slot]!;
         budget -= end - start;
         if (probes >= maxProbes || budget < 0) return this.#firstRepeatByMap();
-        if (this.#same(other, i)) return [i, other];
+        if (this.#same(other, i)) return this.#sameKey(i, other);
         slot = (slot + 1) & mask;
       }
       table[slot] = i;
       start = end + 8;
     }
+    if ((wordZero & 0x80808080) !== 0 || byteZero !== 0) return this.#firstRepeatByMap();
+    for (const i of empties) {
+      // libllama's name for it, looked up in the table.
+      const name = new TextEncoder().encode(`[EMPTY_${i}]`);
+      const hash = itemHash(new DataView(name.buffer), name, 0, name.length);
+      for (let slot = hash & mask; table[slot] !== -1; slot = (slot + 1) & mask) {
+        const j = table[slot]!;
+        const bytes = this.bytesAt(j);
+        if (bytes.length === name.length && bytes.every((byte, k) => byte === name[k])) {
+          return [Math.max(i, j), Math.min(i, j)];
+        }
+      }
+    }
     return null;
+  }
+
+  /** `[a, b]` for items `a` and `b` of the same bytes, when that makes them one key. */
+  #sameKey(a: number, b: number): [number, number] | null {
+    const bytes = this.bytesAt(a);
+    // Empty, or with a NUL byte: the map keys them as libllama does.
+    return bytes.length === 0 || bytes.includes(0) ? this.#firstRepeatByMap() : [a, b];
   }
 
   #same(a: number, b: number): boolean {
@@ -151,14 +191,35 @@ export class GgufStrings implements Iterable<string> {
     // UTF-8 decoding would merge into U+FFFD stay apart.
     const latin1 = new TextDecoder("latin1");
     const seen = new Map<string, number>();
+    const empties: number[] = [];
     for (let i = 0; i < this.length; i++) {
-      const key = latin1.decode(this.bytesAt(i));
-      const first = seen.get(key);
+      const bytes = this.bytesAt(i);
+      const nul = bytes.indexOf(0);
+      const key = nul === -1 ? bytes : bytes.subarray(0, nul);
+      if (key.length === 0) {
+        empties.push(i);
+        continue;
+      }
+      const text = latin1.decode(key);
+      const first = seen.get(text);
       if (first !== undefined) return [i, first];
-      seen.set(key, i);
+      seen.set(text, i);
+    }
+    for (const i of empties) {
+      const j = seen.get(`[EMPTY_${i}]`);
+      if (j !== undefined) return [Math.max(i, j), Math.min(i, j)];
     }
     return null;
   }
+}
+
+/** FNV-1a over the 4-byte words of `bytes[start, end)`, then the tail's bytes, and the length. */
+function itemHash(view: DataView, bytes: Uint8Array, start: number, end: number): number {
+  let hash = 0x811c9dc5 ^ (end - start);
+  let b = start;
+  for (; b + 4 <= end; b += 4) hash = Math.imul(hash ^ view.getUint32(b, true), 0x01000193);
+  for (; b < end; b++) hash = Math.imul(hash ^ bytes[b]!, 0x01000193);
+  return hash ^ (hash >>> 15);
 }
 
 /** One tensor info of a GGUF file. */

@@ -193,6 +193,35 @@ Deno.test("GgufStrings.firstRepeat() compares bytes, as libllama's token map doe
   });
 });
 
+Deno.test("GgufStrings.firstRepeat() keys items as libllama reads token text: a C string", async () => {
+  await withTempDir(async (dir) => {
+    const cases: [string[], [number, number] | null][] = [
+      // A NUL byte ends the text: "<\0x84>" is libllama's "<".
+      [["a", "<\0x84>", "b", "<"], [3, 1]],
+      [["a", "b\0", "b"], [2, 1]],
+      [["a\0x", "a\0y"], [1, 0]],
+      // Empty up to a NUL: named "[EMPTY_<index>]", a repeat only of an item spelling it out.
+      [["", "\0a", "\0b", "x"], null],
+      [["[EMPTY_2]", "a", "\0b"], [2, 0]],
+      [["a", "\0b", "[EMPTY_1]"], [2, 1]],
+      [["\0", "[EMPTY_00]", "[EMPTY_1]", "[EMPTY_]"], null],
+      // Empty items, without a NUL anywhere.
+      [["[EMPTY_2]", "a", ""], [2, 0]],
+      [["a", "", "[EMPTY_1]"], [2, 1]],
+      [["", "", "x"], null],
+      [["", "[EMPTY_1]", "[EMPTY_0]"], [2, 0]],
+    ];
+    for (const [words, expected] of cases) {
+      const bytes = await smallGguf(dir, [
+        ["tokens", { type: GgufType.ARRAY, itemType: GgufType.STRING, value: words }],
+      ]);
+      const items = lazyItems(await readGguf(bytes, { lazyStrings: true }), "tokens");
+      assert.deepEqual(items.firstRepeat(), expected, JSON.stringify(words));
+      assert.deepEqual(items.firstRepeat(0), expected, `${JSON.stringify(words)} by map`);
+    }
+  });
+});
+
 Deno.test("readGguf() reads the clip projector mmproj-tinygemma3.gguf", async () => {
   const gguf = await readGguf(`${MODELS}mmproj-tinygemma3.gguf`);
   const s = ggufSummary(gguf);

@@ -147,15 +147,21 @@ function checkFloats(meta: Map<string, GgufKv>, arch: string): void {
   }
 }
 
-/** The first item equal to an earlier one, as `[index, earlier index]`, or null. */
+/**
+ * The first token that repeats an earlier one as a key of libllama's token map, as `[index,
+ * earlier index]`, or null: its text up to the first NUL (libllama reads a C string), and
+ * `[EMPTY_<index>]` for a text that is then empty (see {@linkcode GgufStrings.firstRepeat}).
+ */
 function firstRepeat(items: readonly GgufScalar[] | GgufStrings): [number, number] | null {
   if (items instanceof GgufStrings) return items.firstRepeat();
   const seen = new Map<string, number>();
   for (let i = 0; i < items.length; i++) {
     const text = String(items[i]);
-    const first = seen.get(text);
-    if (first !== undefined) return [i, first];
-    seen.set(text, i);
+    const nul = text.indexOf("\0");
+    const key = (nul === -1 ? text : text.slice(0, nul)) || `[EMPTY_${i}]`;
+    const first = seen.get(key);
+    if (first !== undefined) return [Math.max(i, first), Math.min(i, first)];
+    seen.set(key, i);
   }
   return null;
 }
@@ -180,10 +186,19 @@ function checkVocab(meta: Map<string, GgufKv>): void {
   const repeat = firstRepeat(tokens);
   if (repeat !== null) {
     const [i, first] = repeat;
+    const text = String(tokens.at(i));
+    const earlier = String(tokens.at(first));
+    const how = text === earlier
+      ? shown(text)
+      : `${shown(text)} and ${shown(earlier)}, ${
+        text.split("\0")[0] === "" || earlier.split("\0")[0] === ""
+          ? "the name libllama gives a token empty up to its first NUL byte"
+          : "the same up to a NUL byte, where libllama ends a token's text"
+      }`;
     fail(
       "tokenizer.ggml.tokens",
       `${tokens.length} entries`,
-      `token ${i} repeats token ${first} (${shown(String(tokens.at(i)))})`,
+      `token ${i} repeats token ${first} (${how})`,
     );
   }
   // token_to_byte(): GGML_ABORT for byte tokens of a tokenizer without byte fallback.

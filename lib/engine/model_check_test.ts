@@ -136,6 +136,25 @@ Deno.test("checkModelMetadata() refuses duplicate tokens and vocab arrays of une
   );
 });
 
+Deno.test("checkModelMetadata() compares tokens as libllama's token map keys them", () => {
+  // libllama reads a token's text as a C string: a NUL byte ends it.
+  refused(
+    model({ "tokenizer.ggml.tokens": strings(["<unk>", "<s>", "</s>", "<\0x0A>", "<"]) }),
+    /token 4 repeats token 3 \("<" and "<\\u0000x0A>", the same up to a NUL byte/,
+  );
+  // A text empty up to its NUL becomes "[EMPTY_<index>]": a repeat of a token spelling it out.
+  refused(
+    model({ "tokenizer.ggml.tokens": strings(["<unk>", "[EMPTY_3]", "</s>", "\0x", "a"]) }),
+    /token 3 repeats token 1 \("\\u0000x" and "\[EMPTY_3\]", the name libllama gives/,
+  );
+  checkModelMetadata(
+    model({ "tokenizer.ggml.tokens": strings(["<unk>", "[EMPTY_4]", "</s>", "\0x", "a\0b"]) }),
+  );
+  checkModelMetadata(
+    model({ "tokenizer.ggml.tokens": strings(["<unk>", "", "</s>", "\0", "a"]) }),
+  );
+});
+
 Deno.test("checkModelMetadata() refuses byte tokens for a tokenizer that has none", () => {
   refused(
     model({ "tokenizer.ggml.model": str("bert") }),
