@@ -1,9 +1,9 @@
 /**
  * Corrupt models end in one clean line, not an abort dump: the mutated GGUFs of the
- * reliability reports (block count 0xffff, a negative `norm_rms_eps`, duplicate vocab tokens)
- * are refused by our own reader before libllama sees them: exit 1, one line naming the key and
- * the value, nothing else on stderr. Sizes and reads the machine cannot hold end in one line
- * too.
+ * reliability reports (block count 0xffff, a negative `norm_rms_eps`, duplicate vocab tokens,
+ * a missing byte token) are refused by our own reader before libllama sees them: exit 1, one
+ * line naming the key and the value, nothing else on stderr. Sizes and reads the machine
+ * cannot hold end in one line too.
  */
 import assert from "node:assert/strict";
 import { type GgufKv, GgufType, readGguf } from "../lib/engine/gguf_reader.ts";
@@ -66,6 +66,16 @@ const CASES: [string, (meta: Map<string, GgufKv>) => void, RegExp][] = [
       m.set("tokenizer.ggml.tokens", { type: GgufType.ARRAY, itemType: GgufType.STRING, value });
     },
     /token 301 repeats token 300 \(".*" and ".*\\u0000x84>", the same up to a NUL byte, where libllama ends a token's text\)$/,
+  ],
+  [
+    "a SentencePiece vocab without a token for byte 0xE6 (tokenizing 日 would end the process)",
+    (m) => {
+      const tokens = m.get("tokenizer.ggml.tokens") as { value: string[] };
+      const value = [...tokens.value];
+      value[value.indexOf("<0xE6>")] = "<0xE6>zz";
+      m.set("tokenizer.ggml.tokens", { type: GgufType.ARRAY, itemType: GgufType.STRING, value });
+    },
+    /no token for byte 0xE6 \(neither "<0xE6>" nor the byte itself\), which libllama's SentencePiece tokenizer needs for text outside the vocabulary$/,
   ],
   [
     "a vocab token spelling out libllama's name for an empty one",

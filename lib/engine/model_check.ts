@@ -166,6 +166,49 @@ function firstRepeat(items: readonly GgufScalar[] | GgufStrings): [number, numbe
   return null;
 }
 
+/** Item `i`'s bytes as libllama keys its token: up to the first NUL. */
+function tokenKey(items: readonly GgufScalar[] | GgufStrings, i: number): Uint8Array {
+  const bytes = items instanceof GgufStrings
+    ? items.bytesAt(i)
+    : new TextEncoder().encode(String(items[i]));
+  const nul = bytes.indexOf(0);
+  return nul === -1 ? bytes : bytes.subarray(0, nul);
+}
+
+/** The byte a `<0xNN>` key names (upper-case hex, as libllama spells it), or -1. */
+function byteTokenValue(key: Uint8Array): number {
+  if (key.length !== 6 || key[0] !== 0x3c || key[1] !== 0x30 || key[2] !== 0x78) return -1;
+  if (key[5] !== 0x3e) return -1;
+  const digit = (c: number) =>
+    c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x41 && c <= 0x46 ? c - 55 : -1;
+  const high = digit(key[3]!);
+  const low = digit(key[4]!);
+  return high < 0 || low < 0 ? -1 : high * 16 + low;
+}
+
+/**
+ * SentencePiece (`llama`) tokenization writes text the vocabulary lacks as byte tokens:
+ * `byte_to_token()` looks up `<0xNN>`, then the byte itself, with `std::map::at`, whose
+ * exception ends the process (`std::terminate`) in the middle of `llama_tokenize`. So every
+ * byte needs one of the two (byte 0 the first: alone it is an empty C string).
+ */
+function checkByteTokens(tokens: readonly GgufScalar[] | GgufStrings): void {
+  const missing = new Set<number>(Array.from({ length: 256 }, (_, b) => b));
+  // They sit near the start of a SentencePiece vocabulary: the rest is read only if need be.
+  for (let i = 0; i < tokens.length && missing.size > 0; i++) {
+    const key = tokenKey(tokens, i);
+    if (key.length === 1) missing.delete(key[0]!);
+    else missing.delete(byteTokenValue(key));
+  }
+  if (missing.size === 0) return;
+  const byte = Math.min(...missing).toString(16).toUpperCase().padStart(2, "0");
+  fail(
+    "tokenizer.ggml.tokens",
+    `${tokens.length} entries`,
+    `no token for byte 0x${byte} (neither "<0x${byte}>" nor the byte itself), which libllama's SentencePiece tokenizer needs for text outside the vocabulary`,
+  );
+}
+
 function checkVocab(meta: Map<string, GgufKv>): void {
   const tokensKv = meta.get("tokenizer.ggml.tokens");
   if (tokensKv === undefined || tokensKv.type !== GgufType.ARRAY) return;
@@ -201,8 +244,9 @@ function checkVocab(meta: Map<string, GgufKv>): void {
       `token ${i} repeats token ${first} (${how})`,
     );
   }
-  // token_to_byte(): GGML_ABORT for byte tokens of a tokenizer without byte fallback.
   const model = meta.get("tokenizer.ggml.model");
+  if (model?.type === GgufType.STRING && model.value === "llama") checkByteTokens(tokens);
+  // token_to_byte(): GGML_ABORT for byte tokens of a tokenizer without byte fallback.
   const types = meta.get("tokenizer.ggml.token_type");
   if (model?.type === GgufType.STRING && types?.type === GgufType.ARRAY) {
     const name = model.value as string;

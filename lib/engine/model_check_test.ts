@@ -17,6 +17,13 @@ const ints = (value: number[]): GgufKv => ({
   value,
 });
 
+/** The byte tokens of a SentencePiece vocabulary but `<0x0A>` (which `model()` has at 3). */
+const BYTE_TOKENS = Array.from({ length: 256 }, (_, b) => b)
+  .filter((b) => b !== 0x0a)
+  .map((b) => `<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
+/** `tokenizer.ggml.tokens`: `words`, then {@linkcode BYTE_TOKENS}. */
+const vocab = (words: string[]): GgufKv => strings([...words, ...BYTE_TOKENS]);
+
 const tensor = (name: string, dims: number[], type = 0): GgufTensorInfo => ({
   name,
   dims,
@@ -36,13 +43,13 @@ function model(
     ["llama.block_count", u32(1)],
     ["llama.attention.layer_norm_rms_epsilon", f32(1e-5)],
     ["tokenizer.ggml.model", str("llama")],
-    ["tokenizer.ggml.tokens", strings(["<unk>", "<s>", "</s>", "<0x0A>", "a"])],
+    ["tokenizer.ggml.tokens", vocab(["<unk>", "<s>", "</s>", "<0x0A>", "a"])],
     ["tokenizer.ggml.scores", {
       type: GgufType.ARRAY,
       itemType: GgufType.FLOAT32,
-      value: [0, 0, 0, 0, 0],
+      value: Array(5 + BYTE_TOKENS.length).fill(0),
     }],
-    ["tokenizer.ggml.token_type", ints([2, 3, 3, 6, 1])],
+    ["tokenizer.ggml.token_type", ints([2, 3, 3, 6, 1, ...BYTE_TOKENS.map(() => 6)])],
   ]);
   for (const [key, kv] of Object.entries(extra)) {
     if (kv === undefined) metadata.delete(key);
@@ -127,31 +134,52 @@ Deno.test("checkModelMetadata() refuses an unknown rope scaling type", () => {
 
 Deno.test("checkModelMetadata() refuses duplicate tokens and vocab arrays of unequal lengths", () => {
   refused(
-    model({ "tokenizer.ggml.tokens": strings(["<unk>", "<s>", "</s>", "<0x0A>", "<s>"]) }),
+    model({ "tokenizer.ggml.tokens": vocab(["<unk>", "<s>", "</s>", "<0x0A>", "<s>"]) }),
     /token 4 repeats token 1 \("<s>"\)/,
   );
   refused(
     model({ "tokenizer.ggml.token_type": ints([2, 3, 3]) }),
-    /token_type is "3 entries": tokenizer\.ggml\.tokens has 5/,
+    /token_type is "3 entries": tokenizer\.ggml\.tokens has 260/,
   );
 });
 
 Deno.test("checkModelMetadata() compares tokens as libllama's token map keys them", () => {
   // libllama reads a token's text as a C string: a NUL byte ends it.
   refused(
-    model({ "tokenizer.ggml.tokens": strings(["<unk>", "<s>", "</s>", "<\0x0A>", "<"]) }),
+    model({ "tokenizer.ggml.tokens": vocab(["<unk>", "<s>", "</s>", "<\0x0A>", "<"]) }),
     /token 4 repeats token 3 \("<" and "<\\u0000x0A>", the same up to a NUL byte/,
   );
   // A text empty up to its NUL becomes "[EMPTY_<index>]": a repeat of a token spelling it out.
   refused(
-    model({ "tokenizer.ggml.tokens": strings(["<unk>", "[EMPTY_3]", "</s>", "\0x", "a"]) }),
+    model({ "tokenizer.ggml.tokens": vocab(["<unk>", "[EMPTY_3]", "</s>", "\0x", "a"]) }),
     /token 3 repeats token 1 \("\\u0000x" and "\[EMPTY_3\]", the name libllama gives/,
   );
   checkModelMetadata(
-    model({ "tokenizer.ggml.tokens": strings(["<unk>", "[EMPTY_4]", "</s>", "\0x", "a\0b"]) }),
+    model({ "tokenizer.ggml.tokens": vocab(["<unk>", "[EMPTY_4]", "<0x0A>", "\0x", "a\0b"]) }),
   );
   checkModelMetadata(
-    model({ "tokenizer.ggml.tokens": strings(["<unk>", "", "</s>", "\0", "a"]) }),
+    model({ "tokenizer.ggml.tokens": vocab(["<unk>", "", "<0x0A>", "\0", "a"]) }),
+  );
+});
+
+Deno.test("checkModelMetadata() wants a SentencePiece vocabulary to have every byte", () => {
+  // byte_to_token(): "<0xNN>", else the byte itself, else std::terminate mid-tokenization.
+  refused(
+    model({ "tokenizer.ggml.tokens": vocab(["<unk>", "<s>", "</s>", "<0x0a>", "a"]) }),
+    /no token for byte 0x0A \(neither "<0x0A>" nor the byte itself\)/,
+  );
+  checkModelMetadata(
+    model({ "tokenizer.ggml.tokens": vocab(["<unk>", "<s>", "</s>", "\n", "a"]) }),
+  );
+  checkModelMetadata(
+    model({ "tokenizer.ggml.tokens": vocab(["<unk>", "<s>", "</s>", "<0x0A>\0!", "a"]) }),
+  );
+  // Other tokenizers do not look bytes up this way.
+  checkModelMetadata(
+    model({
+      "tokenizer.ggml.model": str("gpt2"),
+      "tokenizer.ggml.tokens": vocab(["<unk>", "<s>", "</s>", "<0x0a>", "a"]),
+    }),
   );
 });
 
