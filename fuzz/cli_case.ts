@@ -15,6 +15,23 @@ export const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).
 /** The shared test models. */
 export const MODELS = `${ROOT}/../shared/models`;
 
+/**
+ * What a mutated model or llamafile is run with: a prompt with text outside stories260K's
+ * vocabulary (日本, ☃), which SentencePiece spells in byte tokens, then four tokens.
+ */
+export const CASE_ARGS: readonly string[] = [
+  "-p",
+  "Once upon a time, 日本 ☃",
+  "-n",
+  "4",
+  "-t",
+  "1",
+  "--temp",
+  "0",
+  "-c",
+  "256",
+];
+
 /** Runs `cli.ts args` as `deno task llamafile args` would. */
 export async function runCli(
   args: readonly string[],

@@ -4,7 +4,7 @@
  * @module
  */
 import { caseIndexes, type FuzzCounts, type FuzzOptions, newCounts } from "./counts.ts";
-import { MODELS, record, runCli } from "./cli_case.ts";
+import { CASE_ARGS, MODELS, record, runCli } from "./cli_case.ts";
 import { loadSeed, writeGgufCase } from "./gguf_mutator.ts";
 import { Rng } from "./rng.ts";
 import { pool } from "./subprocess.ts";
@@ -15,8 +15,6 @@ export const GGUF_SEEDS = [
   `${MODELS}/stories260K-chatml-test.gguf`,
   `${MODELS}/llama-2-tiny-random.gguf`,
 ];
-
-const ARGS = ["-p", "Once upon a time", "-n", "4", "-t", "1", "--temp", "0", "-c", "256"];
 
 /** Runs the `gguf` target. */
 export async function fuzzGguf(options: FuzzOptions): Promise<FuzzCounts> {
@@ -30,12 +28,12 @@ export async function fuzzGguf(options: FuzzOptions): Promise<FuzzCounts> {
       const index = indexes[n]!;
       const path = `${dir}/case${index}.gguf`;
       const what = await writeGgufCase(seeds, Rng.forCase(options.seed, index), path);
-      const run = await runCli(["-m", path, ...ARGS], { timeoutMs: options.timeoutMs });
+      const run = await runCli(["-m", path, ...CASE_ARGS], { timeoutMs: options.timeoutMs });
       counts.cases++;
       await record("gguf", index, run, counts, options, {
         file: path,
         what,
-        command: `deno task llamafile -m {input} ${ARGS.map((a) => `'${a}'`).join(" ")}`,
+        command: `deno task llamafile -m {input} ${CASE_ARGS.map((a) => `'${a}'`).join(" ")}`,
       });
       await Deno.remove(path).catch(() => {});
     });

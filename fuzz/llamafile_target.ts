@@ -8,12 +8,10 @@
  */
 import { readZipDirectory, type ZipDirectory } from "../lib/onefile/zip_reader.ts";
 import { caseIndexes, type FuzzCounts, type FuzzOptions, newCounts } from "./counts.ts";
-import { MODELS, record, ROOT } from "./cli_case.ts";
+import { CASE_ARGS, MODELS, record, ROOT } from "./cli_case.ts";
 import { type CaseRun } from "./outcome.ts";
 import { Rng } from "./rng.ts";
 import { pool, runCase } from "./subprocess.ts";
-
-const ARGS = ["-p", "Once upon a time", "-n", "4", "-t", "1", "--temp", "0", "-c", "256"];
 
 /** A numeric field of the archive: where, how wide, what. */
 interface Field {
@@ -160,7 +158,7 @@ export async function fuzzLlamafile(options: FuzzOptions): Promise<FuzzCounts> {
     const cache = `${dir}/cache`;
     await Deno.mkdir(cache);
     const env = { XDG_CACHE_HOME: cache };
-    const warm = await runCase("sh", [seedPath, ...ARGS], { env, timeoutMs: 120_000 });
+    const warm = await runCase("sh", [seedPath, ...CASE_ARGS], { env, timeoutMs: 120_000 });
     if (warm.code !== 0) throw new Error(`The seed llamafile does not run: ${warm.stderr}`);
     const indexes = caseIndexes(options);
     await pool(indexes.length, options.jobs, async (n) => {
@@ -173,7 +171,7 @@ export async function fuzzLlamafile(options: FuzzOptions): Promise<FuzzCounts> {
         Rng.forCase(options.seed, index),
       );
       await Deno.writeFile(path, bytes, { mode: 0o755 });
-      const run: CaseRun = await runCase("sh", [path, ...ARGS], {
+      const run: CaseRun = await runCase("sh", [path, ...CASE_ARGS], {
         env,
         timeoutMs: options.timeoutMs,
         cwd: dir,
@@ -182,7 +180,7 @@ export async function fuzzLlamafile(options: FuzzOptions): Promise<FuzzCounts> {
       await record("llamafile", index, run, counts, options, {
         file: path,
         what,
-        command: `sh {input} ${ARGS.map((a) => `'${a}'`).join(" ")}`,
+        command: `sh {input} ${CASE_ARGS.map((a) => `'${a}'`).join(" ")}`,
       });
       await Deno.remove(path).catch(() => {});
     });
