@@ -363,6 +363,37 @@ function mutateArray(kv: Extract<GgufKv, { type: 9 }>, rng: Rng): [GgufKv, strin
   return [{ ...kv, value: [] }, "emptied"];
 }
 
+/**
+ * One edit of a vocabulary that libllama reads its own way: token texts are C strings (a NUL
+ * ends them), an empty one is named `[EMPTY_<index>]`, and SentencePiece spells unknown text
+ * in byte tokens (`<0xNN>`, here one of the bytes of the cases' prompt).
+ */
+function mutateVocab(tokens: string[], rng: Rng): [string[], string] {
+  const items = [...tokens];
+  const i = rng.int(items.length);
+  const j = rng.int(items.length);
+  const how = rng.pick(["nul", "empty", "spelled", "byte"] as const);
+  if (how === "nul") {
+    items[i] = `${items[j]}\u0000${rng.pick(["", "x", "<0x84>"])}`;
+    return [items, `token ${i} = token ${j} then a NUL`];
+  }
+  if (how === "empty") {
+    items[i] = rng.pick(["", "\u0000", "\u0000x"]);
+    return [items, `token ${i} emptied`];
+  }
+  if (how === "spelled") {
+    items[j] = rng.chance(0.5) ? "" : "\u0000";
+    items[i] = `[EMPTY_${j}]`;
+    return [items, `token ${i} = [EMPTY_${j}], token ${j} emptied`];
+  }
+  const byte = rng.pick([0xe6, 0x97, 0xa5, 0x9c, 0xac, 0xe2, 0x98, 0x83, 0x2c, 0x00]);
+  const name = `<0x${byte.toString(16).toUpperCase().padStart(2, "0")}>`;
+  const at = items.indexOf(name);
+  if (at < 0) return [items, `no byte token ${name}`];
+  items[at] = rng.pick([`${name}x`, name.toLowerCase(), ""]);
+  return [items, `byte token ${name} renamed`];
+}
+
 /** One semantic mutation of `gguf` (a parsed seed), re-encoded as a well-formed GGUF. */
 export async function mutateSemantic(
   gguf: GgufFile,
@@ -383,6 +414,7 @@ export async function mutateSemantic(
       "drop",
       "arch",
       "tokenizer",
+      "vocab",
       "special",
       "add",
       "tensor",
@@ -472,6 +504,19 @@ export async function mutateSemantic(
     const next = rng.pick(TOKENIZERS);
     metadata.set("tokenizer.ggml.model", { type: GgufType.STRING, value: next });
     what = `tokenizer.ggml.model -> ${next}`;
+  } else if (kind === "vocab") {
+    const kv = metadata.get("tokenizer.ggml.tokens");
+    if (kv?.type === GgufType.ARRAY && kv.value.length > 2) {
+      const [value, how] = mutateVocab([...kv.value].map(String), rng);
+      metadata.set("tokenizer.ggml.tokens", {
+        type: GgufType.ARRAY,
+        itemType: GgufType.STRING,
+        value,
+      });
+      what = `tokenizer.ggml.tokens: ${how}`;
+    } else {
+      what = "no vocab to change";
+    }
   } else if (kind === "special") {
     const key = rng.pick([
       "tokenizer.ggml.bos_token_id",
