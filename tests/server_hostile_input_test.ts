@@ -240,3 +240,23 @@ Deno.test("POST /v1/messages and /v1/responses with a 2 MB message answer exceed
   await counted.body?.cancel();
   console.log(`three 2 MB requests refused in ${(performance.now() - started).toFixed(0)} ms`);
 });
+
+Deno.test("a chat template that would fill the heap answers 400 and the server stays up", async () => {
+  // range(100000000) used to fill V8's heap: a fatal out-of-memory that ended the server.
+  await using t = await testEngine({
+    parallel: 1,
+    chatTemplate: "{% for i in range(100000000) %}{{ i }}{% endfor %}",
+  });
+  const app = createApp({ state: t.state });
+  const response = await app.request(
+    "/v1/chat/completions",
+    post({ messages: [{ role: "user", content: "Hi" }], max_tokens: 2 }),
+  );
+  assert.equal(response.status, 400, await response.clone().text());
+  const json = await response.json() as Json;
+  assert.equal(json.error.type, "invalid_request_error");
+  assert.match(json.error.message, /a list of 100000000 items, more than the 1000000 allowed/);
+  const ok = await app.request("/completion", post({ prompt: "Once", n_predict: 2 }));
+  assert.equal(ok.status, 200);
+  await ok.body?.cancel();
+});

@@ -662,10 +662,98 @@ const INT_KEYED = new WeakSet<object>();
 
 const isNullish = (v: Value) => v?.type === "UndefinedValue" || v?.type === "NullValue";
 
+/** What one render may do (see {@linkcode JINJA_LIMITS}). */
+export interface JinjaLimits {
+  /** Expressions, statements and loop bodies evaluated. */
+  steps: number;
+  /** Items of one list (`range()`, `+`). */
+  items: number;
+  /** Characters of one string. */
+  chars: number;
+  /** Characters of all the strings evaluated, together. */
+  totalChars: number;
+}
+
+/**
+ * What one render may do by default. A chat template comes with the model, so it is untrusted
+ * input: without bounds, `range(100000000)` filled V8's heap and ended the server. The memory
+ * bounds are far above what a real template makes of a 10 MB request (the server's body
+ * limit). The steps only end a loop that would not: Gemma 4's template takes 28 million of
+ * them (4.6 s here) for a chat of 3,000 messages, as it looks over the whole chat at each one.
+ */
+export const JINJA_LIMITS: Readonly<JinjaLimits> = {
+  steps: 200_000_000,
+  items: 1_000_000,
+  chars: 32 * 1024 * 1024,
+  totalChars: 512 * 1024 * 1024,
+};
+
+/** A render past one of its {@linkcode JinjaLimits}. */
+export class JinjaLimitError extends Error {
+  override name = "JinjaLimitError";
+}
+
+function checkItems(count: number, limits: JinjaLimits): void {
+  if (count > limits.items) {
+    throw new JinjaLimitError(
+      `the template made a list of ${count} items, more than the ${limits.items} allowed`,
+    );
+  }
+}
+
+function checkChars(count: number, limits: JinjaLimits): void {
+  if (count > limits.chars) {
+    throw new JinjaLimitError(
+      `the template made a string of ${count} characters, more than the ${limits.chars} allowed`,
+    );
+  }
+}
+
 /** The interpreter with llama.cpp's additions. */
 class ChatInterpreter extends BaseInterpreter {
+  readonly #limits: JinjaLimits;
+  #steps = 0;
+  #chars = 0;
+
+  constructor(env: Environment, limits: JinjaLimits) {
+    super(env);
+    this.#limits = limits;
+  }
+
+  #step(): void {
+    if (++this.#steps > this.#limits.steps) {
+      throw new JinjaLimitError(
+        `the template ran past ${this.#limits.steps} steps (a loop that does not end?)`,
+      );
+    }
+  }
+
+  // A loop runs its body as a block, once per item, even an empty body: a step each.
+  // deno-lint-ignore no-explicit-any
+  evaluateBlock(statements: any, environment: any): Value {
+    this.#step();
+    return super.evaluateBlock(statements, environment);
+  }
+
   // deno-lint-ignore no-explicit-any
   evaluate(statement: any, environment: any): Value {
+    this.#step();
+    const value = this.#evaluate(statement, environment);
+    if (value?.type === "StringValue") {
+      const length = (value.value as string).length;
+      checkChars(length, this.#limits);
+      this.#chars += length;
+      if (this.#chars > this.#limits.totalChars) {
+        throw new JinjaLimitError(
+          `the template made more than ${this.#limits.totalChars} characters of strings`,
+        );
+      }
+    } else if (value?.type === "ArrayValue") checkItems(value.value.length, this.#limits);
+    return value;
+  }
+
+  // deno-lint-ignore no-explicit-any
+  #evaluate(statement: any, environment: any): Value {
     if (statement?.type === "TupleLiteral") {
       // tuples unpack like lists (`for a, b in [("x", "y")]`)
       return new R.Array(statement.value.map((x: unknown) => this.evaluate(x, environment)));
@@ -728,7 +816,9 @@ class ChatInterpreter extends BaseInterpreter {
       if (op === "*" && isText(left) !== isText(right) && (isInt(left) || isInt(right))) {
         // Python's string repetition
         const [text, times] = isText(left) ? [left, right] : [right, left];
-        return new R.String((text.value as string).repeat(Math.max(0, times.value)));
+        const count = Math.max(0, times.value);
+        checkChars((text.value as string).length * count, this.#limits);
+        return new R.String((text.value as string).repeat(count));
       }
       if (op !== "*" && left?.type === "NullValue") {
         return new R.Boolean(containsValue(right, left) === (op === "in"));
@@ -757,6 +847,7 @@ class ChatInterpreter extends BaseInterpreter {
         : new R.Integer(sum);
     }
     if (left?.type === "ArrayValue" && right?.type === "ArrayValue") {
+      checkItems(left.value.length + right.value.length, this.#limits);
       return new R.Array([...left.value, ...right.value]);
     }
     throw new Error(`Cannot perform operation + on ${left?.type} and ${right?.type}`);
@@ -819,11 +910,16 @@ export function parseJinja(source: string): JinjaProgram {
   return parse(tokenize(source, { lstrip_blocks: true, trim_blocks: true })) as JinjaProgram;
 }
 
-/** Renders `program` with `variables`; `strftime_now` formats `now`. */
+/**
+ * Renders `program` with `variables`; `strftime_now` formats `now`.
+ *
+ * @throws {JinjaLimitError} When the render goes past `limits`.
+ */
 export function renderJinja(
   program: JinjaProgram,
   variables: Record<string, unknown>,
   now: Date = new Date(),
+  limits: JinjaLimits = JINJA_LIMITS,
 ): string {
   const env = new Environment();
   const globals: Record<string, unknown> = {
@@ -839,6 +935,7 @@ export function renderJinja(
     range: (start: number, stop?: number, step = 1) => {
       if (stop === undefined) [start, stop] = [0, start];
       if (step === 0) throw new RangeError("range() step argument must not be zero");
+      checkItems(Math.ceil((stop - start) / step), limits);
       const out: number[] = [];
       for (let i = start; step > 0 ? i < stop : i > stop; i += step) out.push(i);
       return out;
@@ -850,5 +947,5 @@ export function renderJinja(
     if (env.variables.has(key)) env.variables.set(key, toRuntime(value));
     else env.set(key, value);
   }
-  return new ChatInterpreter(env).run(program).value as string;
+  return new ChatInterpreter(env, limits).run(program).value as string;
 }
