@@ -8,12 +8,28 @@
 import assert from "node:assert/strict";
 import { libraryDir, mtmdLibraryPath } from "../ffi/library_path.ts";
 import { readProcText } from "../ffi/proc.ts";
+import { readGguf } from "../lib/engine/gguf_reader.ts";
 import { loadModel } from "../lib/engine/model.ts";
+import { writeGguf } from "../bench/gguf_writer.ts";
 import { loadProjector } from "../lib/engine/projector.ts";
 import { cliCommandArgs, runCli, STORIES, taskArgs, watchSandboxed } from "./helpers.ts";
 import { gemmaTurn, visionFiles } from "./vision_helpers.ts";
 
 const COMMON = ["--temp", "0", "-t", "1", "--no-display-prompt"];
+
+/** Writes the projector `from` to `to` with the tensor `name` renamed (so it is missing). */
+async function withoutTensor(from: string, to: string, name: string): Promise<void> {
+  const gguf = await readGguf(from);
+  const data = await Deno.readFile(from);
+  await writeGguf(to, {
+    metadata: gguf.metadata,
+    tensors: gguf.tensors.map((t) => ({
+      ...t,
+      name: t.name === name ? `${name}.renamed` : t.name,
+      data: data.subarray(gguf.dataOffset + t.offset, gguf.dataOffset + t.offset + t.byteSize),
+    })),
+  });
+}
 
 function image(files: { model: string; mmproj: string }, path: string, prompt: string, n = 16) {
   return [
@@ -160,9 +176,12 @@ Deno.test("llamafile --image reads its prompt from -f /dev/stdin and answers JSO
   }
 });
 
-Deno.test("llamafile --image with a bad image, a missing one, no projector or a wrong one: one line, exit 1", async () => {
+Deno.test("llamafile --image with a bad image, a missing one, no projector, a wrong or broken one: one line, exit 1", async () => {
   const files = await visionFiles();
   try {
+    // Renamed, v.blk.2.attn_k.weight crashed libmtmd (SIGSEGV): clip.cpp loads it as optional.
+    const holed = `${files.dir}/holed-mmproj.gguf`;
+    await withoutTensor(files.mmproj, holed, "v.blk.2.attn_k.weight");
     const cases: [string[], RegExp][] = [
       [
         image(files, files.notImage, "x"),
@@ -195,6 +214,10 @@ Deno.test("llamafile --image with a bad image, a missing one, no projector or a 
       [
         ["-m", files.model, "--mmproj", files.notImage, "--image", files.png, "-p", "x", ...COMMON],
         /^llamafile: Cannot load projector ".*notes\.png": bad GGUF magic/,
+      ],
+      [
+        ["-m", files.model, "--mmproj", holed, "--image", files.png, "-p", "x", ...COMMON],
+        /^llamafile: Cannot load projector ".*holed-mmproj\.gguf": tensor "v\.blk\.2\.attn_k\.weight" is missing: each of the 4 vision blocks needs attn_q, attn_k and attn_v \(or attn_qkv\)$/,
       ],
       [
         image(files, files.png, "<__media__> and <__media__>"),

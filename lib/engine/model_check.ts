@@ -261,23 +261,33 @@ function checkVocab(meta: Map<string, GgufKv>): void {
   }
 }
 
-function checkTensors(tensors: readonly GgufTensorInfo[]): void {
-  // A model has hundreds of tensors: the message is made only for one that fails.
-  const what = (tensor: GgufTensorInfo) =>
-    `tensor ${shown(tensor.name)} has type ${ggmlTypeName(tensor.type)}`;
+// A model has hundreds of tensors: the message is made only for one that fails.
+const tensorType = (tensor: GgufTensorInfo) =>
+  `tensor ${shown(tensor.name)} has type ${ggmlTypeName(tensor.type)}`;
+
+/** Refuses a weight matrix of a type ggml's CPU backend has no matrix product for. */
+function checkMatmulTypes(tensors: readonly GgufTensorInfo[]): void {
   for (const tensor of tensors) {
     let dims = 0;
     for (const d of tensor.dims) if (d !== 1) dims++;
     if (dims >= 2 && NO_MATMUL_TYPES.has(tensor.type)) {
       throw new ModelCheckError(
-        `${what(tensor)}: libllama has no matrix product for it (weights are float or quantized)`,
+        `${
+          tensorType(tensor)
+        }: libllama has no matrix product for it (weights are float or quantized)`,
       );
     }
+  }
+}
+
+function checkTensors(tensors: readonly GgufTensorInfo[]): void {
+  checkMatmulTypes(tensors);
+  for (const tensor of tensors) {
     // ggml-cpu binary-ops.cpp: GGML_ABORT("unsupported types") for an F32 activation times a
     // norm or bias of another type; converters always write 1-D tensors as F32.
     if (tensor.dims.length === 1 && tensor.type !== F32) {
       throw new ModelCheckError(
-        `${what(tensor)}: a one-dimensional tensor (a norm or a bias) is F32`,
+        `${tensorType(tensor)}: a one-dimensional tensor (a norm or a bias) is F32`,
       );
     }
   }
@@ -298,4 +308,38 @@ export function checkModelMetadata(gguf: GgufFile): void {
   }
   checkVocab(meta);
   checkTensors(gguf.tensors);
+}
+
+/** Projector types whose vision blocks are not the standard ones (tools/mtmd/clip.cpp). */
+const NONSTANDARD_PROJECTORS: readonly string[] = ["gemma3nv", "qwen3tts_spkenc", "pockettts_gen"];
+
+/**
+ * Throws a {@linkcode ModelCheckError} naming the tensor when the image projector `gguf` (a
+ * `clip` GGUF) holds what libmtmd's clip loader accepts and then crashes on: a weight matrix of
+ * a type without a matrix product, or a vision block without its attention weights (clip.cpp
+ * loads `attn_q`, `attn_k` and `attn_v` as optional, for projectors with a fused `attn_qkv`,
+ * and then multiplies by whichever it has: a missing one is a null pointer).
+ */
+export function checkProjectorMetadata(gguf: GgufFile): void {
+  checkMatmulTypes(gguf.tensors);
+  const type = gguf.metadata.get("clip.projector_type");
+  if (type?.type === GgufType.STRING && NONSTANDARD_PROJECTORS.includes(String(type.value))) {
+    return;
+  }
+  const blocks = numberOf(gguf.metadata.get("clip.vision.block_count"));
+  if (blocks === undefined) return;
+  const names = new Set(gguf.tensors.map((t) => t.name));
+  for (let il = 0; il < blocks && il < LLAMA_MAX_LAYERS; il++) {
+    if (names.has(`v.blk.${il}.attn_qkv.weight`)) continue;
+    for (const part of ["attn_q", "attn_k", "attn_v"]) {
+      const name = `v.blk.${il}.${part}.weight`;
+      if (!names.has(name)) {
+        throw new ModelCheckError(
+          `tensor ${
+            shown(name)
+          } is missing: each of the ${blocks} vision blocks needs attn_q, attn_k and attn_v (or attn_qkv)`,
+        );
+      }
+    }
+  }
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { GgufFile, GgufKv, GgufTensorInfo } from "./gguf_reader.ts";
 import { GgufType } from "./gguf_reader.ts";
-import { checkModelMetadata, ModelCheckError } from "./model_check.ts";
+import { checkModelMetadata, checkProjectorMetadata, ModelCheckError } from "./model_check.ts";
 
 const u32 = (value: number): GgufKv => ({ type: GgufType.UINT32, value });
 const f32 = (value: number): GgufKv => ({ type: GgufType.FLOAT32, value });
@@ -200,5 +200,53 @@ Deno.test("checkModelMetadata() refuses tensor types the kernels cannot take", (
   refused(
     model({}, [tensor("blk.0.ffn_norm.weight", [32], 8)]),
     /"blk\.0\.ffn_norm\.weight" has type Q8_0: a one-dimensional tensor/,
+  );
+});
+
+/** A small projector's metadata and tensors: `blocks` vision blocks with `parts` each. */
+function projector(
+  parts = ["attn_q", "attn_k", "attn_v", "attn_out"],
+  extra: Record<string, GgufKv> = {},
+  blocks = 2,
+): GgufFile {
+  const tensors = [tensor("v.patch_embd.weight", [2, 2, 3, 8], 1)];
+  for (let il = 0; il < blocks; il++) {
+    for (const part of parts) tensors.push(tensor(`v.blk.${il}.${part}.weight`, [8, 8], 8));
+  }
+  return {
+    ...model({}, tensors),
+    metadata: new Map<string, GgufKv>([
+      ["general.architecture", str("clip")],
+      ["clip.projector_type", str("gemma3")],
+      ["clip.vision.block_count", u32(blocks)],
+      ...Object.entries(extra),
+    ]),
+  };
+}
+
+Deno.test("checkProjectorMetadata() wants every vision block's attention weights", () => {
+  checkProjectorMetadata(projector());
+  checkProjectorMetadata(projector(["attn_qkv", "attn_out"]));
+  const missing = projector();
+  missing.tensors = missing.tensors.filter((t) => t.name !== "v.blk.1.attn_k.weight");
+  assert.throws(
+    () => checkProjectorMetadata(missing),
+    /tensor "v\.blk\.1\.attn_k\.weight" is missing: each of the 2 vision blocks needs attn_q, attn_k and attn_v \(or attn_qkv\)/,
+  );
+  // More blocks than the file has.
+  assert.throws(
+    () => checkProjectorMetadata(projector(undefined, { "clip.vision.block_count": u32(3) })),
+    /"v\.blk\.2\.attn_q\.weight" is missing/,
+  );
+  // Projectors whose blocks are not the standard ones are left to their own loaders.
+  checkProjectorMetadata(projector(["ffn_up"], { "clip.projector_type": str("gemma3nv") }));
+});
+
+Deno.test("checkProjectorMetadata() refuses a weight of a type without a matrix product", () => {
+  const f64 = projector();
+  f64.tensors[1] = { ...f64.tensors[1]!, type: 28 };
+  assert.throws(
+    () => checkProjectorMetadata(f64),
+    /tensor "v\.blk\.0\.attn_q\.weight" has type F64: libllama has no matrix product for it/,
   );
 });

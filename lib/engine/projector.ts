@@ -14,6 +14,7 @@ import { ClosedError, NativeError } from "./errors.ts";
 import { GgufError, GgufType, readGguf } from "./gguf_reader.ts";
 import { ImageError, type ImageInfo, inspectImage, MAX_IMAGE_BYTES } from "./image_check.ts";
 import type { LlamaModel } from "./model.ts";
+import { checkProjectorMetadata, ModelCheckError } from "./model_check.ts";
 import { ProjectorError } from "./projector_error.ts";
 
 /** Options of {@linkcode loadProjector}. */
@@ -132,6 +133,12 @@ async function checkProjectorFile(path: string, offset: number): Promise<void> {
     throw new ProjectorError(
       `Cannot load projector "${path}": it has no vision encoder (clip.has_vision_encoder is not true)`,
     );
+  }
+  try {
+    checkProjectorMetadata(gguf);
+  } catch (cause) {
+    if (!(cause instanceof ModelCheckError)) throw cause;
+    throw new ProjectorError(`Cannot load projector "${path}": ${cause.message}`, { cause });
   }
 }
 
