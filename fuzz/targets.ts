@@ -9,6 +9,7 @@ import { fuzzGrammar, fuzzSchema } from "./grammar_target.ts";
 import { fuzzHttp } from "./http_target.ts";
 import { fuzzImage } from "./image_target.ts";
 import { fuzzLlamafile } from "./llamafile_target.ts";
+import { fuzzProjector } from "./projector_target.ts";
 
 /** Every target `deno task fuzz --target` takes. */
 export const TARGETS = {
@@ -18,6 +19,7 @@ export const TARGETS = {
   schema: fuzzSchema,
   http: fuzzHttp,
   image: fuzzImage,
+  projector: fuzzProjector,
 } as const satisfies Record<string, (options: FuzzOptions) => Promise<FuzzCounts>>;
 
 /** A target name. */
