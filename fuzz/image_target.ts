@@ -153,6 +153,26 @@ export function mutateImage(rng: Rng, seed: Uint8Array, other: Uint8Array): {
   }
 }
 
+/** The CLI's arguments for an image case on the text model `model` and projector `mmproj`. */
+export function visionCaseArgs(model: string, mmproj: string, image: string): string[] {
+  return [
+    "-m",
+    model,
+    "--mmproj",
+    mmproj,
+    "-p",
+    "<__media__>What is it?",
+    "-n",
+    "2",
+    "-t",
+    "1",
+    "--temp",
+    "0",
+    "--image",
+    image,
+  ];
+}
+
 /** Runs the `image` target. */
 export async function fuzzImage(options: FuzzOptions): Promise<FuzzCounts> {
   const counts = newCounts();
@@ -168,20 +188,6 @@ export async function fuzzImage(options: FuzzOptions): Promise<FuzzCounts> {
     ),
     await Deno.readFile(testJpegPath()),
   ];
-  const base = [
-    "-m",
-    pair.model,
-    "--mmproj",
-    pair.mmproj,
-    "-p",
-    "<__media__>What is it?",
-    "-n",
-    "2",
-    "-t",
-    "1",
-    "--temp",
-    "0",
-  ];
   const dir = await Deno.makeTempDir({ prefix: "fuzz_image_" });
   try {
     const indexes = caseIndexes(options);
@@ -192,14 +198,17 @@ export async function fuzzImage(options: FuzzOptions): Promise<FuzzCounts> {
       const { bytes, what } = mutateImage(rng, seeds[which]!, seeds[(which + 2) % seeds.length]!);
       const path = `${dir}/case${index}.img`;
       await Deno.writeFile(path, bytes);
-      const run = await runCli([...base, "--image", path], { timeoutMs: options.timeoutMs });
+      const run = await runCli(visionCaseArgs(pair.model, pair.mmproj, path), {
+        timeoutMs: options.timeoutMs,
+      });
       counts.cases++;
       await record("image", index, run, counts, options, {
         file: path,
         what: `${["png", "tiny png", "jpeg"][which]}: ${what}`,
         command: `deno task llamafile ${
-          base.map((w) => w.includes(" ") ? `'${w}'` : w).join(" ")
-        } --image {input}`,
+          visionCaseArgs(pair.model, pair.mmproj, "{input}")
+            .map((w) => w.includes(" ") ? `'${w}'` : w).join(" ")
+        }`,
       });
       await Deno.remove(path).catch(() => {});
     });

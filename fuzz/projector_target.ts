@@ -11,6 +11,7 @@ import { testPng } from "../bench/test_images.ts";
 import { ensureMtmdBuild } from "../scripts/build_mtmd.ts";
 import { caseIndexes, type FuzzCounts, type FuzzOptions, newCounts } from "./counts.ts";
 import { record, runCli } from "./cli_case.ts";
+import { visionCaseArgs } from "./image_target.ts";
 import { loadSeed, writeGgufCase } from "./gguf_mutator.ts";
 import { Rng } from "./rng.ts";
 import { pool } from "./subprocess.ts";
@@ -26,22 +27,7 @@ export async function fuzzProjector(options: FuzzOptions): Promise<FuzzCounts> {
   try {
     const image = `${dir}/image.png`;
     await Deno.writeFile(image, await testPng());
-    const args = (mmproj: string) => [
-      "-m",
-      pair.model,
-      "--mmproj",
-      mmproj,
-      "--image",
-      image,
-      "-p",
-      "<__media__>What is it?",
-      "-n",
-      "2",
-      "-t",
-      "1",
-      "--temp",
-      "0",
-    ];
+    const args = (mmproj: string) => visionCaseArgs(pair.model, mmproj, image);
     const indexes = caseIndexes(options);
     await pool(indexes.length, options.jobs, async (n) => {
       const index = indexes[n]!;
