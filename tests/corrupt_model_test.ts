@@ -26,6 +26,15 @@ async function mutated(path: string, edit: (meta: Map<string, GgufKv>) => void):
   });
 }
 
+/** A metadata edit that changes stories260K's vocabulary with `edit` (on a copy). */
+function tokens(edit: (value: string[]) => void): (meta: Map<string, GgufKv>) => void {
+  return (m) => {
+    const value = [...(m.get("tokenizer.ggml.tokens") as { value: string[] }).value];
+    edit(value);
+    m.set("tokenizer.ggml.tokens", { type: GgufType.ARRAY, itemType: GgufType.STRING, value });
+  };
+}
+
 const CASES: [string, (meta: Map<string, GgufKv>) => void, RegExp][] = [
   [
     "block count 0xffff",
@@ -49,43 +58,31 @@ const CASES: [string, (meta: Map<string, GgufKv>) => void, RegExp][] = [
   ],
   [
     "duplicate vocab tokens",
-    (m) => {
-      const tokens = m.get("tokenizer.ggml.tokens") as { value: string[] };
-      const value = [...tokens.value];
+    tokens((value) => {
       value[300] = value[301]!;
-      m.set("tokenizer.ggml.tokens", { type: GgufType.ARRAY, itemType: GgufType.STRING, value });
-    },
+    }),
     /tokenizer\.ggml\.tokens is "512 entries": token 301 repeats token 300 \(".*"\)$/,
   ],
   [
     "a vocab token that repeats another up to a NUL byte (libllama reads a C string)",
-    (m) => {
-      const tokens = m.get("tokenizer.ggml.tokens") as { value: string[] };
-      const value = [...tokens.value];
+    tokens((value) => {
       value[300] = `${value[301]!}\u0000x84>`;
-      m.set("tokenizer.ggml.tokens", { type: GgufType.ARRAY, itemType: GgufType.STRING, value });
-    },
+    }),
     /token 301 repeats token 300 \(".*" and ".*\\u0000x84>", the same up to a NUL byte, where libllama ends a token's text\)$/,
   ],
   [
     "a SentencePiece vocab without a token for byte 0xE6 (tokenizing 日 would end the process)",
-    (m) => {
-      const tokens = m.get("tokenizer.ggml.tokens") as { value: string[] };
-      const value = [...tokens.value];
+    tokens((value) => {
       value[value.indexOf("<0xE6>")] = "<0xE6>zz";
-      m.set("tokenizer.ggml.tokens", { type: GgufType.ARRAY, itemType: GgufType.STRING, value });
-    },
+    }),
     /no token for byte 0xE6 \(neither "<0xE6>" nor the byte itself\), which libllama's SentencePiece tokenizer needs for text outside the vocabulary$/,
   ],
   [
     "a vocab token spelling out libllama's name for an empty one",
-    (m) => {
-      const tokens = m.get("tokenizer.ggml.tokens") as { value: string[] };
-      const value = [...tokens.value];
+    tokens((value) => {
       value[300] = "";
       value[400] = "[EMPTY_300]";
-      m.set("tokenizer.ggml.tokens", { type: GgufType.ARRAY, itemType: GgufType.STRING, value });
-    },
+    }),
     /token 400 repeats token 300 \("\[EMPTY_300\]" and "", the name libllama gives a token empty up to its first NUL byte\)$/,
   ],
 ];
@@ -111,14 +108,14 @@ for (const [name, edit, message] of CASES) {
 Deno.test("a GGUF with empty vocab tokens loads: libllama names them apart", async () => {
   const dir = await Deno.makeTempDir({ prefix: "corrupt_model_test_" });
   try {
-    await mutated(`${dir}/m.gguf`, (m) => {
-      const tokens = m.get("tokenizer.ggml.tokens") as { value: string[] };
-      const value = [...tokens.value];
-      value[300] = "";
-      value[301] = "";
-      value[302] = "\u0000";
-      m.set("tokenizer.ggml.tokens", { type: GgufType.ARRAY, itemType: GgufType.STRING, value });
-    });
+    await mutated(
+      `${dir}/m.gguf`,
+      tokens((value) => {
+        value[300] = "";
+        value[301] = "";
+        value[302] = "\u0000";
+      }),
+    );
     const out = await runCli(["-m", `${dir}/m.gguf`, "-p", "Once", "-n", "4", "-t", "1"]);
     assert.equal(out.code, 0, out.stderr);
   } finally {
