@@ -15,6 +15,11 @@ export const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).
 /** The shared test models. */
 export const MODELS = `${ROOT}/../shared/models`;
 
+/** The `deno task llamafile` command line of `args`, a word with a space in quotes. */
+export function taskCommand(args: readonly string[]): string {
+  return `deno task llamafile ${args.map((w) => w.includes(" ") ? `'${w}'` : w).join(" ")}`;
+}
+
 /**
  * What a mutated model or llamafile is run with: a prompt with text outside stories260K's
  * vocabulary (日本, ☃), which SentencePiece spells in byte tokens, then four tokens.

@@ -12,7 +12,7 @@ import { ensureVisionPair } from "../bench/synth_vision.ts";
 import { encodePng, testJpegPath, testPng } from "../bench/test_images.ts";
 import { ensureMtmdBuild } from "../scripts/build_mtmd.ts";
 import { caseIndexes, type FuzzCounts, type FuzzOptions, newCounts } from "./counts.ts";
-import { record, runCli } from "./cli_case.ts";
+import { record, runCli, taskCommand } from "./cli_case.ts";
 import { Rng } from "./rng.ts";
 import { pool } from "./subprocess.ts";
 
@@ -205,10 +205,7 @@ export async function fuzzImage(options: FuzzOptions): Promise<FuzzCounts> {
       await record("image", index, run, counts, options, {
         file: path,
         what: `${["png", "tiny png", "jpeg"][which]}: ${what}`,
-        command: `deno task llamafile ${
-          visionCaseArgs(pair.model, pair.mmproj, "{input}")
-            .map((w) => w.includes(" ") ? `'${w}'` : w).join(" ")
-        }`,
+        command: taskCommand(visionCaseArgs(pair.model, pair.mmproj, "{input}")),
       });
       await Deno.remove(path).catch(() => {});
     });

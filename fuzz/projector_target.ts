@@ -10,7 +10,7 @@ import { ensureVisionPair } from "../bench/synth_vision.ts";
 import { testPng } from "../bench/test_images.ts";
 import { ensureMtmdBuild } from "../scripts/build_mtmd.ts";
 import { caseIndexes, type FuzzCounts, type FuzzOptions, newCounts } from "./counts.ts";
-import { record, runCli } from "./cli_case.ts";
+import { record, runCli, taskCommand } from "./cli_case.ts";
 import { visionCaseArgs } from "./image_target.ts";
 import { loadSeed, writeGgufCase } from "./gguf_mutator.ts";
 import { Rng } from "./rng.ts";
@@ -39,9 +39,7 @@ export async function fuzzProjector(options: FuzzOptions): Promise<FuzzCounts> {
       await record("projector", index, run, counts, options, {
         file: path,
         what,
-        command: `deno task llamafile ${
-          args("{input}").map((w) => w.includes(" ") ? `'${w}'` : w).join(" ")
-        }`,
+        command: taskCommand(args("{input}")),
       });
       await Deno.remove(path).catch(() => {});
     });
