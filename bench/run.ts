@@ -523,6 +523,16 @@ if (import.meta.main) {
         }x native) before the app does anything.`,
         "",
       ]),
+      ...(start.denoFloor === null ? [] : [
+        `A Deno-hosted start's floor, measured (bench/first_token.ts: first_token.c's calls and nothing else, no argument parser, no sandbox, no check, made through Deno's FFI by the llamafile's own deno): ${
+          fmt(start.denoFloor.inPlaceMs, 1)
+        } ms in place from the llamafile (${
+          fmt(start.denoFloor.inPlaceMs / start.nativeMs, 2)
+        }x native), ${fmt(start.denoFloor.bareMs, 1)} ms from the bare GGUF (${
+          fmt(start.denoFloor.bareMs / start.nativeMs, 2)
+        }x; first token ${JSON.stringify(start.denoFloor.token)}).`,
+        "",
+      ]),
       `Yes/no loop (the grammar-forced question ${start.loop.runs} times in a sh loop): llamafile ${
         fmt(start.loop.oursMs, 0)
       } ms, native llama-completion ${fmt(start.loop.nativeMs, 0)} ms (${

@@ -83,6 +83,16 @@ export interface StartUpResult {
     processMs: number;
     token: string;
   } | null;
+  /**
+   * A Deno-hosted start's floor: `first_token.ts`, the same calls as `first_token.c` made
+   * through Deno's FFI by the llamafile's own `deno` (nothing else: no argument parser, no
+   * sandbox, no check), in place from the llamafile and from the bare GGUF.
+   */
+  denoFloor: {
+    inPlaceMs: number;
+    bareMs: number;
+    token: string;
+  } | null;
   /** The yes/no shell loop. */
   loop: {
     runs: number;
@@ -307,6 +317,28 @@ export async function measureStartUp(o: StartUpOptions): Promise<StartUpResult> 
       : await buildFirstToken(o.llamaSource, dir, lib, log);
     const offset = (await resolveWeights(undefined, file))!.offset;
     let floorToken = "";
+    // first_token.ts, run by the runtime's deno as the app is, its TypeScript compiled once
+    // into a cache of its own (the runtime's is the app's).
+    const denoFloor = variant === null ? null : {
+      args: [
+        "run",
+        "--no-config",
+        "--cached-only",
+        "--allow-read",
+        "--allow-ffi",
+        "--allow-env",
+        decodeURIComponent(new URL("./first_token.ts", import.meta.url).pathname),
+        lib,
+        cpuBackend,
+      ],
+      env: { ...directEnv, DENO_DIR: `${dir}/deno-floor` },
+    };
+    let denoFloorToken = "";
+    if (denoFloor !== null) {
+      denoFloorToken = (await timed(direct.cmd, [...denoFloor.args, model, "0", PROMPT], {
+        env: denoFloor.env,
+      })).stdout.trimEnd();
+    }
 
     const samples: Record<string, number[]> = {};
     const push = (key: string, value: number) => (samples[key] ??= []).push(value);
@@ -324,6 +356,17 @@ export async function measureStartUp(o: StartUpOptions): Promise<StartUpResult> 
         push("floor.bare", (await timed(firstToken, [cpuBackend, model, "0", PROMPT])).ms);
         floorToken = inPlace.stdout.trimEnd();
         push("floor.process", (await timed("true", [])).ms);
+      }
+      if (denoFloor !== null) {
+        const { args, env } = denoFloor;
+        push(
+          "denoFloor.inPlace",
+          (await timed(direct.cmd, [...args, file, String(offset), PROMPT], { env })).ms,
+        );
+        push(
+          "denoFloor.bare",
+          (await timed(direct.cmd, [...args, model, "0", PROMPT], { env })).ms,
+        );
       }
       // The app's steps: the first from our clock (the launcher, Deno's own start before its
       // time origin and the app's load), the others from the app's, then the exit from ours.
@@ -412,6 +455,11 @@ export async function measureStartUp(o: StartUpOptions): Promise<StartUpResult> 
         bareMs: m("floor.bare"),
         processMs: m("floor.process"),
         token: floorToken,
+      },
+      denoFloor: denoFloor === null ? null : {
+        inPlaceMs: m("denoFloor.inPlace"),
+        bareMs: m("denoFloor.bare"),
+        token: denoFloorToken,
       },
       loop: {
         runs,
