@@ -182,6 +182,9 @@ Deno.test("llamafile --image with a bad image, a missing one, no projector, a wr
     // Renamed, v.blk.2.attn_k.weight crashed libmtmd (SIGSEGV): clip.cpp loads it as optional.
     const holed = `${files.dir}/holed-mmproj.gguf`;
     await withoutTensor(files.mmproj, holed, "v.blk.2.attn_k.weight");
+    // So did a renamed v.patch_embd.weight (fuzz seed 9200, projector case 205).
+    const patchless = `${files.dir}/patchless-mmproj.gguf`;
+    await withoutTensor(files.mmproj, patchless, "v.patch_embd.weight");
     const cases: [string[], RegExp][] = [
       [
         image(files, files.notImage, "x"),
@@ -218,6 +221,10 @@ Deno.test("llamafile --image with a bad image, a missing one, no projector, a wr
       [
         ["-m", files.model, "--mmproj", holed, "--image", files.png, "-p", "x", ...COMMON],
         /^llamafile: Cannot load projector ".*holed-mmproj\.gguf": tensor "v\.blk\.2\.attn_k\.weight" is missing: each of the 4 vision blocks needs attn_q, attn_k and attn_v \(or attn_qkv\)$/,
+      ],
+      [
+        ["-m", files.model, "--mmproj", patchless, "--image", files.png, "-p", "x", ...COMMON],
+        /^llamafile: Cannot load projector ".*patchless-mmproj\.gguf": tensor "v\.patch_embd\.weight" is missing: a "gemma3" projector's vision encoder starts from it$/,
       ],
       [
         image(files, files.png, "<__media__> and <__media__>"),

@@ -314,6 +314,59 @@ export function checkModelMetadata(gguf: GgufFile): void {
 const NONSTANDARD_PROJECTORS: readonly string[] = ["gemma3nv", "qwen3tts_spkenc", "pockettts_gen"];
 
 /**
+ * Projector types whose vision graph convolves (or multiplies by) `v.patch_embd.weight`
+ * unconditionally, though clip.cpp loads it as optional: without it the graph is built on a
+ * null tensor (tools/mtmd/clip.cpp `build_inp()` and the graphs in tools/mtmd/models/).
+ */
+const PATCH_EMBEDDING_PROJECTORS: readonly string[] = [
+  // clip_graph_siglip
+  "gemma3",
+  "idefics3",
+  "lfm2",
+  "janus_pro",
+  "phi4",
+  // clip_graph_llava
+  "mlp",
+  "ldp",
+  "ldpv2",
+  "adapter",
+  // the other graphs that start from build_inp() or the same convolution
+  "pixtral",
+  "lightonocr",
+  "dots_ocr",
+  "dots3note_v",
+  "qwen2vl_merger",
+  "qwen2.5vl_merger",
+  "qwen3vl_merger",
+  "exaone4_5",
+  "gemma4v",
+  "gemma4uv",
+  "glm4v",
+  "granite4_vision",
+  "llama4",
+  "kimivl",
+  "kimik25",
+  "paddleocr",
+  "resampler",
+  "internvl",
+  "nemotron_v2_vl",
+  "cogvlm",
+  "hunyuanvl",
+  "muse-glimmer",
+  "youtuvl",
+  "deepseek4v",
+];
+
+/** The vision projector's type as clip.cpp reads it: the shared key, else the vision one. */
+function visionProjectorType(meta: GgufFile["metadata"]): string {
+  for (const key of ["clip.projector_type", "clip.vision.projector_type"]) {
+    const kv = meta.get(key);
+    if (kv?.type === GgufType.STRING && String(kv.value) !== "") return String(kv.value);
+  }
+  return "";
+}
+
+/**
  * Throws a {@linkcode ModelCheckError} naming the tensor when the image projector `gguf` (a
  * `clip` GGUF) holds what libmtmd's clip loader accepts and then crashes on: a weight matrix of
  * a type without a matrix product, or a vision block without its attention weights (clip.cpp
@@ -322,13 +375,18 @@ const NONSTANDARD_PROJECTORS: readonly string[] = ["gemma3nv", "qwen3tts_spkenc"
  */
 export function checkProjectorMetadata(gguf: GgufFile): void {
   checkMatmulTypes(gguf.tensors);
-  const type = gguf.metadata.get("clip.projector_type");
-  if (type?.type === GgufType.STRING && NONSTANDARD_PROJECTORS.includes(String(type.value))) {
-    return;
+  const type = visionProjectorType(gguf.metadata);
+  if (NONSTANDARD_PROJECTORS.includes(type)) return;
+  const names = new Set(gguf.tensors.map((t) => t.name));
+  if (PATCH_EMBEDDING_PROJECTORS.includes(type) && !names.has("v.patch_embd.weight")) {
+    throw new ModelCheckError(
+      `tensor "v.patch_embd.weight" is missing: a ${
+        shown(type)
+      } projector's vision encoder starts from it`,
+    );
   }
   const blocks = numberOf(gguf.metadata.get("clip.vision.block_count"));
   if (blocks === undefined) return;
-  const names = new Set(gguf.tensors.map((t) => t.name));
   for (let il = 0; il < blocks && il < LLAMA_MAX_LAYERS; il++) {
     if (names.has(`v.blk.${il}.attn_qkv.weight`)) continue;
     for (const part of ["attn_q", "attn_k", "attn_v"]) {

@@ -242,6 +242,30 @@ Deno.test("checkProjectorMetadata() wants every vision block's attention weights
   checkProjectorMetadata(projector(["ffn_up"], { "clip.projector_type": str("gemma3nv") }));
 });
 
+Deno.test("checkProjectorMetadata() wants the patch embedding of a projector whose graph starts from it", () => {
+  const patchless = (type: string, key = "clip.projector_type") => {
+    const p = projector(undefined, { [key]: str(type) });
+    p.tensors = p.tensors.filter((t) => t.name !== "v.patch_embd.weight");
+    if (key !== "clip.projector_type") p.metadata.delete("clip.projector_type");
+    return p;
+  };
+  for (
+    const [type, key] of [["gemma3"], ["mlp"], ["qwen2.5vl_merger", "clip.vision.projector_type"]]
+  ) {
+    assert.throws(
+      () => checkProjectorMetadata(patchless(type!, key)),
+      new RegExp(
+        `tensor "v\\.patch_embd\\.weight" is missing: a "${
+          type!.replaceAll(".", "\\.")
+        }" projector's vision encoder starts from it`,
+      ),
+    );
+  }
+  // Graphs with patch layers of their own, or that check for it themselves, are left alone.
+  checkProjectorMetadata(patchless("deepseekocr"));
+  checkProjectorMetadata(patchless("yasa2"));
+});
+
 Deno.test("checkProjectorMetadata() refuses a weight of a type without a matrix product", () => {
   const f64 = projector();
   f64.tensors[1] = { ...f64.tensors[1]!, type: 28 };
