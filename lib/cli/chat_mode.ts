@@ -9,6 +9,7 @@ import { resolveChatTemplate } from "../engine/chat_template.ts";
 import type { CliOptions } from "./options.ts";
 import { createContext } from "../engine/context.ts";
 import { contextOptionsFromCli, warnPastTrainedContext } from "./completion_mode.ts";
+import type { LoraAdapters } from "../engine/lora.ts";
 import type { LlamaModel } from "../engine/model.ts";
 import type { SamplingOptions } from "../engine/sampler.ts";
 import { writeStderr } from "../util/stdout_writer.ts";
@@ -48,12 +49,19 @@ export async function runChatMode(
   sampling: SamplingOptions,
   system: string | undefined,
   terminal: ChatTerminal = chatTerminal(),
+  lora: LoraAdapters | null = null,
 ): Promise<number> {
   const template = await resolveChatTemplate(options.chatTemplate, model.chatTemplate, {
     warn: (line) => writeStderr(line),
     native: model.nativeChatTemplates,
   });
   const context = await createContext(model, contextOptionsFromCli(options));
+  try {
+    lora?.applyTo(context);
+  } catch (error) {
+    await context.close();
+    throw error;
+  }
   warnPastTrainedContext(context.size, model.trainedContext, options);
   const interrupts = new EventTarget();
   const onSigint = () => interrupts.dispatchEvent(new Event("interrupt"));

@@ -12,6 +12,7 @@ import { generate, type GenerateResult } from "../engine/generate.ts";
 import { resolveGrammar } from "./grammar_source.ts";
 import { MAX_IMAGE_BYTES } from "../engine/image_check.ts";
 import { buildMediaPrompt, type MediaPrompt, splitAtMarkers } from "../engine/media_prompt.ts";
+import type { LoraAdapters } from "../engine/lora.ts";
 import type { LlamaModel } from "../engine/model.ts";
 import type { Projector, ProjectorImage } from "../engine/projector.ts";
 import { ProjectorError } from "../engine/projector_error.ts";
@@ -140,6 +141,7 @@ export async function runCompletion(
   signal: AbortSignal,
   cache: PromptCacheFile | null = null,
   vision: { projector: Projector; images: readonly ImageFile[] } | null = null,
+  lora: LoraAdapters | null = null,
 ): Promise<GenerateResult> {
   using media = vision === null || vision.images.length === 0
     ? null
@@ -147,6 +149,7 @@ export async function runCompletion(
   const context = await createContext(model, contextOptionsFromCli(options));
   trace("context created");
   try {
+    lora?.applyTo(context);
     warnPastTrainedContext(context.size, model.trainedContext, options);
     const stops = options.reversePrompt.map((r) => (options.escape ? processEscapes(r) : r));
     const tokens = media?.tokens ??

@@ -31,6 +31,7 @@ import {
   wantsGpu,
 } from "../engine/gpu_setup.ts";
 import { formatPlacement } from "../engine/layer_placement.ts";
+import { LoraAdapters } from "../engine/lora.ts";
 import { type LlamaModel, loadModel, type LoadModelOptions } from "../engine/model.ts";
 import { resolveWeights } from "../onefile/llamafile_archive.ts";
 import { formatBytes } from "../util/format_bytes.ts";
@@ -211,4 +212,18 @@ export async function loadModelFromOptions(
     writeStderr(`llamafile: ${formatPlacement(model.placement)}`);
   }
   return model;
+}
+
+/**
+ * The LoRA adapters `--lora` and `--lora-scaled` name, loaded for `model` (null without them):
+ * each at its scale, or 0 with `--lora-init-without-apply`, as the server loads them.
+ *
+ * @throws {ModelLoadError} When a file is missing or is no LoRA adapter of this model.
+ */
+export function loadLoraFromOptions(model: LlamaModel, options: CliOptions): LoraAdapters | null {
+  if (options.lora.length === 0) return null;
+  return LoraAdapters.load(
+    model,
+    options.lora.map((l) => ({ path: l.path, scale: options.loraInitWithoutApply ? 0 : l.scale })),
+  );
 }

@@ -17,7 +17,12 @@ import { trace } from "../util/trace.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
 import { readImages, readPrompt, runCompletion, samplingFromCli } from "./completion_mode.ts";
 import { jsonSchemaConverter, wantsJsonSchema } from "./grammar_source.ts";
-import { connectRpcFor, loadModelFromOptions, openLibraryFor } from "./load_model.ts";
+import {
+  connectRpcFor,
+  loadLoraFromOptions,
+  loadModelFromOptions,
+  openLibraryFor,
+} from "./load_model.ts";
 import { ProjectorError } from "../engine/projector_error.ts";
 import { PromptCacheFile } from "./prompt_cache.ts";
 import {
@@ -174,9 +179,10 @@ export async function main(args: readonly string[]): Promise<number> {
     trace("prompt and sampling read");
     using model = await loadModelFromOptions(options, gpu);
     trace("model loaded");
+    using lora = loadLoraFromOptions(model, options);
     if (chat) {
       Deno.removeSignalListener("SIGINT", onSigint);
-      return await chatMode!.runChatMode(model, options, sampling, prompt, terminal);
+      return await chatMode!.runChatMode(model, options, sampling, prompt, terminal, lora);
     }
     // The projector is loaded only for images: a llamafile packed with one still answers text
     // prompts without that cost.
@@ -192,6 +198,7 @@ export async function main(args: readonly string[]): Promise<number> {
       abort.signal,
       cache,
       vision,
+      lora,
     );
     return result.finishReason === "abort" ? EXIT.interrupted : EXIT.ok;
   } catch (error) {

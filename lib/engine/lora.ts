@@ -5,6 +5,7 @@
  * @module
  */
 import { freeLoraAdapter, loadLoraAdapter } from "../../ffi/lora.ts";
+import type { LlamaContext } from "./context.ts";
 import { ModelLoadError } from "./errors.ts";
 import type { LlamaModel } from "./model.ts";
 
@@ -89,9 +90,19 @@ export class LoraAdapters {
     return this.#handles;
   }
 
+  /** Applies every adapter to `context` at the scale it starts with. */
+  applyTo(context: LlamaContext): void {
+    if (this.#handles.length === 0) return;
+    context.setLora(this.#handles, this.list.map((a) => a.scale));
+  }
+
   /** Frees the adapters; safe to call twice. */
   close(): void {
     for (const h of this.#handles) freeLoraAdapter(this.model.library, h);
     this.#handles = [];
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
   }
 }
