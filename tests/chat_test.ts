@@ -66,3 +66,39 @@ Deno.test("--chat runs /stats, /dump, /undo, /push, /pop, /context; refuses unkn
   // Nothing was sent for /bogus; "//x" was sent as "/x": two answers in all.
   assert.match(out.stdout, /this chat: 2 answers, /);
 });
+
+Deno.test("--chat reads its template from --chat-template-file, which wins over --chat-template", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat_template_file_" });
+  try {
+    const file = `${dir}/t.jinja`;
+    await Deno.writeTextFile(
+      file,
+      "{% for m in messages %}<<{{ m.role }}|{{ m.content }}>>{% endfor %}" +
+        "{% if add_generation_prompt %}<<assistant|{% endif %}",
+    );
+    for (const extra of [[], ["--chat-template", "chatml"]]) {
+      const out = await runCli(
+        [
+          "-m",
+          CHATML,
+          "--chat",
+          ...extra,
+          "--chat-template-file",
+          file,
+          "--temp",
+          "0",
+          "-n",
+          "4",
+          "-t",
+          "1",
+        ],
+        { stdin: "Hi\n/dump\n" },
+      );
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(out.stdout, /<<user\|Hi>><<assistant\|/, out.stdout);
+      assert.doesNotMatch(out.stdout, /<\|im_start\|>/);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -51,7 +51,9 @@ export async function runChatMode(
   terminal: ChatTerminal = chatTerminal(),
   lora: LoraAdapters | null = null,
 ): Promise<number> {
-  const template = await resolveChatTemplate(options.chatTemplate, model.chatTemplate, {
+  // As the server: --chat-template-file wins over --chat-template.
+  const spec = options.chatTemplateFile ?? options.chatTemplate;
+  const template = await resolveChatTemplate(spec, model.chatTemplate, {
     warn: (line) => writeStderr(line),
     native: model.nativeChatTemplates,
   });
