@@ -102,3 +102,39 @@ Deno.test("--chat reads its template from --chat-template-file, which wins over 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("llama.cpp's -cnv, -no-cnv, -sys and -sysf: the chat, the completion, the system message", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chat_system_" });
+  try {
+    const file = `${dir}/system.txt`;
+    await Deno.writeTextFile(file, "Be brief.\n");
+    const args = ["-m", CHATML, "--temp", "0", "-n", "4", "-t", "1"];
+    for (const extra of [["-cnv", "-sys", "Be brief."], ["--conversation", "-sysf", file]]) {
+      const out = await runCli([...args, ...extra], { stdin: "Hi\n/dump\n" });
+      assert.equal(out.code, 0, out.stderr);
+      assert.match(
+        out.stdout,
+        /<\|im_start\|>system\nBe brief\.<\|im_end\|>\n<\|im_start\|>user\nHi/,
+      );
+    }
+    // -sys wins over -p as the chat's system message.
+    const both = await runCli([...args, "-cnv", "-p", "Be long.", "-sys", "Be brief."], {
+      stdin: "Hi\n/dump\n",
+    });
+    assert.match(both.stdout, /system\nBe brief\./);
+    assert.doesNotMatch(both.stdout, /Be long/);
+    // -no-cnv: a completion of -p, where -sys has no part (one note says so).
+    const completion = await runCli([...args, "-no-cnv", "-sys", "x", "-p", "Once upon a time"]);
+    assert.equal(completion.code, 0, completion.stderr);
+    assert.ok(completion.stdout.startsWith("Once upon a time"), completion.stdout);
+    assert.match(
+      completion.stderr,
+      /^llamafile: note: -sys\/-sysf give the chat's system message; a completion of the prompt does not use it\n/,
+    );
+    const missing = await runCli([...args, "-cnv", "-sysf", `${dir}/missing.txt`]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^llamafile: Cannot read system prompt file ".*missing\.txt": /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

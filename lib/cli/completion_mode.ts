@@ -27,24 +27,38 @@ export const MAX_PROMPT_FILE = 64 << 20;
 
 /** Reads the prompt from `-p` or `-f` (dropping one trailing newline from a file, like llama.cpp). */
 export async function readPrompt(options: CliOptions): Promise<string | undefined> {
-  let prompt = options.prompt;
-  if (options.file !== undefined) {
+  return await textOrFile(options.prompt, options.file, "prompt file", options.escape);
+}
+
+/** Reads the chat's system message from `-sys` or `-sysf`, as {@linkcode readPrompt} does. */
+export async function readSystemPrompt(options: CliOptions): Promise<string | undefined> {
+  return await textOrFile(
+    options.systemPrompt,
+    options.systemPromptFile,
+    "system prompt file",
+    options.escape,
+  );
+}
+
+async function textOrFile(
+  text: string | undefined,
+  file: string | undefined,
+  what: string,
+  escape: boolean,
+): Promise<string | undefined> {
+  if (file !== undefined) {
     try {
       // Deno asks for --allow-all to open /dev/stdin by path; read the stream instead.
-      const source = options.file === "/dev/stdin" || options.file === "-"
-        ? Deno.stdin.readable
-        : options.file;
-      prompt = new TextDecoder().decode(await readLimited(source, MAX_PROMPT_FILE));
+      const source = file === "/dev/stdin" || file === "-" ? Deno.stdin.readable : file;
+      text = new TextDecoder().decode(await readLimited(source, MAX_PROMPT_FILE));
     } catch (cause) {
       if (cause instanceof Deno.errors.NotCapable) throw cause;
-      throw new UsageError(
-        `Cannot read prompt file "${options.file}": ${(cause as Error).message}`,
-      );
+      throw new UsageError(`Cannot read ${what} "${file}": ${(cause as Error).message}`);
     }
-    if (prompt.endsWith("\n")) prompt = prompt.slice(0, -1);
+    if (text.endsWith("\n")) text = text.slice(0, -1);
   }
-  if (prompt !== undefined && options.escape) prompt = processEscapes(prompt);
-  return prompt;
+  if (text !== undefined && escape) text = processEscapes(text);
+  return text;
 }
 
 /** An `--image` file's bytes, read before the model loads (a missing file fails fast). */

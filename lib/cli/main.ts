@@ -15,7 +15,13 @@ import { endStdoutLine, StdoutClosed, writeStderr, writeStdout } from "../util/s
 import { oneLine } from "../util/one_line.ts";
 import { trace } from "../util/trace.ts";
 import { LLAMA_CPP_RELEASE, VERSION } from "../util/version.ts";
-import { readImages, readPrompt, runCompletion, samplingFromCli } from "./completion_mode.ts";
+import {
+  readImages,
+  readPrompt,
+  readSystemPrompt,
+  runCompletion,
+  samplingFromCli,
+} from "./completion_mode.ts";
 import { jsonSchemaConverter, wantsJsonSchema } from "./grammar_source.ts";
 import {
   connectRpcFor,
@@ -174,6 +180,12 @@ export async function main(args: readonly string[]): Promise<number> {
       for (const line of formatSandboxReport(report)) writeStderr(`llamafile: ${line}`);
     }
     const prompt = await readPrompt(options);
+    const system = await readSystemPrompt(options);
+    if (system !== undefined && !chat && !options.logDisable) {
+      writeStderr(
+        "llamafile: note: -sys/-sysf give the chat's system message; a completion of the prompt does not use it",
+      );
+    }
     const images = await readImages(options);
     const sampling = await samplingFromCli(options);
     trace("prompt and sampling read");
@@ -182,7 +194,14 @@ export async function main(args: readonly string[]): Promise<number> {
     using lora = loadLoraFromOptions(model, options);
     if (chat) {
       Deno.removeSignalListener("SIGINT", onSigint);
-      return await chatMode!.runChatMode(model, options, sampling, prompt, terminal, lora);
+      return await chatMode!.runChatMode(
+        model,
+        options,
+        sampling,
+        system ?? prompt,
+        terminal,
+        lora,
+      );
     }
     // The projector is loaded only for images: a llamafile packed with one still answers text
     // prompts without that cost.

@@ -111,6 +111,8 @@ Deno.test("OPTION_TABLE keys all exist in the defaults or are optional", () => {
     "model",
     "prompt",
     "file",
+    "systemPrompt",
+    "systemPromptFile",
     "threads",
     "threadsBatch",
     "grammar",
@@ -259,4 +261,14 @@ Deno.test("parseCliArgs() reads the llama-server flags of the issue with llama.c
   assert.equal(o.apiPrefix, "/api");
   assert.throws(() => parseCliArgs(["--api-prefix", "api/"]), /leading slash/);
   assert.throws(() => parseCliArgs(["--pooling", "max"]), /expected a pooling type/);
+});
+
+Deno.test("llama.cpp's conversation flags: -cnv is --chat, -no-cnv is --cli, -sys/-sysf the system message", () => {
+  assert.equal(parseCliArgs(["-cnv"]).chat, true);
+  assert.equal(parseCliArgs(["--conversation"]).chat, true);
+  assert.equal(parseCliArgs(["-no-cnv"]).cli, true);
+  assert.equal(parseCliArgs(["--no-conversation"]).cli, true);
+  assert.equal(parseCliArgs(["-sys", "Be brief."]).systemPrompt, "Be brief.");
+  assert.equal(parseCliArgs(["--system-prompt=Be brief."]).systemPrompt, "Be brief.");
+  assert.equal(parseCliArgs(["-sysf", "s.txt"]).systemPromptFile, "s.txt");
 });

@@ -10,6 +10,9 @@ import type { OptionSection } from "../option_table.ts";
 export interface CompletionOptions {
   prompt?: string;
   file?: string;
+  /** The chat's system message (`-sys`), or the file it is in (`-sysf`). */
+  systemPrompt?: string;
+  systemPromptFile?: string;
   escape: boolean;
   reversePrompt: string[];
   displayPrompt: boolean;
@@ -24,16 +27,30 @@ export const COMPLETION_SECTION: OptionSection<CompletionOptions> = {
   defaults: { escape: true, reversePrompt: [], displayPrompt: true, cli: false, chat: false },
   specs: [
     {
-      names: ["--cli"],
+      names: ["--cli", "-no-cnv", "--no-conversation"],
       key: "cli",
       kind: "flag",
       help: "run one completion from the prompt (default when -p or -f is given)",
     },
     {
-      names: ["--chat"],
+      names: ["--chat", "-cnv", "--conversation"],
       key: "chat",
       kind: "flag",
       help: "chat in the terminal (default when neither a prompt nor --server is given)",
+    },
+    {
+      names: ["-sys", "--system-prompt"],
+      key: "systemPrompt",
+      kind: "string",
+      arg: "TEXT",
+      help: "the chat's system message (default: -p's text, when given with --chat)",
+    },
+    {
+      names: ["-sysf", "--system-prompt-file"],
+      key: "systemPromptFile",
+      kind: "string",
+      arg: "FNAME",
+      help: "read the chat's system message from a file; one trailing newline is dropped",
     },
     {
       names: ["-p", "--prompt"],
