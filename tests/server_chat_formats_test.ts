@@ -136,3 +136,30 @@ Deno.test("POST /v1/chat/completions puts a thinking model's thoughts in reasoni
     assert.ok(message.content.length > 0, JSON.stringify(message));
   }
 });
+
+Deno.test("--skip-chat-parsing leaves a thinking model's thoughts in content; --chat-template-kwargs are the template's defaults", async () => {
+  const R1 = "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B";
+  const body = { messages: ASK, max_tokens: 24, temperature: 0 };
+  {
+    // the same request that puts everything in reasoning_content when parsed (above)
+    await using s = await appWith(R1, { pureContent: true });
+    const message: Json = (await (await s.app.request("/v1/chat/completions", post(body))).json())
+      .choices[0].message;
+    assert.equal(message.reasoning_content, undefined, JSON.stringify(message));
+    assert.ok(message.content.length > 0, JSON.stringify(message));
+  }
+  {
+    // Qwen3 reads enable_thinking: the server's default kwargs turn thinking off, a request's win
+    await using s = await appWith("Qwen-Qwen3-0.6B", {
+      templateKwargs: { enable_thinking: false },
+    });
+    const off = (await (await s.app.request("/apply-template", post({ messages: ASK }))).json())
+      .prompt as string;
+    assert.ok(off.endsWith("<think>\n\n</think>\n\n"), JSON.stringify(off));
+    const on = (await (await s.app.request(
+      "/apply-template",
+      post({ messages: ASK, chat_template_kwargs: { enable_thinking: true } }),
+    )).json()).prompt as string;
+    assert.ok(on.endsWith("<|im_start|>assistant\n"), JSON.stringify(on));
+  }
+});

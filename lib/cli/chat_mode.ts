@@ -5,7 +5,7 @@
  * @module
  */
 import { runChat, streamInput, terminalChatInput } from "./chat_repl.ts";
-import { resolveChatTemplate } from "../engine/chat_template.ts";
+import { defaultTemplateKwargs, resolveChatTemplate } from "../engine/chat_template.ts";
 import type { CliOptions } from "./options.ts";
 import { createContext } from "../engine/context.ts";
 import { contextOptionsFromCli, warnPastTrainedContext } from "./completion_mode.ts";
@@ -87,6 +87,7 @@ export async function runChatMode(
       interactive: terminal.interactive,
       style: textStyle(terminal.color),
       ...(system !== undefined && { system }),
+      templateKwargs: defaultTemplateKwargs(options),
     });
     return end === "interrupt" ? 130 : 0;
   } finally {

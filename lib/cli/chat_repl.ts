@@ -83,6 +83,8 @@ export interface ChatOptions {
   maxTokens: number;
   /** A system prompt to start the conversation with. */
   system?: string;
+  /** Template variables (`--chat-template-kwargs`, `--reasoning-effort`, ...). */
+  templateKwargs?: Record<string, unknown>;
   /** SIGINT: stops the current answer, or at the prompt ends the chat. */
   interrupts: EventTarget;
   /** Where lines come from (default: stdin, without prompts unless it is a terminal). */
@@ -132,7 +134,10 @@ export async function runChat(context: LlamaContext, options: ChatOptions): Prom
   };
 
   const promptOf = (messages: readonly ChatMessage[], generation: boolean) =>
-    chatPrompt(model, options.template, messages, { addGenerationPrompt: generation });
+    chatPrompt(model, options.template, messages, {
+      addGenerationPrompt: generation,
+      ...(options.templateKwargs !== undefined && { extra: options.templateKwargs }),
+    });
 
   /** Runs one command; returns how the chat ends, or null to go on. */
   const command = (name: string, arg: string): ChatEnd | null => {

@@ -79,7 +79,10 @@ export function parseCliArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string>> = {},
 ): CliOptions {
-  return parseArgs(CLI_TABLE, argv, env);
+  const options = parseArgs(CLI_TABLE, argv, env);
+  // --no-mmproj stored "": no projector.
+  if (options.mmproj === "") delete options.mmproj;
+  return options;
 }
 
 /**

@@ -113,6 +113,9 @@ Deno.test("OPTION_TABLE keys all exist in the defaults or are optional", () => {
     "file",
     "systemPrompt",
     "systemPromptFile",
+    "chatTemplateKwargs",
+    "reasoningEffort",
+    "reasoningPreserve",
     "threads",
     "threadsBatch",
     "grammar",
@@ -271,4 +274,32 @@ Deno.test("llama.cpp's conversation flags: -cnv is --chat, -no-cnv is --cli, -sy
   assert.equal(parseCliArgs(["-sys", "Be brief."]).systemPrompt, "Be brief.");
   assert.equal(parseCliArgs(["--system-prompt=Be brief."]).systemPrompt, "Be brief.");
   assert.equal(parseCliArgs(["-sysf", "s.txt"]).systemPromptFile, "s.txt");
+});
+
+Deno.test("llama-server's chat flags: template kwargs, reasoning effort and preservation, pure content", () => {
+  const o = parseCliArgs([
+    "--chat-template-kwargs",
+    '{"enable_thinking":false,"x":1}',
+    "--reasoning-effort",
+    "high",
+    "--no-reasoning-preserve",
+    "--skip-chat-parsing",
+  ]);
+  assert.deepEqual(o.chatTemplateKwargs, { enable_thinking: false, x: 1 });
+  assert.equal(o.reasoningEffort, "high");
+  assert.equal(o.reasoningPreserve, false);
+  assert.equal(o.skipChatParsing, true);
+  assert.throws(() => parseCliArgs(["--chat-template-kwargs", "[1]"]), /must be a JSON object/);
+  assert.throws(() => parseCliArgs(["--chat-template-kwargs", "{x"]), /must be a JSON object/);
+  assert.equal(
+    parseCliArgs([], { LLAMA_ARG_CHAT_TEMPLATE_KWARGS: '{"a":"b"}' }).chatTemplateKwargs?.a,
+    "b",
+  );
+});
+
+Deno.test("--no-mmproj drops a projector given before it; -kvo is --kv-offload", () => {
+  assert.equal(parseCliArgs(["--mmproj", "p.gguf", "--no-mmproj"]).mmproj, undefined);
+  assert.equal(parseCliArgs(["--no-mmproj", "--mmproj", "p.gguf"]).mmproj, "p.gguf");
+  assert.equal(parseCliArgs(["-nkvo", "-kvo"]).offloadKqv, true);
+  assert.equal(parseCliArgs(["-kvo", "-nkvo"]).offloadKqv, false);
 });

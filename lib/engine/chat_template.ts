@@ -208,6 +208,30 @@ function forTemplate(message: ChatMessage): Record<string, unknown> {
   return out;
 }
 
+/** The flags that give templates variables (llama.cpp's `default_template_kwargs`). */
+export interface TemplateKwargFlags {
+  /** `--chat-template-kwargs`. */
+  chatTemplateKwargs?: Record<string, unknown>;
+  /** `--reasoning-effort`: `default` leaves the template's own. */
+  reasoningEffort?: string;
+  /** `--reasoning-preserve` / `--no-reasoning-preserve`. */
+  reasoningPreserve?: boolean;
+}
+
+/**
+ * The template variables every chat gets unless it names its own: `--chat-template-kwargs`,
+ * then `reasoning_effort` and `preserve_reasoning` as their flags set them.
+ */
+export function defaultTemplateKwargs(flags: TemplateKwargFlags): Record<string, unknown> {
+  const kwargs: Record<string, unknown> = { ...flags.chatTemplateKwargs };
+  if (flags.reasoningEffort !== undefined) {
+    if (flags.reasoningEffort === "default") delete kwargs.reasoning_effort;
+    else kwargs.reasoning_effort = flags.reasoningEffort;
+  }
+  if (flags.reasoningPreserve !== undefined) kwargs.preserve_reasoning = flags.reasoningPreserve;
+  return kwargs;
+}
+
 /** Reads a template file; a separate function so tests can swap it. */
 export type ReadTextFile = (path: string) => Promise<string>;
 

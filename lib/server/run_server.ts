@@ -19,6 +19,7 @@ import { DirectSlotFiles, HelperSlotFiles, type SlotFiles } from "./api/slot_fil
 import { type ChatOptions, DEFAULT_CHAT_OPTIONS } from "./api/chat_turn.ts";
 import { createApp } from "./app.ts";
 import { ropeFromFlags } from "../engine/context.ts";
+import { defaultTemplateKwargs } from "../engine/chat_template.ts";
 import { openBrowser } from "./browser.ts";
 import { isWildcard } from "./middleware/loopback.ts";
 import { trainedContextWarning } from "../util/trained_context_warning.ts";
@@ -126,6 +127,12 @@ export interface ServerSettings extends SamplingOptions {
   reasoningBudget?: number;
   /** `--reasoning-budget-message`. */
   reasoningBudgetMessage?: string;
+  /** `--chat-template-kwargs`, `--reasoning-effort`, `--reasoning-preserve`. */
+  chatTemplateKwargs?: Record<string, unknown>;
+  reasoningEffort?: string;
+  reasoningPreserve?: boolean;
+  /** `--skip-chat-parsing`. */
+  skipChatParsing?: boolean;
   /** `--mmproj`: requests may carry images (a larger body limit); see `RunServerHooks.projector`. */
   mmproj?: string;
 }
@@ -278,6 +285,8 @@ export async function runServer(
       reasoningBudget: options.reasoningBudget ?? DEFAULT_CHAT_OPTIONS.reasoningBudget,
       reasoningBudgetMessage: options.reasoningBudgetMessage ??
         DEFAULT_CHAT_OPTIONS.reasoningBudgetMessage,
+      templateKwargs: defaultTemplateKwargs(options),
+      pureContent: options.skipChatParsing ?? DEFAULT_CHAT_OPTIONS.pureContent,
     },
   });
   const shutdown = new AbortController();

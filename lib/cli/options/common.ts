@@ -236,6 +236,13 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       help: "multimodal projector of the model (GGUF): images in the CLI and the server",
     },
     {
+      names: ["--no-mmproj"],
+      key: "mmproj",
+      kind: "flag",
+      value: "",
+      help: "load no projector, not even one the llamafile's .args name",
+    },
+    {
       names: ["--image"],
       key: "image",
       kind: "list",

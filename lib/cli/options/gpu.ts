@@ -177,6 +177,13 @@ export const GPU_SECTION: OptionSection<GpuCliOptions> = {
       defaultText: "auto",
     },
     {
+      names: ["-kvo", "--kv-offload"],
+      key: "offloadKqv",
+      kind: "flag",
+      env: "LLAMA_ARG_KV_OFFLOAD",
+      help: "put the KV cache with the offloaded layers (default)",
+    },
+    {
       names: ["-nkvo", "--no-kv-offload"],
       key: "offloadKqv",
       kind: "flag",

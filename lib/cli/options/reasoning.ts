@@ -14,6 +14,27 @@ export interface ReasoningCliOptions {
   reasoning: "on" | "off" | "auto";
   reasoningBudget: number;
   reasoningBudgetMessage: string;
+  /** `--chat-template-kwargs`: template variables every chat gets unless it names its own. */
+  chatTemplateKwargs?: Record<string, unknown>;
+  /** `--reasoning-effort`: the template's `reasoning_effort` (`default` leaves it unset). */
+  reasoningEffort?: string;
+  /** `--reasoning-preserve` / `--no-reasoning-preserve`: the template's `preserve_reasoning`. */
+  reasoningPreserve?: boolean;
+  /** `--skip-chat-parsing`: answers are content only, reasoning and tool calls included. */
+  skipChatParsing: boolean;
+}
+
+function parseKwargs(raw: string, name: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (cause) {
+    throw new UsageError(`${name} must be a JSON object: ${(cause as Error).message}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new UsageError(`${name} must be a JSON object, got ${JSON.stringify(raw)}`);
+  }
+  return value as Record<string, unknown>;
 }
 
 const FORMATS = ["none", "auto", "deepseek", "deepseek-legacy"];
@@ -42,6 +63,7 @@ export const REASONING_SECTION: OptionSection<ReasoningCliOptions> = {
     reasoning: "auto",
     reasoningBudget: -1,
     reasoningBudgetMessage: "",
+    skipChatParsing: false,
   },
   specs: [
     {
@@ -75,6 +97,52 @@ export const REASONING_SECTION: OptionSection<ReasoningCliOptions> = {
       kind: "string",
       arg: "TEXT",
       help: "text forced before the end tag when the budget runs out",
+    },
+    {
+      names: ["--reasoning-effort"],
+      key: "reasoningEffort",
+      kind: "string",
+      arg: "LEVEL",
+      env: "LLAMA_ARG_REASONING_EFFORT",
+      help: "reasoning_effort given to the chat template (low, medium, high, ...); default: " +
+        "the template's",
+    },
+    {
+      names: ["--reasoning-preserve"],
+      key: "reasoningPreserve",
+      kind: "flag",
+      env: "LLAMA_ARG_REASONING_PRESERVE",
+      help: "ask templates to keep every turn's reasoning (preserve_reasoning)",
+    },
+    {
+      names: ["--no-reasoning-preserve"],
+      key: "reasoningPreserve",
+      kind: "flag",
+      value: false,
+      help: "ask templates to keep only the last turn's reasoning",
+    },
+    {
+      names: ["--chat-template-kwargs"],
+      key: "chatTemplateKwargs",
+      kind: "string",
+      arg: "JSON",
+      env: "LLAMA_ARG_CHAT_TEMPLATE_KWARGS",
+      help: "template variables for every chat, a JSON object (a request's own win)",
+      parse: parseKwargs,
+    },
+    {
+      names: ["--skip-chat-parsing"],
+      key: "skipChatParsing",
+      kind: "flag",
+      env: "LLAMA_ARG_SKIP_CHAT_PARSING",
+      help: "answer in content only: reasoning and tool calls are not parsed out",
+    },
+    {
+      names: ["--no-skip-chat-parsing"],
+      key: "skipChatParsing",
+      kind: "flag",
+      value: false,
+      help: "parse reasoning and tool calls out of answers (default)",
     },
   ],
 };

@@ -64,6 +64,10 @@ export interface ChatOptions {
   reasoningBudget: number;
   /** Text forced before the end tag when the budget runs out. */
   reasoningBudgetMessage: string;
+  /** Template variables every chat gets unless it names its own (`--chat-template-kwargs`). */
+  templateKwargs: Readonly<Record<string, unknown>>;
+  /** Answers in content only, reasoning and tool calls left in it (`--skip-chat-parsing`). */
+  pureContent: boolean;
 }
 
 /** llama.cpp's defaults. */
@@ -72,6 +76,8 @@ export const DEFAULT_CHAT_OPTIONS: ChatOptions = {
   reasoning: "auto",
   reasoningBudget: -1,
   reasoningBudgetMessage: "",
+  templateKwargs: {},
+  pureContent: false,
 };
 
 /** True when the model may answer with tool calls (tools given, and the choice is not "none"). */
@@ -168,7 +174,7 @@ function formatTurn(
   }
   checkTextFits(engine, turn.messages.map((m) => m.content ?? ""), param);
   const tools = turn.tools === null ? null : toolSet(turn.tools);
-  const kwargs: Record<string, unknown> = { ...turn.kwargs };
+  const kwargs: Record<string, unknown> = { ...options.templateKwargs, ...turn.kwargs };
   let enableThinking = options.reasoning !== "off" && thinking;
   if (options.reasoning !== "auto" && kwargs.enable_thinking === undefined) {
     kwargs.enable_thinking = options.reasoning === "on";
@@ -189,6 +195,7 @@ function formatTurn(
     kwargs: shield.hide(kwargs),
     addBos: engine.model.addsBos,
   };
+  if (options.pureContent) request.forcePureContent = true;
   if (turn.continueFinal) {
     request.continueFinalMessage = "auto";
     request.addGenerationPrompt = false;
