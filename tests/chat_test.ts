@@ -138,3 +138,26 @@ Deno.test("llama.cpp's -cnv, -no-cnv, -sys and -sysf: the chat, the completion, 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("-st answers one message and ends; --display-prompt echoes, llama-completion's interactive flags are refused", async () => {
+  const single = await runCli(["-m", CHATML, "-cnv", "-st", "--temp", "0", "-n", "6", "-t", "1"], {
+    stdin: "Hi\nnever read\n",
+  });
+  assert.equal(single.code, 0, single.stderr);
+  const both = await runCli(["-m", CHATML, "-cnv", "--temp", "0", "-n", "6", "-t", "1"], {
+    stdin: "Hi\nnever read\n",
+  });
+  // One answer line against two: the second message was never read.
+  assert.equal(single.stdout.trimEnd().split("\n").length, 1, single.stdout);
+  assert.ok(both.stdout.startsWith(single.stdout), `${both.stdout} / ${single.stdout}`);
+  assert.ok(both.stdout.length > single.stdout.length);
+  const shown = await runCli(
+    ["-m", CHATML, "-p", "Once", "--no-display-prompt", "--display-prompt", "-n", "2", "-t", "1"],
+  );
+  assert.ok(shown.stdout.startsWith("Once"), shown.stdout);
+  for (const args of [["-i"], ["--in-prefix", "x"], ["-gan", "2"], ["-o", "out.txt"]]) {
+    const out = await runCli(["-m", CHATML, "-p", "x", ...args]);
+    assert.equal(out.code, 2, out.stderr);
+    assert.equal(out.stderr.split("\n")[0]!.startsWith("llamafile: "), true, out.stderr);
+  }
+});

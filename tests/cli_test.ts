@@ -244,3 +244,19 @@ Deno.test("CLI fails with one line and nothing on stdout on a bad grammar or log
     assertOneLineError(out.stderr, /^llamafile: Cannot (parse grammar|bias token 99999)/);
   }
 });
+
+Deno.test("CLI -bf reads the prompt file as it is, its trailing newline kept (-f drops it)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/prompt.txt`;
+    await Deno.writeTextFile(file, "Once upon a time\n");
+    const args = ["-m", STORIES, "-n", "3", "-t", "1", "--temp", "0", "--log-disable"];
+    const binary = await runCli([...args, "-bf", file]);
+    const text = await runCli([...args, "-f", file]);
+    assert.equal(binary.code, 0, binary.stderr);
+    assert.ok(binary.stdout.startsWith("Once upon a time\n"), JSON.stringify(binary.stdout));
+    assert.ok(text.stdout.startsWith("Once upon a time,"), JSON.stringify(text.stdout));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -88,6 +88,7 @@ export async function runChatMode(
       style: textStyle(terminal.color),
       ...(system !== undefined && { system }),
       templateKwargs: defaultTemplateKwargs(options),
+      singleTurn: options.singleTurn,
     });
     return end === "interrupt" ? 130 : 0;
   } finally {

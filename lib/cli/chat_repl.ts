@@ -85,6 +85,8 @@ export interface ChatOptions {
   system?: string;
   /** Template variables (`--chat-template-kwargs`, `--reasoning-effort`, ...). */
   templateKwargs?: Record<string, unknown>;
+  /** End after the first answer (`-st`). */
+  singleTurn?: boolean;
   /** SIGINT: stops the current answer, or at the prompt ends the chat. */
   interrupts: EventTarget;
   /** Where lines come from (default: stdin, without prompts unless it is a terminal). */
@@ -284,6 +286,7 @@ export async function runChat(context: LlamaContext, options: ChatOptions): Prom
       }
       session.add(line, text.trim(), result);
       if (statsAfterEach) note(timingsLine(result));
+      if (options.singleTurn) return "exit";
     }
   } finally {
     options.interrupts.removeEventListener("interrupt", onSignal);

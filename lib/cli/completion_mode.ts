@@ -27,6 +27,9 @@ export const MAX_PROMPT_FILE = 64 << 20;
 
 /** Reads the prompt from `-p` or `-f` (dropping one trailing newline from a file, like llama.cpp). */
 export async function readPrompt(options: CliOptions): Promise<string | undefined> {
+  if (options.binaryFile !== undefined) {
+    return await textOrFile(undefined, options.binaryFile, "prompt file", options.escape, true);
+  }
   return await textOrFile(options.prompt, options.file, "prompt file", options.escape);
 }
 
@@ -45,6 +48,7 @@ async function textOrFile(
   file: string | undefined,
   what: string,
   escape: boolean,
+  keepNewline = false,
 ): Promise<string | undefined> {
   if (file !== undefined) {
     try {
@@ -55,7 +59,7 @@ async function textOrFile(
       if (cause instanceof Deno.errors.NotCapable) throw cause;
       throw new UsageError(`Cannot read ${what} "${file}": ${(cause as Error).message}`);
     }
-    if (text.endsWith("\n")) text = text.slice(0, -1);
+    if (!keepNewline && text.endsWith("\n")) text = text.slice(0, -1);
   }
   if (text !== undefined && escape) text = processEscapes(text);
   return text;
@@ -179,7 +183,7 @@ export async function runCompletion(
       stop: stops,
       signal,
       cachedTokens,
-      ...(cache !== null && {
+      ...(cache !== null && !cache.readOnly && {
         // Like llama.cpp's --prompt-cache: the state after the prompt, for the next run.
         onPromptDone: async (prompt: ArrayLike<number>) => {
           try {

@@ -141,7 +141,8 @@ export async function main(args: readonly string[]): Promise<number> {
       }
       return await (await import("./server_mode.ts")).runServerMode(options);
     }
-    const hasPrompt = options.prompt !== undefined || options.file !== undefined;
+    const hasPrompt = options.prompt !== undefined || options.file !== undefined ||
+      options.binaryFile !== undefined;
     const chat = options.chat || (!hasPrompt && !options.cli);
     if (!hasPrompt && !chat) {
       throw new UsageError("No prompt given: pass -p TEXT or -f FILE");
@@ -167,7 +168,7 @@ export async function main(args: readonly string[]): Promise<number> {
     await connectRpcFor(lib, options);
     using cache = options.promptCache === undefined
       ? null
-      : await PromptCacheFile.open(options.promptCache);
+      : await PromptCacheFile.open(options.promptCache, { readOnly: options.promptCacheRo });
     Deno.addSignalListener("SIGINT", onSigint);
     // Then the sandbox, before any untrusted byte (model, grammar, template, prompt) is parsed.
     const report = applySandbox("cli", {

@@ -113,6 +113,7 @@ Deno.test("OPTION_TABLE keys all exist in the defaults or are optional", () => {
     "file",
     "systemPrompt",
     "systemPromptFile",
+    "binaryFile",
     "chatTemplateKwargs",
     "reasoningEffort",
     "reasoningPreserve",

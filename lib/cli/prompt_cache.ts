@@ -6,25 +6,39 @@
  * @module
  */
 
-/** The prompt cache file, open for reading and writing. Close it once. */
+/** The prompt cache file, open for reading and writing (or reading only). Close it once. */
 export class PromptCacheFile {
   readonly path: string;
+  /** Opened for reading only (`--prompt-cache-ro`): {@linkcode write} refuses. */
+  readonly readOnly: boolean;
   #file: Deno.FsFile | null;
 
-  private constructor(path: string, file: Deno.FsFile) {
+  private constructor(path: string, file: Deno.FsFile, readOnly: boolean) {
     this.path = path;
+    this.readOnly = readOnly;
     this.#file = file;
   }
 
-  /** Opens `path` for reading and writing, creating it when missing. */
-  static async open(path: string): Promise<PromptCacheFile> {
+  /**
+   * Opens `path` for reading and writing, creating it when missing; with `readOnly`, for
+   * reading only, and null when it is missing (there is nothing to reuse).
+   */
+  static async open(path: string, options: { readOnly?: boolean } = {}): Promise<
+    PromptCacheFile | null
+  > {
+    const readOnly = options.readOnly ?? false;
     try {
       return new PromptCacheFile(
         path,
-        await Deno.open(path, { read: true, write: true, create: true }),
+        await Deno.open(
+          path,
+          readOnly ? { read: true } : { read: true, write: true, create: true },
+        ),
+        readOnly,
       );
     } catch (cause) {
       if (cause instanceof Deno.errors.NotCapable) throw cause;
+      if (readOnly && cause instanceof Deno.errors.NotFound) return null;
       throw new Error(`Cannot open the prompt cache "${path}": ${(cause as Error).message}`, {
         cause,
       });
@@ -53,6 +67,7 @@ export class PromptCacheFile {
 
   /** Replaces the file's contents with `bytes`. */
   async write(bytes: Uint8Array): Promise<void> {
+    if (this.readOnly) throw new Error(`Cannot write the prompt cache "${this.path}": read-only`);
     const file = this.#handle();
     await file.truncate(0);
     await file.seek(0, Deno.SeekMode.Start);

@@ -66,6 +66,8 @@ const AGENT = "llama-server's built-in agent tools, MCP servers and CORS proxy a
 const SAMPLERS = "this sampler is not available here (the chain is logit bias, penalties, " +
   "top-k, typical, top-p, min-p, temperature, or mirostat)";
 const SPEC = "speculative decoding is not available in llamafile.ts yet";
+const INTERACTIVE = "llama-completion's interactive mode is not here: --chat (-cnv) chats, " +
+  "-p completes";
 const VIDEO_AUDIO = "only images are read here (--image, --mmproj); audio and video are not";
 
 /** The compatibility options. */
@@ -338,5 +340,37 @@ export const COMPAT_SECTION: OptionSection<CompatCliOptions> = {
     refused(["--control-vector-scaled"], "control vectors are not supported here", "FNAME:SCALE"),
     refused(["--control-vector-layer-range"], "control vectors are not supported here", "START"),
     refused(["--completion-bash"], "there is no bash completion script"),
+    noted(["--verbose-prompt"], "the prompt's tokens are not listed here"),
+    noted(
+      ["-co", "--color"],
+      "colours are used on a terminal, never with NO_COLOR",
+      "on|off|auto",
+      "LLAMA_ARG_COLOR",
+    ),
+    noted(
+      ["--show-timings", "--no-show-timings"],
+      "the timings line goes to stderr unless --log-disable",
+    ),
+    noted(["-ptc", "--print-token-count"], "the timings line gives the counts at the end", "N"),
+    noted(["--prompt-cache-all"], "the prompt cache keeps the prompt's state only"),
+    noted(["-mli", "--multiline-input"], 'the chat takes several lines between """ lines'),
+    same(["--simple-io"], "accepted; the chat reads plain lines from a pipe"),
+    ...[["-i", "--interactive"], ["-if", "--interactive-first"], ["--in-prefix-bos"]].map((
+      names,
+    ) => refused(names, INTERACTIVE)),
+    refused(["--in-prefix"], INTERACTIVE, "STRING"),
+    refused(["--in-suffix"], INTERACTIVE, "STRING"),
+    refused(["-gan", "--grp-attn-n"], "group attention (self-extend) is not supported here", "N"),
+    refused(["-gaw", "--grp-attn-w"], "group attention (self-extend) is not supported here", "N"),
+    refused(
+      ["--server-base"],
+      "the CLI runs the model itself; it connects to no server",
+      "URL",
+    ),
+    refused(
+      ["-o", "--output", "--output-file"],
+      "the answer goes to stdout: redirect it (> FILE)",
+      "FNAME",
+    ),
   ],
 };

@@ -10,6 +10,8 @@ import type { OptionSection } from "../option_table.ts";
 export interface CompletionOptions {
   prompt?: string;
   file?: string;
+  /** `-bf`: the prompt is this file's bytes, a trailing newline kept. */
+  binaryFile?: string;
   /** The chat's system message (`-sys`), or the file it is in (`-sysf`). */
   systemPrompt?: string;
   systemPromptFile?: string;
@@ -17,14 +19,26 @@ export interface CompletionOptions {
   reversePrompt: string[];
   displayPrompt: boolean;
   promptCache?: string;
+  /** `--prompt-cache-ro`: read the prompt cache, never write it. */
+  promptCacheRo: boolean;
   cli: boolean;
   chat: boolean;
+  /** `-st`: the chat answers one message, then ends. */
+  singleTurn: boolean;
 }
 
 /** The CLI options. */
 export const COMPLETION_SECTION: OptionSection<CompletionOptions> = {
   title: "CLI",
-  defaults: { escape: true, reversePrompt: [], displayPrompt: true, cli: false, chat: false },
+  defaults: {
+    escape: true,
+    reversePrompt: [],
+    displayPrompt: true,
+    promptCacheRo: false,
+    cli: false,
+    chat: false,
+    singleTurn: false,
+  },
   specs: [
     {
       names: ["--cli", "-no-cnv", "--no-conversation"],
@@ -67,6 +81,13 @@ export const COMPLETION_SECTION: OptionSection<CompletionOptions> = {
       help: "read the prompt from a file (/dev/stdin works); one trailing newline is dropped",
     },
     {
+      names: ["-bf", "--binary-file"],
+      key: "binaryFile",
+      kind: "string",
+      arg: "FNAME",
+      help: "read the prompt from a file as it is (a trailing newline kept)",
+    },
+    {
       names: ["-e", "--escape"],
       key: "escape",
       kind: "flag",
@@ -94,6 +115,12 @@ export const COMPLETION_SECTION: OptionSection<CompletionOptions> = {
       help: "do not echo the prompt to stdout",
     },
     {
+      names: ["--display-prompt"],
+      key: "displayPrompt",
+      kind: "flag",
+      help: "echo the prompt before the answer (default)",
+    },
+    {
       names: ["--silent-prompt"],
       key: "displayPrompt",
       kind: "flag",
@@ -107,6 +134,18 @@ export const COMPLETION_SECTION: OptionSection<CompletionOptions> = {
       arg: "FNAME",
       help:
         "keep the prompt's state in FNAME and reuse its common prefix next run (the only file the CLI may write)",
+    },
+    {
+      names: ["--prompt-cache-ro"],
+      key: "promptCacheRo",
+      kind: "flag",
+      help: "read --prompt-cache's file but never write it",
+    },
+    {
+      names: ["-st", "--single-turn"],
+      key: "singleTurn",
+      kind: "flag",
+      help: "the chat answers one message, then ends",
     },
   ],
 };
