@@ -65,38 +65,19 @@ Deno.test("--prompt-cache-ro reuses the file's state and never writes it; a miss
   try {
     const cache = `${dir}/prompt.bin`;
     const base = ["-m", STORIES, "-n", "20", "--temp", "0", "-t", "1", "--no-display-prompt"];
-    const missing = await runCli([
-      ...base,
-      "-p",
-      PROMPT,
-      "--prompt-cache",
-      cache,
-      "--prompt-cache-ro",
-    ]);
+    const readOnly = (prompt: string) =>
+      runCli([...base, "-p", prompt, "--prompt-cache", cache, "--prompt-cache-ro"]);
+    const missing = await readOnly(PROMPT);
     assert.equal(missing.code, 0, missing.stderr);
     await assert.rejects(() => Deno.stat(cache), Deno.errors.NotFound);
     const first = await runCli([...base, "-p", PROMPT, "--prompt-cache", cache]);
     assert.equal(first.code, 0, first.stderr);
     const saved = await Deno.readFile(cache);
-    const other = await runCli([
-      ...base,
-      "-p",
-      "Once upon a time there was a cat",
-      "--prompt-cache",
-      cache,
-      "--prompt-cache-ro",
-    ]);
+    const other = await readOnly("Once upon a time there was a cat");
     assert.equal(other.code, 0, other.stderr);
     assert.match(other.stderr, /\((\d+) from the prompt cache\)/);
     assert.deepEqual(await Deno.readFile(cache), saved, "the file is as the first run left it");
-    const again = await runCli([
-      ...base,
-      "-p",
-      PROMPT,
-      "--prompt-cache",
-      cache,
-      "--prompt-cache-ro",
-    ]);
+    const again = await readOnly(PROMPT);
     assert.match(again.stderr, /prompt 28 tokens \(27 from the prompt cache\)/);
     assert.equal(again.stdout, first.stdout);
   } finally {
