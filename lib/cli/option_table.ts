@@ -12,6 +12,9 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** A flag's `value` that clears its key, as if no option before it had set it (`--no-mmproj`). */
+export const UNSET: unique symbol = Symbol("unset");
+
 /** How an option's value is read. */
 export type OptionKind = "string" | "int" | "float" | "flag" | "list";
 
@@ -26,7 +29,7 @@ export interface OptionSpec<T> {
   readonly arg?: string;
   /** One line of help; the default is appended from the section's defaults. */
   readonly help: string;
-  /** For flags: the value stored when present (default true). */
+  /** For flags: the value stored when present (default true); {@linkcode UNSET} clears the key. */
   readonly value?: unknown;
   readonly min?: number;
   readonly max?: number;
@@ -169,6 +172,10 @@ export function parseArgs<T>(
     noted.add(spec.note);
     (options[table.notes] as string[]).push(`${name}: ${spec.note}`);
   };
+  const setFlag = (key: string, value: unknown) => {
+    if (value === UNSET) delete options[key];
+    else options[key] = value;
+  };
   const convert = (spec: OptionSpec<T>, name: string, text: string): unknown => {
     if (spec.parse) return spec.parse(text, name);
     return spec.kind === "int" || spec.kind === "float" ? parseNumber(spec, name, text) : text;
@@ -197,7 +204,7 @@ export function parseArgs<T>(
     }
     if (spec.kind === "flag") {
       const value = spec.value ?? true;
-      if (TRUTHY.has(raw)) options[spec.key] = value;
+      if (TRUTHY.has(raw)) setFlag(spec.key, value);
       else if (FALSEY.has(raw)) {
         if (typeof value !== "boolean") continue;
         options[spec.key] = !value;
@@ -244,7 +251,7 @@ export function parseArgs<T>(
     note(spec, name);
     if (spec.kind === "flag") {
       if (inline !== undefined) throw new UsageError(`Option ${name} takes no value`);
-      options[spec.key] = spec.value ?? true;
+      setFlag(spec.key, spec.value ?? true);
       continue;
     }
     let raw = inline;

@@ -79,10 +79,7 @@ export function parseCliArgs(
   argv: readonly string[],
   env: Readonly<Record<string, string>> = {},
 ): CliOptions {
-  const options = parseArgs(CLI_TABLE, argv, env);
-  // --no-mmproj stored "": no projector.
-  if (options.mmproj === "") delete options.mmproj;
-  return options;
+  return parseArgs(CLI_TABLE, argv, env);
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { CONTEXT_DEFAULTS } from "../../engine/context.ts";
 import { LOAD_DEFAULTS } from "../../engine/model.ts";
-import { type OptionSection, UsageError } from "../option_table.ts";
+import { type OptionSection, UNSET, UsageError } from "../option_table.ts";
 
 /** What the common options set. */
 export interface CommonOptions {
@@ -239,7 +239,7 @@ export const COMMON_SECTION: OptionSection<CommonOptions> = {
       names: ["--no-mmproj"],
       key: "mmproj",
       kind: "flag",
-      value: "",
+      value: UNSET,
       help: "load no projector, not even one the llamafile's .args name",
     },
     {
