@@ -222,8 +222,7 @@ export async function loadModelFromOptions(
  */
 export function loadLoraFromOptions(model: LlamaModel, options: CliOptions): LoraAdapters | null {
   if (options.lora.length === 0) return null;
-  return LoraAdapters.load(
-    model,
-    options.lora.map((l) => ({ path: l.path, scale: options.loraInitWithoutApply ? 0 : l.scale })),
-  );
+  return LoraAdapters.load(model, options.lora, {
+    initWithoutApply: options.loraInitWithoutApply,
+  });
 }

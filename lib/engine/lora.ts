@@ -34,13 +34,15 @@ export class LoraAdapters {
   }
 
   /**
-   * Loads `specs` for `model`, in order.
+   * Loads `specs` for `model`, in order, each at its scale (0 with `initWithoutApply`,
+   * llama.cpp's `--lora-init-without-apply`).
    *
    * @throws {ModelLoadError} When a file is missing or is no LoRA adapter of this model.
    */
   static load(
     model: LlamaModel,
     specs: readonly { path: string; scale: number }[],
+    options: { initWithoutApply?: boolean } = {},
   ): LoraAdapters {
     const list: LoraAdapter[] = [];
     const handles: Deno.PointerObject[] = [];
@@ -68,7 +70,7 @@ export class LoraAdapters {
         list.push({
           id: list.length,
           path: spec.path,
-          scale: spec.scale,
+          scale: options.initWithoutApply ? 0 : spec.scale,
           taskName: "",
           promptPrefix: "",
         });

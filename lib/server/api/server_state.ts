@@ -105,13 +105,7 @@ export async function createEngine(model: LlamaModel, options: EngineOptions): P
     ? options.loraAdapters
     : options.lora === undefined || options.lora.length === 0
     ? LoraAdapters.none(model)
-    : LoraAdapters.load(
-      model,
-      options.lora.map((l) => ({
-        path: l.path,
-        scale: options.loraInitWithoutApply ? 0 : l.scale,
-      })),
-    );
+    : LoraAdapters.load(model, options.lora, { initWithoutApply: options.loraInitWithoutApply });
   let context;
   try {
     context = await createContext(model, {
