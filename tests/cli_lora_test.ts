@@ -7,6 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { writeStoriesLora } from "../conformance/models.ts";
+import { writeGguf } from "../bench/gguf_writer.ts";
+import { GgufType, readGguf } from "../lib/engine/gguf_reader.ts";
 import { runCli, STORIES } from "./helpers.ts";
 
 const COMMON = ["-p", "Once upon a time", "-n", "16", "-t", "1", "--temp", "0", "--log-disable"];
@@ -52,22 +54,50 @@ Deno.test("CLI --lora changes the answer as its scale says; scale 0 and --lora-i
 });
 
 Deno.test("CLI --lora: a missing file or a GGUF that is no adapter of this model is one line, exit 1", async () => {
-  const cases: [string, RegExp][] = [
-    [
-      "/nonexistent/lora.gguf",
-      /^llamafile: Cannot load LoRA adapter "\/nonexistent\/lora\.gguf": .*No such file or directory/,
-    ],
-    [
-      STORIES,
-      /^llamafile: Cannot load LoRA adapter ".*stories260K\.gguf": libllama refused it \(not a LoRA GGUF of this model\)$/,
-    ],
-  ];
-  for (const [path, pattern] of cases) {
-    const out = await runCli(["-m", STORIES, "--lora", path, ...COMMON]);
-    assert.equal(out.code, 1, out.stderr);
-    assert.equal(out.stdout, "");
-    const lines = out.stderr.trimEnd().split("\n");
-    assert.equal(lines.length, 1, out.stderr);
-    assert.match(lines[0]!, pattern);
+  const dir = await Deno.makeTempDir({ prefix: "cli_lora_bad_" });
+  try {
+    // adapter.lora.alpha as an integer: libllama's loader asserted (fuzz target lora, seed 1).
+    const good = `${dir}/lora.gguf`;
+    await writeStoriesLora(good);
+    const adapter = await readGguf(good);
+    const data = await Deno.readFile(good);
+    const alpha = `${dir}/alpha.gguf`;
+    await writeGguf(alpha, {
+      metadata: new Map([...adapter.metadata].map(([key, kv]) => [
+        key,
+        key === "adapter.lora.alpha" ? { type: GgufType.UINT32, value: 8 } : kv,
+      ])),
+      tensors: adapter.tensors.map((t) => ({
+        ...t,
+        data: data.subarray(
+          adapter.dataOffset + t.offset,
+          adapter.dataOffset + t.offset + t.byteSize,
+        ),
+      })),
+    });
+    const cases: [string, RegExp][] = [
+      [
+        alpha,
+        /^llamafile: Cannot load LoRA adapter ".*alpha\.gguf": metadata "adapter\.lora\.alpha" is not a 32-bit float: libllama reads it as one$/,
+      ],
+      [
+        "/nonexistent/lora.gguf",
+        /^llamafile: Cannot load LoRA adapter "\/nonexistent\/lora\.gguf": .*No such file or directory/,
+      ],
+      [
+        STORIES,
+        /^llamafile: Cannot load LoRA adapter ".*stories260K\.gguf": libllama refused it \(not a LoRA GGUF of this model\)$/,
+      ],
+    ];
+    for (const [path, pattern] of cases) {
+      const out = await runCli(["-m", STORIES, "--lora", path, ...COMMON]);
+      assert.equal(out.code, 1, out.stderr);
+      assert.equal(out.stdout, "");
+      const lines = out.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 1, out.stderr);
+      assert.match(lines[0]!, pattern);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

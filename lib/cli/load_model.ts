@@ -220,9 +220,12 @@ export async function loadModelFromOptions(
  *
  * @throws {ModelLoadError} When a file is missing or is no LoRA adapter of this model.
  */
-export function loadLoraFromOptions(model: LlamaModel, options: CliOptions): LoraAdapters | null {
+export async function loadLoraFromOptions(
+  model: LlamaModel,
+  options: CliOptions,
+): Promise<LoraAdapters | null> {
   if (options.lora.length === 0) return null;
-  return LoraAdapters.load(model, options.lora, {
+  return await LoraAdapters.load(model, options.lora, {
     initWithoutApply: options.loraInitWithoutApply,
   });
 }

@@ -192,7 +192,7 @@ export async function main(args: readonly string[]): Promise<number> {
     trace("prompt and sampling read");
     using model = await loadModelFromOptions(options, gpu);
     trace("model loaded");
-    using lora = loadLoraFromOptions(model, options);
+    using lora = await loadLoraFromOptions(model, options);
     if (chat) {
       Deno.removeSignalListener("SIGINT", onSigint);
       return await chatMode!.runChatMode(

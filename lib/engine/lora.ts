@@ -7,7 +7,9 @@
 import { freeLoraAdapter, loadLoraAdapter } from "../../ffi/lora.ts";
 import type { LlamaContext } from "./context.ts";
 import { ModelLoadError } from "./errors.ts";
+import { GgufError, readGguf } from "./gguf_reader.ts";
 import type { LlamaModel } from "./model.ts";
+import { checkLoraMetadata, ModelCheckError } from "./model_check.ts";
 
 /** One loaded adapter. */
 export interface LoraAdapter {
@@ -39,11 +41,11 @@ export class LoraAdapters {
    *
    * @throws {ModelLoadError} When a file is missing or is no LoRA adapter of this model.
    */
-  static load(
+  static async load(
     model: LlamaModel,
     specs: readonly { path: string; scale: number }[],
     options: { initWithoutApply?: boolean } = {},
-  ): LoraAdapters {
+  ): Promise<LoraAdapters> {
     const list: LoraAdapter[] = [];
     const handles: Deno.PointerObject[] = [];
     const lib = model.library;
@@ -60,6 +62,7 @@ export class LoraAdapters {
             { cause },
           );
         }
+        if (size > 0) await checkAdapter(spec.path);
         const handle = size > 0 ? loadLoraAdapter(lib, model.handle, spec.path) : null;
         if (handle === null) {
           throw new ModelLoadError(
@@ -106,5 +109,20 @@ export class LoraAdapters {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/** Our GGUF reader and check over the adapter before libllama reads it (see `model_check.ts`). */
+async function checkAdapter(path: string): Promise<void> {
+  try {
+    checkLoraMetadata(await readGguf(path, { lazyStrings: true }));
+  } catch (cause) {
+    if (cause instanceof GgufError) {
+      throw new ModelLoadError(`Cannot load LoRA adapter "${path}": ${cause.reason}`, { cause });
+    }
+    if (cause instanceof ModelCheckError) {
+      throw new ModelLoadError(`Cannot load LoRA adapter "${path}": ${cause.message}`, { cause });
+    }
+    throw cause;
   }
 }

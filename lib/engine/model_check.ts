@@ -310,6 +310,29 @@ export function checkModelMetadata(gguf: GgufFile): void {
   checkTensors(gguf.tensors);
 }
 
+/** The keys libllama's LoRA loader reads with typed getters that assert (src/llama-adapter.cpp). */
+const LORA_KEY_TYPES: readonly [string, number, string][] = [
+  ["general.type", GgufType.STRING, "a string"],
+  ["general.architecture", GgufType.STRING, "a string"],
+  ["adapter.type", GgufType.STRING, "a string"],
+  ["adapter.lora.alpha", GgufType.FLOAT32, "a 32-bit float"],
+];
+
+/**
+ * Throws a {@linkcode ModelCheckError} when the LoRA adapter `gguf` holds what libllama's
+ * adapter loader accepts and then crashes on: one of the keys it reads with an asserting getter
+ * stored as another type, or a weight of a type without a matrix product.
+ */
+export function checkLoraMetadata(gguf: GgufFile): void {
+  for (const [key, type, what] of LORA_KEY_TYPES) {
+    const kv = gguf.metadata.get(key);
+    if (kv !== undefined && kv.type !== type) {
+      throw new ModelCheckError(`metadata ${shown(key)} is not ${what}: libllama reads it as one`);
+    }
+  }
+  checkMatmulTypes(gguf.tensors);
+}
+
 /** Projector types whose vision blocks are not the standard ones (tools/mtmd/clip.cpp). */
 const NONSTANDARD_PROJECTORS: readonly string[] = ["gemma3nv", "qwen3tts_spkenc", "pockettts_gen"];
 

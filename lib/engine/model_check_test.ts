@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import type { GgufFile, GgufKv, GgufTensorInfo } from "./gguf_reader.ts";
 import { GgufType } from "./gguf_reader.ts";
-import { checkModelMetadata, checkProjectorMetadata, ModelCheckError } from "./model_check.ts";
+import {
+  checkLoraMetadata,
+  checkModelMetadata,
+  checkProjectorMetadata,
+  ModelCheckError,
+} from "./model_check.ts";
 
 const u32 = (value: number): GgufKv => ({ type: GgufType.UINT32, value });
 const f32 = (value: number): GgufKv => ({ type: GgufType.FLOAT32, value });
@@ -272,5 +277,40 @@ Deno.test("checkProjectorMetadata() refuses a weight of a type without a matrix 
   assert.throws(
     () => checkProjectorMetadata(f64),
     /tensor "v\.blk\.0\.attn_q\.weight" has type F64: libllama has no matrix product for it/,
+  );
+});
+
+/** A rank-4 LoRA adapter's metadata and two weights. */
+function lora(extra: Record<string, GgufKv> = {}): GgufFile {
+  return {
+    ...model({}, [
+      tensor("blk.0.attn_q.weight.lora_a", [64, 4], 0),
+      tensor("blk.0.attn_q.weight.lora_b", [4, 64], 0),
+    ]),
+    metadata: new Map<string, GgufKv>([
+      ["general.type", str("adapter")],
+      ["general.architecture", str("llama")],
+      ["adapter.type", str("lora")],
+      ["adapter.lora.alpha", f32(8)],
+      ...Object.entries(extra),
+    ]),
+  };
+}
+
+Deno.test("checkLoraMetadata() refuses keys libllama reads with an asserting getter, and weights without a matrix product", () => {
+  checkLoraMetadata(lora());
+  assert.throws(
+    () => checkLoraMetadata(lora({ "adapter.lora.alpha": u32(8) })),
+    /metadata "adapter\.lora\.alpha" is not a 32-bit float: libllama reads it as one/,
+  );
+  assert.throws(
+    () => checkLoraMetadata(lora({ "general.type": u32(1) })),
+    /metadata "general\.type" is not a string/,
+  );
+  const f64 = lora();
+  f64.tensors[1] = { ...f64.tensors[1]!, type: 28 };
+  assert.throws(
+    () => checkLoraMetadata(f64),
+    /tensor "blk\.0\.attn_q\.weight\.lora_b" has type F64: libllama has no matrix product/,
   );
 });

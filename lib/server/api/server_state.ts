@@ -105,7 +105,9 @@ export async function createEngine(model: LlamaModel, options: EngineOptions): P
     ? options.loraAdapters
     : options.lora === undefined || options.lora.length === 0
     ? LoraAdapters.none(model)
-    : LoraAdapters.load(model, options.lora, { initWithoutApply: options.loraInitWithoutApply });
+    : await LoraAdapters.load(model, options.lora, {
+      initWithoutApply: options.loraInitWithoutApply,
+    });
   let context;
   try {
     context = await createContext(model, {
