@@ -2,7 +2,7 @@
  * `deno task fuzz`: seeded, reproducible mutation fuzzing of everything the program parses.
  *
  * ```sh
- * deno task fuzz --cases 10000 --seed 1 --target gguf|llamafile|grammar|schema|http|image|projector|all \
+ * deno task fuzz --cases 10000 --seed 1 --target gguf|llamafile|grammar|schema|http|image|projector|lora|all \
  *   [--jobs 2] [--timeout 30000] [--out fuzz-out] [--case N | --first N] [--verbose]
  * ```
  *

@@ -9,6 +9,7 @@ import { fuzzGrammar, fuzzSchema } from "./grammar_target.ts";
 import { fuzzHttp } from "./http_target.ts";
 import { fuzzImage } from "./image_target.ts";
 import { fuzzLlamafile } from "./llamafile_target.ts";
+import { fuzzLora } from "./lora_target.ts";
 import { fuzzProjector } from "./projector_target.ts";
 
 /** Every target `deno task fuzz --target` takes. */
@@ -20,6 +21,7 @@ export const TARGETS = {
   http: fuzzHttp,
   image: fuzzImage,
   projector: fuzzProjector,
+  lora: fuzzLora,
 } as const satisfies Record<string, (options: FuzzOptions) => Promise<FuzzCounts>>;
 
 /** A target name. */

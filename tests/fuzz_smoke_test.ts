@@ -18,6 +18,7 @@ const CASES: Record<TargetName, number> = {
   http: 300,
   image: 100,
   projector: 100,
+  lora: 100,
 };
 
 for (const [target, cases] of Object.entries(CASES) as [TargetName, number][]) {
