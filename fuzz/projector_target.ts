@@ -9,43 +9,26 @@
 import { ensureVisionPair } from "../bench/synth_vision.ts";
 import { testPng } from "../bench/test_images.ts";
 import { ensureMtmdBuild } from "../scripts/build_mtmd.ts";
-import { caseIndexes, type FuzzCounts, type FuzzOptions, newCounts } from "./counts.ts";
-import { record, runCli, taskCommand } from "./cli_case.ts";
+import type { FuzzCounts, FuzzOptions } from "./counts.ts";
+import { fuzzGgufCases } from "./gguf_cases.ts";
 import { visionCaseArgs } from "./image_target.ts";
-import { loadSeed, writeGgufCase } from "./gguf_mutator.ts";
-import { Rng } from "./rng.ts";
-import { pool } from "./subprocess.ts";
+import { loadSeed } from "./gguf_mutator.ts";
 
 /** Runs the `projector` target. */
 export async function fuzzProjector(options: FuzzOptions): Promise<FuzzCounts> {
-  const counts = newCounts();
-  const started = performance.now();
   await ensureMtmdBuild();
   const pair = await ensureVisionPair();
-  const seeds = [await loadSeed(pair.mmproj)];
-  const dir = await Deno.makeTempDir({ prefix: "fuzz_projector_" });
+  const dir = await Deno.makeTempDir({ prefix: "fuzz_projector_image_" });
   try {
     const image = `${dir}/image.png`;
     await Deno.writeFile(image, await testPng());
-    const args = (mmproj: string) => visionCaseArgs(pair.model, mmproj, image);
-    const indexes = caseIndexes(options);
-    await pool(indexes.length, options.jobs, async (n) => {
-      const index = indexes[n]!;
-      const rng = Rng.forCase(options.seed, index);
-      const path = `${dir}/case${index}.gguf`;
-      const what = await writeGgufCase(seeds, rng, path);
-      const run = await runCli(args(path), { timeoutMs: options.timeoutMs });
-      counts.cases++;
-      await record("projector", index, run, counts, options, {
-        file: path,
-        what,
-        command: taskCommand(args("{input}")),
-      });
-      await Deno.remove(path).catch(() => {});
-    });
+    return await fuzzGgufCases(
+      "projector",
+      [await loadSeed(pair.mmproj)],
+      (mmproj) => visionCaseArgs(pair.model, mmproj, image),
+      options,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-  counts.ms = performance.now() - started;
-  return counts;
 }
