@@ -5,7 +5,7 @@
  */
 import type { FuzzCounts, FuzzOptions } from "./counts.ts";
 import { CASE_ARGS, MODELS } from "./cli_case.ts";
-import { fuzzGgufCases } from "./gguf_cases.ts";
+import { fuzzGgufCases } from "./file_cases.ts";
 import { loadSeed } from "./gguf_mutator.ts";
 
 /** The seed models: a trained llama (SPM vocab), its ChatML variant, a 32k-vocab model. */

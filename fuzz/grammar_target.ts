@@ -6,10 +6,10 @@
  *
  * @module
  */
-import { caseIndexes, type FuzzCounts, type FuzzOptions, newCounts } from "./counts.ts";
-import { MODELS, record, runCli } from "./cli_case.ts";
-import { Rng } from "./rng.ts";
-import { pool } from "./subprocess.ts";
+import type { FuzzCounts, FuzzOptions } from "./counts.ts";
+import { MODELS } from "./cli_case.ts";
+import { fuzzFileCases } from "./file_cases.ts";
+import type { Rng } from "./rng.ts";
 
 const BASE = ["-m", `${MODELS}/stories260K.gguf`, "-p", "Once", "-n", "8", "-t", "1", "-c", "256"];
 
@@ -189,37 +189,19 @@ export function schemaCase(rng: Rng, depth = 0): unknown {
   }
 }
 
-async function fuzzText(
+function fuzzText(
   target: "grammar" | "schema",
   options: FuzzOptions,
   make: (rng: Rng) => string,
   flag: string,
 ): Promise<FuzzCounts> {
-  const counts = newCounts();
-  const started = performance.now();
-  const dir = await Deno.makeTempDir({ prefix: `fuzz_${target}_` });
-  try {
-    const indexes = caseIndexes(options);
-    await pool(indexes.length, options.jobs, async (n) => {
-      const index = indexes[n]!;
-      const text = make(Rng.forCase(options.seed, index));
-      // Through a file: some cases are larger than a command line may be.
-      const path = `${dir}/case${index}.txt`;
-      await Deno.writeTextFile(path, text);
-      const run = await runCli([...BASE, flag, path], { timeoutMs: options.timeoutMs });
-      counts.cases++;
-      await record(target, index, run, counts, options, {
-        file: path,
-        what: `${text.length} characters: ${text.slice(0, 80).replaceAll("\n", "\\n")}`,
-        command: `deno task llamafile ${BASE.join(" ")} ${flag} {input}`,
-      });
-      await Deno.remove(path).catch(() => {});
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
-  counts.ms = performance.now() - started;
-  return counts;
+  // Through a file: some cases are larger than a command line may be.
+  const write = async (rng: Rng, path: string) => {
+    const text = make(rng);
+    await Deno.writeTextFile(path, text);
+    return `${text.length} characters: ${text.slice(0, 80).replaceAll("\n", "\\n")}`;
+  };
+  return fuzzFileCases(target, "txt", write, (file) => [...BASE, flag, file], options);
 }
 
 /** Runs the `grammar` target. */

@@ -9,7 +9,7 @@
 import { writeStoriesLora } from "../conformance/models.ts";
 import type { FuzzCounts, FuzzOptions } from "./counts.ts";
 import { CASE_ARGS, MODELS } from "./cli_case.ts";
-import { fuzzGgufCases } from "./gguf_cases.ts";
+import { fuzzGgufCases } from "./file_cases.ts";
 import { loadSeed } from "./gguf_mutator.ts";
 
 /** Runs the `lora` target. */

@@ -10,7 +10,7 @@ import { ensureVisionPair } from "../bench/synth_vision.ts";
 import { testPng } from "../bench/test_images.ts";
 import { ensureMtmdBuild } from "../scripts/build_mtmd.ts";
 import type { FuzzCounts, FuzzOptions } from "./counts.ts";
-import { fuzzGgufCases } from "./gguf_cases.ts";
+import { fuzzGgufCases } from "./file_cases.ts";
 import { visionCaseArgs } from "./image_target.ts";
 import { loadSeed } from "./gguf_mutator.ts";
 

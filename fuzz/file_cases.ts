@@ -1,7 +1,7 @@
 /**
- * The loop the GGUF-file targets share (`gguf`, `projector`, `lora`): each case a mutation of
- * the seeds (`gguf_mutator.ts`) written to a file, given to the CLI where `args` puts it,
- * classified and kept when it fails.
+ * The loop the file targets share (`gguf`, `projector`, `lora`, `grammar`, `schema`): each case
+ * an input written to a file, given to the CLI where `args` puts it, classified, and kept with
+ * the command that reproduces it when it fails.
  *
  * @module
  */
@@ -11,10 +11,14 @@ import { type GgufSeed, writeGgufCase } from "./gguf_mutator.ts";
 import { Rng } from "./rng.ts";
 import { pool } from "./subprocess.ts";
 
-/** Runs `target`'s cases: `args(file)` is the CLI's command line for a mutated file. */
-export async function fuzzGgufCases(
+/** Writes case `rng`'s input to `path`; returns what it is, for the report. */
+export type WriteCase = (rng: Rng, path: string) => Promise<string>;
+
+/** Runs `target`'s cases, each written to a `.EXT` file by `write`; `args(file)` runs it. */
+export async function fuzzFileCases(
   target: string,
-  seeds: readonly GgufSeed[],
+  ext: string,
+  write: WriteCase,
   args: (file: string) => string[],
   options: FuzzOptions,
 ): Promise<FuzzCounts> {
@@ -25,8 +29,8 @@ export async function fuzzGgufCases(
     const indexes = caseIndexes(options);
     await pool(indexes.length, options.jobs, async (n) => {
       const index = indexes[n]!;
-      const path = `${dir}/case${index}.gguf`;
-      const what = await writeGgufCase(seeds, Rng.forCase(options.seed, index), path);
+      const path = `${dir}/case${index}.${ext}`;
+      const what = await write(Rng.forCase(options.seed, index), path);
       const run = await runCli(args(path), { timeoutMs: options.timeoutMs });
       counts.cases++;
       await record(target, index, run, counts, options, {
@@ -41,4 +45,20 @@ export async function fuzzGgufCases(
   }
   counts.ms = performance.now() - started;
   return counts;
+}
+
+/** Runs `target`'s cases, each a mutation of `seeds` (see `gguf_mutator.ts`). */
+export function fuzzGgufCases(
+  target: string,
+  seeds: readonly GgufSeed[],
+  args: (file: string) => string[],
+  options: FuzzOptions,
+): Promise<FuzzCounts> {
+  return fuzzFileCases(
+    target,
+    "gguf",
+    (rng, path) => writeGgufCase(seeds, rng, path),
+    args,
+    options,
+  );
 }
